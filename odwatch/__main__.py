@@ -1,0 +1,3 @@
+from odwatch.cli import main
+
+main()

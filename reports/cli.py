@@ -1,0 +1,7 @@
+"""The `odwatch` commands of the reports package."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to the main CLI."""

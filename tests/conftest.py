@@ -1,0 +1,35 @@
+"""Shared fixtures.
+
+chDB opens one data directory per process, so the whole test session shares one
+directory and each test gets a database of its own: tests stay independent
+while using the real embedded engine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+SESSION_DATA_DIR = Path(tempfile.mkdtemp(prefix="odwatch-tests-"))
+os.environ["ODWATCH_DATA_DIR"] = str(SESSION_DATA_DIR)
+os.environ.pop("ODWATCH_CLICKHOUSE_URL", None)
+os.environ.pop("ODWATCH_CLICKHOUSE_CLUSTER", None)
+
+from odwatch.settings import Settings  # noqa: E402
+from warehouse import connect  # noqa: E402
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings on the session's engine with a fresh, empty database."""
+    return Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def client(settings):
+    """A migrated client on the test's own database."""
+    return connect(settings)

@@ -1,0 +1,103 @@
+"""The warehouse: migrations, cluster DDL, the audit chain, the engine lock."""
+
+import os
+import subprocess
+import sys
+
+from odwatch.settings import Settings
+from warehouse import audit, ensure_schema
+from warehouse.migrations import apply_migrations, available_migrations, render
+
+EXPECTED_TABLES = {
+    "agencies", "datasets", "consumers", "api_keys", "applications", "agreements",
+    "usage_reports", "complaints", "access_log", "usage_hourly", "usage_daily",
+    "field_usage_daily", "quality_checks", "alerts", "alert_events", "violations",
+    "measures", "audit_log", "ingest_batches", "rejected_rows", "schema_migrations",
+}
+
+
+def test_every_table_of_the_design_exists(client):
+    tables = {row[0] for row in client.query("SHOW TABLES").result_rows}
+    assert EXPECTED_TABLES <= tables
+
+
+def test_migrations_apply_once_and_rerun_safely(client, settings):
+    versions = [m.version for m in available_migrations()]
+    assert apply_migrations(client, settings) == []
+    recorded = client.query("SELECT version FROM schema_migrations FINAL ORDER BY version")
+    assert [r[0] for r in recorded.result_rows] == versions
+    assert ensure_schema(settings) == []
+
+
+def test_materialized_views_pre_aggregate_usage_by_shanghai_hour_and_day(client):
+    client.command("""
+        INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status,
+                                latency_ms, rows, fields, client_ip)
+        VALUES ('e1', '2026-03-01 23:30:00', 'c1', 'd1', 'api', 200, 10, 5, ['a'], '1.1.1.1'),
+               ('e2', '2026-03-01 23:50:00', 'c1', 'd1', 'api', 500, 20, 0, [], '1.1.1.2'),
+               ('e3', '2026-03-02 00:10:00', 'c1', 'd1', 'api', 200, 30, 7, ['a','b'], '1.1.1.1')
+    """)
+    daily = client.query("""
+        SELECT day, sum(calls), sum(errors), sum(rows) FROM usage_daily
+        GROUP BY day ORDER BY day
+    """).result_rows
+    assert [(str(d), c, e, r) for d, c, e, r in daily] == [
+        ("2026-03-01", 2, 1, 5), ("2026-03-02", 1, 0, 7)]
+    hours = client.query("""
+        SELECT formatDateTime(hour, '%F %H'), sum(calls) FROM usage_hourly
+        GROUP BY hour ORDER BY hour
+    """).result_rows
+    assert hours == [("2026-03-01 23", 2), ("2026-03-02 00", 1)]
+    fields = dict(client.query(
+        "SELECT field, sum(calls) FROM field_usage_daily GROUP BY field").result_rows)
+    assert fields == {"a": 2, "b": 1, "*": 1}
+
+
+def test_cluster_ddl_is_replicated_and_distributed():
+    settings = Settings(clickhouse_cluster="city", clickhouse_database="odwatch")
+    statements = [s for m in available_migrations() for s in render(m, settings)]
+    creates = [s for s in statements if s.startswith("CREATE TABLE")]
+    assert all("ON CLUSTER `city`" in s for s in statements)
+    assert all("ReplicatedMergeTree" in s or "Replicated" in s or "Distributed" in s
+               for s in creates)
+    assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log_local") for s in creates)
+    dist = [s for s in creates if "Distributed(" in s]
+    assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log ON CLUSTER") for s in dist)
+    assert "'/clickhouse/tables/{shard}/odwatch/access_log_local', '{replica}'" in "\n".join(creates)
+    views = [s for s in statements if "MATERIALIZED VIEW" in s]
+    assert views and all("FROM access_log_local" in v and "_local AS" in v for v in views)
+
+
+def test_single_node_ddl_has_no_cluster_clauses():
+    statements = [s for m in available_migrations() for s in render(m, Settings())]
+    assert not any("ON CLUSTER" in s or "Replicated" in s or "Distributed" in s for s in statements)
+
+
+def test_audit_chain_verifies_and_detects_an_edited_row(client):
+    for n in range(5):
+        audit.record(client, "alice", "alert.ack", "alert", f"a{n}", {"n": n, "note": "已确认"})
+    count, problems = audit.verify(client)
+    assert (count, problems) == (5, [])
+    client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 3 "
+                   "SETTINGS mutations_sync = 1")
+    _, problems = audit.verify(client)
+    assert [(p.seq, p.problem) for p in problems] == [(3, "was changed after it was written")]
+
+
+def test_audit_chain_detects_a_deleted_row(client):
+    for n in range(4):
+        audit.record(client, "bob", "export", "report", f"r{n}")
+    client.command("ALTER TABLE audit_log DELETE WHERE seq = 2 SETTINGS mutations_sync = 1")
+    count, problems = audit.verify(client)
+    assert count == 3
+    assert [p.seq for p in problems] == [2]
+    assert "missing" in problems[0].problem
+
+
+def test_a_second_process_is_told_the_engine_is_busy_in_one_sentence(client, settings):
+    env = {**os.environ, "ODWATCH_DATA_DIR": str(settings.data_dir)}
+    result = subprocess.run([sys.executable, "-m", "odwatch", "audit", "verify"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "in use by another odwatch process" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
