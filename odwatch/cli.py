@@ -10,6 +10,7 @@ from rich.console import Console
 import dashboard.cli
 import detectors.cli
 import ingest.cli
+import odwatch.demo
 import reports.cli
 from odwatch.errors import UserError
 from warehouse import EngineBusy, audit, connect, ensure_schema
@@ -45,6 +46,7 @@ ingest.cli.register(app)
 detectors.cli.register(app)
 reports.cli.register(app)
 dashboard.cli.register(app)
+odwatch.demo.register(app)
 
 
 def main() -> None:

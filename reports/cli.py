@@ -2,6 +2,9 @@
 
 import typer
 
+import reports.cli_quality
+
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
+    reports.cli_quality.register(app)
