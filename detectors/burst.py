@@ -1,0 +1,152 @@
+"""Burst: a consumer's hourly volume far above its own trailing baseline (第三十条).
+
+The baseline is the median (and MAD) of the consumer's active hours over the
+`lookback` days before the day in question, read from the hourly rollup, so a
+heavy consumer that is always heavy never bursts and a small one that suddenly
+pulls ten times its habit does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
+
+from clickhouse_connect.driver.client import Client
+
+from detectors import features
+from detectors.base import Alert, Detector, Window
+
+# Per consumer and hour the calls; per consumer and day the median/MAD of the active hours of the
+# `lookback_days` days before it (a window frame over day numbers); the hours that jump above it.
+BURST_HOURS = """
+WITH hourly AS (
+    SELECT consumer_id, hour, sum(calls) AS calls, sum(rows) AS rows_taken, sum(errors) AS errors
+    FROM usage_hourly
+    WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+      AND consumer_id != ''
+    GROUP BY consumer_id, hour
+),
+daily AS (
+    SELECT consumer_id, toDate(hour) AS day, groupArray(calls) AS day_calls
+    FROM hourly
+    GROUP BY consumer_id, day
+),
+baseline AS (
+    SELECT consumer_id, day,
+           groupArrayArray(day_calls) OVER (
+               PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
+               RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING) AS prior_calls,
+           count() OVER (
+               PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
+               RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING) AS prior_days
+    FROM daily
+),
+stats AS (
+    SELECT consumer_id, day, prior_days, length(prior_calls) AS prior_hours,
+           arrayReduce('quantileExact(0.5)', prior_calls) AS median_calls,
+           arrayReduce('quantileExact(0.5)',
+                       arrayMap(c -> abs(toFloat64(c) - median_calls), prior_calls)) AS mad
+    FROM baseline
+    WHERE day >= toDate({start:DateTime('Asia/Shanghai')})
+)
+SELECT h.consumer_id AS consumer_id, toDate(h.hour) AS day, h.hour AS hour, h.calls AS calls,
+       h.rows_taken AS rows_taken, h.errors AS errors,
+       s.median_calls AS median_calls, s.mad AS mad, s.prior_days AS prior_days, s.prior_hours AS prior_hours
+FROM hourly AS h
+INNER JOIN stats AS s ON s.consumer_id = h.consumer_id AND s.day = toDate(h.hour)
+WHERE h.hour >= {start:DateTime('Asia/Shanghai')}
+  AND h.calls >= {min_calls:UInt64}
+  AND s.prior_days >= {min_prior_days:UInt32}
+  AND h.calls >= {ratio:Float64} * greatest(s.median_calls, 1)
+  AND h.calls >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1)
+ORDER BY consumer_id, hour
+"""
+
+# Which datasets the burst went to, per consumer and hour.
+BURST_DATASETS = """
+SELECT consumer_id, hour, dataset_id, sum(calls) AS calls
+FROM usage_hourly
+WHERE (consumer_id, hour) IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai')))}
+GROUP BY consumer_id, hour, dataset_id
+"""
+
+SERIES_KEY = "(consumer_id, toStartOfHour(ts))"
+SERIES_TYPES = "String, DateTime('Asia/Shanghai')"
+
+
+@dataclass
+class BurstDetector(Detector):
+    """Hours with calls >= `ratio` × the consumer's median active hour of the previous days."""
+
+    id = "burst"
+    category = "burst"
+    article = features.ARTICLE
+    family = "malicious"
+    lookback: ClassVar[timedelta] = timedelta(days=7)
+
+    ratio: float = 8.0              # times the consumer's median active hour
+    mad_k: float = 6.0              # and this many MADs above the median
+    min_calls: int = 100            # an hour below this is never a burst
+    min_prior_days: int = 3         # active days of history needed to speak of a baseline
+
+    def run(self, client: Client, window: Window) -> list[Alert]:
+        start, end = features.read_range(window)
+        hours = client.query(BURST_HOURS, parameters={
+            "base_start": start - self.lookback, "start": start, "end": end,
+            "lookback_days": self.lookback.days, "min_calls": self.min_calls,
+            "min_prior_days": self.min_prior_days, "ratio": self.ratio, "mad_k": self.mad_k,
+        }).named_results()
+        by_day: dict[tuple, list[dict]] = defaultdict(list)
+        for row in hours:
+            by_day[(row["consumer_id"], row["day"])].append(row)
+        if not by_day:
+            return []
+        keys = [(r["consumer_id"], r["hour"]) for rows in by_day.values() for r in rows]
+        datasets: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for consumer_id, hour, dataset_id, calls in client.query(
+                BURST_DATASETS, parameters={"hours": keys}).result_rows:
+            datasets[(consumer_id, hour)][dataset_id] = calls
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        alerts = [self._alert(rows, datasets, series) for rows in by_day.values()]
+        agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
+        for alert in alerts:
+            alert.agency_id = agencies.get(alert.dataset_id, "")
+        return alerts
+
+    def _alert(self, rows: list[dict], datasets: dict, series: dict) -> Alert:
+        consumer_id, day = rows[0]["consumer_id"], rows[0]["day"]
+        median = rows[0]["median_calls"]
+        peak = max(rows, key=lambda r: r["calls"])
+        strength = peak["calls"] / max(median, 1) / self.ratio
+        totals: dict[str, int] = defaultdict(int)
+        for r in rows:
+            for dataset_id, calls in datasets.get((consumer_id, r["hour"]), {}).items():
+                totals[dataset_id] += calls
+        top = max(totals, key=totals.get) if totals else ""
+        # One dataset is named when it took most of the burst; otherwise the alert is about the consumer.
+        dataset_id = top if totals and totals[top] >= 0.8 * sum(totals.values()) else ""
+        window_start, window_end = features.day_window(day)
+        evidence = {
+            "burst_hours": [{"hour": features.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
+                             "calls": r["calls"], "rows": r["rows_taken"], "errors": r["errors"],
+                             "times_baseline": round(r["calls"] / max(median, 1), 1)} for r in rows],
+            "peak_calls": peak["calls"],
+            "baseline_median_calls_per_active_hour": median,
+            "baseline_mad": round(rows[0]["mad"], 1),
+            "baseline_days": rows[0]["prior_days"],
+            "baseline_active_hours": rows[0]["prior_hours"],
+            "baseline_lookback_days": self.lookback.days,
+            "calls_by_dataset": dict(sorted(totals.items(), key=lambda kv: -kv[1])),
+            "per_minute": [point for r in rows for point in series.get((consumer_id, r["hour"]), [])],
+            "thresholds": {"ratio": self.ratio, "mad_k": self.mad_k, "min_calls": self.min_calls},
+        }
+        return Alert(
+            detector_id=self.id, category=self.category, article=self.article,
+            severity=features.severity_for(strength), score=round(strength, 3),
+            title=f"{consumer_id} made {peak['calls']:,} calls in one hour, "
+                  f"{peak['calls'] / max(median, 1):.0f}× its usual {median:g}",
+            window_start=window_start, window_end=window_end, evidence=evidence,
+            consumer_id=consumer_id, dataset_id=dataset_id,
+        )

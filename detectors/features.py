@@ -1,0 +1,121 @@
+"""Shared pieces of the malicious-pattern detectors (第三十条).
+
+Every pattern detector reports one alert per entity (and dataset) per Shanghai
+day. The alert window is that whole day, whatever the run window was, so an
+incremental hourly run and a full run produce the same alert id and the later
+one simply replaces the earlier evidence. To keep that evidence whole, a
+detector reads every day its run window touches from midnight on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clickhouse_connect.driver.client import Client
+
+from detectors.base import Window
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ARTICLE = "第三十条"
+
+# Who did it: a consumer, or for anonymous traffic (第十七条) the client IP.
+ENTITY_COLUMNS = "consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip"
+
+AGENCIES = """
+SELECT dataset_id, agency_id
+FROM datasets FINAL
+WHERE dataset_id IN {dataset_ids:Array(String)}
+"""
+
+MINUTE_SERIES = """
+SELECT {key_expr} AS key, toStartOfMinute(ts) AS minute, count() AS calls
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND {key_expr} IN {keys:Array(Tuple({key_types}))}
+GROUP BY key, minute
+ORDER BY key, minute
+"""
+
+
+def shanghai(moment: datetime) -> datetime:
+    """A tz-aware moment on the Shanghai wall clock (naive values are taken as Shanghai time)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(SHANGHAI)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """The alert window of one Shanghai day."""
+    return day_start(day), day_start(day + timedelta(days=1))
+
+
+def read_range(window: Window) -> tuple[datetime, datetime]:
+    """The run window widened back to the midnight of its first day."""
+    start = shanghai(window.start)
+    return day_start(start.date()), shanghai(window.end)
+
+
+def agencies_for(client: Client, dataset_ids: Iterable[str]) -> dict[str, str]:
+    wanted = sorted({d for d in dataset_ids if d})
+    if not wanted:
+        return {}
+    rows = client.query(AGENCIES, parameters={"dataset_ids": wanted}).result_rows
+    return dict(rows)
+
+
+def minute_series(
+    client: Client, key_expr: str, key_types: str, keys: Sequence[tuple], start: datetime, end: datetime,
+) -> dict[tuple, list[list[Any]]]:
+    """Calls per minute for each flagged key, as [["HH:MM", calls], ...] in Shanghai time.
+
+    `key_expr` is a tuple of access_log columns written by the calling module
+    (never user input); `keys` are the flagged values of that tuple. One scan
+    serves every alert of a run.
+    """
+    if not keys:
+        return {}
+    sql = MINUTE_SERIES.replace("{key_expr}", key_expr).replace("{key_types}", key_types)
+    result = client.query(sql, parameters={"keys": list(keys), "start": start, "end": end})
+    series: dict[tuple, list[list[Any]]] = {}
+    for key, minute, calls in result.result_rows:
+        series.setdefault(tuple(key), []).append([shanghai(minute).strftime("%Y-%m-%d %H:%M"), calls])
+    return series
+
+
+def severity_for(strength: float) -> str:
+    """Severity from how far a pattern went past its threshold (1.0 = just crossed)."""
+    if strength >= 4:
+        return "critical"
+    if strength >= 2:
+        return "high"
+    if strength >= 1.2:
+        return "medium"
+    return "low"
+
+
+def page_runs(pages: Sequence[int]) -> tuple[list[list[int]], int]:
+    """Consecutive runs of a sorted page list and the number of missing pages between first and last."""
+    runs: list[list[int]] = []
+    for page in pages:
+        if runs and page == runs[-1][1] + 1:
+            runs[-1][1] = page
+        else:
+            runs.append([page, page])
+    missing = (pages[-1] - pages[0] + 1 - len(pages)) if pages else 0
+    return runs, missing
+
+
+def gaps_of(runs: list[list[int]], limit: int = 10) -> list[list[int]]:
+    """The first gaps [from, to] between consecutive runs, for a reader."""
+    return [[a[1] + 1, b[0] - 1] for a, b in zip(runs, runs[1:], strict=False)][:limit]
+
+
+def iso(moment: datetime) -> str:
+    return shanghai(moment).strftime("%Y-%m-%d %H:%M:%S")

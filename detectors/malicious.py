@@ -1,0 +1,12 @@
+"""The malicious-call-pattern detectors (第三十条), in the order the catalog lists them."""
+
+from __future__ import annotations
+
+from detectors.base import Detector
+from detectors.burst import BurstDetector
+from detectors.scraping import ScrapingDetector
+
+MALICIOUS_DETECTORS: list[type[Detector]] = [
+    ScrapingDetector,
+    BurstDetector,
+]

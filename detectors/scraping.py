@@ -1,0 +1,157 @@
+"""Scraping: one entity walking a dataset page by page (第三十条).
+
+Lawful users read a few pages at a time; a scraper asks for page 1, 2, 3, …
+(or offset 0, 100, 200, …) hundreds of times in a few hours and ends up with far
+more rows than anyone else takes from that dataset in a day. The entity is the
+consumer, or for anonymous traffic the client IP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from clickhouse_connect.driver.client import Client
+
+from detectors import features
+from detectors.base import Alert, Detector, Window
+
+# Page index from {"page": n, "page_size": s} or {"offset": k, "limit": s}; 0 when the call is not paged.
+PAGE_WALKS = """
+WITH paged AS (
+    SELECT
+        consumer_id,
+        if(consumer_id = '', client_ip, '') AS anon_ip,
+        dataset_id,
+        toDate(ts) AS day,
+        ts,
+        client_ip,
+        rows,
+        JSONExtractInt(params, 'limit') AS limit_,
+        if(JSONHas(params, 'page'), JSONExtractInt(params, 'page'),
+           if(limit_ > 0, intDiv(JSONExtractInt(params, 'offset'), limit_) + 1, 0)) AS page,
+        if(JSONHas(params, 'page'), JSONExtractInt(params, 'page_size'), limit_) AS page_size
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+      AND status < 400
+)
+SELECT
+    consumer_id, anon_ip, dataset_id, day,
+    count() AS calls,
+    uniqExact(page) AS pages,
+    arraySort(groupUniqArray(page)) AS page_list,
+    sum(rows) AS rows_taken,
+    max(page_size) AS page_size,
+    uniqExact(client_ip) AS ips,
+    groupUniqArray(5)(client_ip) AS some_ips,
+    min(ts) AS first_seen,
+    max(ts) AS last_seen
+FROM paged
+WHERE page > 0
+GROUP BY consumer_id, anon_ip, dataset_id, day
+HAVING pages >= {min_pages:UInt32}
+"""
+
+# What the other entities take from each dataset in a day: the yardstick for "far beyond the norm".
+# The walks under suspicion are left out so a dataset with few users is not measured by its scraper.
+DATASET_NORMS = """
+SELECT dataset_id, quantileExact(0.5)(rows_taken) AS median_rows, count() AS entity_days
+FROM (
+    SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, dataset_id, toDate(ts) AS day,
+           sum(rows) AS rows_taken
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND dataset_id IN {dataset_ids:Array(String)}
+    GROUP BY consumer_id, anon_ip, dataset_id, day
+)
+WHERE (consumer_id, anon_ip, dataset_id, day) NOT IN {walks:Array(Tuple(String, String, String, Date))}
+GROUP BY dataset_id
+"""
+
+DATASET_SIZES = """
+SELECT dataset_id, row_count FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
+"""
+
+SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), dataset_id, toDate(ts))"
+SERIES_TYPES = "String, String, String, Date"
+
+
+@dataclass
+class ScrapingDetector(Detector):
+    """Sequential enumeration of pages or offsets of one dataset by one entity in one day."""
+
+    id = "scraping"
+    category = "scraping"
+    article = features.ARTICLE
+    family = "malicious"
+
+    min_pages: int = 80             # distinct pages walked in one day
+    min_contiguity: float = 0.7     # share of pages between first and last that were actually read
+    coverage_factor: float = 5.0    # rows taken vs the dataset's median entity-day
+
+    def run(self, client: Client, window: Window) -> list[Alert]:
+        start, end = features.read_range(window)
+        walks = client.query(PAGE_WALKS, parameters={
+            "start": start, "end": end, "min_pages": self.min_pages}).named_results()
+        walks = [w for w in walks if self._contiguity(w["page_list"]) >= self.min_contiguity]
+        if not walks:
+            return []
+        datasets = sorted({w["dataset_id"] for w in walks})
+        keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
+        norms = {d: m for d, m, _ in client.query(DATASET_NORMS, parameters={
+            "start": start, "end": end, "dataset_ids": datasets, "walks": keys}).result_rows}
+        sizes = dict(client.query(DATASET_SIZES, parameters={"dataset_ids": datasets}).result_rows)
+        walks = [w for w in walks
+                 if w["rows_taken"] >= self.coverage_factor * max(norms.get(w["dataset_id"], 0), 1)]
+        keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        agencies = features.agencies_for(client, datasets)
+        return [self._alert(w, norms.get(w["dataset_id"], 0), sizes.get(w["dataset_id"], 0),
+                            series.get(key, []), agencies.get(w["dataset_id"], ""))
+                for w, key in zip(walks, keys, strict=True)]
+
+    @staticmethod
+    def _contiguity(pages: list[int]) -> float:
+        return len(pages) / (pages[-1] - pages[0] + 1) if pages else 0.0
+
+    def _alert(self, walk: dict, norm: float, dataset_rows: int, series: list, agency_id: str) -> Alert:
+        pages = walk["page_list"]
+        runs, missing = features.page_runs(pages)
+        ratio = walk["rows_taken"] / max(norm, 1)
+        strength = min(walk["pages"] / self.min_pages, ratio / self.coverage_factor)
+        day: date = walk["day"]
+        window_start, window_end = features.day_window(day)
+        who = walk["consumer_id"] or f"anonymous {walk['anon_ip']}"
+        single_ip = walk["some_ips"][0] if walk["ips"] == 1 else ""
+        evidence = {
+            "calls": walk["calls"],
+            "distinct_pages": walk["pages"],
+            "first_page": pages[0],
+            "last_page": pages[-1],
+            "missing_pages": missing,
+            "gaps": features.gaps_of(runs),
+            "longest_run": max(b - a + 1 for a, b in runs),
+            "page_size": walk["page_size"],
+            "rows_taken": walk["rows_taken"],
+            "dataset_median_rows_per_entity_day": norm,
+            "times_dataset_norm": round(ratio, 1),
+            "dataset_row_count": dataset_rows,
+            "dataset_coverage": round(walk["rows_taken"] / dataset_rows, 3) if dataset_rows else None,
+            "client_ips": walk["some_ips"],
+            "distinct_ips": walk["ips"],
+            "first_seen": features.iso(walk["first_seen"]),
+            "last_seen": features.iso(walk["last_seen"]),
+            "per_minute": series,
+            "thresholds": {"min_pages": self.min_pages, "min_contiguity": self.min_contiguity,
+                           "coverage_factor": self.coverage_factor},
+        }
+        return Alert(
+            detector_id=self.id, category=self.category, article=self.article,
+            severity=features.severity_for(strength), score=round(strength, 3),
+            title=f"{who} walked pages {pages[0]}–{pages[-1]} of {walk['dataset_id']} "
+                  f"({walk['rows_taken']:,} rows, {ratio:.0f}× the usual)",
+            window_start=window_start, window_end=window_end, evidence=evidence,
+            consumer_id=walk["consumer_id"], client_ip=walk["anon_ip"] or single_ip,
+            dataset_id=walk["dataset_id"], agency_id=agency_id,
+        )

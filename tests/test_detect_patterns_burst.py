@@ -1,0 +1,45 @@
+"""Burst: hourly volume against the consumer's own trailing baseline."""
+
+from datetime import date, timedelta
+
+from detect_patterns_support import add_datasets, at, daytime_habit, event, insert, whole_days
+
+from detectors.base import Window
+from detectors.burst import BurstDetector
+
+FIRST = date(2026, 3, 2)
+DAY = date(2026, 3, 10)
+
+
+def _platform(client):
+    add_datasets(client, [("d1", "a1", "conditional", 50_000), ("d2", "a2", "conditional", 9_000)])
+    insert(client, daytime_habit("steady", FIRST, 9, per_hour=12)
+           + daytime_habit("heavy", FIRST, 9, per_hour=150, dataset_id="d2"))   # heavy every day: lawful
+
+
+def test_hour_far_above_own_baseline_is_flagged_with_hours_and_minutes(client):
+    _platform(client)
+    insert(client, [event(at(DAY, 20, n % 60, n // 60), "steady", "d1") for n in range(400)])
+    alerts = BurstDetector().run(client, whole_days(DAY, DAY))
+    assert [(a.consumer_id, a.dataset_id, a.agency_id) for a in alerts] == [("steady", "d1", "a1")]
+    ev = alerts[0].evidence
+    assert ev["baseline_median_calls_per_active_hour"] == 12
+    assert ev["burst_hours"] == [{"hour": "2026-03-10 20:00", "calls": 400, "rows": 4000, "errors": 0,
+                                  "times_baseline": 33.3}]
+    assert ev["baseline_days"] == 7 and len(ev["per_minute"]) == 60
+    assert alerts[0].severity == "critical"
+
+
+def test_heavy_steady_user_and_a_user_without_history_stay_quiet(client):
+    _platform(client)
+    insert(client, [event(at(DAY, 11, n % 60), "newcomer", "d1") for n in range(500)])
+    assert BurstDetector().run(client, whole_days(DAY, DAY)) == []
+
+
+def test_rerun_and_incremental_run_give_the_same_alert_id(client):
+    _platform(client)
+    insert(client, [event(at(DAY, 20, n % 60, n // 60), "steady", "d1") for n in range(400)])
+    full = [a.alert_id for a in BurstDetector().run(client, whole_days(FIRST, DAY + timedelta(days=1)))]
+    again = [a.alert_id for a in BurstDetector().run(client, whole_days(FIRST, DAY + timedelta(days=1)))]
+    hourly = [a.alert_id for a in BurstDetector().run(client, Window(at(DAY, 20), at(DAY, 21)))]
+    assert len(full) == 1 and full == again == hourly
