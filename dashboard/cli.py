@@ -1,7 +1,120 @@
-"""The `odwatch` commands of the dashboard package."""
+"""The `odwatch` commands of the dashboard package: `serve` and `users`."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from dashboard import auth, jobs
+from odwatch.errors import UserError
+from odwatch.settings import get_settings
+from warehouse import connect
+
+APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
+
+console = Console()
+users_app = typer.Typer(help="Dashboard accounts.", no_args_is_help=True)
+
+
+def read_password(stdin=None) -> str:
+    """Prompt twice on a terminal; otherwise read exactly one line (for scripts and pipes)."""
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat password: "):
+            raise UserError("The two passwords differ; nothing was saved.")
+        return first
+    line = stdin.readline().rstrip("\r\n")
+    if not line:
+        raise UserError("No password on standard input: pipe one line with the password.")
+    return line
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="The username."),
+    role: str = typer.Option(..., "--role", help="official | security | agency | admin"),
+    agency: str = typer.Option("", "--agency", help="The agency_id an agency account is scoped to."),
+) -> None:
+    """Create an account (or reset its role and password); the password is prompted or read from stdin."""
+    client = connect(get_settings())
+    auth._check_account(client, name, role, agency)
+    user = auth.add_user(client, name, role, read_password(), agency)
+    scope = f" for agency {user.agency_id}" if user.agency_id else ""
+    console.print(f"Saved account {user.username} with role {user.role}{scope}.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the accounts."""
+    table = Table("username", "role", "agency", "status", "updated")
+    for row in auth.list_users(connect(get_settings())):
+        status = "disabled" if row["disabled"] else "active"
+        table.add_row(row["username"], row["role"], row["agency_id"] or "—", status,
+                      row["updated_at"].strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(..., help="The username.")) -> None:
+    """Disable an account: it can no longer sign in."""
+    auth.disable_user(connect(get_settings()), name)
+    console.print(f"Disabled account {name}.")
+
+
+def print_accounts(accounts: dict[str, str]) -> None:
+    table = Table("username", "password", title="Demo accounts (shown once; keep them)")
+    for username, password in accounts.items():
+        table.add_row(username, password)
+    console.print(table)
+
+
+def build_demo_if_empty(client, settings) -> bool:
+    """Build the demo platform when the warehouse has no access-log rows; True when it did."""
+    if client.query(HAS_TRAFFIC).result_rows[0][0]:
+        return False
+    import odwatch.demo
+
+    console.print("The warehouse is empty: building the demo platform first…")
+    odwatch.demo.build(client, settings, progress=True)
+    print_accounts(auth.create_demo_accounts(client))
+    return True
+
+
+def serve(
+    port: int = typer.Option(8501, "--port", help="The port to listen on."),
+    address: str = typer.Option("127.0.0.1", "--address", help="The address to listen on."),
+    demo_if_empty: bool = typer.Option(False, "--demo-if-empty",
+                                       help="Build the demo platform first when there is no traffic yet."),
+) -> None:
+    """Run the dashboard, with spool ingest and the detector schedule in the same process."""
+    settings = get_settings()
+    # Opening the engine here, in the process that will run the server, both fails
+    # early when another process holds it and keeps it to this one process.
+    client = connect(settings)
+    if demo_if_empty:
+        build_demo_if_empty(client, settings)
+    import os
+
+    from streamlit.web import cli as streamlit_cli
+
+    os.environ[jobs.SERVE_ENV] = "1"
+    console.print(f"Dashboard on http://{address}:{port}/")
+    streamlit_cli.main.main(
+        args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
+              "--server.headless", "true", "--browser.gatherUsageStats", "false",
+              "--server.fileWatcherType", "none", "--global.developmentMode", "false"],
+        prog_name="streamlit", standalone_mode=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,109 @@
+"""Widgets shared by every page: tables with audited CSV / XLSX downloads, audited file downloads."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.session import current_user, get_settings
+from odwatch.i18n import t
+from odwatch.settings import TIMEZONE, Settings
+from warehouse import audit, connect
+
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def as_frame(data: Any) -> pl.DataFrame:
+    """Polars frames pass through; pandas frames and lists of dicts are converted."""
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, list):
+        return pl.DataFrame(data) if data else pl.DataFrame()
+    return pl.from_pandas(data)
+
+
+def _plain_times(df: pl.DataFrame) -> pl.DataFrame:
+    # Spreadsheets have no time zones: write Shanghai wall-clock time.
+    zoned = [name for name, dtype in df.schema.items()
+             if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None]
+    return df.with_columns(
+        [pl.col(name).dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None) for name in zoned])
+
+
+def _flatten(df: pl.DataFrame) -> pl.DataFrame:
+    # Lists and structs become text: CSV cannot hold them and a spreadsheet cell shows one value.
+    nested = [name for name, dtype in df.schema.items() if isinstance(dtype, (pl.List, pl.Array, pl.Struct))]
+    return df.with_columns([pl.col(name).map_elements(str, return_dtype=pl.String) for name in nested])
+
+
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    # The byte-order mark makes Excel read the UTF-8 Chinese text correctly.
+    return b"\xef\xbb\xbf" + _flatten(_plain_times(df)).write_csv().encode("utf-8")
+
+
+def xlsx_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
+    buffer = io.BytesIO()
+    _flatten(_plain_times(df)).write_excel(buffer, worksheet=sheet[:31], autofit=True)
+    return buffer.getvalue()
+
+
+def audited(make: Callable[[], bytes], settings: Settings, actor: str, name: str, fmt: str,
+            detail: dict | None = None) -> Callable[[], bytes]:
+    """Wrap a byte producer so producing the download writes an `export` audit entry.
+
+    Streamlit calls it when the user clicks (possibly off the script thread), so
+    it captures the settings and actor instead of reading the session.
+    """
+
+    def produce() -> bytes:
+        data = make()
+        audit.record(connect(settings), actor, "export", "export", name,
+                     {"format": fmt, "bytes": len(data), **(detail or {})})
+        return data
+
+    return produce
+
+
+def download_button(label: str, make: Callable[[], bytes], file_name: str, mime: str, name: str,
+                    key: str | None = None, detail: dict | None = None) -> None:
+    """A download produced on click and audited (for reports, notices, lists)."""
+    user = current_user()
+    actor = user.username if user else "public"
+    fmt = file_name.rsplit(".", 1)[-1]
+    st.download_button(label, audited(make, get_settings(), actor, name, fmt, detail), file_name=file_name,
+                       mime=mime, key=key or f"dl_{name}_{fmt}", on_click="ignore")
+
+
+def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | None = None,
+          height: int | None = None) -> None:
+    """A table with CSV and XLSX downloads of exactly what is shown.
+
+    `labels` renames columns for display and export (e.g. to translated headers);
+    `name` names the download files and the audit entries.
+    """
+    frame = as_frame(df)
+    if labels:
+        frame = frame.rename({k: v for k, v in labels.items() if k in frame.columns})
+    if frame.is_empty():
+        st.info(t("shell.no_rows"))
+        return
+    st.dataframe(frame, hide_index=True, width="stretch", **({"height": height} if height else {}))
+    key = key or name
+    left, right, _ = st.columns([1, 1, 6])
+    rows = {"rows": frame.height}
+    with left:
+        download_button(t("shell.download_csv"), lambda: csv_bytes(frame), f"{name}.csv", CSV_MIME, name,
+                        key=f"csv_{key}", detail=rows)
+    with right:
+        download_button(t("shell.download_xlsx"), lambda: xlsx_bytes(frame, name), f"{name}.xlsx", XLSX_MIME,
+                        name, key=f"xlsx_{key}", detail=rows)
+
+
+def user_error(exc: Exception) -> None:
+    """Show a problem the user can act on as one sentence, never a traceback."""
+    st.warning(str(exc))

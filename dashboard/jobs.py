@@ -1,0 +1,148 @@
+"""Background jobs of `odwatch serve`: spool-folder ingest and the detector schedule.
+
+chDB lets one process own a data directory, so the jobs run as threads inside
+the Streamlit server process (started once, through `st.cache_resource`), and
+the Administration page reads their status from the same object.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from odwatch.i18n import SHANGHAI
+from odwatch.settings import Settings
+from warehouse import connect
+
+SERVE_ENV = "ODWATCH_SERVE_JOBS"          # set by `odwatch serve`; AppTest and scripts leave it unset
+SPOOL_EVERY_S = int(os.environ.get("ODWATCH_SPOOL_EVERY_S", "30"))
+DETECT_EVERY_S = int(os.environ.get("ODWATCH_DETECT_EVERY_S", "900"))
+
+LAST_DETECTOR_RUN = "SELECT max(until) FROM detector_runs"
+
+
+@dataclass
+class JobStatus:
+    name: str
+    every_s: int
+    runs: int = 0
+    running: bool = False
+    last_started: datetime | None = None
+    last_finished: datetime | None = None
+    last_result: str = ""
+    last_error: str = ""
+    next_due: datetime | None = None
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _now() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+def spool_job(settings: Settings, state: dict) -> str:
+    from ingest.spool import ingest_spool
+
+    summaries = ingest_spool(connect(settings), settings)
+    inserted = sum(s.inserted for s in summaries)
+    rejected = sum(s.rejected for s in summaries)
+    return f"batches={len(summaries)} inserted={inserted} rejected={rejected}"
+
+
+def detect_job(settings: Settings, state: dict) -> str:
+    from detectors.runner import run_detectors
+
+    client = connect(settings)
+    if "since" not in state:
+        last = client.query(LAST_DETECTOR_RUN).result_rows
+        state["since"] = last[0][0] if last and last[0][0] and last[0][0].year > 1970 else None
+    until = _now().replace(microsecond=0)
+    summary = run_detectors(client, settings, since=state["since"], until=until)
+    state["since"] = until
+    alerts = getattr(summary, "alerts", None)
+    return f"alerts={alerts}" if alerts is not None else str(summary)
+
+
+@dataclass
+class Scheduler:
+    settings: Settings
+    jobs: dict[str, JobStatus] = field(default_factory=dict)
+    _work: dict[str, Callable[[Settings, dict], str]] = field(default_factory=dict)
+    _state: dict[str, dict] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str]) -> None:
+        self.jobs[name] = JobStatus(name, every_s, next_due=_now())
+        self._work[name] = work
+        self._state[name] = {}
+        self._locks[name] = threading.Lock()
+
+    def run_now(self, name: str) -> JobStatus:
+        """Run one job in the calling thread (the schedule or the admin's button); never two at once."""
+        status = self.jobs[name]
+        with self._locks[name]:
+            status.running, status.last_started = True, _now()
+            try:
+                status.last_result, status.last_error = self._work[name](self.settings, self._state[name]), ""
+            except Exception as exc:  # noqa: BLE001 - a failing job must not kill the schedule
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                if os.environ.get("ODWATCH_DEBUG"):
+                    traceback.print_exc()
+            finally:
+                status.running, status.runs = False, status.runs + 1
+                status.last_finished = _now()
+                status.next_due = datetime.fromtimestamp(status.last_finished.timestamp() + status.every_s,
+                                                         SHANGHAI)
+        return status
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            for name, status in self.jobs.items():
+                if status.next_due and _now() >= status.next_due and not status.running:
+                    self.run_now(name)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="odwatch-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def build_scheduler(settings: Settings) -> Scheduler:
+    scheduler = Scheduler(settings)
+    scheduler.add("spool_ingest", SPOOL_EVERY_S, spool_job)
+    scheduler.add("detectors", DETECT_EVERY_S, detect_job)
+    return scheduler
+
+
+def serving() -> bool:
+    return os.environ.get(SERVE_ENV) == "1"
+
+
+_scheduler: Scheduler | None = None
+_scheduler_lock = threading.Lock()
+
+
+def ensure_started(settings: Settings) -> Scheduler | None:
+    """Start the jobs once per process when running under `odwatch serve`; None otherwise."""
+    global _scheduler
+    if not serving():
+        return None
+    with _scheduler_lock:
+        if _scheduler is None:
+            _scheduler = build_scheduler(settings)
+            _scheduler.start()
+    return _scheduler
+
+
+def current() -> Scheduler | None:
+    return _scheduler

@@ -1,0 +1,221 @@
+"""What every page needs from the shell: the signed-in user, the client, the shared filters, masking.
+
+The filters live in `st.session_state` under plain keys (not only widget keys),
+because Streamlit drops a widget's state on any run that does not draw it; so a
+filter chosen on one page is still in force on the next page, even one that
+shows fewer filters. An `agency` user's filters always carry their own
+agency_id: `current_filters()` forces it, whatever the widgets say.
+
+Tests drive the app with AppTest in the test process: point
+`ODWATCH_CLICKHOUSE_DATABASE` at the test database and clear
+`odwatch.settings.get_settings`'s cache, and set `st.session_state[USER_KEY]`
+to a `User` to act as a signed-in user.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import streamlit as st
+from clickhouse_connect.driver.client import Client
+
+from dashboard import choices
+from dashboard.auth import User
+from odwatch.i18n import SHANGHAI, current_language, t
+from odwatch.settings import Settings, get_settings
+from reports.filters import ReportFilters
+from warehouse import connect
+from warehouse.client import dsn_for
+
+__all__ = ["User", "current_user", "current_filters", "filter_sidebar", "require_role", "mask_ip",
+           "mask_name", "get_client", "get_settings", "today"]
+
+USER_KEY = "odwatch_user"
+FILTERS_KEY = "odwatch_filters"
+DEFAULT_DAYS = 30
+ALL_FILTERS = ("dates", "agency", "domain", "dataset", "consumer_kind", "channel")
+CONSUMER_KINDS = ("person", "company", "organisation", "anonymous")
+CHANNELS = ("api", "download")
+FULL_IP_ROLES = ("security", "admin")
+MASKED_NAME_ROLES = ("agency",)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def get_client() -> Client:
+    """The warehouse client of this thread (Streamlit runs each script run on a thread)."""
+    return connect(get_settings())
+
+
+def today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def current_user() -> User | None:
+    """The signed-in user, or None for a visitor (only the public notice page allows that)."""
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, User) else None
+
+
+def sign_in(user: User) -> None:
+    st.session_state[USER_KEY] = user
+    st.session_state.pop(FILTERS_KEY, None)
+
+
+def sign_out() -> None:
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(FILTERS_KEY, None)
+
+
+def require_role(*roles: str) -> User:
+    """Stop the page with a refusal unless the signed-in user has one of `roles`."""
+    user = current_user()
+    if user is None or user.role not in roles:
+        st.error(t("shell.forbidden"))
+        st.stop()
+    return user
+
+
+# ---- masking ---------------------------------------------------------------
+
+def _viewer_role() -> str:
+    user = current_user()
+    return user.role if user else ""
+
+
+def mask_ip(ip: str, role: str | None = None) -> str:
+    """Full address for security staff and administrators; the network part only for others."""
+    if not ip or (role or _viewer_role()) in FULL_IP_ROLES:
+        return ip
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "***"
+    if address.version == 4:
+        a, b, _, _ = ip.split(".")
+        return f"{a}.{b}.*.*"
+    return f"{ipaddress.ip_network(f'{ip}/48', strict=False).network_address}*"
+
+
+def mask_name(name: str, kind: str | None = None, role: str | None = None) -> str:
+    """A person's name with all but its first character hidden, for roles that don't need it.
+
+    Names of companies and organisations are public (they appear in the 公示 too),
+    so only a `kind` of None or "person" is masked.
+    """
+    if not name or (role or _viewer_role()) not in MASKED_NAME_ROLES or kind not in (None, "person"):
+        return name
+    return name[0] + "*" * min(len(name) - 1, 3) if len(name) > 1 else "*"
+
+
+# ---- the shared filters -----------------------------------------------------
+
+def _store() -> dict[str, Any]:
+    if FILTERS_KEY not in st.session_state:
+        st.session_state[FILTERS_KEY] = {}
+    return st.session_state[FILTERS_KEY]
+
+
+def _default_dates() -> tuple[date, date]:
+    end = today()
+    return end - timedelta(days=DEFAULT_DAYS - 1), end
+
+
+def _scope() -> str:
+    user = current_user()
+    return user.agency_id if user and user.role == "agency" else ""
+
+
+def current_filters() -> ReportFilters:
+    """The filters in force for this session; an agency user is always scoped to their agency."""
+    store = _store()
+    dates = tuple(store.get("dates") or _default_dates())
+    date_from, date_to = (dates[0], dates[-1]) if dates else _default_dates()
+    filters = ReportFilters(
+        date_from=date_from,
+        date_to=date_to,
+        agency_id=store.get("agency") or None,
+        domain=store.get("domain") or None,
+        dataset_id=store.get("dataset") or None,
+        consumer_kind=store.get("consumer_kind") or None,
+        channel=store.get("channel") or None,
+    )
+    scope = _scope()
+    return filters.scoped_to(scope) if scope else filters
+
+
+def _cache_key() -> str:
+    current = get_settings()
+    return f"{dsn_for(current)}|{current.clickhouse_database}"
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _agencies(cache_key: str) -> list[dict]:
+    return choices.agencies(get_client())
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _domains(cache_key: str, agency_id: str) -> list[str]:
+    return choices.domains(get_client(), agency_id)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _datasets(cache_key: str, agency_id: str, domain: str) -> list[dict]:
+    return choices.datasets(get_client(), agency_id, domain)
+
+
+def _widget(name: str) -> str:
+    return f"flt_{name}"
+
+
+def _keep(name: str) -> None:
+    _store()[name] = st.session_state[_widget(name)]
+
+
+def _select(name: str, options: list, labels: dict, disabled: bool = False) -> None:
+    """A select box whose choice is kept in the filter store; None means "all"."""
+    store = _store()
+    if store.get(name) not in options:
+        store[name] = None
+    st.session_state[_widget(name)] = store.get(name)
+    st.sidebar.selectbox(
+        t(f"filter.{name}"), [None, *options], key=_widget(name), disabled=disabled,
+        format_func=lambda value: t("filter.all") if value is None else labels.get(value, str(value)),
+        on_change=_keep, args=(name,),
+    )
+
+
+def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
+    """Draw the chosen filters in the sidebar and return the filters in force."""
+    store = _store()
+    cache_key = _cache_key()
+    scope = _scope()
+    english = current_language() == "en"
+    st.sidebar.subheader(t("filter.heading"))
+    if "dates" in show:
+        st.session_state[_widget("dates")] = tuple(store.get("dates") or _default_dates())
+        st.sidebar.date_input(t("filter.dates"), key=_widget("dates"), on_change=_keep, args=("dates",),
+                              max_value=today() + timedelta(days=1))
+    if "agency" in show:
+        rows = _agencies(cache_key)
+        labels = {r["agency_id"]: (r["name_en"] or r["name"]) if english else r["name"] for r in rows}
+        if scope:
+            store["agency"] = scope
+        _select("agency", [r["agency_id"] for r in rows if not scope or r["agency_id"] == scope], labels,
+                disabled=bool(scope))
+    agency = scope or store.get("agency") or ""
+    if "domain" in show:
+        domains = _domains(cache_key, agency)
+        _select("domain", domains, {d: d for d in domains})
+    if "dataset" in show:
+        rows = _datasets(cache_key, agency, store.get("domain") or "")
+        _select("dataset", [r["dataset_id"] for r in rows], {r["dataset_id"]: r["name"] for r in rows})
+    if "consumer_kind" in show:
+        _select("consumer_kind", list(CONSUMER_KINDS), {k: t(f"consumer_kind.{k}") for k in CONSUMER_KINDS})
+    if "channel" in show:
+        _select("channel", list(CHANNELS), {c: t(f"channel.{c}") for c in CHANNELS})
+    return current_filters()

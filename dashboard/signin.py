@@ -1,0 +1,73 @@
+"""The sign-in page: local accounts, and OIDC through `st.login` when configured."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from dashboard import auth, session
+from odwatch.i18n import format_datetime, t
+from warehouse import audit
+
+
+def oidc_configured() -> bool:
+    """OIDC is on when `.streamlit/secrets.toml` has an [auth] section (st.login's configuration)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all means no OIDC
+        return False
+
+
+def adopt_oidc_identity() -> None:
+    """After st.login returns, map the identity to a provisioned account (or refuse it)."""
+    if session.current_user() is not None or not oidc_configured() or not st.user.is_logged_in:
+        return
+    identity = str(st.user.get("email") or st.user.get("sub") or "")
+    client = session.get_client()
+    user = auth.user_for_identity(client, identity)
+    if user is None:
+        audit.record(client, identity, "sign_in_refused", "user", identity, {"method": "oidc",
+                                                                             "reason": "not provisioned"})
+        st.session_state["signin_error"] = t("signin.not_provisioned", identity=identity)
+        st.logout()
+        return
+    auth.record_attempt(client, user.username, True, method="oidc")
+    audit.record(client, user.username, "sign_in", "user", user.username, {"method": "oidc"})
+    session.sign_in(user)
+
+
+def _submit() -> None:
+    username = st.session_state.get("signin_username", "").strip()
+    password = st.session_state.get("signin_password", "")
+    st.session_state["signin_password"] = ""
+    if not username or not password:
+        st.session_state["signin_error"] = t("signin.missing")
+        return
+    result = auth.authenticate(session.get_client(), username, password)
+    if result.user is not None:
+        st.session_state.pop("signin_error", None)
+        session.sign_in(result.user)
+        return
+    if result.reason == "locked":
+        minutes = max(1, math.ceil((result.retry_after - auth.now()).total_seconds() / 60))
+        st.session_state["signin_error"] = t("signin.locked", minutes=minutes,
+                                             until=format_datetime(result.retry_after))
+    elif result.reason == "disabled":
+        st.session_state["signin_error"] = t("signin.disabled")
+    else:
+        st.session_state["signin_error"] = t("signin.invalid")
+
+
+def sign_in_page() -> None:
+    st.title(t("signin.title"))
+    st.caption(t("signin.intro"))
+    if oidc_configured():
+        st.button(t("signin.oidc"), on_click=st.login, type="primary", key="signin_oidc")
+        st.divider()
+    with st.form("signin_form"):
+        st.text_input(t("signin.username"), key="signin_username")
+        st.text_input(t("signin.password"), type="password", key="signin_password")
+        st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary")
+    if st.session_state.get("signin_error"):
+        st.error(st.session_state["signin_error"])

@@ -1,0 +1,51 @@
+"""The dashboard: sign-in gate, language switch, and the pages the signed-in role may open.
+
+Run by `odwatch serve` (which also starts the background jobs in this process).
+Only pages registered for the session's role exist in `st.navigation`, so a
+forbidden page cannot be reached by URL either.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import jobs, navigation, session
+from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
+from odwatch.i18n import LANGUAGES, SESSION_KEY, t
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
+jobs.ensure_started(session.get_settings())
+
+if SESSION_KEY not in st.session_state:
+    configured = session.get_settings().language
+    st.session_state[SESSION_KEY] = configured if configured in LANGUAGES else "zh"
+st.sidebar.radio(t("app.language"), LANGUAGES, key=SESSION_KEY, format_func=LANGUAGE_NAMES.get,
+                 horizontal=True)
+
+adopt_oidc_identity()
+user = session.current_user()
+specs = navigation.pages_for(user.role if user else None)
+pages = [
+    st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
+            default=bool(user) and index == 0)
+    for index, spec in enumerate(specs)
+]
+if user is None:
+    pages.insert(0, st.Page(sign_in_page, title=t("nav.sign_in"), icon=":material/login:",
+                            url_path="sign-in", default=True))
+
+current = st.navigation(pages)
+
+with st.sidebar:
+    if user is not None:
+        role = t(f"role.{user.role}")
+        st.caption(t("app.signed_in_as", username=user.username, role=role))
+        if st.button(t("app.sign_out"), key="sign_out"):
+            session.sign_out()
+            if oidc_configured() and st.user.is_logged_in:
+                st.logout()
+            st.rerun()
+
+current.run()
