@@ -1,0 +1,307 @@
+"""Quality scoring rules, each on a small real file or a catalog row."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+
+from odwatch.errors import UserError
+from odwatch.settings import Settings
+from reports.profiling import credit_check_char, credit_code_is_valid, profile_file
+from reports.quality import (
+    DEFAULT_WEIGHTS,
+    abbreviation_tokens,
+    quality_weights,
+    score_content,
+    score_dataset,
+    score_metadata,
+    score_openness,
+    score_timeliness,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+AT = datetime(2026, 11, 27, 12, 0, tzinfo=TZ)
+GOOD_CODE = "91440300708461136T"
+BAD_CODE = GOOD_CODE[:-1] + "U"
+FIELDS = [
+    {"name": "id", "type": "integer", "description": "记录编号", "key": True},
+    {"name": "company", "type": "string", "description": "企业名称"},
+    {"name": "credit_code", "type": "credit_code", "description": "统一社会信用代码"},
+    {"name": "reg_date", "type": "date", "description": "登记日期"},
+    {"name": "amount", "type": "number", "description": "金额（元）"},
+]
+
+
+def write_csv(path, rows, header="id,company,credit_code,reg_date,amount", encoding="utf-8"):
+    path.write_bytes(("\n".join([header, *rows]) + "\n").encode(encoding))
+    return path
+
+
+def clean_rows(n=10):
+    return [f"{i},企业{i},{GOOD_CODE},2024-01-{i + 1:02d},{i * 10}.5" for i in range(1, n + 1)]
+
+
+def losses_of(parts, dimension):
+    return parts[dimension][1]
+
+
+def test_credit_code_checksum_follows_gb32100():
+    assert credit_code_is_valid(GOOD_CODE)
+    assert not credit_code_is_valid(BAD_CODE)
+    assert not credit_code_is_valid("9144030070846113")      # too short
+    body = "91310000MA1FL8XQ3"
+    assert credit_code_is_valid(body + credit_check_char(body))
+
+
+def test_a_clean_file_keeps_every_content_point(tmp_path):
+    profile = profile_file(write_csv(tmp_path / "clean.csv", clean_rows()), FIELDS)
+    parts = score_content(DEFAULT_WEIGHTS, profile)
+    for dimension in ("completeness", "uniqueness", "validity", "consistency"):
+        assert parts[dimension][0] == pytest.approx(DEFAULT_WEIGHTS[dimension])
+        assert [x for x in parts[dimension][1] if x.points > 0] == []
+
+
+def test_null_cells_cost_completeness_per_field_with_the_row(tmp_path):
+    rows = clean_rows()
+    rows[3] = "4,,91440300708461136T,2024-01-05,40.5"
+    rows[6] = "7,NULL,91440300708461136T,2024-01-08,70.5"
+    profile = profile_file(write_csv(tmp_path / "nulls.csv", rows), FIELDS)
+    points, losses = score_content(DEFAULT_WEIGHTS, profile)["completeness"]
+    [loss] = losses
+    assert (loss.field, loss.rule, loss.count, loss.example) == ("company", "null_cells", 2, "第 4 行")
+    # 2 of 10 empty = 20% against a zero point of 50%: 0.4 of the field's 15/5 share
+    assert loss.points == pytest.approx(15 / 5 * 0.2 / 0.5)
+    assert points == pytest.approx(15 - loss.points)
+
+
+def test_duplicate_rows_and_duplicate_keys_cost_uniqueness(tmp_path):
+    rows = clean_rows(20)
+    rows.append(rows[0])                                    # an exact duplicate row
+    rows.append("5,另一企业,91440300708461136T,2024-02-01,1")  # key 5 again, different row
+    profile = profile_file(write_csv(tmp_path / "dupes.csv", rows), FIELDS)
+    assert (profile.duplicate_rows, profile.key, profile.duplicate_keys) == (1, "id", 2)
+    points, losses = score_content(DEFAULT_WEIGHTS, profile)["uniqueness"]
+    by_rule = {x.rule: x for x in losses}
+    assert by_rule["duplicate_rows"].count == 1
+    assert by_rule["duplicate_rows"].points == pytest.approx(5 * (1 / 22) / 0.1)
+    assert by_rule["duplicate_keys"].field == "id"
+    assert by_rule["duplicate_keys"].example in {"1 ×2", "5 ×2"}
+    assert points == pytest.approx(10 - sum(x.points for x in losses))
+
+
+def test_bad_credit_code_impossible_date_and_type_error_cost_validity(tmp_path):
+    rows = clean_rows()
+    rows[1] = f"2,企业2,{BAD_CODE},2024-01-03,20.5"
+    rows[2] = "3,企业3,91440300708461136T,2023-02-30,30.5"
+    rows[4] = "5,企业5,91440300708461136T,2024-01-06,五十"
+    rows[5] = "6,企业6,not-a-code,2024-01-07,60.5"
+    profile = profile_file(write_csv(tmp_path / "invalid.csv", rows), FIELDS)
+    points, losses = score_content(DEFAULT_WEIGHTS, profile)["validity"]
+    found = {(x.field, x.rule): (x.count, x.example) for x in losses}
+    assert found == {
+        ("credit_code", "checksum"): (1, BAD_CODE),
+        ("credit_code", "format"): (1, "not-a-code"),
+        ("reg_date", "impossible_date"): (1, "2023-02-30"),
+        ("amount", "type"): (1, "五十"),
+    }
+    # checked fields: id, credit_code, reg_date, amount (strings are not type-checked)
+    share = 15 / 4
+    assert sum(x.points for x in losses if x.field == "credit_code") == pytest.approx(share * 0.2 / 0.2)
+    assert points == pytest.approx(15 - share * (1.0 + 0.5 + 0.5))
+
+
+def test_mixed_date_layouts_and_missing_declared_field_cost_consistency(tmp_path):
+    rows = clean_rows()
+    rows[0] = f"1,企业1,{GOOD_CODE},2024/01/02,10.5"
+    declared = [*FIELDS, {"name": "district", "type": "string", "description": "所属区"}]
+    profile = profile_file(write_csv(tmp_path / "mixed.csv", rows), declared)
+    assert profile.missing_fields == ["district"]
+    points, losses = score_content(DEFAULT_WEIGHTS, profile)["consistency"]
+    rules = {x.rule: x for x in losses}
+    assert rules["schema_mismatch"].example == "district"
+    assert rules["mixed_date_formats"].field == "reg_date" and rules["mixed_date_formats"].count == 1
+    assert 0 < points < 5
+
+
+def test_start_after_end_is_a_consistency_loss(tmp_path):
+    path = tmp_path / "periods.csv"
+    path.write_text("id,start_date,end_date\n1,2024-01-01,2024-12-31\n2,2024-06-01,2024-01-01\n")
+    profile = profile_file(path, [{"name": "id", "type": "integer", "description": "编号"},
+                                  {"name": "start_date", "type": "date", "description": "起"},
+                                  {"name": "end_date", "type": "date", "description": "止"}])
+    losses = score_content(DEFAULT_WEIGHTS, profile)["consistency"][1]
+    [loss] = [x for x in losses if x.rule == "start_after_end"]
+    assert (loss.count, loss.example) == (1, "2024-06-01 > 2024-01-01")
+
+
+def test_gbk_csv_is_read_and_checked_like_utf8(tmp_path):
+    rows = clean_rows(5)
+    rows[0] = f"1,上海市某某科技有限公司,{BAD_CODE},2024-01-02,10.5"
+    gbk = profile_file(write_csv(tmp_path / "gbk.csv", rows, encoding="gbk"), FIELDS)
+    utf8 = profile_file(write_csv(tmp_path / "utf8.csv", rows), FIELDS)
+    assert gbk.encoding == "gb18030" and utf8.encoding == "utf-8"
+    assert gbk.rows == utf8.rows == 5
+    [finding] = next(f for f in gbk.fields if f.name == "credit_code").findings
+    assert finding.rule == "checksum"
+    assert score_content(DEFAULT_WEIGHTS, gbk)["validity"][0] == pytest.approx(
+        score_content(DEFAULT_WEIGHTS, utf8)["validity"][0])
+
+
+def test_xlsx_json_and_parquet_are_profiled(tmp_path):
+    frame = pl.DataFrame({
+        "id": [1, 2, 2], "company": ["甲", None, None],
+        "credit_code": [GOOD_CODE, BAD_CODE, BAD_CODE],
+        "reg_date": ["2024-01-01", "2024-13-01", "2024-13-01"],
+        "amount": [1.5, 2.0, 2.0],
+    })
+    frame.write_excel(tmp_path / "d.xlsx")
+    frame.write_ndjson(tmp_path / "d.jsonl")
+    frame.write_json(tmp_path / "d.json")
+    frame.write_parquet(tmp_path / "d.parquet")
+    for name in ("d.xlsx", "d.jsonl", "d.json", "d.parquet"):
+        profile = profile_file(tmp_path / name, FIELDS)
+        fields = {f.name: f for f in profile.fields}
+        assert profile.rows == 3, name
+        assert fields["company"].nulls == 2, name
+        assert [(f.rule, f.count) for f in fields["credit_code"].findings] == [("checksum", 2)], name
+        assert [(f.rule, f.count) for f in fields["reg_date"].findings] == [("impossible_date", 2)], name
+        assert (profile.duplicate_rows, profile.duplicate_keys) == (1, 1), name
+
+
+def test_unreadable_and_unsupported_files_give_a_plain_message(tmp_path):
+    with pytest.raises(UserError, match="No such file"):
+        profile_file(tmp_path / "absent.csv")
+    (tmp_path / "x.sav").write_bytes(b"\x00\x01")
+    with pytest.raises(UserError, match="unsupported file type"):
+        profile_file(tmp_path / "x.sav")
+    (tmp_path / "bin.csv").write_bytes(bytes(range(128, 256)) * 10)
+    with pytest.raises(UserError, match="neither UTF-8 nor GBK"):
+        profile_file(tmp_path / "bin.csv")
+
+
+@pytest.mark.parametrize(("frequency", "lag_days", "expected"), [
+    ("daily", 2, 15.0),            # interval 1 + grace 1: still full marks
+    ("daily", 4, 0.0),             # twice (1 + 1): nothing left
+    ("daily", 3, 7.5),             # half way
+    ("monthly", 36, 15.0),         # 31 + 5
+    ("monthly", 54, 7.5),          # 36 + 18
+    ("monthly", 72, 0.0),
+    ("yearly", 300, 15.0),
+    ("", 396, 15.0),               # undeclared counts as irregular: 366 + 30 days
+    ("", 792, 0.0),
+])
+def test_timeliness_edges(frequency, lag_days, expected):
+    points, losses = score_timeliness(15, frequency, AT - timedelta(days=lag_days), AT)
+    assert points == pytest.approx(expected)
+    assert bool(losses) == (expected < 15)
+    if losses:
+        assert losses[0].rule == "update_overdue" and losses[0].count == lag_days
+
+
+def test_timeliness_without_an_update_date_is_zero():
+    points, [loss] = score_timeliness(15, "daily", None, AT)
+    assert (points, loss.rule, loss.points) == (0.0, "never_updated", 15)
+
+
+def test_abbreviations_are_recognised():
+    assert abbreviation_tokens("xzcf_jdrq") == ["xzcf", "jdrq"]
+    assert abbreviation_tokens("QYMC") == ["QYMC"]
+    assert abbreviation_tokens("total_amt") == ["amt"]
+    assert abbreviation_tokens("company_name") == []
+    assert abbreviation_tokens("record_id") == []
+    assert abbreviation_tokens("企业名称") == []
+
+
+def catalog_row(**overrides):
+    row = {
+        "dataset_id": "DS1", "agency_id": "A1", "name": "上海市企业登记信息",
+        "description": "本数据集包含上海市登记注册企业的名称、统一社会信用代码、登记日期等基本信息。",
+        "fields": '[{"name":"id","type":"integer","description":"编号"},'
+                  '{"name":"company","type":"string","description":"企业名称"}]',
+        "update_frequency": "monthly", "published_at": date(2024, 1, 1),
+        "last_updated": AT - timedelta(days=3), "format": "csv", "row_count": 100, "domain": "经济",
+    }
+    return {**row, **overrides}
+
+
+def test_complete_metadata_keeps_full_marks():
+    assert score_metadata(20, catalog_row(), True) == (20, [])
+
+
+def test_unexplained_abbreviations_and_missing_descriptions_cost_metadata():
+    fields = ('[{"name":"qymc","type":"string","description":""},'
+              '{"name":"tyshxydm","type":"credit_code","description":"统一社会信用代码"},'
+              '{"name":"company","type":"string"}]')
+    points, losses = score_metadata(20, catalog_row(fields=fields), True)
+    rules = {x.rule: x for x in losses}
+    assert rules["abbreviations"].example == "qymc"         # tyshxydm is explained by its description
+    assert rules["abbreviations"].points == pytest.approx(3 / 3)
+    assert rules["field_descriptions"].count == 2
+    assert rules["field_descriptions"].points == pytest.approx(5 * 2 / 3)
+    assert points == pytest.approx(20 - 1 - 5 * 2 / 3)
+
+
+def test_code_like_name_missing_description_publisher_and_dates_cost_metadata():
+    row = catalog_row(name="tbl_xzcf_01", description="", update_frequency="",
+                      published_at=date(1970, 1, 1))
+    points, losses = score_metadata(20, row, publisher_known=False)
+    assert {x.rule for x in losses} == {"name", "description", "publisher", "update_frequency", "dates"}
+    assert points == pytest.approx(20 - 3 - 3 - 2 - 2 - 1)
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [
+    ("api", 20), ("csv", 20), ("json", 20), ("XML", 20),
+    ("xlsx", 12), ("pdf", 4), ("doc", 4), ("dbf", 0), ("", 0),
+])
+def test_openness_per_format(fmt, expected):
+    points, losses = score_openness(20, fmt)
+    assert points == pytest.approx(expected)
+    assert sum(x.points for x in losses) == pytest.approx(20 - expected)
+
+
+def test_weights_come_from_settings_and_reject_unknown_dimensions():
+    weights = quality_weights(Settings(quality_weights={"openness": 40, "metadata": 0}))
+    assert weights["openness"] == 40 and weights["metadata"] == 0 and weights["validity"] == 15
+    with pytest.raises(UserError, match="Unknown quality weight"):
+        quality_weights(Settings(quality_weights={"beauty": 5}))
+
+
+def test_weights_override_changes_the_total(tmp_path):
+    profile = profile_file(write_csv(tmp_path / "clean.csv", clean_rows()), FIELDS)
+    row = catalog_row(format="pdf")
+    default = score_dataset(row, quality_weights(Settings()), AT, profile=profile)
+    heavy_weights = quality_weights(Settings(quality_weights={"openness": 80}))
+    heavy = score_dataset(row, heavy_weights, AT, profile=profile)
+    assert default.total == pytest.approx(100 - 16)                    # PDF keeps 4 of 20
+    assert heavy.total == pytest.approx(100 * (80 + 80 * 0.2) / 160)     # 80 + 16 of 160
+    assert heavy.dimensions["openness"] == pytest.approx(16)
+
+
+def test_every_lost_point_names_its_cause(tmp_path):
+    rows = clean_rows()
+    rows[0] = f"1,,{BAD_CODE},2023-02-30,abc"
+    profile = profile_file(write_csv(tmp_path / "bad.csv", rows), FIELDS)
+    score = score_dataset(catalog_row(format="xlsx", last_updated=AT - timedelta(days=50)),
+                          DEFAULT_WEIGHTS, AT, profile=profile)
+    lost = 100 - score.total
+    assert lost > 0
+    assert sum(x.points for x in score.losses) == pytest.approx(lost, abs=0.01)
+    for loss in score.losses:
+        assert loss.dimension and loss.rule and loss.cause
+    assert {x.dimension for x in score.losses if x.points > 0} == {
+        "completeness", "validity", "timeliness", "openness"}
+    assert all(x.field for x in score.losses if x.dimension in ("completeness", "validity"))
+
+
+def test_without_a_file_content_is_scored_from_the_catalog_and_says_so():
+    row = catalog_row(fields='[{"name":"id","type":"integer","description":"编号"},'
+                             '{"name":"x","type":"blob","description":"未知"}]', row_count=0)
+    score = score_dataset(row, DEFAULT_WEIGHTS, AT)
+    assert not score.profiled
+    notes = [x for x in score.losses if x.rule == "not_profiled"]
+    assert {x.dimension for x in notes} == {"completeness", "uniqueness", "validity", "consistency"}
+    assert all(x.points == 0 for x in notes)
+    assert score.dimensions["completeness"] == 0                     # catalog declares no rows
+    assert score.dimensions["validity"] == pytest.approx(15 / 2)      # one of two fields untyped
+    assert score.dimensions["uniqueness"] == 10
