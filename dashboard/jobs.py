@@ -102,6 +102,10 @@ class Scheduler:
                                                          SHANGHAI)
         return status
 
+    def trigger(self, name: str) -> None:
+        """Ask the schedule to run a job at its next tick, without blocking the caller."""
+        self.jobs[name].next_due = _now()
+
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
             for name, status in self.jobs.items():
