@@ -1,0 +1,61 @@
+"""Working days on the Chinese statutory calendar (第十九条: review within 5 working days).
+
+chinesecalendar knows the holidays and the make-up working Saturdays/Sundays of the
+years it ships (2004–2026 for 1.11) and raises NotImplementedError for any other
+year. A figure touching such a year falls back to Monday–Friday and is flagged as
+estimated, so a report never crashes on a date the calendar has not published yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import chinese_calendar
+
+SLA_WORKING_DAYS = 5
+
+
+def is_working_day(day: date) -> tuple[bool, bool]:
+    """(working day?, estimated?) for one date."""
+    try:
+        return chinese_calendar.is_workday(day), False
+    except NotImplementedError:
+        return day.weekday() < 5, True
+
+
+def working_days_between(accepted: date, decided: date) -> tuple[int, bool]:
+    """Working days strictly after `accepted` up to and including `decided`, and whether estimated.
+
+    "Within 5 working days after acceptance" starts counting the day after acceptance,
+    hence get_workdays(accepted + 1 day, decided). A decision on the acceptance day is 0.
+    """
+    start = accepted + timedelta(days=1)
+    if decided < start:
+        return 0, False
+    try:
+        return len(chinese_calendar.get_workdays(start, decided)), False
+    except NotImplementedError:
+        pass
+    # Part of the range is outside the calendar: count that part Monday–Friday.
+    days = 0
+    estimated = False
+    day = start
+    while day <= decided:
+        working, guessed = is_working_day(day)
+        days += working
+        estimated = estimated or guessed
+        day += timedelta(days=1)
+    return days, estimated
+
+
+def add_working_days(start: date, count: int) -> tuple[date, bool]:
+    """The date `count` working days after `start` (the deadline), and whether estimated."""
+    day = start
+    estimated = False
+    remaining = count
+    while remaining > 0:
+        day += timedelta(days=1)
+        working, guessed = is_working_day(day)
+        estimated = estimated or guessed
+        remaining -= working
+    return day, estimated
