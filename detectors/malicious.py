@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from detectors.base import Detector
 from detectors.burst import BurstDetector
+from detectors.key_sharing import KeySharingDetector
+from detectors.probing import ProbingDetector
 from detectors.scraping import ScrapingDetector
 
 MALICIOUS_DETECTORS: list[type[Detector]] = [
     ScrapingDetector,
     BurstDetector,
+    KeySharingDetector,
+    ProbingDetector,
 ]

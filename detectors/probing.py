@@ -1,0 +1,115 @@
+"""Probing: an entity feeling its way around what it may not see (第三十条).
+
+Mostly refused calls (401/403/404), refusals on many datasets, and parameters
+that look like injection attempts. The entity is the consumer, or for anonymous
+traffic the client IP; one alert per entity and day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clickhouse_connect.driver.client import Client
+
+from detectors import features
+from detectors.base import Alert, Detector, Window
+
+# SQL injection, path traversal, script and template injection as they show up in query parameters.
+INJECTION_PATTERN = (
+    r"(?i)('|%27)\s*(or|and)\s+'?\w+'?\s*=\s*'?\w+|union(\s|%20|\+)+(all(\s|%20|\+)+)?select"
+    r"|(\.\.|%2e%2e)(/|\\\\|%2f)|etc\\?/passwd|<\s*script|%3cscript|;\s*(drop|delete|insert|update)\s"
+    r"|\bsleep\s*\(\s*\d|benchmark\s*\(|\$\{jndi:|\{\{.*\}\}"
+)
+
+PROBES = """
+SELECT
+    consumer_id,
+    if(consumer_id = '', client_ip, '') AS anon_ip,
+    toDate(ts) AS day,
+    count() AS calls,
+    countIf(status >= 400 AND status < 500) AS client_errors,
+    countIf(status = 401) AS s401,
+    countIf(status = 403) AS s403,
+    countIf(status = 404) AS s404,
+    uniqExact(dataset_id) AS datasets,
+    uniqExactIf(dataset_id, status IN (401, 403)) AS denied_datasets,
+    groupUniqArrayIf(20)(dataset_id, status IN (401, 403)) AS some_denied,
+    countIf(match(params, {pattern:String}) OR match(endpoint, {pattern:String})) AS injections,
+    groupArrayIf(5)(substring(params, 1, 200), match(params, {pattern:String})) AS injection_samples,
+    uniqExact(client_ip) AS ips,
+    groupUniqArray(5)(client_ip) AS some_ips,
+    min(ts) AS first_seen,
+    max(ts) AS last_seen
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+GROUP BY consumer_id, anon_ip, day
+HAVING (calls >= {min_calls:UInt64} AND client_errors >= {min_error_share:Float64} * calls
+        AND (denied_datasets >= {min_denied_datasets:UInt64} OR injections > 0))
+    OR injections >= {min_injections:UInt64}
+"""
+
+SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
+SERIES_TYPES = "String, String, Date"
+
+
+@dataclass
+class ProbingDetector(Detector):
+    """Mostly-refused traffic over many datasets, or injection-looking parameters, in one day."""
+
+    id = "probing"
+    category = "probing"
+    article = features.ARTICLE
+    family = "malicious"
+
+    min_calls: int = 20
+    min_error_share: float = 0.5        # 4xx share of the entity's calls that day
+    min_denied_datasets: int = 3        # datasets answered 401/403
+    min_injections: int = 3             # injection-looking calls alone suffice from this many
+
+    def run(self, client: Client, window: Window) -> list[Alert]:
+        start, end = features.read_range(window)
+        rows = client.query(PROBES, parameters={
+            "start": start, "end": end, "pattern": INJECTION_PATTERN, "min_calls": self.min_calls,
+            "min_error_share": self.min_error_share, "min_denied_datasets": self.min_denied_datasets,
+            "min_injections": self.min_injections}).named_results()
+        rows = list(rows)
+        keys = [(r["consumer_id"], r["anon_ip"], r["day"]) for r in rows]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        return [self._alert(r, series.get(k, [])) for r, k in zip(rows, keys, strict=True)]
+
+    def _alert(self, row: dict, series: list) -> Alert:
+        share = row["client_errors"] / row["calls"]
+        strength = max(share / self.min_error_share * row["denied_datasets"] / self.min_denied_datasets,
+                       row["injections"] / self.min_injections)
+        window_start, window_end = features.day_window(row["day"])
+        who = row["consumer_id"] or f"anonymous {row['anon_ip']}"
+        evidence = {
+            "calls": row["calls"],
+            "client_errors": row["client_errors"],
+            "error_share": round(share, 3),
+            "status_401": row["s401"], "status_403": row["s403"], "status_404": row["s404"],
+            "datasets_touched": row["datasets"],
+            "datasets_refused": row["denied_datasets"],
+            "refused_dataset_ids": sorted(row["some_denied"]),
+            "injection_like_calls": row["injections"],
+            "injection_samples": row["injection_samples"],
+            "client_ips": row["some_ips"],
+            "distinct_ips": row["ips"],
+            "first_seen": features.iso(row["first_seen"]),
+            "last_seen": features.iso(row["last_seen"]),
+            "per_minute": series,
+            "thresholds": {"min_calls": self.min_calls, "min_error_share": self.min_error_share,
+                           "min_denied_datasets": self.min_denied_datasets,
+                           "min_injections": self.min_injections},
+        }
+        parts = [f"{share:.0%} refused over {row['denied_datasets']} datasets"]
+        if row["injections"]:
+            parts.append(f"{row['injections']} injection-like calls")
+        return Alert(
+            detector_id=self.id, category=self.category, article=self.article,
+            severity=features.severity_for(strength), score=round(strength, 3),
+            title=f"{who} probing: " + ", ".join(parts),
+            window_start=window_start, window_end=window_end, evidence=evidence,
+            consumer_id=row["consumer_id"],
+            client_ip=row["anon_ip"] or (row["some_ips"][0] if row["ips"] == 1 else ""),
+        )
