@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
 from odwatch.settings import Settings, get_settings
+from reports.quality import scan_catalog
 from tests.conftest import SESSION_DATA_DIR
 from warehouse import connect
 
@@ -81,6 +82,7 @@ def platform():
     settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"t_pages_{uuid.uuid4().hex[:8]}")
     client = connect(settings)
     _hand_built(client)
+    scan_catalog(client, settings)
     previous = os.environ.get("ODWATCH_CLICKHOUSE_DATABASE")
     os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = settings.clickhouse_database
     get_settings.cache_clear()
@@ -133,3 +135,16 @@ def test_complaints_page(platform, role):
     assert open_metric.value == "1"
     received = next(m for m in app.metric if m.label == "Complaints received")
     assert received.value == ("1" if role == "agency" else "2")
+
+
+@pytest.mark.parametrize("role", ["official", "agency", "admin"])
+def test_quality_page(platform, role):
+    app = run_page("quality", role)
+    assert app.title[0].value == "数据质量"
+    scored = next(m for m in app.metric if m.label == "已评分数据集")
+    assert scored.value == ("2" if role == "agency" else "3")
+    by_dataset = next(f for f in _frames(app) if "数据集编号" in f.columns)
+    assert set(by_dataset["数据集编号"]) == ({"d1", "d2"} if role == "agency" else {"d1", "d2", "d3"})
+    # The causes of the chosen dataset's score are listed, each with its points.
+    losses = next(f for f in _frames(app) if "原因" in f.columns)
+    assert len(losses) > 0 and (losses["得分"] > 0).any()
