@@ -362,7 +362,7 @@ def score_declared(weights: dict[str, float], ds: dict) -> dict[str, tuple[float
 
 def carried_forward(previous: dict) -> dict[str, tuple[float, list[Loss]]]:
     """Content points and losses of the dataset's last profiled check, with a note of its date."""
-    when = previous["checked_at"].astimezone(TZ).strftime("%Y-%m-%d")
+    when = previous["last_checked_at"].astimezone(TZ).strftime("%Y-%m-%d")
     old = [Loss(**x) for x in json.loads(previous["losses"] or "[]")]
     out = {}
     for name in CONTENT_DIMENSIONS:
@@ -415,7 +415,7 @@ ORDER BY d.dataset_id
 """
 
 LAST_PROFILED = """
-SELECT dataset_id, argMax(run_id, checked_at) AS run_id, max(checked_at) AS checked_at,
+SELECT dataset_id, argMax(run_id, checked_at) AS run_id, max(checked_at) AS last_checked_at,
        argMax(dimensions, checked_at) AS dimensions, argMax(losses, checked_at) AS losses
 FROM quality_checks
 WHERE profiled = 1
@@ -474,13 +474,13 @@ def _progress(items: list, on: bool):
 
 
 LATEST_PER_DATASET = """
-SELECT q.dataset_id AS dataset_id, q.run_id AS run_id, q.checked_at AS checked_at, q.total AS total,
+SELECT q.dataset_id AS dataset_id, q.run_id AS run_id, q.last_checked_at AS checked_at, q.total AS total,
        q.dimensions AS dimensions, q.profiled AS profiled, q.agency_id AS agency_id,
-       length(JSONExtractArrayRaw(q.losses)) AS causes,
+       arrayCount(x -> JSONExtractFloat(x, 'points') > 0, JSONExtractArrayRaw(q.losses)) AS causes,
        d.name AS name, d.domain AS domain, d.format AS format, d.update_frequency AS update_frequency,
        a.name AS agency_name
 FROM (
-    SELECT dataset_id, argMax(run_id, checked_at) AS run_id, max(checked_at) AS checked_at,
+    SELECT dataset_id, argMax(run_id, checked_at) AS run_id, max(checked_at) AS last_checked_at,
            argMax(total, checked_at) AS total, argMax(dimensions, checked_at) AS dimensions,
            argMax(profiled, checked_at) AS profiled, argMax(agency_id, checked_at) AS agency_id,
            argMax(losses, checked_at) AS losses
@@ -544,13 +544,13 @@ def agency_scores(client: Client, year: int, agency_id: str | None = None) -> li
 
 
 TREND = """
-SELECT run_id, min(checked_at) AS checked_at, avg(total) AS score, count() AS datasets,
+SELECT run_id, min(checked_at) AS started_at, avg(total) AS score, count() AS datasets,
        sum(profiled) AS profiled
 FROM quality_checks
 WHERE ({dataset_id:String} = '' OR dataset_id = {dataset_id:String})
   AND ({agency_id:String} = '' OR agency_id = {agency_id:String})
 GROUP BY run_id
-ORDER BY checked_at
+ORDER BY started_at
 """
 
 
@@ -559,11 +559,12 @@ def score_trend(client: Client, dataset_id: str | None = None, agency_id: str | 
     rows = _rows(client, TREND, {"dataset_id": dataset_id or "", "agency_id": agency_id or ""})
     for row in rows:
         row["score"] = round(float(row["score"]), 2)
+        row["checked_at"] = row.pop("started_at")
     return rows
 
 
 LATEST_LOSSES = """
-SELECT argMax(run_id, checked_at) AS run_id, max(checked_at) AS checked_at,
+SELECT argMax(run_id, checked_at) AS run_id, max(checked_at) AS last_checked_at,
        argMax(losses, checked_at) AS losses
 FROM quality_checks
 WHERE dataset_id = {dataset_id:String}
@@ -579,7 +580,7 @@ def lost_points(client: Client, dataset_id: str) -> list[dict]:
     row = rows[0]
     losses = json.loads(row["losses"] or "[]")
     for loss in losses:
-        loss.update(dataset_id=dataset_id, run_id=row["run_id"], checked_at=row["checked_at"])
+        loss.update(dataset_id=dataset_id, run_id=row["run_id"], checked_at=row["last_checked_at"])
     return sorted(losses, key=lambda x: (-x["points"], x["dimension"]))
 
 
