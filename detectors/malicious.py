@@ -5,6 +5,7 @@ from __future__ import annotations
 from detectors.base import Detector
 from detectors.burst import BurstDetector
 from detectors.key_sharing import KeySharingDetector
+from detectors.off_hours import OffHoursBulkDetector
 from detectors.probing import ProbingDetector
 from detectors.scraping import ScrapingDetector
 
@@ -13,4 +14,5 @@ MALICIOUS_DETECTORS: list[type[Detector]] = [
     BurstDetector,
     KeySharingDetector,
     ProbingDetector,
+    OffHoursBulkDetector,
 ]
