@@ -8,6 +8,7 @@ from detectors.key_sharing import KeySharingDetector
 from detectors.off_hours import OffHoursBulkDetector
 from detectors.probing import ProbingDetector
 from detectors.scraping import ScrapingDetector
+from detectors.sybil import SybilHarvestDetector
 
 MALICIOUS_DETECTORS: list[type[Detector]] = [
     ScrapingDetector,
@@ -15,4 +16,5 @@ MALICIOUS_DETECTORS: list[type[Detector]] = [
     KeySharingDetector,
     ProbingDetector,
     OffHoursBulkDetector,
+    SybilHarvestDetector,
 ]
