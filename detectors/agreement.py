@@ -267,16 +267,17 @@ GROUP BY consumer_id, dataset_id, day
 """
 
 # Suspension periods: a complaint's suspended_at .. resolved_at (open-ended
-# while unresolved), and a catalog status of suspended/withdrawn from the first
-# time that status was recorded.
+# while unresolved or when the data was withdrawn), and a catalog status of
+# suspended/withdrawn from the first time that status was recorded.
 SUSPENDED_DATASET = """
 WITH periods AS (
     SELECT dataset_id, groupArray(from_ts) AS froms, groupArray(to_ts) AS tos, groupArray(source) AS sources
     FROM (
         SELECT dataset_id,
                toDateTime(assumeNotNull(suspended_at), 'Asia/Shanghai')                    AS from_ts,
-               toDateTime(ifNull(resolved_at, toDateTime('2105-12-31 00:00:00', 'Asia/Shanghai')),
-                          'Asia/Shanghai')                                                  AS to_ts,
+               if(resolved_at IS NULL OR outcome = 'withdrawn',
+                  toDateTime('2105-12-31 00:00:00', 'Asia/Shanghai'),
+                  toDateTime(assumeNotNull(resolved_at), 'Asia/Shanghai'))                  AS to_ts,
                concat('complaint ', complaint_id)                                           AS source
         FROM complaints FINAL
         WHERE suspended_at IS NOT NULL
