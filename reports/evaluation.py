@@ -350,7 +350,7 @@ def _security(violations: list[dict]) -> DimensionScore:
     inputs = {"violations": len(violations), "major": len(major), "minor": minor,
               "violation_ids": [v["violation_id"] for v in violations][:20]}
     return DimensionScore("security", LABELS["security"], 0, ratio, inputs,
-                          "无重大事件时 1 − 0.2 × 一般违规数(不低于 0);有重大事件为 0", lost)
+                          "无重大事件时 1 - 0.2 × 一般违规数(不低于 0);有重大事件为 0", lost)
 
 
 def _group(rows: list[dict], key: str = "agency_id") -> dict[str, list[dict]]:

@@ -1,0 +1,102 @@
+"""Render a `Document` as PDF with reportlab, every glyph from the embedded SimHei subset."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.platypus import Image as RLImage
+from reportlab.platypus import LongTable, PageBreak, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import Paragraph as RLParagraph
+
+from reports.export import document as doc
+from reports.export.fonts import register_pdf_font
+
+MARGIN = 1.8 * cm
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    # wordWrap="CJK" breaks lines between Chinese characters, which have no spaces.
+    base = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK", spaceAfter=4)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=11),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10.5, spaceAfter=0),
+        "head": ParagraphStyle("head", parent=base, fontSize=8, leading=10.5, spaceAfter=0,
+                               textColor=colors.white),
+        "title": ParagraphStyle("title", parent=base, fontSize=24, leading=34, alignment=TA_CENTER,
+                                spaceBefore=5 * cm, spaceAfter=20),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=14, leading=22, alignment=TA_CENTER),
+        "caption": ParagraphStyle("caption", parent=base, fontSize=9, alignment=TA_CENTER, spaceAfter=10),
+        1: ParagraphStyle("h1", parent=base, fontSize=16, leading=24, spaceBefore=12, spaceAfter=8),
+        2: ParagraphStyle("h2", parent=base, fontSize=13, leading=20, spaceBefore=10, spaceAfter=6),
+        3: ParagraphStyle("h3", parent=base, fontSize=11, leading=17, spaceBefore=8, spaceAfter=4),
+    }
+
+
+def _para(text: str, style: ParagraphStyle) -> RLParagraph:
+    return RLParagraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _table(block: doc.Table, styles: dict, width: float, font: str) -> list:
+    widths = block.widths or [1.0] * len(block.headers)
+    scale = width / sum(widths)
+    data = [[_para(h, styles["head"]) for h in block.headers]]
+    data += [[_para(doc.cell_text(v), styles["cell"]) for v in row] for row in block.rows]
+    table = LongTable(data, colWidths=[w * scale for w in widths], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f8")]),
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa9b8")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    flow = [table]
+    if block.note:
+        flow.append(_para(block.note, styles["small"]))
+    return flow + [Spacer(1, 6)]
+
+
+def _image(block: doc.Image, styles: dict, width: float) -> list:
+    picture = RLImage(io.BytesIO(block.png))
+    scale = min(width, block.width_cm * cm) / picture.imageWidth
+    picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
+    return [picture, _para(block.caption, styles["caption"])]
+
+
+def _flowables(document: doc.Document, styles: dict, width: float, font: str) -> list:
+    flow: list = []
+    for block in document.blocks:
+        if isinstance(block, doc.Heading):
+            flow.append(_para(block.text, styles[min(block.level, 3)]))
+        elif isinstance(block, doc.Paragraph):
+            flow.append(_para(block.text, styles.get(block.style, styles["body"])))
+        elif isinstance(block, doc.Table):
+            flow.extend(_table(block, styles, width, font))
+        elif isinstance(block, doc.Image):
+            flow.extend(_image(block, styles, width))
+        elif isinstance(block, doc.PageBreak):
+            flow.append(PageBreak())
+    return flow
+
+
+def write_pdf(document: doc.Document, out: Path | io.BytesIO) -> None:
+    font = register_pdf_font()
+    styles = _styles(font)
+
+    def page_number(canvas, template) -> None:
+        canvas.setFont(font, 8)
+        canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, f"{document.title}  第 {template.page} 页")
+
+    target = str(out) if isinstance(out, Path) else out
+    template = SimpleDocTemplate(target, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
+                                 topMargin=MARGIN, bottomMargin=MARGIN, title=document.title,
+                                 author="Open Data Watch", initialFontName=font)
+    flow = _flowables(document, styles, A4[0] - 2 * MARGIN, font)
+    template.build(flow, onFirstPage=page_number, onLaterPages=page_number)
