@@ -18,8 +18,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
+from detectors import store
+from detectors.base import Alert
 from odwatch.settings import Settings, get_settings
 from reports.quality import scan_catalog
+from reports.violations import list_violations
 from tests.conftest import SESSION_DATA_DIR
 from warehouse import connect
 
@@ -75,6 +78,31 @@ def _hand_built(client) -> None:
                        "download" if n % 5 == 0 else "api", 200, 10])
     client.insert("access_log", events,
                   column_names=["event_id", "ts", "consumer_id", "dataset_id", "channel", "status", "rows"])
+    store.save_alerts(client, ALERTS)
+
+
+def _alert(category: str, severity: str, days_ago: int, title: str, evidence: dict, **entity) -> Alert:
+    start = _at(days_ago, 0)
+    return Alert(detector_id=category, category=category, article="第三十条", severity=severity, score=3.5,
+                 title=title, window_start=start, window_end=start + timedelta(days=1), evidence=evidence,
+                 **entity)
+
+
+ALERTS = [
+    _alert("scraping", "high", 3, "c1 walked pages 1-400 of d1",
+           {"per_minute": [[f"2026-11-24 10:{m:02d}", 30 + m] for m in range(10)], "first_page": 1,
+            "last_page": 400, "distinct_pages": 398, "longest_run": 250, "missing_pages": 2,
+            "gaps": [[251, 252]], "client_ips": ["10.1.2.3"]}, consumer_id="c1", dataset_id="d1"),
+    _alert("fields_outside_agreement", "medium", 5, "c1 requested phone of d2 outside the agreement",
+           {"fields_outside_agreement": {"phone": 12}, "allowed_fields": ["line"],
+            "calls_by_hour": {"09": 5, "10": 7}, "client_ips": ["10.9.8.7"]},
+           consumer_id="c1", dataset_id="d2"),
+    _alert("probing", "critical", 2, "anonymous 203.0.113.9 probed 12 datasets",
+           {"client_ips": ["203.0.113.9"], "injection_samples": ["' OR 1=1 --"]},
+           client_ip="203.0.113.9", dataset_id="d3"),
+    _alert("burst", "low", 8, "c2 made 900 calls in one hour", {"peak_calls": 900}, consumer_id="c2",
+           dataset_id="d3"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +176,97 @@ def test_quality_page(platform, role):
     # The causes of the chosen dataset's score are listed, each with its points.
     losses = next(f for f in _frames(app) if "原因" in f.columns)
     assert len(losses) > 0 and (losses["得分"] > 0).any()
+
+
+@pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
+def test_overview_page(platform, role):
+    app = run_page("overview", role)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["开放数据集"] == ("2" if role == "agency" else "3")
+    # Open alerts: the agency sees only those on its own datasets (d1, d2).
+    expected_alerts = {"agency": 2}.get(role)
+    if expected_alerts is not None:
+        assert metrics["未处理告警"] == str(expected_alerts)
+    assert int(metrics["区间接口调用"].replace(",", "")) > 0
+    top = next(f for f in _frames(app) if "数据集编号" in f.columns)
+    assert set(top["数据集编号"]) <= ({"d1", "d2"} if role == "agency" else {"d1", "d2", "d3"})
+    assert len(top) > 0
+
+
+def test_overview_page_in_english(platform):
+    app = run_page("overview", "official", lang="en")
+    assert app.title[0].value == "Overview"
+    assert "Open datasets" in {m.label for m in app.metric}
+
+
+@pytest.mark.parametrize("role", ["security", "admin"])
+def test_triage_page_shows_queue_and_evidence(platform, role):
+    app = run_page("triage", role)
+    queue = app.dataframe[0].value
+    # Worst severity first: the critical probe leads the queue.
+    assert queue["告警"].iloc[0] == "anonymous 203.0.113.9 probed 12 datasets"
+    assert len(queue) == 4
+    app.selectbox(key="triage_detail").set_value(ALERTS[0].alert_id).run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["末页"] == "400" and metrics["缺页数"] == "2"
+    ips = next(f for f in _frames(app) if "地址" in f.columns)
+    assert "10.1.2.3" in set(ips["地址"])            # security and admin see full addresses
+
+
+def test_triage_page_filters_narrow_the_queue(platform):
+    app = run_page("triage", "security")
+    app.selectbox(key="triage_category").set_value("fields_outside_agreement").run()
+    queue = app.dataframe[0].value
+    assert list(queue["告警"]) == ["c1 requested phone of d2 outside the agreement"]
+    app.selectbox(key="triage_detail").set_value(ALERTS[1].alert_id).run()
+    fields = next(f for f in _frames(app) if "字段" in f.columns)
+    assert dict(zip(fields["字段"], fields["协议允许"], strict=True)) == {"phone": False, "line": True}
+
+
+def test_triage_actions_change_the_stored_state(platform):
+    probe, burst = ALERTS[2].alert_id, ALERTS[3].alert_id
+    app = run_page("triage", "security")
+    # Bulk acknowledge two alerts.
+    app.multiselect(key="triage_selected").set_value([probe, burst]).run()
+    app.button(key="triage_ack").click().run()
+    assert not app.exception
+    assert "已确认收到 2 条告警。" in [s.value for s in app.success]
+    assert store.get_alert(platform, probe)["status"] == "acknowledged"
+    assert store.get_alert(platform, burst)["status"] == "acknowledged"
+    # Assign one, then dismiss it with a reason; a dismissal without a reason is refused.
+    app.multiselect(key="triage_selected").set_value([burst]).run()
+    app.text_input(key="triage_assign_to").input("lee").run()
+    app.button(key="triage_assign").click().run()
+    assert store.get_alert(platform, burst)["assignee"] == "lee"
+    app.multiselect(key="triage_selected").set_value([burst]).run()
+    app.button(key="triage_dismiss").click().run()
+    assert [w.value for w in app.warning] == ["排除告警须说明理由。"]
+    assert store.get_alert(platform, burst)["status"] == "acknowledged"
+    app.text_input(key="triage_reason").input("lawful load test announced in advance").run()
+    app.button(key="triage_dismiss").click().run()
+    dismissed = store.get_alert(platform, burst)
+    assert dismissed["status"] == "dismissed"
+    assert dismissed["history"][-1]["reason"] == "lawful load test announced in advance"
+    # The history on the page shows the actions at once.
+    app.selectbox(key="triage_status").set_value("all").run()
+    app.selectbox(key="triage_detail").set_value(burst).run()
+    history = next(f for f in _frames(app) if "操作人" in f.columns)
+    assert list(history["操作"]) == ["确认收到", "指派", "排除"]
+    assert set(history["操作人"]) == {"sam"}
+
+
+def test_triage_confirm_records_a_violation(platform):
+    probe = ALERTS[2].alert_id
+    app = run_page("triage", "security")
+    app.multiselect(key="triage_selected").set_value([probe]).run()
+    app.text_area(key="triage_description").input("SQL injection attempts").run()
+    app.button(key="triage_confirm").click().run()
+    assert not app.exception
+    confirmed = store.get_alert(platform, probe)
+    assert confirmed["status"] == "confirmed" and confirmed["violation_id"]
+    assert any(confirmed["violation_id"] in s.value for s in app.success)
+    recorded = {v["violation_id"]: v for v in list_violations(platform)}[confirmed["violation_id"]]
+    assert recorded["category"] == 2                     # probing suggests 第三十一条(二)
+    assert recorded["description"].endswith("SQL injection attempts")
+    assert recorded["alert_ids"] == [probe]
