@@ -138,7 +138,8 @@ GROUP BY severity
 
 # Triage verdicts as labels: confirmed = true positive, dismissed = false positive.
 VERDICT_LABELS = f"""
-SELECT a.alert_id, a.detector_id, a.category, a.window_start,
+SELECT a.alert_id AS alert_id, a.detector_id AS detector_id, a.category AS category,
+       a.window_start AS window_start,
        if(e.status = 'confirmed', 'true_positive', 'false_positive') AS label,
        e.status AS verdict, e.status_at AS decided_at, r.reason AS reason
 FROM alerts AS a FINAL
