@@ -1,19 +1,38 @@
-"""The dashboard shell through Streamlit's AppTest, on the real embedded engine."""
+"""The dashboard shell through Streamlit's AppTest, on the real embedded engine.
+
+The app reads its settings from the environment, so each test points
+ODWATCH_CLICKHOUSE_DATABASE at its own database.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth
+from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
 from odwatch.settings import get_settings
+from warehouse import audit
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse battery"
+SH = ZoneInfo("Asia/Shanghai")
+EXPECTED_PAGES = {
+    None: ["public_notice"],
+    "official": ["overview", "usage", "quality", "evaluation", "violations", "applications", "complaints",
+                 "public_notice"],
+    "security": ["overview", "usage", "triage", "violations", "applications", "complaints", "public_notice"],
+    "agency": ["overview", "usage", "quality", "violations", "applications", "complaints", "public_notice"],
+    "admin": ["overview", "usage", "quality", "evaluation", "triage", "violations", "applications",
+              "complaints", "admin", "public_notice"],
+}
 
 
 @pytest.fixture
@@ -24,12 +43,19 @@ def app_client(settings, client, monkeypatch):
     client.insert("agencies", [["A01", "市交通委", "Transport Commission", "city_bureau"],
                                ["A02", "市卫健委", "Health Commission", "city_bureau"]],
                   column_names=["agency_id", "name", "name_en", "kind"])
+    client.insert("datasets", [["D1", "A01", "公交线路", "交通"], ["D2", "A02", "医院名录", "卫生"]],
+                  column_names=["dataset_id", "agency_id", "name", "domain"])
     yield client
     get_settings.cache_clear()
 
 
-def new_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=60)
+def new_app(path: str = APP) -> AppTest:
+    return AppTest.from_file(path, default_timeout=90)
+
+
+def as_user(at: AppTest, user: User) -> AppTest:
+    at.session_state[USER_KEY] = user
+    return at
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
@@ -53,3 +79,182 @@ def test_right_password_signs_in_and_is_audited(app_client):
     assert at.session_state[USER_KEY] == User("alice", "official", "")
     actions = app_client.query("SELECT action FROM audit_log WHERE actor = 'alice' ORDER BY seq").result_rows
     assert ("sign_in",) in actions
+
+
+def test_repeated_failures_lock_the_account_even_after_a_reload(app_client):
+    auth.add_user(app_client, "alice", "official", PASSWORD)
+    at = new_app().run()
+    for _ in range(auth.MAX_FAILURES):
+        at = sign_in(at, "alice", "wrong password")
+    at = sign_in(at, "alice", PASSWORD)          # right password, but locked now
+    assert USER_KEY not in at.session_state
+    assert "登录失败次数过多" in at.error[0].value
+    reloaded = sign_in(new_app().run(), "alice", PASSWORD)   # a new session: the count is stored
+    assert USER_KEY not in reloaded.session_state
+    assert "登录失败次数过多" in reloaded.error[0].value
+
+
+def test_language_switch_changes_labels(app_client):
+    at = new_app().run()
+    assert at.title[0].value == "登录"
+    assert at.text_input(key="signin_username").label == "用户名"
+    at.radio(key="lang").set_value("en").run()
+    assert at.title[0].value == "Sign in"
+    assert at.text_input(key="signin_username").label == "Username"
+
+
+@pytest.mark.parametrize("role", [None, *navigation.ROLES])
+def test_each_role_is_given_exactly_its_pages(role):
+    existing = {spec.key for spec in navigation.PAGES if spec.exists()}
+    assert navigation.page_keys_for(role) == [k for k in EXPECTED_PAGES[role] if k in existing]
+
+
+def test_every_registered_page_file_exists():
+    assert [spec.key for spec in navigation.PAGES if not spec.exists()] == []
+
+
+@pytest.mark.parametrize("role", navigation.ROLES)
+def test_forbidden_pages_are_not_registered_for_the_session(app_client, role):
+    at = as_user(new_app(), User("u", role, "A01" if role == "agency" else "")).run()
+    for spec in navigation.PAGES:
+        page = f"dashboard/pages/{spec.key}.py"
+        if spec.key in EXPECTED_PAGES[role]:
+            if spec.exists():
+                at.switch_page(page)
+        else:
+            with pytest.raises(ValueError):
+                at.switch_page(page)
+
+
+def test_visitor_reaches_only_sign_in_and_public_notice(app_client):
+    at = new_app().run()
+    at.switch_page("dashboard/pages/public_notice.py").run()
+    assert not at.exception
+    assert at.title[0].value == "违规行为公示"
+    with pytest.raises(ValueError):
+        at.switch_page("dashboard/pages/overview.py")
+
+
+def test_admin_page_refuses_other_roles_even_when_run_directly(app_client):
+    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("o", "official")).run()
+    assert [e.value for e in at.error] == ["您的账号无权访问此页面。"]
+    assert not at.tabs
+
+
+def filters_script():
+    import streamlit as st
+
+    from dashboard.session import ALL_FILTERS, filter_sidebar
+
+    filters = filter_sidebar(show=st.session_state.get("show", ALL_FILTERS))
+    st.text(f"agency={filters.agency_id} channel={filters.channel} dataset={filters.dataset_id}")
+
+
+def test_agency_user_filters_are_scoped_whatever_the_state_says(app_client):
+    at = AppTest.from_function(filters_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("alice", "agency", "A01")
+    at.session_state["odwatch_filters"] = {"agency": "A02", "dataset": "D2"}   # a forged choice
+    at.run()
+    assert not at.exception
+    assert at.text[0].value == "agency=A01 channel=None dataset=None"
+    agency_box = at.selectbox(key="flt_agency")
+    assert agency_box.disabled and agency_box.options == ["全部", "市交通委"]
+    assert at.selectbox(key="flt_dataset").options == ["全部", "公交线路"]
+
+
+def test_filters_persist_across_pages_that_show_fewer_filters(app_client):
+    at = AppTest.from_function(filters_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("olivia", "official")
+    at.run()
+    at.selectbox(key="flt_channel").set_value("api").run()
+    at.selectbox(key="flt_agency").set_value("A02").run()
+    assert at.text[0].value == "agency=A02 channel=api dataset=None"
+    at.session_state["show"] = ("dates",)                  # a page with only the date filter
+    at.run()
+    assert not at.selectbox
+    assert at.text[0].value == "agency=A02 channel=api dataset=None"
+    at.session_state["show"] = ("agency", "channel")       # back on a page that shows them
+    at.run()
+    assert at.selectbox(key="flt_channel").value == "api"
+    assert at.selectbox(key="flt_agency").value == "A02"
+
+
+def _publicized_violation(client) -> None:
+    client.insert("consumers", [["C1", "上海某某数据科技有限公司", "company", "91310000MA1FL4XQ3X"],
+                                ["C2", "张三丰", "person", ""]],
+                  column_names=["consumer_id", "name", "kind", "credit_code"])
+    at = datetime(2026, 11, 2, 10, tzinfo=SH)
+    client.insert("violations", [
+        ["V1", "C1", "K1", "D1", "A01", 2, "scraping 10.1.2.3", ["al1"], at, "sam", "high", 1],
+        ["V2", "C2", "K2", "D2", "A02", 4, "scenario", ["al2"], at, "sam", "medium", 1],
+        ["V3", "C2", "K2", "D2", "A02", 1, "not public", ["al3"], at, "sam", "low", 0],
+    ], column_names=["violation_id", "consumer_id", "key_id", "dataset_id", "agency_id", "category",
+                     "description", "alert_ids", "recorded_at", "recorded_by", "severity", "publicized"])
+    client.insert("measures", [["M1", "V1", "C1", "K1", "restrict", at, datetime(2026, 12, 2, tzinfo=SH),
+                                "sam", "scraping"]],
+                  column_names=["measure_id", "violation_id", "consumer_id", "key_id", "action", "starts_at",
+                                "ends_at", "decided_by", "reason"])
+
+
+def test_public_notice_page_shows_only_publicized_records_without_sign_in(app_client):
+    _publicized_violation(app_client)
+    at = new_app(str(ROOT / "dashboard/pages/public_notice.py")).run()
+    assert not at.exception
+    assert at.metric[0].value == "2"
+    shown = at.dataframe[0].value
+    subjects = set(shown["主体"])
+    assert "上海某某数据科技有限公司" in subjects and "张三丰" not in subjects
+    assert "91310000MA1FL4XQ3X" in set(shown["统一社会信用代码"])
+    assert "10.1.2.3" not in shown.to_csv()
+
+
+def _operations(client) -> None:
+    started = datetime(2026, 11, 27, 9, tzinfo=SH)
+    client.insert("ingest_batches", [["B1", "logs/day1.jsonl", "abc", 0, "jsonl", "done", started, started,
+                                      100, 97, 1, 2]],
+                  column_names=["batch_id", "source", "source_sha256", "chunk_index", "format", "status",
+                                "started_at", "finished_at", "lines_read", "inserted", "duplicates",
+                                "rejected"])
+    client.insert("rejected_rows", [["B1", "logs/day1.jsonl", 7, "{bad json", "invalid JSON"],
+                                    ["B1", "logs/day1.jsonl", 9, '{"ts": "x"}', "bad timestamp"]],
+                  column_names=["batch_id", "source", "line_no", "raw", "reason"])
+    client.insert("detector_runs", [["R1", started, started, datetime(2026, 11, 26, tzinfo=SH), started, 12,
+                                     json.dumps({"scraping": 12})]],
+                  column_names=["run_id", "started_at", "finished_at", "since", "until", "alerts", "summary"])
+    audit.record(client, "adam", "sign_in", "user", "adam")
+
+
+def test_admin_page_renders_ingest_rejects_runs_audit_and_accounts(app_client):
+    _operations(app_client)
+    auth.add_user(app_client, "adam", "admin", PASSWORD)
+    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    assert not at.exception
+    assert len(at.tabs) == 5
+    text = "\n".join(frame.value.to_csv() for frame in at.dataframe)
+    assert "invalid JSON" in text and "bad timestamp" in text      # reasons and rejected rows
+    assert "logs/day1.jsonl" in text and "R1" in text and "adam" in text
+    at.button(key="admin_verify").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("审计日志完整")
+
+
+def test_admin_adds_and_disables_an_account_through_the_page(app_client):
+    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    at.text_input(key="admin_new_name").input("olivia")
+    at.selectbox(key="admin_new_role").set_value("official")
+    at.text_input(key="admin_new_password").input(PASSWORD)
+    next(b for b in at.button if b.label == "保存账号").click().run()
+    assert not at.exception
+    assert auth.get_user(app_client, "olivia")["role"] == "official"
+    at.selectbox(key="admin_disable_name").set_value("olivia")
+    at.button(key="admin_disable_go").click().run()
+    assert auth.get_user(app_client, "olivia")["disabled"] == 1
+    assert auth.authenticate(app_client, "olivia", PASSWORD).reason == "disabled"
+
+
+def test_dates_default_to_the_last_thirty_days(app_client):
+    at = AppTest.from_function(filters_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("olivia", "official")
+    at.run()
+    start, end = at.date_input(key="flt_dates").value
+    assert (end - start).days == 29 and end >= date(2026, 11, 27)

@@ -130,10 +130,6 @@ with audit_tab:
     components.table(tail, "audit_log", labels=labels(tail.columns, "admin.col"))
 
 with users_tab:
-    accounts = auth.list_users(client)
-    components.table([{k: row[k] for k in ("username", "role", "agency_id", "disabled", "updated_at")}
-                      for row in accounts], "users",
-                     labels=labels(["username", "role", "agency_id", "disabled", "updated_at"], "admin.col"))
     with st.form("admin_add_user", clear_on_submit=True):
         st.markdown(f"**{t('admin.users.add')}**")
         name = st.text_input(t("signin.username"), key="admin_new_name")
@@ -147,10 +143,15 @@ with users_tab:
                 st.success(t("admin.users.saved", username=name.strip()))
             except UserError as exc:
                 components.user_error(exc)
+    accounts = auth.list_users(client)
     active = [row["username"] for row in accounts if not row["disabled"] and row["username"] != user.username]
     if active:
-        left, right = st.columns([3, 1])
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
         target = left.selectbox(t("admin.users.disable_which"), active, key="admin_disable_name")
         if right.button(t("admin.users.disable"), key="admin_disable_go"):
             auth.disable_user(client, target, actor=user.username)
             st.success(t("admin.users.disabled", username=target))
+            accounts = auth.list_users(client)
+    components.table([{k: row[k] for k in ("username", "role", "agency_id", "disabled", "updated_at")}
+                      for row in accounts], "users",
+                     labels=labels(["username", "role", "agency_id", "disabled", "updated_at"], "admin.col"))
