@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
-from detectors import store
+from detectors import store, violations_store
 from detectors.base import Alert
 from odwatch.settings import Settings, get_settings
 from reports.quality import scan_catalog
@@ -79,6 +79,12 @@ def _hand_built(client) -> None:
     client.insert("access_log", events,
                   column_names=["event_id", "ts", "consumer_id", "dataset_id", "channel", "status", "rows"])
     store.save_alerts(client, ALERTS)
+    VIOLATIONS["company"] = violations_store.record_violation(
+        client, consumer_id="c1", category=5, actor="sam", dataset_id="d1", agency_id="a1",
+        description="fields outside the agreement", severity="medium")
+    VIOLATIONS["person"] = violations_store.record_violation(
+        client, consumer_id="c2", category=4, actor="sam", dataset_id="d3", agency_id="a2",
+        description="scenario outside the agreement", severity="high")
 
 
 def _alert(category: str, severity: str, days_ago: int, title: str, evidence: dict, **entity) -> Alert:
@@ -88,6 +94,7 @@ def _alert(category: str, severity: str, days_ago: int, title: str, evidence: di
                  **entity)
 
 
+VIOLATIONS: dict[str, str] = {}
 ALERTS = [
     _alert("scraping", "high", 3, "c1 walked pages 1-400 of d1",
            {"per_minute": [[f"2026-11-24 10:{m:02d}", 30 + m] for m in range(10)], "first_page": 1,
@@ -270,3 +277,36 @@ def test_triage_confirm_records_a_violation(platform):
     assert recorded["category"] == 2                     # probing suggests 第三十一条(二)
     assert recorded["description"].endswith("SQL injection attempts")
     assert recorded["alert_ids"] == [probe]
+
+
+@pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
+def test_violations_page_registry_is_scoped(platform, role):
+    app = run_page("violations", role)
+    registry = next(f for f in _frames(app) if "记录编号" in f.columns)
+    ids = set(registry["记录编号"])
+    assert VIOLATIONS["company"] in ids
+    assert (VIOLATIONS["person"] in ids) is (role != "agency")
+    assert "甲数据公司" in set(registry["数据利用主体"])          # organisations are named in full
+    deciding = role in ("security", "admin")
+    assert any(t.label == "在公示页面公开" for t in app.toggle) is deciding
+
+
+def test_violations_page_publicity_and_measure(platform):
+    person = VIOLATIONS["person"]
+    app = run_page("violations", "security")
+    app.selectbox(key="violations_record").set_value(person).run()
+    app.toggle(key=f"violations_public_{person}").set_value(True).run()
+    assert not app.exception
+    assert "已设为公示。" in [s.value for s in app.success]
+    app.number_input(key="violations_measure_days").set_value(30)
+    app.radio(key="violations_measure_action").set_value("close")
+    app.button(key="FormSubmitter:violations_measure-记录措施").click().run()
+    assert not app.exception
+    record = {v["violation_id"]: v for v in list_violations(platform)}[person]
+    assert record["publicized"] == 1
+    assert [(m["action"], m["decided_by"]) for m in record["measures"]] == [("close", "sam")]
+    ends, starts = record["measures"][0]["ends_at"], record["measures"][0]["starts_at"]
+    assert (ends - starts).days == 30
+    registry = next(f for f in _frames(app) if "记录编号" in f.columns)
+    row = registry[registry["记录编号"] == person].iloc[0]
+    assert bool(row["已公示"]) and row["措施"].startswith("关闭数据获取权限")

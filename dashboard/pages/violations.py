@@ -1,0 +1,158 @@
+"""违规记录 Violation records (第三十一条).
+
+The registry by the article's five categories with the measures taken (restrict
+or close access, and for how long), the publicity switch, and the downloads the
+gateway and the public need: the enforcement list and the public notice.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts
+from dashboard.components import download_button, table
+from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
+from detectors import violations_store
+from odwatch.i18n import format_datetime, format_number, t
+from reports import violations
+from reports.export.enforcement import write_enforcement_list
+from reports.export.notice import write_public_notice
+
+PAGE_FILTERS = ("dates", "agency")
+DECIDING_ROLES = ("security", "admin")
+CATEGORIES = tuple(violations.CATEGORY_LABELS)
+FLASH_KEY = "violations_flash"
+
+
+def _category_label(category: int) -> str:
+    return t(f"pages.violations.category.{category}")
+
+
+def _measure_text(measures: list[dict]) -> str:
+    latest = max(measures, key=lambda m: m["starts_at"], default=None)
+    if latest is None:
+        return t("pages.violations.measure.none")
+    until = format_datetime(latest["ends_at"]) if latest["ends_at"] else t("pages.violations.open_ended")
+    action = t(f"pages.violations.measure.{latest['action']}")
+    return f"{action} ({format_datetime(latest['starts_at'])} – {until})"
+
+
+def _registry_frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame([{
+        "violation_id": row["violation_id"],
+        "recorded_at": format_datetime(row["recorded_at"]),
+        "consumer_name": mask_name(row["consumer_name"] or row["consumer_id"], row["consumer_kind"]),
+        "dataset_name": row["dataset_name"] or row["dataset_id"],
+        "agency_name": row["agency_name"] or row["agency_id"],
+        "category": f"{row['article']} {_category_label(row['category'])}",
+        "severity": t(f"pages.severity.{row['severity']}") if row["severity"] else "",
+        "measure": _measure_text(row["measures"]),
+        "publicized": bool(row["publicized"]),
+        "alerts": len(row["alert_ids"]),
+    } for row in rows], schema={
+        "violation_id": pl.String, "recorded_at": pl.String, "consumer_name": pl.String,
+        "dataset_name": pl.String, "agency_name": pl.String, "category": pl.String, "severity": pl.String,
+        "measure": pl.String, "publicized": pl.Boolean, "alerts": pl.Int64,
+    })
+
+
+def _by_category(rows: list[dict]) -> None:
+    counts = {c: 0 for c in CATEGORIES}
+    for row in rows:
+        counts[row["category"]] = counts.get(row["category"], 0) + 1
+    labels = [f"{violations.CATEGORY_NUMERALS[c]} {_category_label(c)}" for c in counts]
+    frame = pl.DataFrame({"category": labels, "violations": list(counts.values())})
+    st.plotly_chart(charts.bar(frame, "category", "violations", t("pages.violations.by_category"),
+                               labels={"category": "", "violations": t("pages.violations.count")},
+                               horizontal=True), key="violations_by_category")
+
+
+def _flash(message: str) -> None:
+    """Keep the message over a rerun, so the registry above is redrawn with the change in it."""
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+def _decide(client, rows: list[dict], actor: str) -> None:
+    """Publicity and measures for one record: only the roles that decide them see this."""
+    st.subheader(t("pages.violations.decide"))
+    chosen = st.selectbox(t("pages.violations.record"), [r["violation_id"] for r in rows],
+                          key="violations_record")
+    row = next(r for r in rows if r["violation_id"] == chosen)
+    publicize = st.toggle(t("pages.violations.publicize"), value=bool(row["publicized"]),
+                          key=f"violations_public_{chosen}")
+    if publicize != bool(row["publicized"]):
+        violations_store.set_publicized(client, chosen, publicize, actor)
+        _flash(t("pages.violations.publicity_saved" if publicize else "pages.violations.publicity_removed"))
+    with st.form("violations_measure"):
+        action = st.radio(t("pages.violations.measure_action"), ("restrict", "close"), horizontal=True,
+                          format_func=lambda a: t(f"pages.violations.measure.{a}"),
+                          key="violations_measure_action")
+        days = st.number_input(t("pages.violations.measure_days"), min_value=0, max_value=3650, value=90,
+                               help=t("pages.violations.measure_days_help"), key="violations_measure_days")
+        reason = st.text_input(t("pages.violations.measure_reason"), key="violations_measure_reason")
+        if st.form_submit_button(t("pages.violations.measure_submit")):
+            violations_store.add_measure(client, chosen, action, actor, days=int(days) or None, reason=reason)
+            _flash(t("pages.violations.measure_saved"))
+
+
+def written(writer, client, fmt: str) -> bytes:
+    """The bytes of an exporter's file, written to a temporary directory and read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return writer(client, fmt, Path(tmp) / f"export.{fmt}").read_bytes()
+
+
+DOWNLOADS = (
+    ("enforcement_json", write_enforcement_list, "json", "application/json", "enforcement_list"),
+    ("enforcement_csv", write_enforcement_list, "csv", "text/csv", "enforcement_list"),
+    ("notice_pdf", write_public_notice, "pdf", "application/pdf", "public_notice"),
+    ("notice_docx", write_public_notice, "docx",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "public_notice"),
+)
+
+
+def _downloads(client) -> None:
+    st.subheader(t("pages.violations.downloads"))
+    for column, (label, writer, fmt, mime, name) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS, strict=True):
+        with column:
+            download_button(t(f"pages.violations.{label}"), lambda w=writer, f=fmt: written(w, client, f),
+                            f"{name}.{fmt}", mime, name, key=f"violations_{label}")
+
+
+def render() -> None:
+    st.title(t("pages.violations.title"))
+    if FLASH_KEY in st.session_state:
+        st.success(st.session_state.pop(FLASH_KEY))
+    user = current_user()
+    filter_sidebar(show=PAGE_FILTERS)
+    filters = current_filters()
+    client = get_client()
+    left, right = st.columns(2)
+    years = list(range(filters.date_to.year, filters.date_to.year - 5, -1))
+    year = left.selectbox(t("pages.violations.year"), [None, *years], index=1, key="violations_year",
+                          format_func=lambda y: t("pages.common.all") if y is None else str(y))
+    category = right.selectbox(
+        t("pages.violations.category_filter"), [None, *CATEGORIES], key="violations_cat",
+        format_func=lambda c: t("pages.common.all") if c is None
+        else f"{violations.CATEGORY_NUMERALS[c]} {_category_label(c)}")
+    rows = violations.list_violations(client, year=year, agency_id=filters.agency_id, category=category)
+    columns = st.columns(3)
+    columns[0].metric(t("pages.violations.records"), format_number(len(rows)))
+    measured = sum(1 for r in rows if any(m["action"] != "none" for m in r["measures"]))
+    columns[1].metric(t("pages.violations.with_measures"), format_number(measured))
+    columns[2].metric(t("pages.violations.publicized"),
+                      format_number(sum(1 for r in rows if r["publicized"])))
+    _by_category(rows)
+    st.subheader(t("pages.violations.registry"))
+    table(charts.label_columns(_registry_frame(rows)), "violations")
+    if user is not None and user.role in DECIDING_ROLES and rows:
+        _decide(client, rows, user.username)
+    if user is not None and user.role in DECIDING_ROLES:
+        _downloads(client)
+
+
+render()
