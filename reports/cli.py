@@ -1,10 +1,155 @@
-"""The `odwatch` commands of the reports package."""
+"""The `odwatch` commands of the reports package: evaluate, and the `report` exports."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 import reports.cli_quality
+from odwatch.errors import UserError
+
+console = Console()
+report_app = typer.Typer(help="Export reports: annual assessment, consumer usage report, "
+                              "gateway enforcement list, public violation notice.", no_args_is_help=True)
+
+
+def _client():
+    from warehouse import connect
+
+    return connect()
+
+
+def _settings():
+    from odwatch.settings import get_settings
+
+    return get_settings()
+
+
+def _audit_export(client, kind: str, out: Path, detail: dict) -> None:
+    # 第二十五条: every export of supervision data is traceable to who ran it.
+    from warehouse import audit
+
+    audit.record(client, f"cli:{getpass.getuser()}", "export", kind, str(out), detail)
+
+
+def _parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} must be a date like 2026-01-31, not '{text}'.") from None
+
+
+def _ranking_table(evaluation) -> Table:
+    from reports.evaluation import LABELS
+
+    table = Table(title=f"{evaluation.year} 年度评估 (数据截至 {evaluation.as_of})")
+    headers = ("排名", "数据开放主体", "总分", "等级", *[LABELS[k] for k in evaluation.weights], "较上年")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "数据开放主体" else "right")
+    for a in evaluation.agencies:
+        points = ["—" if a.dimensions[k].points is None else f"{a.dimensions[k].points:.2f}"
+                  for k in evaluation.weights]
+        change = "—" if a.change is None else f"{a.change:+.2f}"
+        grade = a.grade + ("*" if a.capped else "")
+        table.add_row(str(a.rank), a.name, f"{a.total:.2f}", grade, *points, change)
+    return table
+
+
+def evaluate(
+    year: Annotated[int, typer.Option("--year", help="The year to evaluate, e.g. 2025.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print scores and inputs as JSON.")] = False,
+) -> None:
+    """Evaluate every data-providing agency for a year: points per dimension, grade, rank, change."""
+    from reports.evaluation import evaluate_year
+
+    evaluation = evaluate_year(_client(), _settings(), year)
+    if as_json:
+        payload = {"year": year, "as_of": evaluation.as_of, "weights": evaluation.weights,
+                   "notes": evaluation.notes, "key_figures": evaluation.key_figures,
+                   "ranking": evaluation.ranking_rows(), "scores": evaluation.dimension_rows()}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    if not evaluation.agencies:
+        console.print(f"No agency had open datasets by the end of {year}; nothing to evaluate.")
+        return
+    console.print(_ranking_table(evaluation))
+    for note in evaluation.notes:
+        console.print(f"[yellow]说明:{note}[/yellow]")
+    if any(a.capped for a in evaluation.agencies):
+        console.print("* 因重大安全事件等级封顶为合格。")
+
+
+@report_app.command("annual")
+def report_annual(
+    year: Annotated[int, typer.Option("--year", help="The year of the assessment.")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf, docx or xlsx.")] = "pdf",
+) -> None:
+    """Write the annual assessment report (cover, ranking, charts, per-agency pages, annexes)."""
+    from reports.export.annual import write_annual_report
+
+    client = _client()
+    written = write_annual_report(client, _settings(), year, fmt, out)
+    _audit_export(client, "annual_report", written, {"year": year, "format": fmt})
+    console.print(f"Wrote the {year} annual assessment report to {written}.")
+
+
+@report_app.command("consumer")
+def report_consumer(
+    consumer_id: Annotated[str, typer.Argument(help="The data consumer's id.")],
+    date_from: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="docx or pdf.")] = "docx",
+) -> None:
+    """Write one consumer's usage report draft (第二十九条) from the logs."""
+    from reports.export.consumer import write_consumer_report
+
+    client = _client()
+    first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
+    written = write_consumer_report(client, consumer_id, first, last, fmt, out)
+    _audit_export(client, "consumer_report", written, {"consumer_id": consumer_id, "from": first, "to": last})
+    console.print(f"Wrote the usage report draft of {consumer_id} to {written}.")
+
+
+@report_app.command("enforcement")
+def report_enforcement(
+    out: Annotated[Path, typer.Option("--out", help="The file the gateway reads.")],
+    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+) -> None:
+    """Write the gateway enforcement list of restricted and closed keys."""
+    from reports.export.enforcement import enforcement_records, write_enforcement_list
+
+    client = _client()
+    written = write_enforcement_list(client, fmt, out)
+    count = len(enforcement_records(client))
+    _audit_export(client, "enforcement_list", written, {"format": fmt, "keys": count})
+    console.print(f"Wrote {count} restricted/closed key(s) to {written}.")
+
+
+@report_app.command("notice")
+def report_notice(
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf, docx, csv or json.")] = "pdf",
+) -> None:
+    """Write the public violation notice (第三十一条 公示): publicized records only, persons masked."""
+    from reports.export.notice import write_public_notice
+
+    client = _client()
+    written = write_public_notice(client, fmt, out)
+    _audit_export(client, "public_notice", written, {"format": fmt})
+    console.print(f"Wrote the public violation notice to {written}.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
     reports.cli_quality.register(app)
+    app.command("evaluate")(evaluate)
+    app.add_typer(report_app, name="report")

@@ -52,6 +52,7 @@ class PageBreak:
 class Document:
     title: str
     blocks: list = field(default_factory=list)
+    landscape: bool = False            # wide tables (the public notice) print across the page
 
     def add(self, *blocks) -> Document:
         self.blocks.extend(blocks)

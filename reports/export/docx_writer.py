@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from docx import Document as DocxDocument
+from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
@@ -73,6 +74,10 @@ def write_docx(document: doc.Document, out: Path | io.BytesIO) -> None:
     docx = _new_document()
     docx.core_properties.title = document.title
     docx.core_properties.author = "Open Data Watch"
+    if document.landscape:
+        section = docx.sections[0]
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
     for block in document.blocks:
         if isinstance(block, doc.Heading):
             docx.add_heading(block.text, level=min(block.level, 3))

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Image as RLImage
@@ -90,13 +90,15 @@ def write_pdf(document: doc.Document, out: Path | io.BytesIO) -> None:
     font = register_pdf_font()
     styles = _styles(font)
 
+    pagesize = landscape(A4) if document.landscape else A4
+
     def page_number(canvas, template) -> None:
         canvas.setFont(font, 8)
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, f"{document.title}  第 {template.page} 页")
+        canvas.drawRightString(pagesize[0] - MARGIN, MARGIN / 2, f"{document.title}  第 {template.page} 页")
 
     target = str(out) if isinstance(out, Path) else out
-    template = SimpleDocTemplate(target, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
+    template = SimpleDocTemplate(target, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                                  topMargin=MARGIN, bottomMargin=MARGIN, title=document.title,
                                  author="Open Data Watch", initialFontName=font)
-    flow = _flowables(document, styles, A4[0] - 2 * MARGIN, font)
+    flow = _flowables(document, styles, pagesize[0] - 2 * MARGIN, font)
     template.build(flow, onFirstPage=page_number, onLaterPages=page_number)

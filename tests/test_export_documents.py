@@ -1,0 +1,111 @@
+"""Consumer usage report, gateway enforcement list and public notice, written and read back; the CLI."""
+
+import csv
+import json
+from datetime import date
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+from test_eval_evaluation import build_two_agency_year
+from test_eval_violations import SETUP as VIOLATIONS_SETUP
+from typer.testing import CliRunner
+
+from odwatch.errors import UserError
+from odwatch.settings import get_settings
+from reports.export.consumer import write_consumer_report
+from reports.export.enforcement import write_enforcement_list
+from reports.export.notice import write_public_notice
+
+AGREEMENT = """
+INSERT INTO agreements (agreement_id, application_id, consumer_id, dataset_id, scenarios, allowed_fields,
+                        ip_allowlist, daily_call_quota, daily_row_quota, valid_from, valid_to, signed_at)
+VALUES ('g1', 'p1', 'c1', 'd1', ['traffic_app'], ['line', 'stop'], [], 1000, 100000,
+        '2025-01-01', '2026-12-31', '2025-01-01 00:00:00')
+"""
+FIELDS_LOG = """
+INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, rows, fields, scenario,
+                        client_ip)
+SELECT concat('f-', toString(number)), toDateTime64('2025-06-03 10:00:00', 3, 'Asia/Shanghai'), 'c1', 'd1',
+       'api', 200, 5, if(number < 30, ['line', 'stop'], ['line']), 'traffic_app', '10.0.0.1' FROM numbers(40)
+"""
+
+
+def _setup_violations(client):
+    for statement in VIOLATIONS_SETUP:
+        client.command(statement)
+
+
+def test_consumer_report_docx_and_pdf(client, tmp_path):
+    build_two_agency_year(client)
+    client.command(AGREEMENT)
+    client.command(FIELDS_LOG)
+    june = (date(2025, 6, 1), date(2025, 6, 30))
+    out = write_consumer_report(client, "c1", *june, "docx", tmp_path / "c1.docx")
+    document = Document(out)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[0] == "一、基本情况" and len(headings) == 4
+    usage = next(t for t in document.tables if t.rows[0].cells[0].text == "数据集")
+    row = [c.text for c in usage.rows[1].cells]
+    assert row[0] == "公交线路" and row[2] == "140"           # 100 + 40 calls in June
+    assert "line(" in row[6] and "traffic_app 40" in row[7]
+    pdf = write_consumer_report(client, "c1", *june, "pdf", tmp_path / "c1.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "上海某某科技有限公司" in text and "第二十九条" in text
+    with pytest.raises(UserError):
+        write_consumer_report(client, "nobody", *june, "docx", tmp_path / "x.docx")
+
+
+def test_enforcement_list_json_and_csv_for_the_gateway(client, tmp_path):
+    _setup_violations(client)
+    payload = json.loads(write_enforcement_list(client, "json", tmp_path / "keys.json").read_text())
+    keys = {row["key_id"]: row for row in payload["keys"]}
+    assert set(keys) == {"k1", "k3"}
+    assert keys["k1"]["starts_at"] == "2026-03-02T00:00:00+08:00" and keys["k3"]["ends_at"] is None
+    with open(write_enforcement_list(client, "csv", tmp_path / "keys.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["key_id"], r["status"]) for r in rows] == [("k1", "restricted"), ("k3", "closed")]
+
+
+def test_public_notice_pdf_and_csv_carry_no_personal_data(client, tmp_path):
+    _setup_violations(client)
+    reader = PdfReader(write_public_notice(client, "pdf", tmp_path / "n.pdf"))
+    # Table cells wrap, so compare without the line breaks.
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert "上海某某科技有限公司" in text and "91310000MA1FL0BQ3X" in text and "欧***" in text
+    assert "欧阳小明" not in text and "10.1.2.3" not in text and "未公示" not in text
+    data = write_public_notice(client, "csv", tmp_path / "n.csv").read_text(encoding="utf-8-sig")
+    assert data.splitlines()[0].startswith("主体名称,统一社会信用代码") and data.count("\n") == 3
+    docx = Document(write_public_notice(client, "docx", tmp_path / "n.docx"))
+    assert len(docx.tables[0].rows) == 3
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
+    from odwatch.cli import app
+
+    build_two_agency_year(client)
+    _setup_violations(client)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
+    assert result.exit_code == 0, result.output
+    ranking = json.loads(result.output)["ranking"]
+    assert [r["agency_id"] for r in ranking] == ["a1", "a2"]
+    out = tmp_path / "annual.docx"
+    result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "docx", "--out", str(out)])
+    assert result.exit_code == 0 and out.is_file()
+    keys = str(tmp_path / "k.csv")
+    result = runner.invoke(app, ["report", "enforcement", "--format", "csv", "--out", keys])
+    assert result.exit_code == 0 and "2 restricted/closed key(s)" in result.output
+    audited = client.query(
+        "SELECT object_type FROM audit_log WHERE action = 'export' ORDER BY seq").result_rows
+    assert [r[0] for r in audited] == ["annual_report", "enforcement_list"]
+    result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "odt", "--out", str(out)])
+    assert isinstance(result.exception, UserError)
