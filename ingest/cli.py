@@ -1,7 +1,90 @@
-"""The `odwatch` commands of the ingest package."""
+"""The `odwatch ingest` and `odwatch load-reference` commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from ingest.loader import IngestSummary, ingest_paths
+from ingest.readers import FORMATS
+from ingest.reference import load_reference_dir
+from ingest.spool import drop_into_spool
+from odwatch.errors import UserError
+from odwatch.settings import get_settings
+from warehouse import EngineBusy, connect
+
+console = Console()
+FORMAT_HELP = f"One of {', '.join(FORMATS)}; default: from the extension or the content."
+
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Access-log files (JSONL, CSV, Parquet, web log).")],
+    fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+) -> None:
+    """Load access-log files: validate every line, skip duplicates, quarantine bad lines."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"No such file: {path}")
+    settings = get_settings()
+    try:
+        client = connect(settings)
+    except EngineBusy:
+        dropped = drop_into_spool(settings, paths, fmt)
+        if as_json:
+            print(json.dumps({"spooled": [str(p) for p in dropped]}))
+        else:
+            console.print(f"The engine is held by another odwatch process (probably `odwatch serve`), so "
+                          f"{len(dropped)} file(s) went to the spool {settings.spool_dir} for it to ingest.")
+        return
+    show_progress = sys.stdout.isatty() and not as_json
+    summary = ingest_paths(client, paths, fmt, settings=settings, progress=show_progress)
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: IngestSummary) -> None:
+    table = Table(title="Ingest summary", show_header=False)
+    table.add_row("lines read", f"{summary.read:,}")
+    table.add_row("inserted", f"{summary.inserted:,}")
+    table.add_row("duplicates", f"{summary.duplicates:,}")
+    table.add_row("rejected", f"{summary.rejected:,}")
+    for reason, count in sorted(summary.rejected_by_reason.items(), key=lambda item: -item[1]):
+        table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("elapsed", f"{summary.elapsed_s:.1f} s")
+    table.add_row("rows/s", f"{summary.rows_per_s:,.0f}")
+    console.print(table)
+    if summary.rejected:
+        console.print("Rejected lines, with their reasons, are in the table rejected_rows.")
+
+
+def load_reference(
+    directory: Annotated[Path, typer.Argument(help="Folder with <table>.csv or <table>.jsonl files.")],
+) -> None:
+    """Load reference data (agencies, datasets, consumers, keys, agreements, applications, reports,
+    complaints), upserting by id."""
+    results = load_reference_dir(connect(get_settings()), directory)
+    table = Table(title="Reference data")
+    for column in ("table", "loaded", "rejected", "reasons"):
+        table.add_column(column)
+    for name, result in results.items():
+        reasons = "; ".join(f"{reason} ({count})" for reason, count in result.reasons.items())
+        table.add_row(name, f"{result.loaded:,}", f"{result.rejected:,}", reasons)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
+    app.command("ingest")(ingest)
+    app.command("load-reference")(load_reference)

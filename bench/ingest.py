@@ -1,0 +1,95 @@
+"""Ingest benchmark: `odwatch ingest` against the engine's own JSONEachRow insert.
+
+Generates (or reuses) bench/data/access_1m.jsonl, a 1,000,000-line access log
+shaped like the gateway's, then in one run times
+  (a) the engine's own `INSERT INTO access_log SELECT ... FROM file(..., JSONEachRow)`
+      into a freshly migrated scratch database (same schema, same materialized views), and
+  (b) `odwatch ingest` of the same file, full validation, as a subprocess on a fresh
+      data directory, with its peak RSS,
+and prints both rows/s, the ratio b/a and the peak RSS.
+
+    .venv/bin/python bench/ingest.py [--lines N] [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DATA_DIR = Path(__file__).parent / "data"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+AGENTS = [
+    "python-requests/2.31.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "okhttp/4.12.0",
+    "Apache-HttpClient/4.5.14 (Java/17.0.9)",
+    "curl/8.5.0",
+]
+FIELDS = ["name", "address", "district", "phone", "license_no", "issued_at", "status", "category", "lng", "lat"]
+
+
+def realistic_line(rng: random.Random, when: datetime) -> dict:
+    """One gateway request as the input contract describes it (skewed, like real traffic)."""
+    anonymous = rng.random() < 0.2
+    consumer = "" if anonymous else f"C{int(rng.paretovariate(1.2)) % 3000:05d}"
+    dataset = f"DS{int(rng.paretovariate(1.1)) % 800:04d}"
+    page = rng.randint(1, 20)
+    ts: object = when.isoformat(timespec="milliseconds")
+    if rng.random() < 0.1:
+        ts = int(when.timestamp() * 1000)
+    channel = "download" if rng.random() < 0.15 else "api"
+    status = rng.choices([200, 200, 200, 200, 304, 400, 401, 403, 404, 429, 500], k=1)[0]
+    return {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "ts": ts,
+        "consumer_id": consumer,
+        "key_id": "" if anonymous else f"K{consumer[1:]}-{rng.randint(1, 3)}",
+        "dataset_id": dataset,
+        "channel": channel,
+        "endpoint": f"/api/v1/datasets/{dataset}/{'download' if channel == 'download' else 'rows'}",
+        "method": "GET" if rng.random() < 0.9 else "POST",
+        "status": status,
+        "latency_ms": int(rng.lognormvariate(4, 0.7)),
+        "rows": 0 if status >= 400 else rng.choice([10, 20, 50, 100, 500]),
+        "bytes": rng.randint(200, 200_000),
+        "fields": rng.sample(FIELDS, rng.randint(0, 4)),
+        "scenario": "" if anonymous else f"S{rng.randint(1, 40):03d}",
+        "client_ip": (f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+                      if rng.random() < 0.95 else f"2408:8207:{rng.randint(0, 65535):x}::{rng.randint(1, 999)}"),
+        "user_agent": rng.choice(AGENTS),
+        "params": {"page": page, "page_size": 100} if rng.random() < 0.7 else {"q": "浦东新区", "limit": 50},
+    }
+
+
+def generate(path: Path, lines: int, seed: int = 11) -> None:
+    rng = random.Random(seed)
+    # A gateway writes its log in time order: the lines span 30 days, a few ms of jitter each.
+    start = datetime(2026, 10, 1, tzinfo=SHANGHAI)
+    step_ms = 30 * 86400 * 1000 / lines
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for n in range(lines):
+            when = start + timedelta(milliseconds=n * step_ms + rng.randint(0, 50))
+            out.write(json.dumps(realistic_line(rng, when), ensure_ascii=False) + "\n")
+    tmp.rename(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+    path = DATA_DIR / f"access_{args.lines}.jsonl"
+    if args.regenerate or not path.exists():
+        print(f"generating {path} ...", flush=True)
+        generate(path, args.lines)
+
+
+if __name__ == "__main__":
+    main()

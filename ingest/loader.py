@@ -1,0 +1,270 @@
+"""Loading access-log files: chunks through the engine, a batch ledger, dedupe on event_id.
+
+Each chunk of lines is one batch, named by the SHA-256 of its content. Per batch:
+the raw lines go into a session-scoped staging table, one query parses and
+validates them all (ingest.validate.PARSE_LINES), duplicates are found by an
+anti-join against `seen_events` (and within the chunk), then valid rows go to
+`access_log`, bad ones to `rejected_rows`, and the ledger row is marked done.
+
+A batch the ledger shows as started but never finished (the process was killed)
+is taken back out before it is loaded again: its rows are deleted and the usage
+aggregates of the days it touched are rebuilt from `access_log`, so a killed run
+followed by a re-run ends with exactly the rows of one clean run. A batch already
+done is skipped and its lines are counted as duplicates: re-ingesting adds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from clickhouse_connect.driver.client import Client
+
+from ingest.readers import Chunk, detect_format, read_chunks
+from ingest.validate import PARSE_LINES, PARSED_COLUMNS, STAGE_COLUMNS
+from odwatch.errors import UserError
+from odwatch.settings import TIMEZONE, Settings, get_settings
+
+STAGE = "ingest_stage"
+PARSED = "ingest_parsed"
+REPEATS = "ingest_repeats"
+
+CREATE_STAGE = f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ({STAGE_COLUMNS}) ENGINE = Memory"
+CREATE_PARSED = f"CREATE TEMPORARY TABLE IF NOT EXISTS {PARSED} ({PARSED_COLUMNS}) ENGINE = Memory"
+CREATE_REPEATS = f"CREATE TEMPORARY TABLE IF NOT EXISTS {REPEATS} (line_no UInt64) ENGINE = Memory"
+
+BATCH_STATE = """
+SELECT status, lines_read
+FROM ingest_batches FINAL
+WHERE batch_id = {batch_id:String}
+"""
+
+RECORD_BATCH = """
+INSERT INTO ingest_batches (batch_id, source, source_sha256, chunk_index, format, status, started_at,
+                            finished_at, lines_read, inserted, duplicates, rejected, updated_at)
+VALUES ({batch_id:String}, {source:String}, {digest:String}, {chunk_index:UInt32}, {format:String},
+        {status:String}, {started_at:DateTime64(3)}, {finished_at:Nullable(DateTime64(3))},
+        {lines_read:UInt64}, {inserted:UInt64}, {duplicates:UInt64}, {rejected:UInt64}, now64(3))
+"""
+
+# Valid lines whose event_id is already stored, or appeared earlier in this chunk.
+FIND_REPEATS = f"""
+INSERT INTO {REPEATS}
+SELECT line_no
+FROM {PARSED}
+WHERE rule = ''
+  AND (event_key IN (
+           SELECT event_key FROM seen_events
+           WHERE event_key IN (SELECT event_key FROM {PARSED} WHERE rule = ''))
+       OR line_no NOT IN (SELECT min(line_no) FROM {PARSED} WHERE rule = '' GROUP BY event_key))
+"""
+
+INSERT_ROWS = f"""
+INSERT INTO access_log (event_id, ts, consumer_id, key_id, dataset_id, channel, endpoint, method, status,
+                        latency_ms, rows, bytes, fields, scenario, client_ip, user_agent, params, batch_id)
+SELECT event_id, ts, consumer_id, key_id, dataset_id, channel, endpoint, method, status,
+       latency_ms, rows, bytes, fields, scenario, client_ip, user_agent, params, {{batch_id:String}}
+FROM {PARSED}
+WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
+"""
+
+REMEMBER_EVENTS = f"""
+INSERT INTO seen_events (event_key, batch_id)
+SELECT event_key, {{batch_id:String}}
+FROM {PARSED}
+WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
+"""
+
+INSERT_REJECTED = f"""
+INSERT INTO rejected_rows (batch_id, source, line_no, raw, reason)
+SELECT {{batch_id:String}}, {{source:String}}, line_no, raw, reason
+FROM {PARSED}
+WHERE rule != ''
+"""
+
+CHUNK_COUNTS = f"""
+SELECT rule, count() FROM {PARSED} GROUP BY rule
+UNION ALL
+SELECT '(repeat)', count() FROM {REPEATS}
+"""
+
+# --- taking a killed batch back out ---
+
+BATCH_DAYS = f"SELECT DISTINCT toDate(ts) FROM {PARSED} WHERE rule = ''"
+DELETE_BATCH_ROWS = """
+ALTER TABLE {table:Identifier} DELETE WHERE batch_id = {batch_id:String}
+SETTINGS mutations_sync = 2
+"""
+ACCESS_LOG_VIEWS = """
+SELECT name, as_select, create_table_query
+FROM system.tables
+WHERE database = currentDatabase() AND engine = 'MaterializedView'
+  AND name IN (SELECT arrayJoin(dependencies_table) FROM system.tables
+               WHERE database = currentDatabase() AND name = 'access_log')
+"""
+TABLE_COLUMNS = """
+SELECT name, type FROM system.columns
+WHERE database = currentDatabase() AND table = {table:String}
+ORDER BY position
+"""
+DELETE_DAYS = """
+ALTER TABLE {table:Identifier} DELETE WHERE toDate({column:Identifier}) IN {days:Array(Date)}
+SETTINGS mutations_sync = 2
+"""
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did; `read == inserted + duplicates + rejected` always."""
+
+    read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    rows_per_s: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+    def add(self, read: int, inserted: int, duplicates: int, rejected: Counter) -> None:
+        self.read += read
+        self.inserted += inserted
+        self.duplicates += duplicates
+        self.rejected += sum(rejected.values())
+        for rule, count in rejected.items():
+            self.rejected_by_reason[rule] = self.rejected_by_reason.get(rule, 0) + count
+
+    def finish(self, started: float) -> IngestSummary:
+        self.elapsed_s = round(time.perf_counter() - started, 3)
+        self.rows_per_s = round(self.read / self.elapsed_s, 1) if self.elapsed_s > 0 else 0.0
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def ingest_paths(client: Client, paths: list[Path], fmt: str | None = None, *,
+                 settings: Settings | None = None, progress: bool = False) -> IngestSummary:
+    """Load access-log files (JSONL, CSV, Parquet or combined web logs) into `access_log`."""
+    settings = settings or get_settings()
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"No such file: {path}")
+    formats = [fmt or detect_format(path) for path in paths]
+    started = time.perf_counter()
+    summary = IngestSummary(files=[str(p) for p in paths])
+    for statement in (CREATE_STAGE, CREATE_PARSED, CREATE_REPEATS):
+        client.command(statement)
+    with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
+        for path, path_fmt in zip(paths, formats, strict=True):
+            source = str(path.resolve())
+            for chunk in read_chunks(path, path_fmt, max(1, settings.ingest_chunk_lines)):
+                _load_chunk(client, source, path_fmt, chunk, summary)
+                advance(chunk.size)
+    return summary.finish(started)
+
+
+def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: IngestSummary) -> None:
+    batch_id = chunk.digest[:40]
+    state = client.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
+    status = state[0][0] if state else None
+    if status == "done":
+        summary.add(len(chunk), 0, len(chunk), Counter())
+        return
+    started_at = _now()
+    ledger = {"batch_id": batch_id, "source": source, "digest": chunk.digest, "chunk_index": chunk.index,
+              "format": fmt, "started_at": started_at, "finished_at": None, "lines_read": len(chunk),
+              "inserted": 0, "duplicates": 0, "rejected": 0}
+    client.command(RECORD_BATCH, parameters={**ledger, "status": "running"})
+    for table in (STAGE, PARSED, REPEATS):
+        client.command(f"TRUNCATE TABLE {table}")
+    client.insert_arrow(STAGE, chunk.table())
+    client.command(PARSE_LINES, parameters={"parsed": PARSED, "stage": STAGE})
+    if status == "running":
+        _take_back(client, batch_id)
+    client.command(FIND_REPEATS)
+    params = {"batch_id": batch_id, "source": source}
+    client.command(INSERT_ROWS, parameters=params)
+    client.command(REMEMBER_EVENTS, parameters=params)
+    client.command(INSERT_REJECTED, parameters=params)
+    counts = dict(client.query(CHUNK_COUNTS).result_rows)
+    repeats = counts.pop("(repeat)", 0)
+    valid = counts.pop("", 0)
+    rejected = Counter(counts)
+    inserted = valid - repeats
+    client.command(RECORD_BATCH, parameters={
+        **ledger, "status": "done", "finished_at": _now(), "inserted": inserted,
+        "duplicates": repeats, "rejected": sum(rejected.values())})
+    summary.add(len(chunk), inserted, repeats, rejected)
+
+
+def _take_back(client: Client, batch_id: str) -> None:
+    """Remove what a killed run stored for this batch and rebuild the aggregates it touched."""
+    days = [row[0] for row in client.query(BATCH_DAYS).result_rows]
+    for table in ("access_log", "seen_events", "rejected_rows"):
+        client.command(DELETE_BATCH_ROWS, parameters={"table": table, "batch_id": batch_id})
+    if not days:
+        return
+    for _name, as_select, create_query in client.query(ACCESS_LOG_VIEWS).result_rows:
+        target = re.search(r"\bTO\s+(?:`?\w+`?\.)?`?(\w+)`?", create_query)
+        if not target:
+            continue
+        columns = client.query(TABLE_COLUMNS, parameters={"table": target.group(1)}).result_rows
+        time_column = next((name for name, kind in columns if kind.startswith("Date")), None)
+        if time_column is None:
+            continue
+        # The view's own query, limited to the touched days, recomputes exactly what it holds.
+        client.command(DELETE_DAYS, parameters={"table": target.group(1), "column": time_column,
+                                                "days": days})
+        names = ", ".join(f"`{name}`" for name, _ in columns)
+        client.command(
+            f"INSERT INTO `{target.group(1)}` ({names}) SELECT {names} FROM ({as_select}) "
+            f"WHERE toDate(`{time_column}`) IN {{days:Array(Date)}}",
+            parameters={"days": days},
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(ZoneInfo(TIMEZONE))
+
+
+class _NoProgress:
+    def __enter__(self):
+        return lambda _n: None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+class _RichProgress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                                 TimeRemainingColumn())
+        self.total = total
+
+    def __enter__(self):
+        self.progress.__enter__()
+        task = self.progress.add_task("ingest", total=self.total)
+        return lambda n: self.progress.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+
+def _progress_bar(show: bool, total: int):
+    return _RichProgress(total) if show else _NoProgress()

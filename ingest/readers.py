@@ -1,0 +1,390 @@
+"""Readers: turn an access-log file into chunks of lines for validation in the engine.
+
+Every reader yields `Chunk`s of at most `chunk_lines` lines. A chunk carries, per
+line, the text the engine validates (a JSON object per line — JSONL passes its
+lines through untouched, the other formats are converted), the source text kept
+for a rejected line, its line number, and any problem the reader already found
+(a CSV row with the wrong number of cells, a web-log line that does not parse).
+
+Memory stays bounded: JSONL is read in blocks and cut at newlines with numpy, so
+the lines of a chunk are one buffer plus an offsets array, never Python strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pyarrow as pa
+
+from odwatch.errors import UserError
+
+FORMATS = ("jsonl", "csv", "parquet", "combined")
+BLOCK_BYTES = 16 * 1024 * 1024
+# A chunk never holds more than this much text, however long its lines are.
+MAX_CHUNK_BYTES = 96 * 1024 * 1024
+# A line longer than this cannot be an access-log record; it is cut and then rejected.
+MAX_LINE_BYTES = 1024 * 1024
+
+INT_FIELDS = ("status", "latency_ms", "rows", "bytes")
+JSON_FIELDS = ("fields", "params")
+
+
+@dataclass
+class Chunk:
+    """Lines of one source, ready for the engine; `digest` identifies the chunk's content."""
+
+    index: int
+    line_nos: pa.Array        # uint64, 1-based
+    lines: pa.Array           # binary: one JSON object text per line (what is validated)
+    raw: pa.Array             # binary: source text of each line ('' = same as `lines`)
+    problems: pa.Array        # string: a problem the reader found ('' = none)
+    digest: str
+    size: int                 # bytes of the source this chunk covers (for progress)
+
+    def __len__(self) -> int:
+        return len(self.line_nos)
+
+    def table(self) -> pa.Table:
+        return pa.table({"line_no": self.line_nos, "line": self.lines, "raw": self.raw,
+                         "problem": self.problems})
+
+
+def _open_binary(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _stem_suffix(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    return name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+_COMBINED = re.compile(
+    r'^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
+    r'(?P<status>\d{3}|-) (?P<bytes>\d+|-)'
+    r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?\s*$'
+)
+
+
+def detect_format(path: Path) -> str:
+    """The format of a file, from its extension or else from its first bytes."""
+    suffix = _stem_suffix(path)
+    by_suffix = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv",
+                 "parquet": "parquet", "pq": "parquet"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    with _open_binary(path) as handle:
+        head = handle.read(64 * 1024)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
+    if first.startswith(b"{"):
+        return "jsonl"
+    text = first.decode("utf-8", "replace")
+    if _COMBINED.match(text):
+        return "combined"
+    if "event_id" in text and "," in text:
+        return "csv"
+    raise UserError(f"Cannot tell the format of {path}; pass --format jsonl, csv, parquet or combined.")
+
+
+def read_chunks(path: Path, fmt: str, chunk_lines: int) -> Iterator[Chunk]:
+    """The chunks of one file in the given format."""
+    if fmt not in FORMATS:
+        raise UserError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    readers = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet, "combined": read_combined}
+    return readers[fmt](path, chunk_lines)
+
+
+# --- JSON Lines ----------------------------------------------------------------------------------
+
+def _binary_array(data: memoryview, ends: np.ndarray) -> pa.Array:
+    """A binary array over `data` whose value i ends at ends[i] (no copy of the text)."""
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = ends
+    return pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _split_lines(handle, chunk_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
+    """(text, line end offsets) per chunk of whole lines; each line keeps its newline."""
+    carry = b""
+    skipping = False  # inside the tail of an overlong line
+    while True:
+        block = handle.read(BLOCK_BYTES)
+        if not block:
+            if carry:
+                yield from _cut(carry if carry.endswith(b"\n") else carry + b"\n", chunk_lines)
+            return
+        if skipping:
+            newline = block.find(b"\n")
+            if newline < 0:
+                continue
+            block, skipping = block[newline + 1:], False
+        buffer = carry + block
+        ends = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10) + 1
+        complete = int(ends[-1]) if len(ends) else 0
+        if len(buffer) - complete > MAX_LINE_BYTES:
+            # A line longer than any record can be: keep its start (it is rejected), skip the rest.
+            yield from _cut(buffer[:complete], chunk_lines)
+            head = buffer[complete:complete + MAX_LINE_BYTES] + b"\n"
+            yield head, np.array([len(head)], dtype=np.int64)
+            carry, skipping = b"", True
+            continue
+        whole = (len(ends) // chunk_lines) * chunk_lines
+        if whole == 0 and complete < MAX_CHUNK_BYTES:
+            carry = buffer
+            continue
+        cut = int(ends[whole - 1]) if whole else complete
+        yield from _cut(buffer[:cut], chunk_lines)
+        carry = buffer[cut:]
+
+
+def _cut(text: bytes, chunk_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
+    """Whole lines cut into chunks of at most chunk_lines lines."""
+    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10) + 1
+    for start in range(0, len(ends), chunk_lines):
+        stop = min(start + chunk_lines, len(ends))
+        base = int(ends[start - 1]) if start else 0
+        yield text[base:int(ends[stop - 1])], ends[start:stop] - base
+
+
+def read_jsonl(path: Path, chunk_lines: int) -> Iterator[Chunk]:
+    line_no = 1
+    with _open_binary(path) as handle:
+        for index, (data, ends) in enumerate(_split_lines(handle, chunk_lines)):
+            count = len(ends)
+            yield Chunk(
+                index=index,
+                line_nos=pa.array(np.arange(line_no, line_no + count, dtype=np.uint64)),
+                lines=_binary_array(memoryview(data), ends),
+                raw=pa.nulls(count, pa.binary()).fill_null(b""),
+                problems=pa.nulls(count, pa.string()).fill_null(""),
+                digest=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+            )
+            line_no += count
+
+
+# --- records converted to JSON lines (CSV, Parquet, combined log) --------------------------------
+
+class _Batch:
+    """Collects converted records and cuts them into chunks."""
+
+    def __init__(self) -> None:
+        self.index = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.line_nos: list[int] = []
+        self.lines: list[bytes] = []
+        self.raw: list[bytes] = []
+        self.problems: list[str] = []
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def add(self, line_no: int, line: bytes, raw: bytes, problem: str = "") -> None:
+        self.line_nos.append(line_no)
+        self.lines.append(line)
+        self.raw.append(raw)
+        self.problems.append(problem)
+        self.digest.update(raw or line)
+        self.digest.update(b"\n")
+        self.size += len(raw or line) + 1
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def take(self) -> Chunk:
+        chunk = Chunk(
+            index=self.index,
+            line_nos=pa.array(self.line_nos, pa.uint64()),
+            lines=pa.array(self.lines, pa.binary()),
+            raw=pa.array(self.raw, pa.binary()),
+            problems=pa.array(self.problems, pa.string()),
+            digest=self.digest.hexdigest(),
+            size=self.size,
+        )
+        self.index += 1
+        self.reset()
+        return chunk
+
+
+def _dumps(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _cell(name: str, text: str) -> object:
+    """A CSV cell as the JSON value the contract expects for its column."""
+    if name in INT_FIELDS or name == "ts":
+        stripped = text.strip()
+        if re.fullmatch(r"-?\d+", stripped):
+            return int(stripped)
+        return text
+    if name in JSON_FIELDS:
+        if not text.strip():
+            return [] if name == "fields" else {}
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _decoded_lines(handle, spans: list) -> Iterator[str]:
+    """Text lines of a binary stream; records (line number, raw bytes, utf8 ok) in `spans`."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            text = raw.decode("utf-8")
+            good = True
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", "replace")
+            good = False
+        spans.append((number, raw, good))
+        yield text
+
+
+def read_csv(path: Path, chunk_lines: int) -> Iterator[Chunk]:
+    batch = _Batch()
+    with _open_binary(path) as handle:
+        spans: list = []
+        reader = csv.reader(_decoded_lines(handle, spans))
+        header = next(reader, None)
+        if header is None:
+            return
+        header = [name.strip().lstrip("\ufeff") for name in header]
+        spans.clear()
+        for cells in reader:
+            first = spans[0][0]
+            raw = b"".join(span[1] for span in spans).rstrip(b"\r\n")
+            utf8_ok = all(span[2] for span in spans)
+            spans.clear()
+            if not utf8_ok:
+                batch.add(first, raw, raw)  # validation rejects it as invalid UTF-8
+            elif not cells or all(not cell.strip() for cell in cells):
+                batch.add(first, b"", raw if raw.strip() else b" ", "empty line")
+            elif len(cells) != len(header):
+                batch.add(first, b"", raw, f"row has {len(cells)} cells, the header has {len(header)}")
+            else:
+                record = {name: _cell(name, cell) for name, cell in zip(header, cells, strict=True)}
+                batch.add(first, _dumps(record), raw)
+            if len(batch) >= chunk_lines:
+                yield batch.take()
+    if len(batch):
+        yield batch.take()
+
+
+def _parquet_value(value: object) -> object:
+    if isinstance(value, list) and value and isinstance(value[0], tuple) and len(value[0]) == 2:
+        return {k: v for k, v in value}  # a Parquet MAP arrives as key/value pairs
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def read_parquet(path: Path, chunk_lines: int) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserError(f"{path} is not a readable Parquet file: {exc}") from exc
+    batch = _Batch()
+    row_no = 0
+    for record_batch in parquet.iter_batches(batch_size=min(chunk_lines, 65_536)):
+        for record in record_batch.to_pylist():
+            row_no += 1
+            line = _dumps({name: _parquet_value(value) for name, value in record.items()
+                           if value is not None})
+            batch.add(row_no, line, b"")
+            if len(batch) >= chunk_lines:
+                yield batch.take()
+    if len(batch):
+        yield batch.take()
+
+
+def _unescape(text: str | None) -> str:
+    return (text or "").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def combined_record(text: str, occurrence: int) -> dict | None:
+    """A combined (or common) log line as an access-log record; None when it does not parse."""
+    match = _COMBINED.match(text)
+    if not match:
+        return None
+    try:
+        when = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        return {"ts": match["time"]}  # validation names the bad time
+    request = _unescape(match["request"]).split(" ")
+    method, target = (request[0], request[1]) if len(request) >= 2 else ("", request[0])
+    endpoint, _, query = target.partition("?")
+    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return {
+        # A web log has no request id: the line's hash and its repeat count within the same
+        # second make one that is stable across re-runs, so re-ingesting still dedupes.
+        "event_id": f"web-{digest}-{occurrence}",
+        "ts": when.isoformat(),
+        "channel": "web",
+        "method": method,
+        "endpoint": endpoint,
+        "status": int(match["status"]) if match["status"] != "-" else "-",
+        "bytes": int(match["bytes"]) if match["bytes"] != "-" else 0,
+        "client_ip": match["ip"],
+        "user_agent": _unescape(match["agent"]),
+        "params": dict(parse_qsl(query, keep_blank_values=True)),
+    }
+
+
+def read_combined(path: Path, chunk_lines: int) -> Iterator[Chunk]:
+    batch = _Batch()
+    seen: dict[str, int] = {}
+    current_time = None
+    with _open_binary(path) as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            raw = raw.rstrip(b"\r\n")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                batch.add(line_no, raw, raw)  # validation rejects it as invalid UTF-8
+                text = None
+            if text is not None:
+                if not text.strip() or "\x00" in text:
+                    batch.add(line_no, raw, raw)  # validation names the problem
+                else:
+                    bracket = text.find("[")
+                    stamp = text[bracket:bracket + 30]
+                    if stamp != current_time:
+                        current_time, seen = stamp, {}
+                    seen[text] = seen.get(text, 0) + 1
+                    record = combined_record(text, seen[text])
+                    if record is None:
+                        batch.add(line_no, b"", raw, "not a combined or common log format line")
+                    else:
+                        batch.add(line_no, _dumps(record), raw)
+            if len(batch) >= chunk_lines:
+                yield batch.take()
+    if len(batch):
+        yield batch.take()
