@@ -37,8 +37,11 @@ def _plain_times(df: pl.DataFrame) -> pl.DataFrame:
 
 def _flatten(df: pl.DataFrame) -> pl.DataFrame:
     # Lists and structs become text: CSV cannot hold them and a spreadsheet cell shows one value.
-    nested = [name for name, dtype in df.schema.items() if isinstance(dtype, (pl.List, pl.Array, pl.Struct))]
-    return df.with_columns([pl.col(name).map_elements(str, return_dtype=pl.String) for name in nested])
+    lists = [name for name, dtype in df.schema.items() if isinstance(dtype, (pl.List, pl.Array))]
+    structs = [name for name, dtype in df.schema.items() if isinstance(dtype, pl.Struct)]
+    return df.with_columns(
+        [pl.col(name).cast(pl.List(pl.String)).list.join(", ") for name in lists]
+        + [pl.col(name).struct.json_encode() for name in structs])
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:

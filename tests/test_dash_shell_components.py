@@ -1,0 +1,113 @@
+"""Audited downloads, export bytes read back, and the background-job scheduler."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from streamlit.testing.v1 import AppTest
+
+from dashboard import components, jobs
+from dashboard.auth import User
+from dashboard.session import USER_KEY
+from odwatch.settings import get_settings
+
+SH = ZoneInfo("Asia/Shanghai")
+FRAME = pl.DataFrame({
+    "dataset": ["公交线路", "医院名录"],
+    "calls": [1200, 35],
+    "at": [datetime(2026, 11, 27, 9, 30, tzinfo=SH), datetime(2026, 11, 26, 23, 5, tzinfo=SH)],
+    "fields": [["line", "stop"], []],
+    "where": [{"ip": "1.2.3.4"}, {"ip": "5.6.7.8"}],
+})
+
+
+def test_csv_export_reads_back_with_chinese_text_and_shanghai_times():
+    data = components.csv_bytes(FRAME)
+    assert data.startswith(b"\xef\xbb\xbf")
+    back = pl.read_csv(io.BytesIO(data[3:]))
+    assert back["dataset"].to_list() == ["公交线路", "医院名录"]
+    assert back["calls"].to_list() == [1200, 35]
+    assert back["at"].to_list()[1].startswith("2026-11-26T23:05")
+    assert back["fields"].to_list() == ["line, stop", ""]
+
+
+def test_xlsx_export_reads_back():
+    sheet = load_workbook(io.BytesIO(components.xlsx_bytes(FRAME, "usage"))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("dataset", "calls", "at", "fields", "where")
+    assert rows[1] == ("公交线路", 1200, datetime(2026, 11, 27, 9, 30), "line, stop", '{"ip":"1.2.3.4"}')
+
+
+def test_producing_a_download_writes_an_export_audit_entry(settings, client):
+    produce = components.audited(lambda: components.csv_bytes(FRAME), settings, "olivia", "usage_by_day",
+                                 "csv", {"rows": 2})
+    data = produce()
+    row = client.query("SELECT actor, action, object_id, detail FROM audit_log").result_rows
+    assert len(row) == 1
+    actor, action, object_id, detail = row[0]
+    assert (actor, action, object_id) == ("olivia", "export", "usage_by_day")
+    assert json.loads(detail) == {"format": "csv", "bytes": len(data), "rows": 2}
+
+
+def table_script():
+    import polars as pl
+
+    from dashboard.components import table
+
+    table(pl.DataFrame({"dataset": ["公交线路"], "calls": [3]}), "usage", labels={"calls": "调用次数"})
+    table(pl.DataFrame({"dataset": []}), "empty")
+
+
+def test_table_shows_the_frame_with_two_downloads(settings, client, monkeypatch):
+    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+    get_settings.cache_clear()
+    at = AppTest.from_function(table_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("olivia", "official")
+    at.run()
+    get_settings.cache_clear()
+    assert not at.exception
+    assert list(at.dataframe[0].value.columns) == ["dataset", "调用次数"]
+    assert len(at.dataframe) == 1 and at.info[0].value == "当前筛选条件下没有数据。"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["下载 CSV", "下载 XLSX"]
+
+
+def _ok(settings, state):
+    state["n"] = state.get("n", 0) + 1
+    return f"run {state['n']}"
+
+
+def _broken(settings, state):
+    raise ValueError("spool folder unreadable")
+
+
+def test_scheduler_records_results_and_errors_without_stopping(settings):
+    scheduler = jobs.Scheduler(settings)
+    scheduler.add("ok", 60, _ok)
+    scheduler.add("broken", 60, _broken)
+    scheduler.run_now("ok")
+    status = scheduler.run_now("ok")
+    assert (status.runs, status.last_result, status.last_error) == (2, "run 2", "")
+    assert status.next_due > status.last_finished
+    failed = scheduler.run_now("broken")
+    assert failed.last_error == "ValueError: spool folder unreadable" and failed.runs == 1
+    scheduler.trigger("ok")
+    assert scheduler.jobs["ok"].next_due <= datetime.now(SH)
+
+
+def test_jobs_start_only_under_serve(settings, monkeypatch):
+    monkeypatch.delenv(jobs.SERVE_ENV, raising=False)
+    assert jobs.ensure_started(settings) is None
+
+
+@pytest.mark.parametrize("name", ["spool_ingest", "detectors"])
+def test_real_jobs_run_on_an_empty_warehouse(settings, client, name):
+    status = jobs.build_scheduler(settings).run_now(name)
+    assert status.last_error == "" and status.runs == 1
+    assert status.last_result
