@@ -5,6 +5,7 @@ from __future__ import annotations
 from detectors.base import Detector
 from detectors.burst import BurstDetector
 from detectors.key_sharing import KeySharingDetector
+from detectors.ml_outlier import MlOutlierDetector
 from detectors.off_hours import OffHoursBulkDetector
 from detectors.probing import ProbingDetector
 from detectors.scraping import ScrapingDetector
@@ -17,4 +18,5 @@ MALICIOUS_DETECTORS: list[type[Detector]] = [
     ProbingDetector,
     OffHoursBulkDetector,
     SybilHarvestDetector,
+    MlOutlierDetector,
 ]
