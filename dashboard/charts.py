@@ -52,9 +52,10 @@ def pie(df: pl.DataFrame, names: str, values: str, title: str,
 def heatmap(df: pl.DataFrame, x: str, y: str, z: str, title: str,
             labels: dict[str, str] | None = None) -> go.Figure:
     """A heatmap of z over (x, y) from long-form rows; missing cells are zero."""
-    wide = df.pivot(on=x, index=y, values=z, aggregate_function="sum").fill_null(0)
+    wide = df.select(x, y, z).pivot(on=x, index=y, values=z, aggregate_function="sum").fill_null(0)
     columns = [c for c in wide.columns if c != y]
-    fig = px.imshow(wide.select(columns).to_numpy(), x=columns, y=wide[y].cast(pl.Utf8).to_list(),
+    # drop(), not select(): a field named "*" (all fields) would select every column.
+    fig = px.imshow(wide.drop(y).to_numpy(), x=columns, y=wide[y].cast(pl.Utf8).to_list(),
                     labels=labels or {}, aspect="auto", color_continuous_scale="Blues")
     return _finish(fig, title)
 
@@ -71,18 +72,19 @@ def radar(categories: Sequence[str], series: dict[str, Sequence[float]], title: 
     return _finish(fig, title)
 
 
-def selected_values(event: object, field: str = "x") -> list:
-    """The values a user picked on a chart (click or box/lasso), from `st.plotly_chart(on_select=...)`."""
+def selected_rows(event: object) -> list[int]:
+    """Row numbers of the points a user picked on a single-trace chart (`st.plotly_chart(on_select=...)`).
+
+    A bar chart drawn from a frame without a colour split has one trace, so a
+    point's index is the frame's row number.
+    """
     if not event:
         return []
-    selection = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
-    points = selection.get("points", []) if isinstance(selection, dict) else getattr(selection, "points", [])
-    values = []
-    for point in points or []:
-        value = point.get(field) if isinstance(point, dict) else None
-        if value is not None and value not in values:
-            values.append(value)
-    return values
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    if not selection:
+        return []
+    indices = selection.get("point_indices") if isinstance(selection, dict) else selection.point_indices
+    return sorted(set(indices or []))
 
 
 def label_columns(df: pl.DataFrame, prefix: str = "pages.col") -> pl.DataFrame:

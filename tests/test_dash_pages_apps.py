@@ -310,3 +310,28 @@ def test_violations_page_publicity_and_measure(platform):
     registry = next(f for f in _frames(app) if "记录编号" in f.columns)
     row = registry[registry["记录编号"] == person].iloc[0]
     assert bool(row["已公示"]) and row["措施"].startswith("关闭数据获取权限")
+
+
+@pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
+def test_usage_page(platform, role):
+    app = run_page("usage", role)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["调用次数"] == "40"                    # every event of the hand-built log is in range
+    assert metrics["下载"] == "8"
+    datasets = next(f for f in _frames(app) if "数据集编号" in f.columns and "领域" in f.columns)
+    assert set(datasets["数据集编号"]) == {"d1", "d2"}
+    has_agency_level = any("开放主体编号" in f.columns and "数据集编号" not in f.columns
+                           for f in _frames(app))
+    assert has_agency_level is (role != "agency")       # an agency user starts at its own datasets
+    offers_draft = any(s.key == "usage_draft_consumer" for s in app.selectbox)
+    assert offers_draft is (role != "agency")
+
+
+def test_usage_drill_down_narrows_each_level(platform):
+    app = run_page("usage", "official")
+    app.selectbox(key="usage_drill_agency").set_value("a1").run()
+    app.selectbox(key="usage_drill_dataset").set_value("d2").run()
+    assert not app.exception
+    consumers = next(f for f in _frames(app) if "利用主体编号" in f.columns and "主体类型" in f.columns)
+    # d2 gets the even-numbered events: 7 of the 20 are anonymous (every third event), 13 are c1.
+    assert dict(zip(consumers["利用主体编号"], consumers["调用次数"], strict=True)) == {"c1": 13, "": 7}
