@@ -335,3 +335,30 @@ def test_usage_drill_down_narrows_each_level(platform):
     consumers = next(f for f in _frames(app) if "利用主体编号" in f.columns and "主体类型" in f.columns)
     # d2 gets the even-numbered events: 7 of the 20 are anonymous (every third event), 13 are c1.
     assert dict(zip(consumers["利用主体编号"], consumers["调用次数"], strict=True)) == {"c1": 13, "": 7}
+
+
+@pytest.mark.parametrize("role", ["official", "admin"])
+def test_evaluation_page(platform, role):
+    app = run_page("evaluation", role)
+    assert app.title[0].value == "年度评估"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["参评开放主体"] == "2"
+    ranking = next(f for f in _frames(app) if "名次" in f.columns)
+    assert sorted(ranking["名次"]) == [1, 2]
+    assert set(ranking["等级"]) <= {"优秀", "良好", "合格", "不合格"}
+    # The inputs behind every score of the chosen agency, and the weights in force (they sum to 100).
+    inputs = next(f for f in _frames(app) if "计算方法" in f.columns)
+    assert len(inputs) == 7 and inputs["输入数据"].str.len().min() > 0
+    weights = next(f for f in _frames(app) if "本年度参评" in f.columns)
+    assert weights["权重"].sum() == 100
+
+
+def test_evaluation_page_year_picker_and_refusal(platform):
+    app = run_page("evaluation", "official", lang="en")
+    app.selectbox(key="evaluation_year").set_value(today().year - 1).run()
+    assert not app.exception
+    assert app.title[0].value == "Annual evaluation"
+    refused = AppTest.from_file(str(PAGES / "evaluation.py"), default_timeout=90)
+    refused.session_state[USER_KEY] = USERS["agency"]
+    refused.run()
+    assert [e.value for e in refused.error] and not refused.dataframe   # agency users may not open it
