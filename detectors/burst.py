@@ -88,11 +88,11 @@ class BurstDetector(Detector):
 
     ratio: float = 8.0              # times the consumer's median active hour
     mad_k: float = 6.0              # and this many MADs above the median
-    min_calls: int = 100            # an hour below this is never a burst
+    min_calls: int = 40             # an hour below this is never a burst
     min_prior_days: int = 3         # active days of history needed to speak of a baseline
 
     def run(self, client: Client, window: Window) -> list[Alert]:
-        start, end = features.read_range(window)
+        start, end = features.read_range(window, self.lookback)
         hours = client.query(BURST_HOURS, parameters={
             "base_start": start - self.lookback, "start": start, "end": end,
             "lookback_days": self.lookback.days, "min_calls": self.min_calls,

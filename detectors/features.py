@@ -5,6 +5,11 @@ day. The alert window is that whole day, whatever the run window was, so an
 incremental hourly run and a full run produce the same alert id and the later
 one simply replaces the earlier evidence. To keep that evidence whole, a
 detector reads every day its run window touches from midnight on.
+
+A detector with a `lookback` receives its run window already widened by it (the
+runner calls `run(client, Window(since, until).widened(detector.lookback))`):
+it reports on the days from `window.start + lookback` and uses the look-back
+only for its baseline, so an incremental run does not recompute old days.
 """
 
 from __future__ import annotations
@@ -56,9 +61,9 @@ def day_window(day: date) -> tuple[datetime, datetime]:
     return day_start(day), day_start(day + timedelta(days=1))
 
 
-def read_range(window: Window) -> tuple[datetime, datetime]:
-    """The run window widened back to the midnight of its first day."""
-    start = shanghai(window.start)
+def read_range(window: Window, lookback: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
+    """The days to report on: from the midnight of the first day after the look-back to the window's end."""
+    start = shanghai(window.start + lookback)
     return day_start(start.date()), shanghai(window.end)
 
 

@@ -1,129 +1,138 @@
 """Key sharing: one key used from many networks at once (第三十条).
 
 A key issued to one consumer is normally used from its own few addresses. When
-within one hour the same key calls from several /24 networks that also sit in
-different /16s, the credential is in many hands. Calls made without a key are
-grouped by consumer instead.
+within about an hour the same key calls from several /24 networks that also sit
+in different /16s, the credential is in many hands. Calls made without a key
+are grouped by consumer instead.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-# /24 and /16 of an IPv4 address as text; an IPv6 address counts as its own network.
-SHARED_HOURS = """
-WITH calls AS (
+# Calls fall into 10-minute slots per credential and network (/24 and /16 of an IPv4 address; an IPv6
+# address counts as its own network). Each slot is counted in the `window_slots` sliding windows that
+# contain it, so "within one hour" does not depend on where the clock hour starts. Only credentials
+# seen from enough networks in the whole day are worth the sliding count.
+SHARED_WINDOWS = """
+WITH slots AS (
     SELECT
-        consumer_id,
-        key_id,
         if(key_id != '', key_id, consumer_id) AS credential,
-        toStartOfHour(ts) AS hour,
-        client_ip,
-        dataset_id,
+        any(consumer_id) AS consumer,
+        any(key_id) AS key,
+        intDiv(toUnixTimestamp(ts), 600) AS slot,
         isIPv4String(client_ip) AS v4,
         if(v4, IPv4NumToString(IPv4CIDRToRange(toIPv4OrZero(client_ip), 24).1), client_ip) AS net24,
-        if(v4, IPv4NumToString(IPv4CIDRToRange(toIPv4OrZero(client_ip), 16).1), client_ip) AS net16
+        if(v4, IPv4NumToString(IPv4CIDRToRange(toIPv4OrZero(client_ip), 16).1), client_ip) AS net16,
+        count() AS slot_calls,
+        min(ts) AS first_ts,
+        max(ts) AS last_ts,
+        groupUniqArray(client_ip) AS ips,
+        groupUniqArray(dataset_id) AS datasets
     FROM access_log
     WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND consumer_id != ''
+    GROUP BY credential, slot, v4, net24, net16
+),
+busy AS (
+    SELECT credential, toDate(toDateTime(slot * 600, 'Asia/Shanghai')) AS day
+    FROM slots
+    GROUP BY credential, day
+    HAVING uniqExact(net24) >= {min_networks:UInt32}
 )
 SELECT
-    credential, any(consumer_id) AS consumer_id, any(key_id) AS key_id, hour,
-    count() AS calls,
+    credential,
+    any(consumer) AS consumer_id,
+    any(key) AS key_id,
+    toDateTime(window_slot * 600, 'Asia/Shanghai') AS window_start,
+    sum(slot_calls) AS calls,
+    min(first_ts) AS first_call,
+    max(last_ts) AS last_call,
     uniqExact(net24) AS networks24,
     uniqExact(net16) AS networks16,
-    uniqExact(client_ip) AS ips,
-    topK(20)(net24) AS top_networks,
-    groupUniqArray(50)(client_ip) AS some_ips,
-    topK(3)(dataset_id) AS datasets
-FROM calls
-GROUP BY credential, hour
+    arraySort(groupUniqArrayArray(ips)) AS window_ips,
+    arraySort(groupUniqArrayArray(datasets)) AS window_datasets,
+    groupArray((net24, slot_calls)) AS network_calls
+FROM slots
+ARRAY JOIN range(toInt64(slot) - {window_slots:Int64} + 1, toInt64(slot) + 1) AS window_slot
+WHERE (credential, toDate(toDateTime(slot * 600, 'Asia/Shanghai'))) IN (SELECT credential, day FROM busy)
+GROUP BY credential, window_slot
 HAVING networks24 >= {min_networks:UInt32} AND networks16 >= {min_prefixes16:UInt32}
-ORDER BY credential, hour
+ORDER BY credential, window_slot
 """
 
-NETWORK_CALLS = """
-SELECT if(key_id != '', key_id, consumer_id) AS credential, toStartOfHour(ts) AS hour,
-       IPv4NumToString(IPv4CIDRToRange(toIPv4OrZero(client_ip), 24).1) AS net24, count() AS calls
-FROM access_log
-WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-  AND consumer_id != ''
-  AND (if(key_id != '', key_id, consumer_id), toStartOfHour(ts))
-      IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai')))}
-GROUP BY credential, hour, net24
-ORDER BY calls DESC
-"""
-
-SERIES_KEY = "(if(key_id != '', key_id, consumer_id), toStartOfHour(ts))"
-SERIES_TYPES = "String, DateTime('Asia/Shanghai')"
+SERIES_KEY = "(if(key_id != '', key_id, consumer_id), toDate(ts))"
+SERIES_TYPES = "String, Date"
 
 
 @dataclass
 class KeySharingDetector(Detector):
-    """Hours in which one key (or consumer) called from >= `min_networks` /24s in >= `min_prefixes16` /16s."""
+    """A key (or consumer) calling from >= `min_networks` /24s in >= `min_prefixes16` /16s within an hour."""
 
     id = "key_sharing"
     category = "key_sharing"
     article = features.ARTICLE
     family = "malicious"
 
-    min_networks: int = 5           # distinct /24 networks in one hour
+    min_networks: int = 5           # distinct /24 networks within one window
     min_prefixes16: int = 3         # of which in distinct /16s: not one provider's neighbouring blocks
+    window_slots: int = 7           # window length in 10-minute slots: any hour fits in seven
 
     def run(self, client: Client, window: Window) -> list[Alert]:
         start, end = features.read_range(window)
-        hours = client.query(SHARED_HOURS, parameters={
+        windows = client.query(SHARED_WINDOWS, parameters={
             "start": start, "end": end, "min_networks": self.min_networks,
-            "min_prefixes16": self.min_prefixes16}).named_results()
-        by_day: dict[tuple, list[dict]] = defaultdict(list)
-        for row in hours:
-            by_day[(row["credential"], features.shanghai(row["hour"]).date())].append(row)
+            "min_prefixes16": self.min_prefixes16, "window_slots": self.window_slots}).named_results()
+        by_day: dict[tuple[str, date], list[dict]] = defaultdict(list)
+        for row in windows:
+            by_day[(row["credential"], features.shanghai(row["window_start"]).date())].append(row)
         if not by_day:
             return []
-        keys = [(r["credential"], r["hour"]) for rows in by_day.values() for r in rows]
-        per_network: dict[tuple, dict[str, int]] = defaultdict(dict)
-        for credential, hour, net24, calls in client.query(NETWORK_CALLS, parameters={
-                "start": start, "end": end, "hours": keys}).result_rows:
-            per_network[(credential, hour)][f"{net24}/24"] = calls
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        alerts = [self._alert(day, rows, per_network, series) for (_, day), rows in by_day.items()]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, list(by_day), start, end)
+        alerts = [self._alert(day, rows, series.get((credential, day), []))
+                  for (credential, day), rows in by_day.items()]
         agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
         for alert in alerts:
             alert.agency_id = agencies.get(alert.dataset_id, "")
         return alerts
 
-    def _alert(self, day, rows: list[dict], per_network: dict, series: dict) -> Alert:
-        worst = max(rows, key=lambda r: r["networks24"])
+    def _alert(self, day: date, rows: list[dict], series: list) -> Alert:
+        worst = max(rows, key=lambda r: (r["networks24"], r["calls"]))
+        by_network: dict[str, int] = defaultdict(int)
+        for net24, calls in worst["network_calls"]:
+            by_network[f"{net24}/24"] += calls
         strength = worst["networks24"] / self.min_networks
-        datasets = {d for r in rows for d in r["datasets"]}
+        datasets = sorted({d for r in rows for d in r["window_datasets"]})
         window_start, window_end = features.day_window(day)
+        opened = features.shanghai(worst["first_call"])
         who = f"key {worst['key_id']}" if worst["key_id"] else f"consumer {worst['consumer_id']}"
         evidence = {
-            "shared_hours": [{
-                "hour": features.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
-                "calls": r["calls"], "networks_24": r["networks24"], "networks_16": r["networks16"],
-                "distinct_ips": r["ips"],
-                "calls_by_network": per_network.get((r["credential"], r["hour"]), {}),
-            } for r in rows],
-            "client_ips": sorted(worst["some_ips"]),
-            "max_networks_24_in_one_hour": worst["networks24"],
-            "max_networks_16_in_one_hour": worst["networks16"],
-            "datasets": sorted(datasets),
-            "per_minute": [p for r in rows for p in series.get((r["credential"], r["hour"]), [])],
+            "first_call": features.iso(worst["first_call"]),
+            "last_call": features.iso(worst["last_call"]),
+            "window_minutes": self.window_slots * 10,
+            "calls_in_window": worst["calls"],
+            "networks_24": worst["networks24"],
+            "networks_16": worst["networks16"],
+            "calls_by_network": dict(sorted(by_network.items(), key=lambda kv: -kv[1])),
+            "client_ips": worst["window_ips"],
+            "windows_over_threshold": len(rows),
+            "datasets": datasets,
+            "per_minute": series,
             "thresholds": {"min_networks_24": self.min_networks, "min_networks_16": self.min_prefixes16},
         }
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
             title=f"{who} of {worst['consumer_id']} used from {worst['networks24']} networks "
-                  f"({worst['networks16']} /16s) within one hour",
+                  f"({worst['networks16']} /16s) within an hour from {opened:%H:%M}",
             window_start=window_start, window_end=window_end, evidence=evidence,
             consumer_id=worst["consumer_id"], key_id=worst["key_id"],
-            dataset_id=next(iter(datasets)) if len(datasets) == 1 else "",
+            dataset_id=datasets[0] if len(datasets) == 1 else "",
         )

@@ -85,7 +85,7 @@ class MlOutlierDetector(Detector):
     random_state: int = 7
 
     def run(self, client: Client, window: Window) -> list[Alert]:
-        start, end = features.read_range(window)
+        start, end = features.read_range(window, self.lookback)
         result = client.query(ENTITY_HOURS, parameters={
             "start": start - self.lookback, "end": end, "min_calls": self.min_calls,
             "rare_agent_users": self.rare_agent_users}).named_results()

@@ -20,15 +20,15 @@ from clickhouse_connect.driver.client import Client
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-# Per consumer and day: volume and night volume; over the previous `lookback_days` days: the median
-# working-day volume and the median night share of a day (a median, so one earlier night pull does not
-# turn a daytime consumer into a night worker). Then each (consumer, dataset, day) of the run with its
-# night and holiday take, kept when it is bulk for that consumer.
+# Per consumer and day from the hourly rollup: volume and night volume; over the previous
+# `lookback_days` days the median working-day volume and the median night share of a day (a median, so
+# one earlier night pull does not turn a daytime consumer into a night worker). Then each consumer-day
+# of the run from the log itself, counting bulk calls (calls returning >= `bulk_rows` rows), kept when
+# its night or holiday take is bulk for that consumer.
 OFF_HOURS_PULLS = """
 WITH per_day AS (
     SELECT consumer_id, toDate(hour) AS day,
            sum(rows) AS rows_taken, sum(calls) AS all_calls,
-           sumIf(rows, toHour(hour) < {night_end:UInt8}) AS night_rows,
            sumIf(calls, toHour(hour) < {night_end:UInt8}) AS night_calls,
            toDayOfWeek(day) <= 5 AND day NOT IN {holidays:Array(Date)} AS workday
     FROM usage_hourly
@@ -36,58 +36,73 @@ WITH per_day AS (
       AND consumer_id != ''
     GROUP BY consumer_id, day
 ),
-baseline AS (
-    SELECT consumer_id, day,
-           count() OVER prior AS prior_days,
-           groupArrayIf(rows_taken, workday) OVER prior AS prior_rows,
-           groupArrayIf(all_calls, workday) OVER prior AS prior_calls,
-           groupArray(night_calls / all_calls) OVER prior AS prior_night_shares
-    FROM per_day
-    WINDOW prior AS (PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
-                     RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING)
-),
 habit AS (
     SELECT consumer_id, day, prior_days,
            arrayReduce('quantileExact(0.5)', prior_rows) AS usual_rows,
            arrayReduce('quantileExact(0.5)', prior_calls) AS usual_calls,
            arrayReduce('quantileExact(0.5)', prior_night_shares) AS night_share
-    FROM baseline
+    FROM (
+        SELECT consumer_id, day,
+               count() OVER prior AS prior_days,
+               groupArrayIf(rows_taken, workday) OVER prior AS prior_rows,
+               groupArrayIf(all_calls, workday) OVER prior AS prior_calls,
+               groupArray(night_calls / all_calls) OVER prior AS prior_night_shares
+        FROM per_day
+        WINDOW prior AS (PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
+                         RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING)
+    )
     WHERE day >= toDate({start:DateTime('Asia/Shanghai')})
 ),
 pulls AS (
-    SELECT consumer_id, dataset_id, toDate(hour) AS day,
+    SELECT consumer_id, toDate(ts) AS day,
            day IN {holidays:Array(Date)} AS holiday,
-           sum(rows) AS rows_taken, sum(calls) AS all_calls,
-           sumIf(rows, toHour(hour) < {night_end:UInt8}) AS night_rows,
-           sumIf(calls, toHour(hour) < {night_end:UInt8}) AS night_calls,
-           sumIf(calls, channel = 'download') AS downloads,
-           sumIf(calls, channel = 'download' AND toHour(hour) < {night_end:UInt8}) AS night_downloads,
-           arraySort(groupArrayIf((toHour(hour), calls, rows),
-                                  toHour(hour) < {night_end:UInt8} OR holiday)) AS off_hours
-    FROM usage_hourly
-    WHERE hour >= {start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+           sum(rows) AS day_rows,
+           count() AS day_calls,
+           countIf(rows >= {bulk_rows:UInt64}) AS day_bulk_calls,
+           sumIf(rows, toHour(ts) < {night_end:UInt8}) AS night_rows,
+           countIf(toHour(ts) < {night_end:UInt8}) AS night_calls,
+           countIf(toHour(ts) < {night_end:UInt8} AND rows >= {bulk_rows:UInt64}) AS night_bulk_calls,
+           countIf(channel = 'download') AS downloads,
+           countIf(channel = 'download' AND toHour(ts) < {night_end:UInt8}) AS night_downloads,
+           groupUniqArrayIf(20)(dataset_id, rows >= {bulk_rows:UInt64}
+                                AND (holiday OR toHour(ts) < {night_end:UInt8})) AS bulk_datasets,
+           min(ts) AS first_seen,
+           max(ts) AS last_seen
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND consumer_id != ''
-    GROUP BY consumer_id, dataset_id, day
+    GROUP BY consumer_id, day
 )
 SELECT p.*, h.usual_rows AS usual_rows, h.usual_calls AS usual_calls, h.night_share AS night_share,
        h.prior_days AS prior_days,
-       p.night_rows >= {min_rows:UInt64} AND p.night_rows >= {night_factor:Float64} * h.usual_rows
-           OR p.night_calls >= {min_calls:UInt64}
-              AND p.night_calls >= {night_factor:Float64} * h.usual_calls AS night_bulk,
-       p.holiday AND (p.rows_taken >= {min_rows:UInt64}
-                      AND p.rows_taken >= {holiday_factor:Float64} * h.usual_rows
-           OR p.all_calls >= {min_calls:UInt64}
-              AND p.all_calls >= {holiday_factor:Float64} * h.usual_calls) AS holiday_bulk
+       p.night_bulk_calls >= {min_bulk_calls:UInt64} AND p.night_rows >= {min_rows:UInt64}
+           AND p.night_rows >= {night_factor:Float64} * h.usual_rows
+       OR p.night_calls >= {min_calls:UInt64}
+           AND p.night_calls >= {night_factor:Float64} * h.usual_calls AS night_bulk,
+       p.holiday AND (p.day_bulk_calls >= {min_bulk_calls:UInt64} AND p.day_rows >= {min_rows:UInt64}
+                          AND p.day_rows >= {holiday_factor:Float64} * h.usual_rows
+                      OR p.day_calls >= {min_calls:UInt64}
+                          AND p.day_calls >= {holiday_factor:Float64} * h.usual_calls) AS holiday_bulk
 FROM pulls AS p
 INNER JOIN habit AS h ON h.consumer_id = p.consumer_id AND h.day = p.day
 WHERE h.prior_days >= {min_prior_days:UInt32}
   AND h.night_share <= {max_night_share:Float64}
   AND (night_bulk OR holiday_bulk)
-ORDER BY consumer_id, day, dataset_id
+ORDER BY consumer_id, day
 """
 
-SERIES_KEY = "(consumer_id, dataset_id, toDate(ts))"
-SERIES_TYPES = "String, String, Date"
+# The hours of a flagged day, for the evidence.
+HOURS = """
+SELECT consumer_id, toDate(hour) AS day, toHour(hour) AS h, sum(calls) AS calls, sum(rows) AS rows_taken
+FROM usage_hourly
+WHERE hour >= {start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+  AND (consumer_id, toDate(hour)) IN {keys:Array(Tuple(String, Date))}
+GROUP BY consumer_id, day, h
+ORDER BY consumer_id, day, h
+"""
+
+SERIES_KEY = "(consumer_id, toDate(ts))"
+SERIES_TYPES = "String, Date"
 
 
 def statutory_holidays(first: date, last: date) -> list[date]:
@@ -120,48 +135,64 @@ class OffHoursBulkDetector(Detector):
     night_end: int = 6                  # night is 00:00 up to this hour
     night_factor: float = 1.0           # night take vs the consumer's usual working day
     holiday_factor: float = 3.0         # holiday take vs the consumer's usual working day
+    bulk_rows: int = 1000               # a call returning this many rows is a bulk call (a file, a big page)
+    min_bulk_calls: int = 10            # one lawful download is not a bulk pull
     min_rows: int = 5000
-    min_calls: int = 200
+    min_calls: int = 200                # or this many calls of any size
     max_night_share: float = 0.1        # the consumer's median night share of a day must be below this
     min_prior_days: int = 5
 
     def run(self, client: Client, window: Window) -> list[Alert]:
-        start, end = features.read_range(window)
+        start, end = features.read_range(window, self.lookback)
         base_start = start - self.lookback
         holidays = statutory_holidays(base_start.date(), end.date())
         rows = list(client.query(OFF_HOURS_PULLS, parameters={
             "base_start": base_start, "start": start, "end": end, "holidays": holidays,
             "lookback_days": self.lookback.days, "night_end": self.night_end,
             "night_factor": self.night_factor, "holiday_factor": self.holiday_factor,
+            "bulk_rows": self.bulk_rows, "min_bulk_calls": self.min_bulk_calls,
             "min_rows": self.min_rows, "min_calls": self.min_calls,
             "max_night_share": self.max_night_share, "min_prior_days": self.min_prior_days,
         }).named_results())
-        keys = [(r["consumer_id"], r["dataset_id"], r["day"]) for r in rows]
+        if not rows:
+            return []
+        keys = [(r["consumer_id"], r["day"]) for r in rows]
+        hours: dict[tuple, list[dict]] = {}
+        for consumer_id, day, hour, calls, taken in client.query(HOURS, parameters={
+                "start": start, "end": end, "keys": keys}).result_rows:
+            hours.setdefault((consumer_id, day), []).append({"hour": f"{hour:02d}:00", "calls": calls,
+                                                             "rows": taken})
         series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        agencies = features.agencies_for(client, [r["dataset_id"] for r in rows])
-        return [self._alert(r, series.get(k, []), agencies.get(r["dataset_id"], ""))
-                for r, k in zip(rows, keys, strict=True)]
+        alerts = [self._alert(r, hours.get(k, []), series.get(k, []))
+                  for r, k in zip(rows, keys, strict=True)]
+        agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
+        for alert in alerts:
+            alert.agency_id = agencies.get(alert.dataset_id, "")
+        return alerts
 
-    def _alert(self, row: dict, series: list, agency_id: str) -> Alert:
+    def _alert(self, row: dict, hours: list[dict], series: list) -> Alert:
         usual_rows, usual_calls = row["usual_rows"], row["usual_calls"]
         if row["holiday_bulk"]:
             when = f"on {holiday_name(row['day']) or 'a statutory holiday'}"
-            took_rows, took_calls, factor = row["rows_taken"], row["all_calls"], self.holiday_factor
+            took_rows, took_calls, factor = row["day_rows"], row["day_calls"], self.holiday_factor
         else:
             when = f"between 00:00 and {self.night_end:02d}:00"
             took_rows, took_calls, factor = row["night_rows"], row["night_calls"], self.night_factor
         times_rows = took_rows / max(usual_rows, 1)
         times_calls = took_calls / max(usual_calls, 1)
         strength = max(times_rows, times_calls) / factor
+        datasets = sorted(row["bulk_datasets"])
         window_start, window_end = features.day_window(row["day"])
         evidence = {
             "when": when,
             "statutory_holiday": bool(row["holiday"]),
             "holiday": holiday_name(row["day"]) if row["holiday"] else "",
             "night_rows": row["night_rows"], "night_calls": row["night_calls"],
-            "night_downloads": row["night_downloads"],
-            "day_rows": row["rows_taken"], "day_calls": row["all_calls"], "downloads": row["downloads"],
-            "off_hours": [{"hour": f"{h:02d}:00", "calls": c, "rows": r} for h, c, r in row["off_hours"]],
+            "night_bulk_calls": row["night_bulk_calls"], "night_downloads": row["night_downloads"],
+            "day_rows": row["day_rows"], "day_calls": row["day_calls"],
+            "day_bulk_calls": row["day_bulk_calls"], "downloads": row["downloads"],
+            "bulk_datasets": datasets,
+            "hours": hours,
             "usual_working_day_rows": usual_rows,
             "usual_working_day_calls": usual_calls,
             "times_usual_rows": round(times_rows, 1),
@@ -169,16 +200,19 @@ class OffHoursBulkDetector(Detector):
             "own_night_share": round(row["night_share"], 3),
             "baseline_days": row["prior_days"],
             "baseline_lookback_days": self.lookback.days,
+            "first_seen": features.iso(row["first_seen"]),
+            "last_seen": features.iso(row["last_seen"]),
             "per_minute": series,
             "thresholds": {"night_factor": self.night_factor, "holiday_factor": self.holiday_factor,
+                           "bulk_rows": self.bulk_rows, "min_bulk_calls": self.min_bulk_calls,
                            "min_rows": self.min_rows, "min_calls": self.min_calls,
                            "max_night_share": self.max_night_share},
         }
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{row['consumer_id']} pulled {took_rows:,} rows of {row['dataset_id']} {when} "
+            title=f"{row['consumer_id']} pulled {took_rows:,} rows in {took_calls:,} calls {when} "
                   f"({max(times_rows, times_calls):.1f}× a usual working day)",
             window_start=window_start, window_end=window_end, evidence=evidence,
-            consumer_id=row["consumer_id"], dataset_id=row["dataset_id"], agency_id=agency_id,
+            consumer_id=row["consumer_id"], dataset_id=datasets[0] if len(datasets) == 1 else "",
         )

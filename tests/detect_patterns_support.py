@@ -56,5 +56,6 @@ def daytime_habit(consumer_id: str, first: date, days: int, per_hour: int, datas
     return events
 
 
-def whole_days(first: date, last: date) -> Window:
-    return Window(at(first, 0), at(last + timedelta(days=1), 0))
+def whole_days(first: date, last: date, lookback: timedelta = timedelta(0)) -> Window:
+    """The days first..last as the runner hands them to a detector: widened by its look-back."""
+    return Window(at(first, 0), at(last + timedelta(days=1), 0)).widened(lookback)

@@ -9,6 +9,7 @@ from detectors.burst import BurstDetector
 
 FIRST = date(2026, 3, 2)
 DAY = date(2026, 3, 10)
+LOOKBACK = BurstDetector.lookback
 
 
 def _platform(client):
@@ -20,7 +21,7 @@ def _platform(client):
 def test_hour_far_above_own_baseline_is_flagged_with_hours_and_minutes(client):
     _platform(client)
     insert(client, [event(at(DAY, 20, n % 60, n // 60), "steady", "d1") for n in range(400)])
-    alerts = BurstDetector().run(client, whole_days(DAY, DAY))
+    alerts = BurstDetector().run(client, whole_days(DAY, DAY, LOOKBACK))
     assert [(a.consumer_id, a.dataset_id, a.agency_id) for a in alerts] == [("steady", "d1", "a1")]
     ev = alerts[0].evidence
     assert ev["baseline_median_calls_per_active_hour"] == 12
@@ -33,13 +34,15 @@ def test_hour_far_above_own_baseline_is_flagged_with_hours_and_minutes(client):
 def test_heavy_steady_user_and_a_user_without_history_stay_quiet(client):
     _platform(client)
     insert(client, [event(at(DAY, 11, n % 60), "newcomer", "d1") for n in range(500)])
-    assert BurstDetector().run(client, whole_days(DAY, DAY)) == []
+    assert BurstDetector().run(client, whole_days(DAY, DAY, LOOKBACK)) == []
 
 
 def test_rerun_and_incremental_run_give_the_same_alert_id(client):
     _platform(client)
     insert(client, [event(at(DAY, 20, n % 60, n // 60), "steady", "d1") for n in range(400)])
-    full = [a.alert_id for a in BurstDetector().run(client, whole_days(FIRST, DAY + timedelta(days=1)))]
-    again = [a.alert_id for a in BurstDetector().run(client, whole_days(FIRST, DAY + timedelta(days=1)))]
-    hourly = [a.alert_id for a in BurstDetector().run(client, Window(at(DAY, 20), at(DAY, 21)))]
+    everything = whole_days(FIRST, DAY + timedelta(days=1), LOOKBACK)
+    full = [a.alert_id for a in BurstDetector().run(client, everything)]
+    again = [a.alert_id for a in BurstDetector().run(client, everything)]
+    one_hour = Window(at(DAY, 20), at(DAY, 21)).widened(LOOKBACK)
+    hourly = [a.alert_id for a in BurstDetector().run(client, one_hour)]
     assert len(full) == 1 and full == again == hourly

@@ -39,7 +39,7 @@ def _odd_hour() -> list[list]:
 def test_the_odd_hour_is_flagged_with_the_features_that_drove_it(client):
     add_datasets(client, [("d1", "a1", "conditional", 10_000)])
     insert(client, _population() + _odd_hour())
-    alerts = MlOutlierDetector().run(client, whole_days(DAY, DAY))
+    alerts = MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback))
     assert [(a.consumer_id, a.dataset_id, a.agency_id) for a in alerts] == [("odd", "d1", "a1")]
     ev = alerts[0].evidence
     assert ev["hours"][0]["hour"] == "2026-03-10 14:00" and ev["hours"][0]["calls"] == 25
@@ -49,10 +49,10 @@ def test_the_odd_hour_is_flagged_with_the_features_that_drove_it(client):
     assert drivers["bytes_per_call"]["times_median"] > 15
     assert ev["user_agents"] == ["harvester/0.1"]
     assert alerts[0].score >= 3.0
-    again = MlOutlierDetector().run(client, whole_days(DAY, DAY))
+    again = MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback))
     assert [(a.alert_id, a.score) for a in again] == [(a.alert_id, a.score) for a in alerts]
 
 
 def test_heavy_lawful_consumer_alone_stays_quiet(client):
     insert(client, _population())
-    assert MlOutlierDetector().run(client, whole_days(DAY, DAY)) == []
+    assert MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback)) == []
