@@ -23,7 +23,6 @@ from detectors.base import Alert
 from odwatch.settings import Settings, get_settings
 from reports.quality import scan_catalog
 from reports.violations import list_violations
-from tests.conftest import SESSION_DATA_DIR
 from warehouse import connect
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
@@ -114,7 +113,8 @@ ALERTS = [
 
 @pytest.fixture(scope="module")
 def platform():
-    settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"t_pages_{uuid.uuid4().hex[:8]}")
+    # The data directory is the session's (conftest sets ODWATCH_DATA_DIR); the database is this module's.
+    settings = Settings(clickhouse_database=f"t_pages_{uuid.uuid4().hex[:8]}")
     client = connect(settings)
     _hand_built(client)
     scan_catalog(client, settings)
