@@ -24,10 +24,10 @@ def _masked(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col("consumer_name").map_elements(mask_name, return_dtype=pl.String))
 
 
-def _sla(client, filters) -> None:
+def _sla(reviews: pl.DataFrame) -> None:
     st.subheader(t("pages.applications.sla"))
     st.caption(t("pages.applications.sla_help"))
-    sla = applications.review_sla(client, filters)
+    sla = applications.summarize_reviews(reviews)
     reviewed = int(sla["reviewed"].sum()) if sla.height else 0
     within = int(sla["within_sla"].sum()) if sla.height else 0
     columns = st.columns(3)
@@ -44,9 +44,9 @@ def _sla(client, filters) -> None:
     table(charts.label_columns(sla), "review_sla")
 
 
-def _overdue(client, filters) -> None:
+def _overdue(reviews: pl.DataFrame) -> None:
     st.subheader(t("pages.applications.overdue"))
-    overdue = applications.overdue_applications(client, filters)
+    overdue = reviews.filter(pl.col("overdue")).sort("working_days", descending=True)
     if overdue.is_empty():
         st.info(t("pages.applications.none_overdue"))
     table(charts.label_columns(overdue), "overdue_applications")
@@ -71,8 +71,10 @@ def render() -> None:
     filter_sidebar(show=PAGE_FILTERS)
     filters = current_filters()
     client = get_client()
-    _sla(client, filters)
-    _overdue(client, filters)
+    # One pass over the applications feeds both the per-agency SLA and the overdue list.
+    reviews = applications.application_reviews(client, filters)
+    _sla(reviews)
+    _overdue(reviews)
     _expiring(client, filters)
     _reports(client, filters)
 
