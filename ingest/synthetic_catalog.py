@@ -394,10 +394,16 @@ def make_consumers(platform: Platform, rng: np.random.Generator, count: int) -> 
 # ---------------------------------------------------------------- applications and agreements
 
 
-def _decision_times(rng: np.random.Generator, submitted: date, late: bool) -> tuple[datetime, datetime]:
-    accepted_day = add_workdays(submitted, int(rng.integers(0, 2))) if rng.random() < 0.7 else submitted
+def _decision_times(rng: np.random.Generator, submitted: datetime, late: bool) -> tuple[datetime, datetime]:
+    """Acceptance the same or the next working day, decision 1-5 working days later (6-14 when late)."""
+    accepted_day = submitted.date()
+    if rng.random() < 0.7:
+        accepted_day = add_workdays(accepted_day, int(rng.integers(0, 2)))
+    accepted = office_time(rng, accepted_day)
+    if accepted <= submitted:
+        accepted = submitted + timedelta(minutes=int(rng.integers(20, 240)))
     days = int(rng.integers(6, 15)) if late else int(rng.integers(1, 6))
-    return office_time(rng, accepted_day), office_time(rng, add_workdays(accepted_day, days))
+    return accepted, office_time(rng, add_workdays(accepted.date(), days))
 
 
 def add_application(
@@ -422,7 +428,7 @@ def add_application(
         "decision": decision,
         "reason": "",
     }
-    accepted, decided = _decision_times(rng, submitted, late)
+    accepted, decided = _decision_times(rng, row["submitted_at"], late)
     if decision == "not_accepted":
         row["decided_at"] = accepted
         row["reason"] = "申请材料不齐全，未能受理。"

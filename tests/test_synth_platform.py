@@ -214,6 +214,22 @@ def test_applications_include_late_reviews_silent_rejections_and_pending(referen
     assert any(a["decision"] == "pending" and a["decided_at"] is None for a in reference["applications"])
 
 
+def test_reference_timelines_are_in_order(reference):
+    applications = {a["application_id"]: a for a in reference["applications"]}
+    for a in reference["applications"]:
+        times = [_parse(a[k]) for k in ("submitted_at", "accepted_at", "decided_at") if a[k]]
+        assert times == sorted(times), a
+    for agreement in reference["agreements"]:
+        decided = _parse(applications[agreement["application_id"]]["decided_at"])
+        assert decided <= _parse(agreement["signed_at"])
+        assert agreement["valid_from"] <= agreement["valid_to"]
+    for c in reference["complaints"]:
+        times = [_parse(c[k]) for k in ("received_at", "suspended_at", "verified_at", "resolved_at") if c[k]]
+        assert times == sorted(times), c
+    for r in reference["usage_reports"]:
+        assert r["period_start"] <= r["period_end"] < r["due_date"]
+
+
 # ---------------------------------------------------------------- lawful background
 
 

@@ -1,0 +1,50 @@
+"""build_demo loads the generated platform through the user's own ingest path, without a rejected line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from detectors.base import CATEGORIES
+from ingest.synthetic import build_demo
+
+UNTIL = date(2026, 11, 27)
+
+EPISODES_BY_TYPE = """
+SELECT episode_type, count() FROM demo_episodes FINAL GROUP BY episode_type
+"""
+WALL_CLOCK = """
+SELECT formatDateTime(ts, '%Y-%m-%dT%H:%i:%S', 'Asia/Shanghai'), consumer_id, rows
+FROM access_log WHERE event_id = {event_id:String}
+"""
+REFERENCE_COUNTS = """
+SELECT (SELECT count() FROM agencies FINAL), (SELECT count() FROM datasets FINAL),
+       (SELECT count() FROM consumers FINAL), (SELECT count() FROM agreements FINAL),
+       (SELECT count() FROM usage_reports FINAL WHERE filed_at IS NULL AND due_date < {until:Date})
+"""
+
+
+def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, settings):
+    summary = build_demo(client, settings, scale="small", seed=7, until=UNTIL)
+
+    assert summary.ingest["read"] == summary.events > 30_000
+    assert summary.ingest["rejected"] == 0, summary.ingest["rejected_by_reason"]
+    assert summary.ingest["inserted"] == summary.events
+    rejected = {table: result["reasons"] for table, result in summary.reference.items() if result["rejected"]}
+    assert rejected == {}
+    assert client.command("SELECT count() FROM access_log") == summary.events
+
+    stored = dict(client.query(EPISODES_BY_TYPE).result_rows)
+    assert stored == summary.episodes_by_type and set(stored) == set(CATEGORIES)
+    assert min(stored.values()) >= 8
+
+    # A line read back from the warehouse keeps its Shanghai wall-clock time.
+    first = json.loads((summary.out_dir / "logs" / "access_log_001.jsonl").open(encoding="utf-8").readline())
+    ts, consumer, rows = client.query(WALL_CLOCK, parameters={"event_id": first["event_id"]}).result_rows[0]
+    assert ts == first["ts"][:19] and consumer == first["consumer_id"] and rows == first["rows"]
+
+    agencies, datasets, consumers, agreements, unfiled = client.query(
+        REFERENCE_COUNTS, parameters={"until": UNTIL}
+    ).result_rows[0]
+    assert agencies == 50 and datasets > 200 and consumers > 250 and agreements > 100
+    assert 0 < unfiled <= stored["report_overdue"]
