@@ -99,3 +99,29 @@ def test_table_helpers_round_trip_types_and_chinese():
     assert values[2][4] == '["b", "c"]'
     csv = dataframe_to_csv_bytes(df)
     assert csv.startswith(b"\xef\xbb\xbf") and "卫生" in csv.decode("utf-8-sig")
+
+
+MANY_AGENCIES = [
+    """INSERT INTO agencies (agency_id, name, name_en, kind)
+       SELECT concat('g', toString(number)), concat('第', toString(number), '区数据局'), '', 'district'
+       FROM numbers(60)""",
+    """INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
+                             update_frequency, published_at, last_updated)
+       SELECT concat('s', toString(number)), concat('g', toString(number % 60)),
+              concat('数据集', toString(number)),
+              ['交通', '卫生', '经济'][number % 3 + 1], 'unconditional', 'csv', '[]', 'monthly', '2025-01-01',
+              toDateTime('2025-12-01 00:00:00', 'Asia/Shanghai') - toIntervalDay(number)
+       FROM numbers(180)""",
+]
+
+
+def test_sixty_agencies_fit_the_pdf_and_keep_their_order(client, settings, tmp_path):
+    for statement in MANY_AGENCIES:
+        client.command(statement)
+    evaluation = evaluate_year(client, settings, 2025, today=TODAY)
+    assert len(evaluation.agencies) == 60
+    reader = PdfReader(render_annual(evaluation, "pdf", tmp_path / "many.pdf"))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert all(f"第{n}区数据局" in text for n in range(60))
+    ranks = [a.rank for a in evaluation.agencies]
+    assert ranks == sorted(ranks) and ranks[0] == 1

@@ -75,7 +75,18 @@ def _summary(evaluation: Evaluation) -> list:
               doc.Paragraph(f"评估维度及分值:{weights}。等级:优秀 ≥ 90,良好 75–89,合格 60–74,不合格 < 60;"
                             "发生重大安全事件的部门等级封顶为合格。")]
     blocks += [doc.Paragraph(f"说明:{note}", "small") for note in evaluation.notes]
-    return blocks
+    return blocks + _method(evaluation)
+
+
+def _method(evaluation: Evaluation) -> list:
+    """How each dimension is scored: the same for every agency, so stated once."""
+    if not evaluation.agencies:
+        return []
+    dimensions = evaluation.agencies[0].dimensions.values()
+    rows = [[d.label, d.weight, d.formula, "是" if d.key in evaluation.assessed else "否(本年度无输入)"]
+            for d in dimensions]
+    return [doc.Heading("评估方法", 2), doc.Table(["维度", "分值", "计算方法", "纳入总分"], rows,
+                                                 widths=[1.4, 0.7, 6, 1.6])]
 
 
 def _ranking(evaluation: Evaluation) -> list:
@@ -100,12 +111,12 @@ def _agency_section(number: int, agency: AgencyEvaluation, count: int) -> list:
         f",较上年 {agency.change:+.2f} 分(上年 {agency.previous_total:.2f} 分,第 {agency.previous_rank} 名)")
     cap = ",因重大安全事件等级封顶" if agency.capped else ""
     rows = [[d.label, d.weight, d.points, d.lost_points if d.ratio is not None else None,
-             _inputs_text(d.inputs), d.formula] for d in agency.dimensions.values()]
+             _inputs_text(d.inputs)] for d in agency.dimensions.values()]
     lost = [reason for d in agency.dimensions.values() for reason in (f"{d.label}:{x}" for x in d.lost)]
     headline = f"总分 {agency.total:.2f},等级 {agency.grade}{cap},排名 {agency.rank}/{count}{change}。"
-    headers = ["维度", "分值", "得分", "失分", "依据", "计算方法"]
+    headers = ["维度", "分值", "得分", "失分", "依据"]
     blocks = [doc.Heading(f"4.{number} {agency.name}", 2), doc.Paragraph(headline),
-              doc.Table(headers, rows, widths=[1.4, 0.7, 0.7, 0.7, 3.4, 3])]
+              doc.Table(headers, rows, widths=[1.4, 0.7, 0.7, 0.7, 6.4])]
     if lost:
         blocks.append(doc.Paragraph("失分原因:\n" + "\n".join(f"· {reason}" for reason in lost)))
     return blocks
@@ -180,12 +191,12 @@ def annual_sheets(evaluation: Evaluation) -> dict[str, pl.DataFrame]:
     }
 
 
-def render_annual(evaluation: Evaluation, fmt: str, out: Path) -> Path:
-    """Write an already computed evaluation in one format."""
+def render_annual(evaluation: Evaluation, fmt: str, out: Path, document: doc.Document | None = None) -> Path:
+    """Write an already computed evaluation in one format; pass `document` to reuse its charts."""
     fmt = check_format(fmt, ANNUAL_FORMATS)
     if fmt == "xlsx":
         return write_atomically(out, lambda tmp: write_sheets(str(tmp), annual_sheets(evaluation)))
-    document = annual_document(evaluation)
+    document = document or annual_document(evaluation)
     writer = write_pdf if fmt == "pdf" else write_docx
     return write_atomically(out, lambda tmp: writer(document, tmp))
 

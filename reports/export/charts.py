@@ -15,12 +15,12 @@ from reports.evaluation import GRADES, LABELS, Evaluation
 from reports.export.fonts import chart_font
 
 GRADE_COLOURS = {"优秀": "#2e7d32", "良好": "#1565c0", "合格": "#f9a825", "不合格": "#c62828"}
-DPI = 110
+DPI = 100
 
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -33,7 +33,7 @@ def ranking_chart(evaluation: Evaluation) -> bytes:
     """Total per agency, best at the top, coloured by grade, with the grade boundaries."""
     font = chart_font()
     agencies = evaluation.agencies
-    figure = Figure(figsize=(7.5, max(2.5, 0.26 * len(agencies) + 1)))
+    figure = Figure(figsize=(7.5, max(2.5, 0.26 * len(agencies) + 1)), layout="constrained")
     axis = figure.add_subplot()
     names = [a.name for a in reversed(agencies)]
     axis.barh(names, [a.total for a in reversed(agencies)],
@@ -55,7 +55,7 @@ def dimension_chart(evaluation: Evaluation) -> bytes:
     for key in keys:
         ratios = [a.dimensions[key].ratio for a in evaluation.agencies if a.dimensions[key].ratio is not None]
         means.append(100 * sum(ratios) / len(ratios) if ratios else 0)
-    figure = Figure(figsize=(7.5, 3.2))
+    figure = Figure(figsize=(7.5, 3.2), layout="constrained")
     axis = figure.add_subplot()
     axis.bar([LABELS[k] for k in keys], means, color="#1565c0")
     axis.set_ylim(0, 100)
@@ -70,7 +70,7 @@ def grade_chart(evaluation: Evaluation) -> bytes:
     font = chart_font()
     grades = [label for _, label in GRADES]
     counts = [evaluation.key_figures["grades"].get(label, 0) for label in grades]
-    figure = Figure(figsize=(5, 2.8))
+    figure = Figure(figsize=(5, 2.8), layout="constrained")
     axis = figure.add_subplot()
     axis.bar(grades, counts, color=[GRADE_COLOURS[g] for g in grades])
     axis.set_ylabel("部门数", fontproperties=font)

@@ -19,6 +19,9 @@ from reports.export import document as doc
 from reports.export.fonts import register_pdf_font
 
 MARGIN = 1.8 * cm
+CELL_FONT_SIZE = 8
+CELL_PADDING = 3
+MAX_IMAGE_HEIGHT = 22 * cm
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
@@ -44,14 +47,31 @@ def _para(text: str, style: ParagraphStyle) -> RLParagraph:
     return RLParagraph(escape(text).replace("\n", "<br/>"), style)
 
 
+def _fits(text: str, width: float) -> bool:
+    """Whether text fits one line of a cell: full-width characters take a whole em, others about half."""
+    ems = sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in text)
+    return "\n" not in text and ems * CELL_FONT_SIZE <= width - 2 * CELL_PADDING
+
+
+def _cell(value, width: float, styles: dict):
+    # A plain string draws without line breaking, a Paragraph wraps: wrapping every cell
+    # of a 50-agency report costs seconds, so only text too long for its column wraps.
+    text = doc.cell_text(value)
+    return text if _fits(text, width) else _para(text, styles["cell"])
+
+
 def _table(block: doc.Table, styles: dict, width: float, font: str) -> list:
     widths = block.widths or [1.0] * len(block.headers)
-    scale = width / sum(widths)
+    columns = [w * width / sum(widths) for w in widths]
     data = [[_para(h, styles["head"]) for h in block.headers]]
-    data += [[_para(doc.cell_text(v), styles["cell"]) for v in row] for row in block.rows]
-    table = LongTable(data, colWidths=[w * scale for w in widths], repeatRows=1)
+    data += [[_cell(v, w, styles) for v, w in zip(row, columns, strict=True)] for row in block.rows]
+    table = LongTable(data, colWidths=columns, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), CELL_FONT_SIZE),
+        ("LEADING", (0, 0), (-1, -1), CELL_FONT_SIZE + 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f8")]),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#9aa9b8")),
@@ -65,7 +85,8 @@ def _table(block: doc.Table, styles: dict, width: float, font: str) -> list:
 
 def _image(block: doc.Image, styles: dict, width: float) -> list:
     picture = RLImage(io.BytesIO(block.png))
-    scale = min(width, block.width_cm * cm) / picture.imageWidth
+    # Fit the width, and the page height: the ranking of ~50 agencies is a tall chart.
+    scale = min(min(width, block.width_cm * cm) / picture.imageWidth, MAX_IMAGE_HEIGHT / picture.imageHeight)
     picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
     return [picture, _para(block.caption, styles["caption"])]
 
