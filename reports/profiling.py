@@ -17,16 +17,20 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from odwatch.errors import UserError
 
 SUPPORTED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".parquet"}
 
 # Cell contents that mean "no value" in published Chinese government data.
-NULL_TOKENS = ["", "null", "NULL", "Null", "None", "none", "N/A", "n/a", "NA", "NaN", "nan", "-", "—"]
+NULL_TOKENS = ["", " ", "  ", "null", "NULL", "Null", "None", "none", "N/A", "n/a", "NA", "NaN", "nan",
+               "-", "—"]
 
 # Declared field types (datasets.fields[].type) and the names agencies also use for them.
 TYPE_ALIASES = {
@@ -48,16 +52,13 @@ CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 CREDIT_SHAPE = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 BOOLEAN_VALUES = ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "是", "否", "Y", "N", "y", "n"]
 
-# Date layouts accepted as valid; a column mixing several is a consistency finding.
-DATE_LAYOUTS = {
-    "yyyy-mm-dd": r"^(\d{4})-(\d{1,2})-(\d{1,2})",
-    "yyyy/mm/dd": r"^(\d{4})/(\d{1,2})/(\d{1,2})",
-    "yyyy年m月d日": r"^(\d{4})年(\d{1,2})月(\d{1,2})日",
-    "yyyymmdd": r"^(\d{4})(\d{2})(\d{2})",
-}
+# Date layouts accepted as valid, told apart by the separator after the year; a column mixing
+# several is a consistency finding. The clock of a datetime is optional after the date.
+DATE_SHAPE = r"^(\d{4})([-/年]?)(\d{1,2})[-/月]?(\d{1,2})日?"
+DATE_LAYOUTS = {"-": "yyyy-mm-dd", "/": "yyyy/mm/dd", "年": "yyyy年m月d日", "": "yyyymmdd"}
 DATE_TAIL = r"$"
-DATETIME_TAIL = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
-YEAR_RANGE = (1900, 2100)
+DATETIME_TAIL = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+YEAR_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
 
 # Column pairs that must be ordered (start <= end) wherever both are present.
 ORDER_PAIRS = [
@@ -116,7 +117,7 @@ def credit_check_char(body: str) -> str:
 
 def credit_code_is_valid(code: str) -> bool:
     """GB 32100-2015 check: 18 characters of the alphabet, the last the weighted checksum."""
-    return bool(re.match(CREDIT_SHAPE, code or "")) and code[17] == credit_check_char(code)
+    return bool(re.fullmatch(CREDIT_SHAPE, code or "")) and code[17] == credit_check_char(code)
 
 
 # ---------------------------------------------------------------- reading
@@ -205,83 +206,120 @@ def scan_text(path: Path, utf8_path: Path) -> pl.LazyFrame:
 
 
 # ---------------------------------------------------------------- expressions
-
-
-def _text(name: str) -> pl.Expr:
-    return pl.col(name).str.strip_chars()
+# Cells are checked as published (no trimming: a padded " 2024-01-01" is a format error of a date
+# field). Intermediate results and per-rule masks are materialised as columns in stages before the
+# aggregation, so each cell is parsed once per rule however many statistics use the result.
 
 
 def _is_null(name: str) -> pl.Expr:
-    return pl.col(name).is_null() | _text(name).is_in(NULL_TOKENS)
+    return pl.col(name).is_null() | pl.col(name).is_in(NULL_TOKENS)
 
 
-def _example(name: str, bad: pl.Expr) -> pl.Expr:
-    return pl.col(name).filter(bad).first()
+def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
+    """Masks for bad format and impossible dates, and one count per layout used.
 
-
-def _date_checks(name: str, with_time: bool) -> dict[str, pl.Expr]:
-    """Masks for bad format and impossible dates, and one count per layout used."""
-    value = _text(name)
+    The common layout is parsed natively; only the cells it rejects (few, in real data) go on
+    to one regular expression that finds the layout, and the parts are parsed again as
+    yyyy-mm-dd: a cell of an accepted layout that still fails is a date that does not exist
+    (2023-02-30, month 13, year 0021). A datetime's clock is checked by the native parse only.
+    Returns stages of intermediate columns to materialise first, and the masks over them.
+    """
+    parsed, ok, rest, parts = f"{tag}_date", f"{tag}_ok", f"{tag}_rest", f"{tag}_parts"
     tail = DATETIME_TAIL if with_time else DATE_TAIL
-    shaped = pl.lit(False)
-    year = month = day = None
-    layouts = {}
-    for layout, head in DATE_LAYOUTS.items():
-        pattern = head + tail
-        matches = value.str.contains(pattern)
-        layouts[layout] = matches
-        shaped = shaped | matches
-        parts = value.str.extract_groups(pattern)
-        year = parts.struct.field("1") if year is None else pl.coalesce(year, parts.struct.field("1"))
-        month = parts.struct.field("2") if month is None else pl.coalesce(month, parts.struct.field("2"))
-        day = parts.struct.field("3") if day is None else pl.coalesce(day, parts.struct.field("3"))
-    y, m, d = (e.cast(pl.Int32, strict=False) for e in (year, month, day))
-    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    month_days = (pl.when(m == 2).then(pl.when(leap).then(29).otherwise(28))
-                  .when(m.is_in([4, 6, 9, 11])).then(30).otherwise(31))
-    possible = ((y >= YEAR_RANGE[0]) & (y <= YEAR_RANGE[1]) & (m >= 1) & (m <= 12)
-                & (d >= 1) & (d <= month_days))
-    if with_time:
-        clock = value.str.extract_groups(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
-        hh = clock.struct.field("1").cast(pl.Int32, strict=False).fill_null(0)
-        mm = clock.struct.field("2").cast(pl.Int32, strict=False).fill_null(0)
-        ss = clock.struct.field("3").cast(pl.Int32, strict=False).fill_null(0)
-        possible = possible & (hh < 24) & (mm < 60) & (ss < 60)
-    return {"format": ~shaped, "impossible_date": shaped & ~possible.fill_null(False), **{
-        f"layout:{k}": v for k, v in layouts.items()}}
+    stages = [
+        {parsed: _parse(pl.col(name), with_time)},
+        {ok: pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False)},
+        {rest: pl.when(~pl.col(ok)).then(pl.col(name))},
+        {parts: pl.col(rest).str.extract_groups(DATE_SHAPE + tail)},
+    ]
+    part = pl.col(parts).struct.field
+    separator = part("2")
+    shaped = pl.col(ok) | separator.is_not_null()
+    layouts = {f"layout:{label}": (separator == sep).fill_null(False) for sep, label in DATE_LAYOUTS.items()}
+    layouts["layout:yyyy-mm-dd"] = pl.col(ok) | layouts["layout:yyyy-mm-dd"]
+    rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
+    exists = _parse(rewritten, False).is_between(*YEAR_RANGE).fill_null(False)
+    return stages, {"format": ~shaped, "impossible_date": ~pl.col(ok) & shaped & ~exists, **layouts}
 
 
-def _credit_checks(name: str) -> dict[str, pl.Expr]:
-    value = _text(name)
-    shaped = value.str.contains(CREDIT_SHAPE)
-    mapping = {ch: i for i, ch in enumerate(CREDIT_ALPHABET)}
-    total = pl.sum_horizontal(
-        value.str.slice(i, 1).replace_strict(mapping, default=0, return_dtype=pl.Int32) * w
-        for i, w in enumerate(CREDIT_WEIGHTS)
-    )
-    check = value.str.slice(17, 1).replace_strict(mapping, default=-1, return_dtype=pl.Int32)
-    return {"format": ~shaped, "checksum": shaped & (check != (31 - total % 31) % 31)}
+def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
+    """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse."""
+    if not with_time:
+        return value.str.to_date("%Y-%m-%d", strict=False)
+    return pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
+        "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
+        + [value.str.to_date("%Y-%m-%d", strict=False)])
 
 
-def rule_masks(name: str, spec: dict) -> dict[str, pl.Expr]:
-    """Per rule, a mask true for non-empty cells breaking it, for a field of this declared spec."""
+# GB 32100 in numpy lookup tables: value of each byte, whether it may stand in each position.
+_CREDIT_VALUE = np.zeros(256, dtype=np.int32)
+_CREDIT_ALLOWED = np.zeros((18, 256), dtype=bool)
+for _i, _ch in enumerate(CREDIT_ALPHABET):
+    _CREDIT_VALUE[ord(_ch)] = _i
+for _pos in range(18):
+    _CREDIT_ALLOWED[_pos, [ord(c) for c in ("0123456789" if 2 <= _pos < 8 else CREDIT_ALPHABET)]] = True
+CREDIT_OK, CREDIT_FORMAT, CREDIT_CHECKSUM = 0, 1, 2
+
+
+def credit_code_status(codes: pl.Series) -> pl.Series:
+    """Per code: 0 valid, 1 not the GB 32100 shape (also empty cells), 2 wrong check character.
+
+    Vectorised over the batch: the codes' bytes as an (n, 18) matrix, lookup tables for the
+    alphabet and the positions, the weighted sum one column at a time.
+    """
+    n = len(codes)
+    fixed = pl.select(pl.when(codes.str.len_bytes() == 18).then(codes).otherwise(pl.lit("#" * 18)))
+    array = fixed.to_series().cast(pl.Binary).to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.large_binary():
+        array = array.cast(pa.large_binary())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset: array.offset + n + 1]
+    matrix = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, 18)
+    shaped = np.ones(n, dtype=bool)
+    total = np.zeros(n, dtype=np.int32)
+    for pos in range(18):
+        shaped &= _CREDIT_ALLOWED[pos][matrix[:, pos]]
+        if pos < 17:
+            total += _CREDIT_VALUE[matrix[:, pos]] * CREDIT_WEIGHTS[pos]
+    wrong = _CREDIT_VALUE[matrix[:, 17]] != (31 - total % 31) % 31
+    status = np.where(~shaped, CREDIT_FORMAT, np.where(wrong, CREDIT_CHECKSUM, CREDIT_OK)).astype(np.int8)
+    return pl.Series(codes.name, status)
+
+
+def rule_masks(name: str, spec: dict, tag: str = "__x"
+               ) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
+    """Stages of intermediate columns to compute first (named from `tag`), and per rule a mask
+    true for cells breaking it, for a field of this declared spec."""
     kind = normalise_type(spec.get("type"))
-    value = _text(name)
+    value = pl.col(name)
+    prep: list[dict[str, pl.Expr]] = []
     masks: dict[str, pl.Expr] = {}
+    # Numbers must be plain numerals: "1,234" or "五十" are type errors for a machine reader.
     if kind == "integer":
-        masks["type"] = value.str.replace_all(",", "").cast(pl.Int64, strict=False).is_null()
+        masks["type"] = value.cast(pl.Int64, strict=False).is_null()
     elif kind == "number":
-        masks["type"] = value.str.replace_all(",", "").cast(pl.Float64, strict=False).is_null()
+        masks["type"] = value.cast(pl.Float64, strict=False).is_null()
     elif kind in ("date", "datetime"):
-        masks = _date_checks(name, with_time=kind == "datetime")
+        prep, masks = _date_checks(name, kind == "datetime", tag)
     elif kind == "boolean":
         masks["value_set"] = ~value.is_in(BOOLEAN_VALUES)
     elif kind == "credit_code":
-        masks = _credit_checks(name)
+        status = f"{tag}_credit"
+        prep = [{status: value.map_batches(credit_code_status, return_dtype=pl.Int8, is_elementwise=True)}]
+        masks["format"] = pl.col(status) == CREDIT_FORMAT
+        masks["checksum"] = pl.col(status) == CREDIT_CHECKSUM
     values = spec.get("values")
     if isinstance(values, list) and values:
         masks["value_set"] = ~value.is_in([str(v) for v in values])
-    return masks
+    return prep, masks
+
+
+def _order_mask(start: str, end: str, parsed: dict[str, str]) -> pl.Expr:
+    """Rows whose start date comes after their end date (dates parsed once for date fields)."""
+    def as_date(name: str) -> pl.Expr:
+        return pl.col(parsed[name]) if name in parsed else pl.col(name).str.to_date("%Y-%m-%d", strict=False)
+    return (as_date(start) > as_date(end)).fill_null(False)
 
 
 # ---------------------------------------------------------------- profiling
@@ -309,41 +347,47 @@ def _key_column(columns: list[str], specs: dict[str, dict]) -> str | None:
     return None
 
 
-def _stat_exprs(columns: list[str], specs: dict[str, dict], key: str | None,
-                pairs: list[tuple[str, str]]) -> tuple[list[pl.Expr], dict[str, dict[str, pl.Expr]]]:
-    exprs: list[pl.Expr] = [pl.len().alias("rows")]
-    masks_by_col: dict[str, dict[str, pl.Expr]] = {}
+def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: list[tuple[str, str]]
+          ) -> tuple[list[list[pl.Expr]], list[pl.Expr], dict[str, list[str]]]:
+    """Stages of columns to add (null flags, intermediate results, one boolean per rule), then the
+    aggregation over them."""
+    nulls: list[pl.Expr] = []
+    prep_stages: list[list[pl.Expr]] = []
+    flags: list[pl.Expr] = []
+    stats: list[pl.Expr] = [pl.len().alias("rows")]
+    rules_by_col: dict[str, list[str]] = {}
     for i, name in enumerate(columns):
-        null = _is_null(name)
-        exprs += [null.sum().alias(f"{i}|nulls"), pl.col(ROW).filter(null).first().alias(f"{i}|null_row")]
-        masks = rule_masks(name, specs.get(name, {}))
-        masks_by_col[name] = masks
+        null = f"__n{i}"
+        nulls.append(_is_null(name).alias(null))
+        stats += [pl.col(null).sum().alias(f"{i}|nulls"),
+                  pl.col(ROW).filter(pl.col(null)).first().alias(f"{i}|null_row")]
+        prep, masks = rule_masks(name, specs.get(name, {}), tag=f"__t{i}")
+        for k, stage in enumerate(prep):
+            if len(prep_stages) <= k:
+                prep_stages.append([])
+            prep_stages[k] += [expr.alias(column) for column, expr in stage.items()]
+        rules_by_col[name] = list(masks)
         if masks:
-            exprs.append((~null).sum().alias(f"{i}|checked"))
-        for rule, mask in masks.items():
-            bad = ~null & mask.fill_null(True)
-            exprs.append(bad.sum().alias(f"{i}|{rule}"))
+            stats.append((~pl.col(null)).sum().alias(f"{i}|checked"))
+        for r, (rule, mask) in enumerate(masks.items()):
+            flag = f"__r{i}_{r}"
+            flags.append((~pl.col(null) & mask.fill_null(True)).alias(flag))
+            stats.append(pl.col(flag).sum().alias(f"{i}|{rule}"))
             if not rule.startswith("layout:"):
-                exprs.append(_example(name, bad).alias(f"{i}|{rule}|ex"))
-    exprs.append(pl.struct([pl.col(c) for c in columns]).hash().n_unique().alias("distinct_rows"))
+                stats.append(pl.col(name).filter(pl.col(flag)).first().alias(f"{i}|{rule}|ex"))
+    flags.append(pl.struct([pl.col(c) for c in columns]).hash().alias("__hash"))
+    stats.append(pl.col("__hash").n_unique().alias("distinct_rows"))
     if key:
-        filled = pl.col(key).filter(~_is_null(key))
-        exprs += [filled.len().alias("key_filled"), filled.n_unique().alias("key_distinct")]
+        filled = pl.col(key).filter(~pl.col(f"__n{columns.index(key)}"))
+        stats += [filled.len().alias("key_filled"), filled.hash().n_unique().alias("key_distinct")]
+    parsed = {name: f"__t{i}_date" for i, name in enumerate(columns)
+              if normalise_type(specs.get(name, {}).get("type")) in ("date", "datetime")}
     for j, (start, end) in enumerate(pairs):
-        disorder = _order_mask(start, end, specs)
-        exprs += [disorder.sum().alias(f"pair{j}"),
-                  pl.concat_str([pl.col(start), pl.col(end)], separator=" > ").filter(disorder).first()
-                  .alias(f"pair{j}|ex")]
-    return exprs, masks_by_col
-
-
-def _order_mask(start: str, end: str, specs: dict[str, dict]) -> pl.Expr:
-    """Rows whose start comes after their end (both parsable as dates or as numbers)."""
-    def as_key(name: str) -> pl.Expr:
-        digits = _text(name).str.replace_all(r"[年月/\-]", "-").str.replace_all("日", "")
-        return digits.str.to_date("%Y-%m-%d", strict=False)
-    s, e = as_key(start), as_key(end)
-    return (s > e).fill_null(False)
+        flags.append(_order_mask(start, end, parsed).alias(f"__p{j}"))
+        stats += [pl.col(f"__p{j}").sum().alias(f"pair{j}"),
+                  pl.concat_str([pl.col(start), pl.col(end)], separator=" > ").filter(pl.col(f"__p{j}"))
+                  .first().alias(f"pair{j}|ex")]
+    return [nulls, *prep_stages, flags], stats, rules_by_col
 
 
 def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = "",
@@ -358,41 +402,40 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     specs = {**guessed, **specs}
     key = _key_column(columns, specs)
     pairs = [(a, b) for a, b in ORDER_PAIRS if a in columns and b in columns]
-    exprs, masks_by_col = _stat_exprs(columns, specs, key, pairs)
-    if ROW not in lf.collect_schema().names():
-        lf = lf.with_row_index(ROW, offset=1)
+    stages, stats, rules_by_col = _plan(columns, specs, key, pairs)
+    source = lf.select(columns).with_row_index(ROW, offset=1)
     try:
-        stats = lf.select(exprs).collect(engine="streaming").row(0, named=True)
+        plan = source
+        for stage in stages:
+            plan = plan.with_columns(stage)
+        plan = plan.select(stats)
+        row = plan.collect(engine="streaming").row(0, named=True)
     except pl.exceptions.PolarsError as exc:
         raise UserError(f"Cannot read {path or 'the file'}: {str(exc).splitlines()[0]}") from exc
-    rows = int(stats["rows"])
+    rows = int(row["rows"])
     fields = []
     for i, name in enumerate(columns):
         fp = FieldProfile(name, normalise_type(specs.get(name, {}).get("type")),
-                          nulls=int(stats[f"{i}|nulls"]), null_example_row=stats[f"{i}|null_row"])
-        fp.checked = int(stats.get(f"{i}|checked") or 0)
-        for rule in masks_by_col[name]:
-            count = int(stats[f"{i}|{rule}"] or 0)
+                          nulls=int(row[f"{i}|nulls"]), null_example_row=row[f"{i}|null_row"])
+        fp.checked = int(row.get(f"{i}|checked") or 0)
+        for rule in rules_by_col[name]:
+            count = int(row[f"{i}|{rule}"] or 0)
             if rule.startswith("layout:"):
                 if count:
                     fp.date_layouts[rule.split(":", 1)[1]] = count
             elif count:
-                fp.findings.append(Finding(rule, count, str(stats[f"{i}|{rule}|ex"])))
+                fp.findings.append(Finding(rule, count, str(row[f"{i}|{rule}|ex"])))
         fields.append(fp)
-    key_dupes = 0
-    key_example = ""
-    if key:
-        key_dupes = int(stats["key_filled"]) - int(stats["key_distinct"])
-        if key_dupes:
-            key_example = _duplicate_key_example(lf, key)
+    key_dupes = int(row["key_filled"]) - int(row["key_distinct"]) if key else 0
     declared_names = [d["name"] for d in declared]
     return Profile(
         path=path, rows=rows, columns=columns, fields=fields,
-        duplicate_rows=rows - int(stats["distinct_rows"]) if rows else 0,
-        key=key, duplicate_keys=key_dupes, duplicate_key_example=key_example,
+        duplicate_rows=rows - int(row["distinct_rows"]) if rows else 0,
+        key=key, duplicate_keys=key_dupes,
+        duplicate_key_example=_duplicate_key_example(source, key) if key_dupes else "",
         missing_fields=[n for n in declared_names if n not in columns],
         extra_columns=[c for c in columns if declared and c not in declared_names],
-        order_checks=[(a, b, int(stats[f"pair{j}"]), str(stats[f"pair{j}|ex"] or ""))
+        order_checks=[(a, b, int(row[f"pair{j}"]), str(row[f"pair{j}|ex"] or ""))
                       for j, (a, b) in enumerate(pairs)],
         encoding=encoding,
     )
