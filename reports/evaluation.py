@@ -39,6 +39,7 @@ from reports.complaints import (
     complaint_timings,
     summarize_complaints,
 )
+from reports.quality import agency_scores, quality_weights
 from reports.violations import list_violations
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -54,6 +55,10 @@ LABELS_EN = {
     "quantity": "Quantity & scope", "quality": "Quality", "timeliness": "Update timeliness",
     "review_sla": "Review within 5 working days", "utilisation": "Utilisation",
     "complaints": "Feedback & complaints", "security": "Security",
+}
+QUALITY_LABELS = {
+    "completeness": "完整性", "uniqueness": "唯一性", "validity": "有效性", "consistency": "一致性",
+    "timeliness": "及时性", "metadata": "元数据", "openness": "开放性",
 }
 GRADES = ((90.0, "优秀"), (75.0, "良好"), (60.0, "合格"), (0.0, "不合格"))
 CAPPED_TOTAL = 74.0
@@ -94,7 +99,8 @@ WHERE published_at <= {year_end:Date} AND status != 'withdrawn' AND update_frequ
 ORDER BY agency_id, dataset_id
 """
 
-# The latest quality check of each dataset up to the end of the year.
+# The latest quality check of each dataset in the year, with its losses (the annex and the reasons);
+# the agency means come from QUALITY's reports.quality.agency_scores over the same checks.
 LATEST_QUALITY = """
 SELECT
     q.dataset_id                      AS dataset_id,
@@ -105,7 +111,7 @@ SELECT
     any(d.name)                       AS dataset_name
 FROM quality_checks AS q
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = q.dataset_id
-WHERE q.checked_at < toDateTime64({year_end:Date} + 1, 3, 'Asia/Shanghai')
+WHERE toYear(q.checked_at) = {year:UInt16}
 GROUP BY q.dataset_id
 """
 
@@ -240,20 +246,26 @@ def _quantity(agency: dict, best: dict) -> DimensionScore:
                           "0.7 × 开放数据集/最多部门 + 0.3 × 覆盖领域/最多部门", lost)
 
 
-def _quality(checks: list[dict], open_datasets: int) -> DimensionScore:
-    formula = "已检测数据集最新质量分的平均值 / 100"
-    if not checks:
+def _quality(score: dict | None, checks: list[dict], open_datasets: int,
+             quality_weights: dict[str, float]) -> DimensionScore:
+    formula = "本年度各数据集最新质量分的平均值 / 100(reports.quality.agency_scores)"
+    if score is None:
         return DimensionScore("quality", LABELS["quality"], 0, 0.0, {"checked_datasets": 0},
                               formula, ["年内无数据质量检测记录"])
-    mean = sum(c["total"] for c in checks) / len(checks)
+    deficits = sorted(((quality_weights[d] - v, d, v) for d, v in score["dimensions"].items()
+                       if d in quality_weights), reverse=True)
+    lost = [f"质量维度“{QUALITY_LABELS.get(d, d)}”平均 {v:.1f}/{quality_weights[d]:g}"
+            for deficit, d, v in deficits[:3] if deficit > 0.05]
     worst = sorted(checks, key=lambda c: c["total"])[:3]
-    lost = [f"{c['dataset_name'] or c['dataset_id']} 质量分 {c['total']:.1f}"
-            for c in worst if c["total"] < 100]
-    if len(checks) < open_datasets:
-        lost.append(f"{open_datasets - len(checks)} 个开放数据集未做质量检测")
-    inputs = {"checked_datasets": len(checks), "open_datasets": open_datasets, "mean_score": round(mean, 2),
+    lost += [f"{c['dataset_name'] or c['dataset_id']} 质量分 {c['total']:.1f}"
+             for c in worst if c["total"] < 100]
+    if score["datasets"] < open_datasets:
+        lost.append(f"{open_datasets - score['datasets']} 个开放数据集本年度未做质量检测")
+    inputs = {"checked_datasets": score["datasets"], "profiled": score["profiled"],
+              "open_datasets": open_datasets, "mean_score": score["score"],
+              "quality_dimensions": score["dimensions"],
               "worst": [{"dataset_id": c["dataset_id"], "total": round(c["total"], 2)} for c in worst]}
-    return DimensionScore("quality", LABELS["quality"], 0, mean / 100, inputs, formula, lost)
+    return DimensionScore("quality", LABELS["quality"], 0, score["score"] / 100, inputs, formula, lost)
 
 
 def _dataset_timeliness(lag_days: int, interval: int) -> float:
@@ -373,6 +385,8 @@ class _YearInputs:
     catalog: list[dict]
     lags: dict[str, list[dict]]
     quality: dict[str, list[dict]]
+    quality_scores: dict[str, dict]
+    quality_weights: dict[str, float]
     usage: dict[str, dict]
     sla: dict[str, dict]
     complaints: dict[str, dict]
@@ -381,7 +395,7 @@ class _YearInputs:
     as_of: date
 
 
-def _gather(client: Client, year: int, today: date) -> _YearInputs:
+def _gather(client: Client, settings: Settings, year: int, today: date) -> _YearInputs:
     year_end = date(year, 12, 31)
     as_of = min(year_end, today)
     params = {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": as_of}
@@ -392,6 +406,8 @@ def _gather(client: Client, year: int, today: date) -> _YearInputs:
         catalog=_rows(client.query(CATALOG, parameters=params)),
         lags=_group(_rows(client.query(UPDATE_LAGS, parameters=params))),
         quality=_group(_rows(client.query(LATEST_QUALITY, parameters=params))),
+        quality_scores={row["agency_id"]: row for row in agency_scores(client, year)},
+        quality_weights=quality_weights(settings),
         usage={row["agency_id"]: row for row in usage_rows},
         sla=_frame_by_agency(summarize_reviews(application_reviews(client, filters, as_of=today))),
         complaints=_frame_by_agency(summarize_complaints(complaint_timings(client, filters, as_of=today))),
@@ -405,7 +421,8 @@ def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, Dime
     agency_id = agency["agency_id"]
     return {
         "quantity": _quantity(agency, best),
-        "quality": _quality(data.quality.get(agency_id, []), agency["open_datasets"]),
+        "quality": _quality(data.quality_scores.get(agency_id), data.quality.get(agency_id, []),
+                            agency["open_datasets"], data.quality_weights),
         "timeliness": _timeliness(data.lags.get(agency_id, [])),
         "review_sla": _review_sla(data.sla.get(agency_id)),
         "utilisation": _utilisation(data.usage.get(agency_id), best, agency["open_datasets"]),
@@ -416,7 +433,7 @@ def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, Dime
 
 def _assessed(data: _YearInputs, weights: dict[str, float]) -> tuple[list[str], list[str]]:
     """Dimensions with inputs this year; one nobody has inputs for is left out of every total."""
-    missing = {"quality": not data.quality, "utilisation": not data.usage}
+    missing = {"quality": not data.quality_scores, "utilisation": not data.usage}
     notes = []
     if missing["quality"]:
         notes.append("本年度无数据质量检测记录,“数据质量”不计入总分")
@@ -498,8 +515,9 @@ def _key_figures(data: _YearInputs, agencies: list[AgencyEvaluation]) -> dict[st
     }
 
 
-def _evaluate(client: Client, weights: dict[str, float], year: int, today: date) -> Evaluation:
-    data = _gather(client, year, today)
+def _evaluate(client: Client, settings: Settings, weights: dict[str, float], year: int,
+              today: date) -> Evaluation:
+    data = _gather(client, settings, year, today)
     assessed, notes = _assessed(data, weights)
     agencies = _evaluate_agencies(data, weights, assessed)
     names = {a.agency_id: a.name for a in agencies}
@@ -516,8 +534,8 @@ def evaluate_year(client: Client, settings: Settings, year: int, today: date | N
     if not 2000 <= year <= today.year:
         raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
     weights = evaluation_weights(settings)
-    evaluation = _evaluate(client, weights, year, today)
-    previous = {a.agency_id: a for a in _evaluate(client, weights, year - 1, today).agencies}
+    evaluation = _evaluate(client, settings, weights, year, today)
+    previous = {a.agency_id: a for a in _evaluate(client, settings, weights, year - 1, today).agencies}
     for agency in evaluation.agencies:
         if agency.agency_id in previous:
             agency.previous_total = previous[agency.agency_id].total
