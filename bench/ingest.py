@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,12 +31,14 @@ DATA_DIR = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AGENTS = [
     "python-requests/2.31.0",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36",
     "okhttp/4.12.0",
     "Apache-HttpClient/4.5.14 (Java/17.0.9)",
     "curl/8.5.0",
 ]
-FIELDS = ["name", "address", "district", "phone", "license_no", "issued_at", "status", "category", "lng", "lat"]
+FIELDS = ["name", "address", "district", "phone", "license_no", "issued_at", "status", "category",
+          "lng", "lat"]
 
 
 def realistic_line(rng: random.Random, when: datetime) -> dict:
@@ -59,11 +67,16 @@ def realistic_line(rng: random.Random, when: datetime) -> dict:
         "bytes": rng.randint(200, 200_000),
         "fields": rng.sample(FIELDS, rng.randint(0, 4)),
         "scenario": "" if anonymous else f"S{rng.randint(1, 40):03d}",
-        "client_ip": (f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-                      if rng.random() < 0.95 else f"2408:8207:{rng.randint(0, 65535):x}::{rng.randint(1, 999)}"),
+        "client_ip": _ip(rng),
         "user_agent": rng.choice(AGENTS),
         "params": {"page": page, "page_size": 100} if rng.random() < 0.7 else {"q": "浦东新区", "limit": 50},
     }
+
+
+def _ip(rng: random.Random) -> str:
+    if rng.random() < 0.95:
+        return f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    return f"2408:8207:{rng.randint(0, 65535):x}::{rng.randint(1, 999)}"
 
 
 def generate(path: Path, lines: int, seed: int = 11) -> None:
@@ -80,8 +93,57 @@ def generate(path: Path, lines: int, seed: int = 11) -> None:
     tmp.rename(path)
 
 
+ENGINE_STRUCTURE = (
+    "event_id String, ts String, consumer_id String, key_id String, dataset_id String, channel String, "
+    "endpoint String, method String, status UInt16, latency_ms UInt32, rows UInt64, bytes UInt64, "
+    "fields Array(String), scenario String, client_ip String, user_agent String, params String"
+)
+
+# (a): the engine's own reader, doing only what it must to fit the schema (a ts may be
+# RFC 3339 text or epoch milliseconds). No validation, no dedupe, no quarantine.
+ENGINE_INSERT = """
+INSERT INTO access_log
+SELECT event_id,
+       if(match(ts, '^[0-9]+$'), fromUnixTimestamp64Milli(toInt64(ts), 'Asia/Shanghai'),
+          parseDateTime64BestEffort(ts, 3, 'Asia/Shanghai')),
+       consumer_id, key_id, dataset_id, channel, endpoint, method, status, latency_ms, rows, bytes,
+       fields, scenario, client_ip, user_agent, params, 'engine'
+FROM file({path:String}, JSONEachRow, {structure:String})
+"""
+
+
+def engine_insert(path: Path, scratch: Path) -> dict:
+    """(a) in this process: a freshly migrated scratch database, one INSERT ... FROM file()."""
+    from odwatch.settings import Settings
+    from warehouse import connect
+
+    client = connect(Settings(data_dir=scratch, clickhouse_database="bench_engine"))
+    started = time.perf_counter()
+    client.command(ENGINE_INSERT, parameters={"path": str(path.resolve()), "structure": ENGINE_STRUCTURE})
+    elapsed = time.perf_counter() - started
+    rows = client.query("SELECT count() FROM access_log").result_rows[0][0]
+    return {"rows": rows, "elapsed_s": elapsed, "rows_per_s": rows / elapsed}
+
+
+def odwatch_ingest(path: Path, data_dir: Path) -> dict:
+    """(b) `odwatch ingest --json` as its own process on a fresh data directory; wall time and peak RSS."""
+    env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir)}
+    env.pop("ODWATCH_CLICKHOUSE_URL", None)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "odwatch", "ingest", str(path), "--json"],
+                          env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"odwatch ingest failed:\n{done.stderr}")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"summary": summary, "wall_s": wall, "rows_per_s": summary["read"] / wall,
+            "peak_rss_mb": peak_kb / 1024}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
@@ -89,6 +151,21 @@ def main() -> None:
     if args.regenerate or not path.exists():
         print(f"generating {path} ...", flush=True)
         generate(path, args.lines)
+    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.lines:,} lines); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    with tempfile.TemporaryDirectory(prefix="odwatch-bench-") as tmp:
+        engine = engine_insert(path, Path(tmp) / "engine")
+        print(f"(a) engine INSERT ... FROM file(JSONEachRow): {engine['rows']:,} rows in "
+              f"{engine['elapsed_s']:.1f} s = {engine['rows_per_s']:,.0f} rows/s", flush=True)
+        ours = odwatch_ingest(path, Path(tmp) / "ingest")
+    s = ours["summary"]
+    print(f"(b) odwatch ingest (validation, dedupe, ledger): read {s['read']:,}, inserted {s['inserted']:,}, "
+          f"duplicates {s['duplicates']:,}, rejected {s['rejected']:,}")
+    print(f"    whole process {ours['wall_s']:.1f} s = {ours['rows_per_s']:,.0f} rows/s; "
+          f"its own loading time {s['elapsed_s']:.1f} s = {s['rows_per_s']:,.0f} rows/s")
+    print(f"ratio b/a (whole process): {ours['rows_per_s'] / engine['rows_per_s']:.2f}")
+    print(f"ratio b/a (loading time):  {s['rows_per_s'] / engine['rows_per_s']:.2f}")
+    print(f"peak RSS of odwatch ingest: {ours['peak_rss_mb']:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.loader import IngestSummary, ingest_paths
+from ingest.loader import ChunkReport, IngestSummary, ingest_paths
 from ingest.readers import FORMATS
 from ingest.reference import load_reference_dir
 from ingest.spool import drop_into_spool
@@ -21,7 +21,6 @@ from warehouse import EngineBusy, connect
 
 console = Console()
 FORMAT_HELP = f"One of {', '.join(FORMATS)}; default: from the extension or the content."
-
 
 
 def ingest(
@@ -43,15 +42,26 @@ def ingest(
         if as_json:
             print(json.dumps({"spooled": [str(p) for p in dropped]}))
         else:
-            console.print(f"The engine is held by another odwatch process (probably `odwatch serve`), so "
-                          f"{len(dropped)} file(s) went to the spool {settings.spool_dir} for it to ingest.")
+            console.print(
+                f"The engine is held by another odwatch process (probably `odwatch serve`), so "
+                f"{len(dropped)} file(s) went to the spool {settings.spool_dir} for it to ingest."
+            )
         return
-    show_progress = sys.stdout.isatty() and not as_json
-    summary = ingest_paths(client, paths, fmt, settings=settings, progress=show_progress)
+    on_terminal = sys.stdout.isatty()
+    summary = ingest_paths(client, paths, fmt, settings=settings, progress=on_terminal and not as_json,
+                           on_chunk=None if on_terminal or as_json else print_chunk)
     if as_json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
         print_summary(summary)
+
+
+def print_chunk(report: ChunkReport) -> None:
+    """A plain line per stored batch when the output is not a terminal (logs, pipes)."""
+    last = report.first_line + report.lines - 1
+    verdict = ("already loaded" if report.already_loaded else
+               f"{report.inserted} inserted, {report.duplicates} duplicates, {report.rejected} rejected")
+    print(f"{report.source} lines {report.first_line}-{last}: {verdict}", flush=True)
 
 
 def print_summary(summary: IngestSummary) -> None:

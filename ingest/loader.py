@@ -15,9 +15,14 @@ done is skipped and its lines are counted as duplicates: re-ingesting adds nothi
 
 from __future__ import annotations
 
+import os
+import queue
 import re
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +31,10 @@ from zoneinfo import ZoneInfo
 from clickhouse_connect.driver.client import Client
 
 from ingest.readers import Chunk, detect_format, read_chunks
-from ingest.validate import PARSE_LINES, PARSED_COLUMNS, STAGE_COLUMNS
+from ingest.validate import FILE_LINES, PARSE_LINES, PARSED_COLUMNS, REASON, STAGE_COLUMNS, STAGED_LINES
 from odwatch.errors import UserError
 from odwatch.settings import TIMEZONE, Settings, get_settings
+from warehouse.client import is_embedded
 
 STAGE = "ingest_stage"
 PARSED = "ingest_parsed"
@@ -71,6 +77,7 @@ SELECT event_id, ts, consumer_id, key_id, dataset_id, channel, endpoint, method,
        latency_ms, rows, bytes, fields, scenario, client_ip, user_agent, params, {{batch_id:String}}
 FROM {PARSED}
 WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
+SETTINGS parallel_view_processing = 1, max_insert_threads = 2
 """
 
 REMEMBER_EVENTS = f"""
@@ -82,7 +89,10 @@ WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
 
 INSERT_REJECTED = f"""
 INSERT INTO rejected_rows (batch_id, source, line_no, raw, reason)
-SELECT {{batch_id:String}}, {{source:String}}, line_no, raw, reason
+WITH (x -> if(lengthUTF8(x) > 60, concat(substringUTF8(x, 1, 60), '…'), x)) AS cut
+SELECT {{batch_id:String}}, {{source:String}}, line_no,
+       trim(TRAILING '\\r\\n' FROM if(raw = '', line, raw)),
+       {REASON}
 FROM {PARSED}
 WHERE rule != ''
 """
@@ -148,9 +158,32 @@ class IngestSummary:
         return asdict(self)
 
 
-def ingest_paths(client: Client, paths: list[Path], fmt: str | None = None, *,
-                 settings: Settings | None = None, progress: bool = False) -> IngestSummary:
-    """Load access-log files (JSONL, CSV, Parquet or combined web logs) into `access_log`."""
+@dataclass
+class ChunkReport:
+    """One stored batch: lines first_line .. first_line + lines - 1 of source."""
+
+    source: str
+    first_line: int
+    lines: int
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    already_loaded: bool = False
+
+
+def ingest_paths(
+    client: Client,
+    paths: list[Path],
+    fmt: str | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: bool = False,
+    on_chunk: Callable[[ChunkReport], None] | None = None,
+) -> IngestSummary:
+    """Load access-log files (JSONL, CSV, Parquet or combined web logs) into `access_log`.
+
+    `progress` shows a bar (for a terminal); `on_chunk` hears about every batch once stored.
+    """
     settings = settings or get_settings()
     paths = [Path(p) for p in paths]
     for path in paths:
@@ -161,31 +194,81 @@ def ingest_paths(client: Client, paths: list[Path], fmt: str | None = None, *,
     summary = IngestSummary(files=[str(p) for p in paths])
     for statement in (CREATE_STAGE, CREATE_PARSED, CREATE_REPEATS):
         client.command(statement)
+    spill_dir = spill_directory(client, settings)
     with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
         for path, path_fmt in zip(paths, formats, strict=True):
             source = str(path.resolve())
-            for chunk in read_chunks(path, path_fmt, max(1, settings.ingest_chunk_lines)):
-                _load_chunk(client, source, path_fmt, chunk, summary)
-                advance(chunk.size)
+            chunks = _Prefetch(read_chunks(path, path_fmt, max(1, settings.ingest_chunk_lines)), spill_dir)
+            try:
+                for chunk in chunks:
+                    report = _load_chunk(client, source, path_fmt, chunk, summary)
+                    advance(chunk.size)
+                    if on_chunk is not None:
+                        on_chunk(report)
+            finally:
+                chunks.close()
     return summary.finish(started)
 
 
-def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: IngestSummary) -> None:
+@contextmanager
+def _staged(client: Client, chunk: Chunk) -> Iterator[str]:
+    """The query that yields the chunk's lines to the engine.
+
+    The embedded engine reads a JSONL chunk straight from a file (a memory-backed one when
+    /dev/shm exists): cheaper than sending it as Arrow. Otherwise the lines go into a
+    session-scoped staging table.
+    """
+    if chunk.path is None:
+        client.insert_arrow(STAGE, chunk.table())
+        yield STAGED_LINES.format(table=STAGE)
+        return
+    try:
+        yield FILE_LINES.format(first=chunk.first_line, path=str(chunk.path).replace("'", "\\'"))
+    finally:
+        chunk.discard()
+
+
+def spill_directory(client: Client, settings: Settings) -> Path | None:
+    """Where the embedded engine can read chunk files from; None for a ClickHouse server."""
+    if not is_embedded(settings):
+        return None
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    folder = settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve()
+
+
+def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: IngestSummary) -> ChunkReport:
     batch_id = chunk.digest[:40]
     state = client.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
     status = state[0][0] if state else None
+    report = ChunkReport(source, chunk.first_line, len(chunk))
     if status == "done":
+        chunk.discard()
         summary.add(len(chunk), 0, len(chunk), Counter())
-        return
+        report.duplicates, report.already_loaded = len(chunk), True
+        return report
     started_at = _now()
-    ledger = {"batch_id": batch_id, "source": source, "digest": chunk.digest, "chunk_index": chunk.index,
-              "format": fmt, "started_at": started_at, "finished_at": None, "lines_read": len(chunk),
-              "inserted": 0, "duplicates": 0, "rejected": 0}
+    ledger = {
+        "batch_id": batch_id,
+        "source": source,
+        "digest": chunk.digest,
+        "chunk_index": chunk.index,
+        "format": fmt,
+        "started_at": started_at,
+        "finished_at": None,
+        "lines_read": len(chunk),
+        "inserted": 0,
+        "duplicates": 0,
+        "rejected": 0,
+    }
     client.command(RECORD_BATCH, parameters={**ledger, "status": "running"})
     for table in (STAGE, PARSED, REPEATS):
         client.command(f"TRUNCATE TABLE {table}")
-    client.insert_arrow(STAGE, chunk.table())
-    client.command(PARSE_LINES, parameters={"parsed": PARSED, "stage": STAGE})
+    with _staged(client, chunk) as lines:
+        client.command(PARSE_LINES.replace("{parsed}", PARSED).replace("{lines}", lines))
     if status == "running":
         _take_back(client, batch_id)
     client.command(FIND_REPEATS)
@@ -198,10 +281,20 @@ def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: In
     valid = counts.pop("", 0)
     rejected = Counter(counts)
     inserted = valid - repeats
-    client.command(RECORD_BATCH, parameters={
-        **ledger, "status": "done", "finished_at": _now(), "inserted": inserted,
-        "duplicates": repeats, "rejected": sum(rejected.values())})
+    client.command(
+        RECORD_BATCH,
+        parameters={
+            **ledger,
+            "status": "done",
+            "finished_at": _now(),
+            "inserted": inserted,
+            "duplicates": repeats,
+            "rejected": sum(rejected.values()),
+        },
+    )
     summary.add(len(chunk), inserted, repeats, rejected)
+    report.inserted, report.duplicates, report.rejected = inserted, repeats, sum(rejected.values())
+    return report
 
 
 def _take_back(client: Client, batch_id: str) -> None:
@@ -220,14 +313,66 @@ def _take_back(client: Client, batch_id: str) -> None:
         if time_column is None:
             continue
         # The view's own query, limited to the touched days, recomputes exactly what it holds.
-        client.command(DELETE_DAYS, parameters={"table": target.group(1), "column": time_column,
-                                                "days": days})
+        client.command(
+            DELETE_DAYS, parameters={"table": target.group(1), "column": time_column, "days": days}
+        )
         names = ", ".join(f"`{name}`" for name, _ in columns)
         client.command(
             f"INSERT INTO `{target.group(1)}` ({names}) SELECT {names} FROM ({as_select}) "
             f"WHERE toDate(`{time_column}`) IN {{days:Array(Date)}}",
             parameters={"days": days},
         )
+
+
+class _Prefetch:
+    """Chunks read one ahead in a thread (the engine releases the GIL while it works), each
+    JSONL chunk written to its file there too, so reading overlaps loading."""
+
+    _END = object()
+
+    def __init__(self, chunks: Iterator[Chunk], spill_dir: Path | None) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(chunks, spill_dir), daemon=True)
+        self.thread.start()
+
+    def _run(self, chunks: Iterator[Chunk], spill_dir: Path | None) -> None:
+        try:
+            for chunk in chunks:
+                if spill_dir is not None and chunk.text is not None:
+                    chunk.spill(spill_dir)
+                if not self._put(chunk):
+                    chunk.discard()
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if isinstance(item, Chunk):
+                item.discard()
 
 
 def _now() -> datetime:
@@ -253,8 +398,9 @@ class _RichProgress:
             TransferSpeedColumn,
         )
 
-        self.progress = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                                 TimeRemainingColumn())
+        self.progress = Progress(
+            TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()
+        )
         self.total = total
 
     def __enter__(self):

@@ -6,8 +6,8 @@ lines through untouched, the other formats are converted), the source text kept
 for a rejected line, its line number, and any problem the reader already found
 (a CSV row with the wrong number of cells, a web-log line that does not parse).
 
-Memory stays bounded: JSONL is read in blocks and cut at newlines with numpy, so
-the lines of a chunk are one buffer plus an offsets array, never Python strings.
+Memory stays bounded: a chunk holds at most `chunk_lines` lines (JSONL chunks as
+one bytes object, cut from blocks read from the file).
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import csv
 import gzip
 import hashlib
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import numpy as np
 import pyarrow as pa
 
 from odwatch.errors import UserError
@@ -41,22 +42,46 @@ JSON_FIELDS = ("fields", "params")
 
 @dataclass
 class Chunk:
-    """Lines of one source, ready for the engine; `digest` identifies the chunk's content."""
+    """Lines of one source, ready for the engine; `digest` identifies the chunk's content.
+
+    JSONL chunks carry their text as read (`text`, every line ending in a newline);
+    converted formats carry `records` (line_no, line, raw, problem).
+    """
 
     index: int
-    line_nos: pa.Array        # uint64, 1-based
-    lines: pa.Array           # binary: one JSON object text per line (what is validated)
-    raw: pa.Array             # binary: source text of each line ('' = same as `lines`)
-    problems: pa.Array        # string: a problem the reader found ('' = none)
+    first_line: int
+    count: int
     digest: str
-    size: int                 # bytes of the source this chunk covers (for progress)
+    size: int                          # bytes of the source this chunk covers (for progress)
+    text: bytes | None = None
+    records: pa.Table | None = None
+    path: Path | None = None           # JSONL text written to a file for the engine to read
 
     def __len__(self) -> int:
-        return len(self.line_nos)
+        return self.count
+
+    def spill(self, folder: Path) -> None:
+        """Move the text into a file in `folder` (the engine reads it from there)."""
+        self.path = folder / f"odwatch-chunk-{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
+        self.path.write_bytes(self.text)
+        self.text = None
+
+    def discard(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
 
     def table(self) -> pa.Table:
-        return pa.table({"line_no": self.line_nos, "line": self.lines, "raw": self.raw,
-                         "problem": self.problems})
+        """The chunk as rows of (line_no, line, raw, problem)."""
+        if self.records is not None:
+            return self.records
+        lines = self.text.split(b"\n")[:-1]
+        return pa.table({
+            "line_no": pa.array(range(self.first_line, self.first_line + len(lines)), pa.uint64()),
+            "line": pa.array(lines, pa.binary()),
+            "raw": pa.array([b""] * len(lines), pa.binary()),
+            "problem": pa.array([""] * len(lines), pa.string()),
+        })
 
 
 def _open_binary(path: Path):
@@ -72,7 +97,7 @@ def _stem_suffix(path: Path) -> str:
 
 _COMBINED = re.compile(
     r'^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
-    r'(?P<status>\d{3}|-) (?P<bytes>\d+|-)'
+    r"(?P<status>\d{3}|-) (?P<bytes>\d+|-)"
     r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?\s*$'
 )
 
@@ -80,8 +105,14 @@ _COMBINED = re.compile(
 def detect_format(path: Path) -> str:
     """The format of a file, from its extension or else from its first bytes."""
     suffix = _stem_suffix(path)
-    by_suffix = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv",
-                 "parquet": "parquet", "pq": "parquet"}
+    by_suffix = {
+        "jsonl": "jsonl",
+        "ndjson": "jsonl",
+        "json": "jsonl",
+        "csv": "csv",
+        "parquet": "parquet",
+        "pq": "parquet",
+    }
     if suffix in by_suffix:
         return by_suffix[suffix]
     with _open_binary(path) as handle:
@@ -109,75 +140,89 @@ def read_chunks(path: Path, fmt: str, chunk_lines: int) -> Iterator[Chunk]:
 
 # --- JSON Lines ----------------------------------------------------------------------------------
 
-def _binary_array(data: memoryview, ends: np.ndarray) -> pa.Array:
-    """A binary array over `data` whose value i ends at ends[i] (no copy of the text)."""
-    offsets = np.empty(len(ends) + 1, dtype=np.int32)
-    offsets[0] = 0
-    offsets[1:] = ends
-    return pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
+def _line_chunks(handle, chunk_lines: int) -> Iterator[bytes]:
+    """The text of each chunk of `chunk_lines` whole lines; every line ends with a newline.
 
-def _split_lines(handle, chunk_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
-    """(text, line end offsets) per chunk of whole lines; each line keeps its newline."""
-    carry = b""
-    skipping = False  # inside the tail of an overlong line
+    Blocks are read and joined once per chunk, so memory is one chunk plus one block. A line
+    longer than MAX_LINE_BYTES is cut to that length (it is then rejected) and its rest skipped.
+    """
+    pieces: list[bytes] = []
+    lines = 0        # complete lines held in `pieces`
+    partial = 0      # bytes after the last newline in `pieces`
+    skipping = False
     while True:
         block = handle.read(BLOCK_BYTES)
         if not block:
-            if carry:
-                yield from _cut(carry if carry.endswith(b"\n") else carry + b"\n", chunk_lines)
-            return
+            break
         if skipping:
             newline = block.find(b"\n")
             if newline < 0:
                 continue
             block, skipping = block[newline + 1:], False
-        buffer = carry + block
-        ends = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == 10) + 1
-        complete = int(ends[-1]) if len(ends) else 0
-        if len(buffer) - complete > MAX_LINE_BYTES:
-            # A line longer than any record can be: keep its start (it is rejected), skip the rest.
-            yield from _cut(buffer[:complete], chunk_lines)
-            head = buffer[complete:complete + MAX_LINE_BYTES] + b"\n"
-            yield head, np.array([len(head)], dtype=np.int64)
-            carry, skipping = b"", True
-            continue
-        whole = (len(ends) // chunk_lines) * chunk_lines
-        if whole == 0 and complete < MAX_CHUNK_BYTES:
-            carry = buffer
-            continue
-        cut = int(ends[whole - 1]) if whole else complete
-        yield from _cut(buffer[:cut], chunk_lines)
-        carry = buffer[cut:]
+        pieces.append(block)
+        newlines = block.count(b"\n")
+        lines += newlines
+        partial = len(block) - block.rfind(b"\n") - 1 if newlines else partial + len(block)
+        while lines >= chunk_lines:
+            text, rest = _take_lines(pieces, chunk_lines)
+            yield text
+            pieces, lines = ([rest] if rest else []), lines - chunk_lines
+        if partial > MAX_LINE_BYTES:
+            text = b"".join(pieces)
+            cut = len(text) - partial
+            head, text = text[cut:cut + MAX_LINE_BYTES] + b"\n", text[:cut]
+            if text:
+                yield from _split_count(text, chunk_lines)
+            yield head
+            pieces, lines, partial, skipping = [], 0, 0, True
+    text = b"".join(pieces)
+    if text:
+        yield from _split_count(text if text.endswith(b"\n") else text + b"\n", chunk_lines)
 
 
-def _cut(text: bytes, chunk_lines: int) -> Iterator[tuple[bytes, np.ndarray]]:
-    """Whole lines cut into chunks of at most chunk_lines lines."""
-    ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10) + 1
-    for start in range(0, len(ends), chunk_lines):
-        stop = min(start + chunk_lines, len(ends))
-        base = int(ends[start - 1]) if start else 0
-        yield text[base:int(ends[stop - 1])], ends[start:stop] - base
+def _take_lines(pieces: list[bytes], count: int) -> tuple[bytes, bytes]:
+    """The first `count` lines of the joined pieces, and what follows them."""
+    taken: list[bytes] = []
+    for index, piece in enumerate(pieces):
+        here = piece.count(b"\n") if index < len(pieces) - 1 else count
+        if here < count:
+            taken.append(piece)
+            count -= here
+            continue
+        position = -1
+        for _ in range(count):
+            position = piece.find(b"\n", position + 1)
+        taken.append(piece[:position + 1])
+        rest = piece[position + 1:] + b"".join(pieces[index + 1:])
+        return b"".join(taken), rest
+    return b"".join(taken), b""
+
+
+def _split_count(text: bytes, chunk_lines: int) -> Iterator[bytes]:
+    pieces, lines = [text], text.count(b"\n")
+    while lines > chunk_lines:
+        head, rest = _take_lines(pieces, chunk_lines)
+        yield head
+        pieces, lines = [rest], lines - chunk_lines
+    if pieces[0]:
+        yield pieces[0]
 
 
 def read_jsonl(path: Path, chunk_lines: int) -> Iterator[Chunk]:
     line_no = 1
     with _open_binary(path) as handle:
-        for index, (data, ends) in enumerate(_split_lines(handle, chunk_lines)):
-            count = len(ends)
-            yield Chunk(
-                index=index,
-                line_nos=pa.array(np.arange(line_no, line_no + count, dtype=np.uint64)),
-                lines=_binary_array(memoryview(data), ends),
-                raw=pa.nulls(count, pa.binary()).fill_null(b""),
-                problems=pa.nulls(count, pa.string()).fill_null(""),
-                digest=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-            )
+        for index, text in enumerate(_line_chunks(handle, chunk_lines)):
+            if index == 0 and text.startswith(b"\xef\xbb\xbf"):
+                text = text[3:]  # a UTF-8 byte-order mark is not part of the first line
+            count = text.count(b"\n")
+            yield Chunk(index=index, first_line=line_no, count=count,
+                        digest=hashlib.sha256(text).hexdigest(), size=len(text), text=text)
             line_no += count
 
 
 # --- records converted to JSON lines (CSV, Parquet, combined log) --------------------------------
+
 
 class _Batch:
     """Collects converted records and cuts them into chunks."""
@@ -207,15 +252,14 @@ class _Batch:
         return len(self.lines)
 
     def take(self) -> Chunk:
-        chunk = Chunk(
-            index=self.index,
-            line_nos=pa.array(self.line_nos, pa.uint64()),
-            lines=pa.array(self.lines, pa.binary()),
-            raw=pa.array(self.raw, pa.binary()),
-            problems=pa.array(self.problems, pa.string()),
-            digest=self.digest.hexdigest(),
-            size=self.size,
-        )
+        records = pa.table({
+            "line_no": pa.array(self.line_nos, pa.uint64()),
+            "line": pa.array(self.lines, pa.binary()),
+            "raw": pa.array(self.raw, pa.binary()),
+            "problem": pa.array(self.problems, pa.string()),
+        })
+        chunk = Chunk(index=self.index, first_line=self.line_nos[0], count=len(self.lines),
+                      digest=self.digest.hexdigest(), size=self.size, records=records)
         self.index += 1
         self.reset()
         return chunk
@@ -316,8 +360,9 @@ def read_parquet(path: Path, chunk_lines: int) -> Iterator[Chunk]:
     for record_batch in parquet.iter_batches(batch_size=min(chunk_lines, 65_536)):
         for record in record_batch.to_pylist():
             row_no += 1
-            line = _dumps({name: _parquet_value(value) for name, value in record.items()
-                           if value is not None})
+            line = _dumps(
+                {name: _parquet_value(value) for name, value in record.items() if value is not None}
+            )
             batch.add(row_no, line, b"")
             if len(batch) >= chunk_lines:
                 yield batch.take()
@@ -375,7 +420,7 @@ def read_combined(path: Path, chunk_lines: int) -> Iterator[Chunk]:
                     batch.add(line_no, raw, raw)  # validation names the problem
                 else:
                     bracket = text.find("[")
-                    stamp = text[bracket:bracket + 30]
+                    stamp = text[bracket : bracket + 30]
                     if stamp != current_time:
                         current_time, seen = stamp, {}
                     seen[text] = seen.get(text, 0) + 1
