@@ -7,14 +7,16 @@ year, the average quality score and the most used datasets.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
-from detectors.store import alert_counts_by_severity
 
 from dashboard import charts
 from dashboard.components import table
-from dashboard.session import current_filters, filter_sidebar, get_client
-from odwatch.i18n import format_number, t
+from dashboard.session import current_filters, filter_sidebar, get_client, today
+from detectors.store import alert_counts_by_severity
+from odwatch.i18n import format_date, format_number, t
 from reports import overview
 
 OPEN_CLASSES = ("unconditional", "conditional")
@@ -33,10 +35,14 @@ def _catalog_metrics(client, filters) -> None:
         column.metric(t(f"pages.open_class.{open_class}"), format_number(by_class.get(open_class, 0)))
 
 
-def _traffic_metrics(traffic: dict[str, int]) -> None:
+def _traffic_metrics(traffic: dict[str, int], last_day: date) -> None:
+    # The range's last day is "today" unless the user looks at an earlier range.
+    day = {} if last_day == today() else {"day": format_date(last_day)}
+    suffix = "_on" if day else ""
     columns = st.columns(5)
-    columns[0].metric(t("pages.overview.calls_today"), format_number(traffic["calls_today"]))
-    columns[1].metric(t("pages.overview.downloads_today"), format_number(traffic["downloads_today"]))
+    columns[0].metric(t(f"pages.overview.calls_today{suffix}", **day), format_number(traffic["calls_today"]))
+    columns[1].metric(t(f"pages.overview.downloads_today{suffix}", **day),
+                      format_number(traffic["downloads_today"]))
     columns[2].metric(t("pages.overview.calls_period"), format_number(traffic["calls_period"]),
                       _delta(traffic["calls_period"], traffic["calls_previous"]))
     columns[3].metric(t("pages.overview.downloads_period"), format_number(traffic["downloads_period"]),
@@ -86,7 +92,7 @@ def render() -> None:
     client = get_client()
     st.caption(t("pages.overview.range", date_from=filters.date_from, date_to=filters.date_to))
     _catalog_metrics(client, filters)
-    _traffic_metrics(overview.traffic_summary(client, filters))
+    _traffic_metrics(overview.traffic_summary(client, filters), filters.date_to)
     _supervision_metrics(client, filters)
     _trend(client, filters)
     _top(client, filters)
