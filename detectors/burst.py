@@ -19,14 +19,21 @@ from detectors import features
 from detectors.base import Alert, Detector, Window
 
 # Per consumer and hour the calls; per consumer and day the median/MAD of the active hours of the
-# `lookback_days` days before it (a window frame over day numbers); the hours that jump above it.
+# `lookback_days` days before it (a window frame over day numbers); the hours whose calls, or whose
+# two-hour rate ending with them, jump above it.
 BURST_HOURS = """
 WITH hourly AS (
-    SELECT consumer_id, hour, sum(calls) AS calls, sum(rows) AS rows_taken, sum(errors) AS errors
-    FROM usage_hourly
-    WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
-      AND consumer_id != ''
-    GROUP BY consumer_id, hour
+    SELECT consumer_id, hour, calls, rows_taken, errors,
+           -- this hour and the one before: a burst that straddles a clock hour still shows whole
+           sum(calls) OVER (PARTITION BY consumer_id ORDER BY toUnixTimestamp(hour)
+                            RANGE BETWEEN 3600 PRECEDING AND CURRENT ROW) AS two_hour_calls
+    FROM (
+        SELECT consumer_id, hour, sum(calls) AS calls, sum(rows) AS rows_taken, sum(errors) AS errors
+        FROM usage_hourly
+        WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+          AND consumer_id != ''
+        GROUP BY consumer_id, hour
+    )
 ),
 daily AS (
     SELECT consumer_id, toDate(hour) AS day, groupArray(calls) AS day_calls
@@ -52,15 +59,18 @@ stats AS (
     WHERE day >= toDate({start:DateTime('Asia/Shanghai')})
 )
 SELECT h.consumer_id AS consumer_id, toDate(h.hour) AS day, h.hour AS hour, h.calls AS calls,
-       h.rows_taken AS rows_taken, h.errors AS errors,
-       s.median_calls AS median_calls, s.mad AS mad, s.prior_days AS prior_days, s.prior_hours AS prior_hours
+       h.two_hour_calls AS two_hour_calls, h.rows_taken AS rows_taken, h.errors AS errors,
+       s.median_calls AS median_calls, s.mad AS mad, s.prior_days AS prior_days, s.prior_hours AS prior_hours,
+       greatest(toFloat64(h.calls), h.two_hour_calls / 2) AS rate
 FROM hourly AS h
 INNER JOIN stats AS s ON s.consumer_id = h.consumer_id AND s.day = toDate(h.hour)
 WHERE h.hour >= {start:DateTime('Asia/Shanghai')}
-  AND h.calls >= {min_calls:UInt64}
   AND s.prior_days >= {min_prior_days:UInt32}
-  AND h.calls >= {ratio:Float64} * greatest(s.median_calls, 1)
-  AND h.calls >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1)
+  AND (h.calls >= {min_calls:UInt64} AND h.calls >= {ratio:Float64} * greatest(s.median_calls, 1)
+       AND h.calls >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1)
+    OR h.two_hour_calls >= {min_calls:UInt64}
+       AND h.two_hour_calls / 2 >= {ratio:Float64} * greatest(s.median_calls, 1)
+       AND h.two_hour_calls / 2 >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1))
 ORDER BY consumer_id, hour
 """
 
@@ -118,8 +128,8 @@ class BurstDetector(Detector):
     def _alert(self, rows: list[dict], datasets: dict, series: dict) -> Alert:
         consumer_id, day = rows[0]["consumer_id"], rows[0]["day"]
         median = rows[0]["median_calls"]
-        peak = max(rows, key=lambda r: r["calls"])
-        strength = peak["calls"] / max(median, 1) / self.ratio
+        peak = max(rows, key=lambda r: r["rate"])
+        strength = peak["rate"] / max(median, 1) / self.ratio
         totals: dict[str, int] = defaultdict(int)
         for r in rows:
             for dataset_id, calls in datasets.get((consumer_id, r["hour"]), {}).items():
@@ -130,9 +140,10 @@ class BurstDetector(Detector):
         window_start, window_end = features.day_window(day)
         evidence = {
             "burst_hours": [{"hour": features.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
-                             "calls": r["calls"], "rows": r["rows_taken"], "errors": r["errors"],
-                             "times_baseline": round(r["calls"] / max(median, 1), 1)} for r in rows],
-            "peak_calls": peak["calls"],
+                             "calls": r["calls"], "calls_with_hour_before": r["two_hour_calls"],
+                             "rows": r["rows_taken"], "errors": r["errors"],
+                             "times_baseline": round(r["rate"] / max(median, 1), 1)} for r in rows],
+            "peak_calls_per_hour": round(peak["rate"], 1),
             "baseline_median_calls_per_active_hour": median,
             "baseline_mad": round(rows[0]["mad"], 1),
             "baseline_days": rows[0]["prior_days"],
@@ -145,8 +156,8 @@ class BurstDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{consumer_id} made {peak['calls']:,} calls in one hour, "
-                  f"{peak['calls'] / max(median, 1):.0f}× its usual {median:g}",
+            title=f"{consumer_id} made {peak['rate']:,.0f} calls an hour, "
+                  f"{peak['rate'] / max(median, 1):.0f}× its usual {median:g}",
             window_start=window_start, window_end=window_end, evidence=evidence,
             consumer_id=consumer_id, dataset_id=dataset_id,
         )

@@ -1,13 +1,14 @@
 """Unsupervised outliers: entity-hours unusual on several features at once (第三十条).
 
 ClickHouse computes one feature vector per entity (consumer, or anonymous IP)
-and hour: bytes and rows per call, distinct endpoints and datasets, the share of
-calls with a user agent almost nobody else uses, of slow calls and of errors.
+and hour: bytes per row, distinct endpoints and datasets, the share of calls
+with a user agent almost nobody else uses, of slow calls, of errors and of
+methods other than GET.
 Four PyOD models (ECOD, IForest, COPOD, HBOS) are fitted on the run window plus
 `lookback`; each model's scores are standardised against its own training scores
 and the four are averaged. Only hours that stand out on at least `min_drivers`
-features (each above the `driver_percentile` of the population) and score above
-`min_score` standard deviations alert, so the rule stays quiet on a heavy user
+features (each `driver_z` robust deviations above the population median) and
+score above `min_score` standard deviations alert, so the rule stays quiet on a heavy user
 who is merely big. The evidence names the features that drove the score.
 """
 
@@ -24,12 +25,14 @@ from clickhouse_connect.driver.client import Client
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-FEATURES = ("bytes_per_call", "rows_per_call", "endpoints", "datasets", "rare_agent_share",
-            "slow_share", "error_share")
-# Volume-like features are compared on a log scale so a 20x jump counts the same for small and big users.
-LOG_FEATURES = {"bytes_per_call", "rows_per_call"}
+FEATURES = ("bytes_per_row", "endpoints", "datasets", "rare_agent_share", "slow_share", "error_share",
+            "non_get_share")
+# Size-like features are compared on a log scale so a 20x jump counts the same for small and big users.
+LOG_FEATURES = {"bytes_per_row"}
 
-# A user agent is rare when few entities use it; a call is slow above the population's p95 latency.
+# A user agent is rare when few entities use it. A successful call is slow above the p99 latency of its
+# channel (a download is allowed to take longer than an API page; a server error's delay is not the
+# caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in themselves.
 ENTITY_HOURS = """
 WITH
     agents AS (
@@ -38,27 +41,32 @@ WITH
         WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
         GROUP BY user_agent
     ),
-    (SELECT quantile(0.95)(latency_ms) FROM access_log
-     WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-    ) AS slow_ms
+    (SELECT (groupArray(toString(channel)), groupArray(p99))
+     FROM (SELECT channel, quantile(0.99)(latency_ms) AS p99 FROM access_log
+           WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+             AND status < 400
+           GROUP BY channel)
+    ) AS slow_limits
 SELECT
     consumer_id,
     if(consumer_id = '', client_ip, '') AS anon_ip,
     toStartOfHour(ts) AS hour,
     count() AS calls,
-    avg(bytes) AS bytes_per_call,
-    avg(rows) AS rows_per_call,
+    sum(bytes) / greatest(sum(rows), 1) AS bytes_per_row,
     uniqExact(endpoint) AS endpoints,
     uniqExact(dataset_id) AS datasets,
     countIf(user_agent IN (SELECT user_agent FROM agents WHERE users <= {rare_agent_users:UInt64}))
         / calls AS rare_agent_share,
-    countIf(latency_ms > slow_ms) / calls AS slow_share,
+    countIf(status < 400 AND latency_ms > transform(toString(channel), slow_limits.1, slow_limits.2, 0.0))
+        / calls AS slow_share,
     countIf(status >= 400) / calls AS error_share,
+    countIf(method != 'GET') / calls AS non_get_share,
     topK(1)(dataset_id)[1] AS top_dataset,
     topK(3)(user_agent) AS agents,
     topK(5)(endpoint) AS top_endpoints,
     groupUniqArray(5)(client_ip) AS some_ips,
-    slow_ms
+    sum(bytes) AS bytes_total,
+    sum(rows) AS rows_total
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
 GROUP BY consumer_id, anon_ip, hour
@@ -78,9 +86,9 @@ class MlOutlierDetector(Detector):
 
     min_calls: int = 5                  # entity-hours below this are too thin to judge
     rare_agent_users: int = 2           # a user agent used by at most this many entities is rare
-    driver_percentile: float = 0.99     # a feature drives the score above this share of the population
-    min_drivers: int = 2                # unusual on several features at once
-    min_score: float = 3.0              # combined standardised score
+    driver_z: float = 3.5               # robust deviations above the median that make a feature a driver
+    min_drivers: int = 3                # unusual on several features at once
+    min_score: float = 2.5              # combined standardised score
     max_fit_rows: int = 20_000          # models are fitted on a sample of this size
     random_state: int = 7
 
@@ -94,31 +102,21 @@ class MlOutlierDetector(Detector):
             return []
         matrix = self._matrix(rows)
         in_run = np.array([r["hour"] >= start for r in rows])
-        percentiles, medians = self._percentiles(matrix)
-        drivers = percentiles >= self.driver_percentile
-        candidates = np.flatnonzero(in_run & (drivers.sum(axis=1) >= self.min_drivers))
+        standing = Standing.of(matrix)
+        candidates = np.flatnonzero(in_run & ((standing.z >= self.driver_z).sum(axis=1) >= self.min_drivers))
         if candidates.size == 0:
             return []
         scores = self._ensemble(matrix, candidates)
         flagged = [(int(i), float(s)) for i, s in zip(candidates, scores, strict=True) if s >= self.min_score]
-        return self._alerts(client, rows, flagged, percentiles, medians)
+        return self._alerts(client, rows, flagged, standing)
 
     @staticmethod
     def _matrix(rows: list[dict]) -> np.ndarray:
-        columns = [[float(r[name]) for r in rows] for name in FEATURES]
-        matrix = np.array(columns, dtype=float).T
+        matrix = np.array([[float(r[name]) for r in rows] for name in FEATURES], dtype=float).T
         for j, name in enumerate(FEATURES):
             if name in LOG_FEATURES:
                 matrix[:, j] = np.log1p(matrix[:, j])
         return matrix
-
-    @staticmethod
-    def _percentiles(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Share of the population strictly below each value, per feature; and each feature's median."""
-        ordered = np.sort(matrix, axis=0)
-        below = np.column_stack([np.searchsorted(ordered[:, j], matrix[:, j], side="left")
-                                 for j in range(matrix.shape[1])])
-        return below / matrix.shape[0], np.median(matrix, axis=0)
 
     def _ensemble(self, matrix: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """Each model fitted on a sample; candidate scores standardised by the model's training scores."""
@@ -147,7 +145,7 @@ class MlOutlierDetector(Detector):
         return combined / len(models)
 
     def _alerts(self, client: Client, rows: list[dict], flagged: list[tuple[int, float]],
-                percentiles: np.ndarray, medians: np.ndarray) -> list[Alert]:
+                standing: Standing) -> list[Alert]:
         by_day: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
         for i, score in flagged:
             row = rows[i]
@@ -158,7 +156,7 @@ class MlOutlierDetector(Detector):
         for (consumer_id, anon_ip, day), hours in by_day.items():
             top_i, top_score = max(hours, key=lambda h: h[1])
             top = rows[top_i]
-            explanation = self._explain(top, percentiles[top_i], medians)
+            explanation = self._explain(top, top_i, standing)
             datasets = {rows[i]["top_dataset"] for i, _ in hours if rows[i]["datasets"] == 1}
             dataset_id = datasets.pop() if len(datasets) == 1 else ""
             window_start, window_end = features.day_window(day)
@@ -175,10 +173,12 @@ class MlOutlierDetector(Detector):
                     "top_hour_explanation": explanation,
                     "models": ["ECOD", "IForest", "COPOD", "HBOS"],
                     "combination": "mean of scores standardised against each model's training scores",
+                    "population_entity_hours": len(rows),
                     "user_agents": top["agents"], "endpoints": top["top_endpoints"],
-                    "client_ips": top["some_ips"], "slow_call_ms": top["slow_ms"],
+                    "client_ips": top["some_ips"], "calls": top["calls"], "bytes": top["bytes_total"],
+                    "rows": top["rows_total"],
                     "thresholds": {"min_score": self.min_score, "min_drivers": self.min_drivers,
-                                   "driver_percentile": self.driver_percentile},
+                                   "driver_z": self.driver_z},
                 },
                 consumer_id=consumer_id,
                 client_ip=anon_ip or (top["some_ips"][0] if len(top["some_ips"]) == 1 else ""),
@@ -186,16 +186,39 @@ class MlOutlierDetector(Detector):
             ))
         return alerts
 
-    def _explain(self, row: dict, percentiles: np.ndarray, medians: np.ndarray) -> list[dict]:
+    def _explain(self, row: dict, i: int, standing: Standing) -> list[dict]:
         """Each feature's value against the population median, drivers first."""
         explained = []
         for j, name in enumerate(FEATURES):
-            median = float(np.expm1(medians[j]) if name in LOG_FEATURES else medians[j])
+            median = float(np.expm1(standing.median[j]) if name in LOG_FEATURES else standing.median[j])
             value = float(row[name])
             explained.append({
                 "feature": name, "value": round(value, 3), "population_median": round(median, 3),
                 "times_median": round(value / median, 1) if median else None,
-                "percentile": round(float(percentiles[j]) * 100, 1),
-                "driver": bool(percentiles[j] >= self.driver_percentile),
+                "robust_z": round(float(standing.z[i, j]), 1),
+                "percentile": round(float(standing.percentile[i, j]) * 100, 1),
+                "driver": bool(standing.z[i, j] >= self.driver_z),
             })
-        return sorted(explained, key=lambda e: (not e["driver"], -e["percentile"]))
+        return sorted(explained, key=lambda e: (not e["driver"], -e["robust_z"]))
+
+
+@dataclass
+class Standing:
+    """Where each entity-hour stands on each feature: robust z above the median, and percentile."""
+
+    z: np.ndarray
+    percentile: np.ndarray
+    median: np.ndarray
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> Standing:
+        median = np.median(matrix, axis=0)
+        deviation = np.abs(matrix - median)
+        # MAD, or for a feature where most are at the median (most hours have no errors) the mean deviation.
+        scale = 1.4826 * np.median(deviation, axis=0)
+        fallback = 1.2533 * deviation.mean(axis=0)
+        scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+        ordered = np.sort(matrix, axis=0)
+        below = np.column_stack([np.searchsorted(ordered[:, j], matrix[:, j], side="left")
+                                 for j in range(matrix.shape[1])])
+        return cls(z=(matrix - median) / scale, percentile=below / matrix.shape[0], median=median)

@@ -44,7 +44,7 @@ SELECT
     sum(rows) AS rows_taken,
     max(page_size) AS page_size,
     uniqExact(client_ip) AS ips,
-    groupUniqArray(5)(client_ip) AS some_ips,
+    topK(5)(client_ip) AS some_ips,
     min(ts) AS first_seen,
     max(ts) AS last_seen
 FROM paged
@@ -53,8 +53,9 @@ GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING pages >= {min_pages:UInt32}
 """
 
-# What the other entities take from each dataset in a day: the yardstick for "far beyond the norm".
-# The walks under suspicion are left out so a dataset with few users is not measured by its scraper.
+# What the other entities take from each dataset through the API in a day: the yardstick for "far beyond
+# the norm" (a whole-file download is lawful and not a walk, so downloads do not set the norm). The walks
+# under suspicion are left out so a dataset with few users is not measured by its scraper.
 DATASET_NORMS = """
 SELECT dataset_id, quantileExact(0.5)(rows_taken) AS median_rows, count() AS entity_days
 FROM (
@@ -63,6 +64,7 @@ FROM (
     FROM access_log
     WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND dataset_id IN {dataset_ids:Array(String)}
+      AND channel != 'download'
     GROUP BY consumer_id, anon_ip, dataset_id, day
 )
 WHERE (consumer_id, anon_ip, dataset_id, day) NOT IN {walks:Array(Tuple(String, String, String, Date))}
@@ -123,7 +125,7 @@ class ScrapingDetector(Detector):
         day: date = walk["day"]
         window_start, window_end = features.day_window(day)
         who = walk["consumer_id"] or f"anonymous {walk['anon_ip']}"
-        single_ip = walk["some_ips"][0] if walk["ips"] == 1 else ""
+        main_ip = walk["some_ips"][0]
         evidence = {
             "calls": walk["calls"],
             "distinct_pages": walk["pages"],
@@ -152,6 +154,7 @@ class ScrapingDetector(Detector):
             title=f"{who} walked pages {pages[0]}–{pages[-1]} of {walk['dataset_id']} "
                   f"({walk['rows_taken']:,} rows, {ratio:.0f}× the usual)",
             window_start=window_start, window_end=window_end, evidence=evidence,
-            consumer_id=walk["consumer_id"], client_ip=walk["anon_ip"] or single_ip,
+            # A consumer's alert also names the address the walk mostly came from.
+            consumer_id=walk["consumer_id"], client_ip=walk["anon_ip"] or main_ip,
             dataset_id=walk["dataset_id"], agency_id=agency_id,
         )

@@ -25,10 +25,22 @@ def test_hour_far_above_own_baseline_is_flagged_with_hours_and_minutes(client):
     assert [(a.consumer_id, a.dataset_id, a.agency_id) for a in alerts] == [("steady", "d1", "a1")]
     ev = alerts[0].evidence
     assert ev["baseline_median_calls_per_active_hour"] == 12
-    assert ev["burst_hours"] == [{"hour": "2026-03-10 20:00", "calls": 400, "rows": 4000, "errors": 0,
-                                  "times_baseline": 33.3}]
+    assert ev["burst_hours"] == [{"hour": "2026-03-10 20:00", "calls": 400, "calls_with_hour_before": 400,
+                                  "rows": 4000, "errors": 0, "times_baseline": 33.3}]
     assert ev["baseline_days"] == 7 and len(ev["per_minute"]) == 60
     assert alerts[0].severity == "critical"
+
+
+def test_burst_straddling_a_clock_hour_is_seen_over_two_hours(client):
+    _platform(client)
+    # 240 calls from 20:30 to 21:29: 120 in each clock hour, each under the 150-call floor set here.
+    insert(client, [event(at(DAY, 20 + (30 + n // 4) // 60, (30 + n // 4) % 60, n % 4), "steady", "d1")
+                    for n in range(240)])
+    alerts = BurstDetector(min_calls=150).run(client, whole_days(DAY, DAY, LOOKBACK))
+    assert [a.consumer_id for a in alerts] == ["steady"]
+    hours = alerts[0].evidence["burst_hours"]
+    assert [(h["hour"], h["calls"], h["calls_with_hour_before"]) for h in hours] == [
+        ("2026-03-10 21:00", 120, 240)]
 
 
 def test_heavy_steady_user_and_a_user_without_history_stay_quiet(client):

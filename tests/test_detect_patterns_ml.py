@@ -44,9 +44,9 @@ def test_the_odd_hour_is_flagged_with_the_features_that_drove_it(client):
     ev = alerts[0].evidence
     assert ev["hours"][0]["hour"] == "2026-03-10 14:00" and ev["hours"][0]["calls"] == 25
     drivers = {e["feature"]: e for e in ev["top_hour_explanation"] if e["driver"]}
-    assert {"bytes_per_call", "endpoints", "rare_agent_share", "slow_share"} <= set(drivers)
+    assert {"bytes_per_row", "endpoints", "rare_agent_share", "slow_share"} <= set(drivers)
     assert drivers["endpoints"]["value"] == 12 and drivers["endpoints"]["population_median"] <= 2
-    assert drivers["bytes_per_call"]["times_median"] > 15
+    assert drivers["bytes_per_row"]["times_median"] > 15 and drivers["bytes_per_row"]["robust_z"] > 3.5
     assert ev["user_agents"] == ["harvester/0.1"]
     assert alerts[0].score >= 3.0
     again = MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback))
