@@ -69,21 +69,32 @@ def users_disable(name: str = typer.Argument(..., help="The username.")) -> None
 
 
 def print_accounts(accounts: dict[str, str]) -> None:
-    table = Table("username", "password", title="Demo accounts (shown once; keep them)")
+    # Plain lines, not a table: they are copied by people and parsed by the end-to-end test.
+    console.print("Demo accounts (passwords are shown only now):")
     for username, password in accounts.items():
-        table.add_row(username, password)
-    console.print(table)
+        print(f"  {username}  {password}", flush=True)
+
+
+def build_demo_platform(client, settings) -> dict[str, str]:
+    """The `odwatch demo` steps at small scale: data, detectors, quality scan, then one account per role."""
+    from detectors.runner import run_detectors
+    from ingest.synthetic import build_demo
+    from reports.quality import scan_catalog
+
+    summary = build_demo(client, settings, scale="small", progress=True)
+    console.print(f"Loaded {summary.events:,} access events; running the detectors…")
+    run_detectors(client, settings, progress=True)
+    console.print("Scoring the catalog's quality…")
+    scan_catalog(client, settings)
+    return auth.create_demo_accounts(client)
 
 
 def build_demo_if_empty(client, settings) -> bool:
     """Build the demo platform when the warehouse has no access-log rows; True when it did."""
     if client.query(HAS_TRAFFIC).result_rows[0][0]:
         return False
-    import odwatch.demo
-
     console.print("The warehouse is empty: building the demo platform first…")
-    odwatch.demo.build(client, settings, progress=True)
-    print_accounts(auth.create_demo_accounts(client))
+    print_accounts(build_demo_platform(client, settings))
     return True
 
 
@@ -109,7 +120,8 @@ def serve(
     streamlit_cli.main.main(
         args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-              "--server.fileWatcherType", "none", "--global.developmentMode", "false"],
+              "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+              "--client.toolbarMode", "viewer"],
         prog_name="streamlit", standalone_mode=False,
     )
 

@@ -1,0 +1,223 @@
+"""End to end: `odwatch serve --demo-if-empty` in its own data directory, driven by headless Chromium.
+
+Signs in with a printed demo account, visits every page of the admin role,
+acknowledges one alert and downloads one export, asserts that no page shows an
+error box, and saves a screenshot of each page under tests/artifacts/. The server
+owns the embedded engine, so the stored effects (audit entries) are checked
+after it stops, by a separate `python` process on the same data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dashboard import navigation
+from odwatch.i18n import catalog
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+STARTUP_TIMEOUT_S = 900          # the first start builds the small demo platform
+ACCOUNT_LINE = re.compile(r"^\s+(demo_\w+)\s+(\S+)\s*$")
+IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && !document.querySelector('[data-stale="true"]');
+}"""
+ZH = catalog("zh")
+
+AUDIT_ACTIONS = """
+import json
+from warehouse import connect
+rows = connect().query("SELECT action, actor, object_id FROM audit_log ORDER BY seq").result_rows
+print(json.dumps([list(r) for r in rows]))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`odwatch serve` as a subprocess, its output kept for the accounts and for the artifact log."""
+
+    def __init__(self, data_dir: Path, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CLICKHOUSE_DATABASE": "odwatch",
+                    "ODWATCH_SPOOL_EVERY_S": "3600", "ODWATCH_DETECT_EVERY_S": "3600"}
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "odwatch", "serve", "--port", str(port), "--demo-if-empty"],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def accounts(self) -> dict[str, str]:
+        return dict(m.groups() for line in self.lines if (m := ACCOUNT_LINE.match(line)))
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("odwatch serve exited:\n" + "\n".join(self.lines[-40:]))
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(1)      # polling a starting server; nothing is timed
+        raise AssertionError("odwatch serve did not become healthy:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        (ARTIFACTS / "e2e-server.log").write_text("\n".join(self.lines), encoding="utf-8")
+
+    def audit_entries(self) -> list[list[str]]:
+        done = subprocess.run([sys.executable, "-c", AUDIT_ACTIONS], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the current run and no element is stale."""
+    page.wait_for_function(IDLE, timeout=180_000)
+
+
+def assert_no_error_box(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:800]}"
+
+
+def sign_in(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label(ZH["signin.password"]).wait_for(timeout=120_000)
+    settle(page)
+    page.get_by_label(ZH["signin.username"]).fill(username)
+    page.get_by_label(ZH["signin.password"]).fill(password)
+    page.get_by_role("button", name=ZH["signin.submit"]).click()
+    nav_link(page, navigation.PAGES[0]).wait_for(timeout=180_000)
+    settle(page)
+
+
+def nav_link(page, spec: navigation.PageSpec):
+    # By its title: the default page's link is the bare root URL, not its url_path.
+    return page.locator('[data-testid="stSidebarNavLink"]', has=page.get_by_text(ZH[spec.title_key], exact=True))
+
+
+def open_page(page, spec: navigation.PageSpec) -> None:
+    link = nav_link(page, spec)
+    if link.get_attribute("aria-current") == "page":
+        return
+    link.click()
+    page.wait_for_function("link => link.getAttribute('aria-current') === 'page'", arg=link.element_handle(),
+                           timeout=120_000)
+    settle(page)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    ARTIFACTS.mkdir(exist_ok=True)
+    served = Server(tmp_path_factory.mktemp("e2e-data"), free_port())
+    try:
+        served.wait_healthy()
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{server.url}/public-notice")
+    page.get_by_role("heading", name=ZH["notice.title"]).wait_for(timeout=120_000)
+    settle(page)
+    assert_no_error_box(page, "public notice")
+    page.screenshot(path=str(ARTIFACTS / "page-public-notice-visitor.png"), full_page=True)
+    page.goto(f"{server.url}/admin")
+    page.get_by_text("Page not found").wait_for(timeout=120_000)    # Streamlit's own notice
+    page.get_by_label(ZH["signin.password"]).wait_for(timeout=120_000)
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / "visitor-asks-for-admin.png"), full_page=True)
+    assert page.get_by_role("heading", name=ZH["nav.admin"]).count() == 0
+    context.close()
+
+
+def test_admin_visits_every_page_acts_and_exports(server, browser):
+    """Runs last: it stops the server to read the stored audit entries."""
+    accounts = server.accounts()
+    assert set(accounts) == {f"demo_{role}" for role in navigation.ROLES}
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, server.url, "demo_admin", accounts["demo_admin"])
+
+    for spec in navigation.pages_for("admin"):
+        open_page(page, spec)
+        assert_no_error_box(page, spec.key)
+        page.screenshot(path=str(ARTIFACTS / f"page-{spec.key}.png"), full_page=True)
+
+    open_page(page, navigation.PAGES[[p.key for p in navigation.PAGES].index("triage")])
+    page.locator('[data-testid="stMultiSelect"]').first.click()
+    page.locator('[role="option"]').first.click()
+    page.keyboard.press("Escape")
+    settle(page)
+    page.get_by_role("button", name=re.compile(r"^确认收到 1 条")).click()
+    page.get_by_text(ZH["pages.triage.done_acknowledged"].format(n=1)).wait_for(timeout=120_000)
+    settle(page)
+    assert_no_error_box(page, "triage after acknowledge")
+    page.screenshot(path=str(ARTIFACTS / "action-triage-acknowledged.png"), full_page=True)
+
+    with page.expect_download(timeout=120_000) as download_info:
+        page.get_by_role("button", name=ZH["shell.download_csv"]).first.click()
+    exported = Path(download_info.value.path()).read_bytes()
+    assert exported.startswith(b"\xef\xbb\xbf") and len(exported.splitlines()) > 1
+    settle(page)
+    assert_no_error_box(page, "triage after export")
+    context.close()
+
+    server.stop()
+    entries = server.audit_entries()
+    actions = [(action, actor) for action, actor, _ in entries]
+    assert ("sign_in", "demo_admin") in actions
+    assert ("alert.acknowledge", "demo_admin") in actions
+    assert ("export", "demo_admin") in actions
