@@ -76,10 +76,7 @@ SELECT
     count()                                     AS calls,
     sum(rows)                                   AS rows_returned,
     min(ts)                                     AS first_call,
-    max(ts)                                     AS last_call,
-    groupUniqArray(10)(key_id)                  AS keys,
-    groupUniqArray(10)(client_ip)               AS ips,
-    sumMap([toHour(ts)], [toUInt64(1)])         AS by_hour
+    max(ts)                                     AS last_call
 FROM access_log
 WHERE {IN_WINDOW}
   AND dataset_id IN (SELECT dataset_id FROM conditional)
@@ -93,7 +90,6 @@ DAILY_USE_WITH_TERMS = f"""
 WITH {TERMS}
 SELECT
     u.consumer_id, u.dataset_id, u.day, u.calls, u.rows_returned, u.first_call, u.last_call,
-    u.keys, u.ips, u.by_hour,
     a.agreement_ids, a.froms, a.tos, a.call_quotas, a.row_quotas
 FROM (
     SELECT
@@ -103,10 +99,7 @@ FROM (
         count()                                 AS calls,
         sum(rows)                               AS rows_returned,
         min(ts)                                 AS first_call,
-        max(ts)                                 AS last_call,
-        groupUniqArray(10)(key_id)              AS keys,
-        groupUniqArray(10)(client_ip)           AS ips,
-        sumMap([toHour(ts)], [toUInt64(1)])     AS by_hour
+        max(ts)                                 AS last_call
     FROM access_log
     WHERE {IN_WINDOW}
       AND consumer_id != ''
@@ -143,35 +136,29 @@ SELECT
     min(t0)                                     AS first_call,
     max(t1)                                     AS last_call,
     sumMap(outside, arrayMap(x -> n, outside)) AS outside_fields,
-    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed,
-    groupUniqArrayArray(10)(key_list)           AS keys,
-    groupUniqArrayArray(10)(ip_list)            AS ips,
-    sumMap(hours.1, hours.2)                    AS by_hour
+    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
-        u.first_call AS t0, u.last_call AS t1, u.keys AS key_list, u.ips AS ip_list,
-        u.by_hour AS hours,
+        u.first_call AS t0, u.last_call AS t1,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.field_sets, a.froms, a.tos) AS valid_sets,
-        arrayFilter(x -> NOT arrayExists(s -> empty(s) OR has(s, x), valid_sets), u.fields) AS outside
+        arrayFilter(x -> NOT arrayExists(s -> empty(s) OR has(s, x), valid_sets),
+                    arrayMap(x -> toString(x), u.requested)) AS outside
     FROM (
         SELECT
             consumer_id,
             toString(dataset_id)                AS dataset_id,
             toDate(ts)                          AS day,
-            arrayMap(x -> toString(x), fields)  AS fields,
+            fields                              AS requested,
             count()                             AS calls,
             min(ts)                             AS first_call,
-            max(ts)                             AS last_call,
-            groupUniqArray(10)(key_id)          AS keys,
-            groupUniqArray(10)(client_ip)       AS ips,
-            sumMap([toHour(ts)], [toUInt64(1)]) AS by_hour
+            max(ts)                             AS last_call
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
           AND notEmpty(fields)
           AND dataset_id IN (SELECT dataset_id FROM agreements)
-        GROUP BY consumer_id, dataset_id, day, fields
+        GROUP BY consumer_id, dataset_id, day, requested
     ) AS u
     INNER JOIN terms AS a ON a.consumer_id = u.consumer_id AND a.dataset_id = u.dataset_id
 )
@@ -187,15 +174,11 @@ SELECT
     min(t0)                                     AS first_call,
     max(t1)                                     AS last_call,
     sumMap([scenario], [n])                     AS scenarios_used,
-    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed,
-    groupUniqArrayArray(10)(key_list)           AS keys,
-    groupUniqArrayArray(10)(ip_list)            AS ips,
-    sumMap(hours.1, hours.2)                    AS by_hour
+    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
         u.scenario AS scenario, u.first_call AS t0, u.last_call AS t1,
-        u.keys AS key_list, u.ips AS ip_list, u.by_hour AS hours,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.scenario_sets, a.froms, a.tos) AS valid_sets
     FROM (
         SELECT
@@ -205,10 +188,7 @@ FROM (
             toString(scenario)                  AS scenario,
             count()                             AS calls,
             min(ts)                             AS first_call,
-            max(ts)                             AS last_call,
-            groupUniqArray(10)(key_id)          AS keys,
-            groupUniqArray(10)(client_ip)       AS ips,
-            sumMap([toHour(ts)], [toUInt64(1)]) AS by_hour
+            max(ts)                             AS last_call
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
@@ -232,14 +212,11 @@ SELECT
     min(t0)                                     AS first_call,
     max(t1)                                     AS last_call,
     sumMap([client_ip], [n])                    AS outside_ips,
-    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowlist,
-    groupUniqArrayArray(10)(key_list)           AS keys,
-    sumMap(hours.1, hours.2)                    AS by_hour
+    arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowlist
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
         u.client_ip AS client_ip, u.first_call AS t0, u.last_call AS t1,
-        u.keys AS key_list, u.by_hour AS hours,
         if(isIPv4String(u.client_ip) OR isIPv6String(u.client_ip), u.client_ip, '0.0.0.0') AS checked_ip,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.ip_sets, a.froms, a.tos) AS valid_sets
     FROM (
@@ -250,9 +227,7 @@ FROM (
             client_ip,
             count()                             AS calls,
             min(ts)                             AS first_call,
-            max(ts)                             AS last_call,
-            groupUniqArray(10)(key_id)          AS keys,
-            sumMap([toHour(ts)], [toUInt64(1)]) AS by_hour
+            max(ts)                             AS last_call
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
@@ -303,14 +278,11 @@ SELECT
     sum(rows)                                   AS rows_returned,
     min(ts)                                     AS first_call,
     max(ts)                                     AS last_call,
-    groupUniqArray(10)(key_id)                  AS keys,
-    groupUniqArray(10)(client_ip)               AS ips,
-    groupUniqArrayArray(source)                 AS sources,
-    sumMap([toHour(ts)], [toUInt64(1)])         AS by_hour
+    groupUniqArrayArray(source)                 AS sources
 FROM (
     SELECT l.consumer_id AS consumer_id, if(l.consumer_id = '', l.client_ip, '') AS ip,
            toString(l.dataset_id) AS dataset_id, toDate(l.ts) AS day, l.ts AS ts, l.rows AS rows,
-           l.key_id AS key_id, l.client_ip AS client_ip,
+           l.client_ip AS client_ip,
            arrayFilter((s, f, t) -> l.ts >= f AND l.ts < t, p.sources, p.froms, p.tos) AS source
     FROM access_log AS l
     INNER JOIN periods AS p ON p.dataset_id = l.dataset_id
@@ -336,6 +308,29 @@ WHERE due_date >= {first_due:Date}
        OR filed_at >= toDateTime({end:Int64}, 'Asia/Shanghai')
        OR toDate(filed_at) > due_date + {grace_days:UInt16})
 ORDER BY due_date, report_id
+"""
+
+
+# Evidence for the (entity, dataset, day) groups a detector flagged: which keys
+# and IPs, and calls per hour. Asked only for the hits, through the primary key
+# (dataset_id, consumer_id), because these aggregates cost more than detection.
+DAY_EVIDENCE = """
+SELECT
+    consumer_id,
+    if(consumer_id = '', client_ip, '')         AS ip,
+    toString(dataset_id)                        AS dataset_id,
+    toDate(ts)                                  AS day,
+    groupUniqArray(10)(key_id)                  AS keys,
+    groupUniqArray(10)(client_ip)               AS ips,
+    sumMap([toHour(ts)], [toUInt64(1)])         AS by_hour
+FROM access_log
+WHERE dataset_id IN {dataset_ids:Array(String)}
+  AND consumer_id IN {consumer_ids:Array(String)}
+  AND ts >= toDateTime({start:Int64}, 'Asia/Shanghai')
+  AND ts < toDateTime({end:Int64}, 'Asia/Shanghai')
+  AND status < {max_status:UInt16}
+  AND (consumer_id, ip, toString(dataset_id), toDate(ts)) IN {hits:Array(Tuple(String, String, String, Date))}
+GROUP BY consumer_id, ip, dataset_id, day
 """
 
 
@@ -392,8 +387,21 @@ class DailyAgreementDetector(Detector):
         }
 
     def rows(self, client: Client, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The detection query's rows, each with its day's key ids, client IPs and hourly series added."""
         result = client.query(sql, parameters=params)
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+        rows = [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+        if not rows:
+            return rows
+        hits = [(r["consumer_id"], r.get("ip", ""), r["dataset_id"], r["day"]) for r in rows]
+        evidence = client.query(DAY_EVIDENCE, parameters={
+            **params, "hits": hits, "dataset_ids": sorted({h[2] for h in hits}),
+            "consumer_ids": sorted({h[0] for h in hits}),
+        }).named_results()
+        found = {(e["consumer_id"], e["ip"], e["dataset_id"], e["day"]): e for e in evidence}
+        for row, hit in zip(rows, hits, strict=True):
+            extra = found.get(hit, {"keys": [], "ips": [], "by_hour": ([], [])})
+            row.update(keys=extra["keys"], ips=extra["ips"], by_hour=extra["by_hour"])
+        return rows
 
     def day_alert(self, row: dict[str, Any], *, severity: str, score: float, title: str,
                   evidence: dict[str, Any], consumer_id: str = "", client_ip: str = "") -> Alert:
@@ -403,10 +411,8 @@ class DailyAgreementDetector(Detector):
             "first_call": shanghai(row["first_call"]).isoformat(),
             "last_call": shanghai(row["last_call"]).isoformat(),
         }
-        if "keys" in row:
-            common["key_ids"] = sorted(k for k in row["keys"] if k)
-        if "by_hour" in row:
-            common["calls_by_hour"] = hourly_series(row["by_hour"])
+        common["key_ids"] = sorted(k for k in row["keys"] if k)
+        common["calls_by_hour"] = hourly_series(row["by_hour"])
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=severity, score=float(score), title=title,
