@@ -82,6 +82,15 @@ WHERE (consumer_id, hour) IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai'
 GROUP BY consumer_id, hour, dataset_id
 """
 
+# Where the burst came from, per consumer, hour and address.
+BURST_ADDRESSES = """
+SELECT consumer_id, toStartOfHour(ts) AS hour, client_ip, count() AS calls
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND (consumer_id, toStartOfHour(ts)) IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai')))}
+GROUP BY consumer_id, hour, client_ip
+"""
+
 SERIES_KEY = "(consumer_id, toStartOfHour(ts))"
 SERIES_TYPES = "String, DateTime('Asia/Shanghai')"
 
@@ -118,14 +127,18 @@ class BurstDetector(Detector):
         for consumer_id, hour, dataset_id, calls in client.query(
                 BURST_DATASETS, parameters={"hours": keys}).result_rows:
             datasets[(consumer_id, hour)][dataset_id] = calls
+        addresses: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for consumer_id, hour, client_ip, calls in client.query(BURST_ADDRESSES, parameters={
+                "start": start, "end": end, "hours": keys}).result_rows:
+            addresses[(consumer_id, hour)][client_ip] = calls
         series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        alerts = [self._alert(rows, datasets, series) for rows in by_day.values()]
+        alerts = [self._alert(rows, datasets, addresses, series) for rows in by_day.values()]
         agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
         for alert in alerts:
             alert.agency_id = agencies.get(alert.dataset_id, "")
         return alerts
 
-    def _alert(self, rows: list[dict], datasets: dict, series: dict) -> Alert:
+    def _alert(self, rows: list[dict], datasets: dict, addresses: dict, series: dict) -> Alert:
         consumer_id, day = rows[0]["consumer_id"], rows[0]["day"]
         median = rows[0]["median_calls"]
         peak = max(rows, key=lambda r: r["rate"])
@@ -135,6 +148,11 @@ class BurstDetector(Detector):
             for dataset_id, calls in datasets.get((consumer_id, r["hour"]), {}).items():
                 totals[dataset_id] += calls
         top = max(totals, key=totals.get) if totals else ""
+        by_ip: dict[str, int] = defaultdict(int)
+        for r in rows:
+            for client_ip, calls in addresses.get((consumer_id, r["hour"]), {}).items():
+                by_ip[client_ip] += calls
+        main_ip = max(by_ip, key=by_ip.get) if by_ip else ""
         # One dataset is named when it took most of the burst; otherwise the alert is about the consumer.
         dataset_id = top if totals and totals[top] >= 0.8 * sum(totals.values()) else ""
         window_start, window_end = features.day_window(day)
@@ -150,6 +168,7 @@ class BurstDetector(Detector):
             "baseline_active_hours": rows[0]["prior_hours"],
             "baseline_lookback_days": self.lookback.days,
             "calls_by_dataset": dict(sorted(totals.items(), key=lambda kv: -kv[1])),
+            "calls_by_client_ip": dict(sorted(by_ip.items(), key=lambda kv: -kv[1])[:10]),
             "per_minute": [point for r in rows for point in series.get((consumer_id, r["hour"]), [])],
             "thresholds": {"ratio": self.ratio, "mad_k": self.mad_k, "min_calls": self.min_calls},
         }
@@ -159,5 +178,7 @@ class BurstDetector(Detector):
             title=f"{consumer_id} made {peak['rate']:,.0f} calls an hour, "
                   f"{peak['rate'] / max(median, 1):.0f}× its usual {median:g}",
             window_start=window_start, window_end=window_end, evidence=evidence,
+            # The address is named when (nearly) the whole burst came from it.
             consumer_id=consumer_id, dataset_id=dataset_id,
+            client_ip=main_ip if by_ip and by_ip[main_ip] >= 0.9 * sum(by_ip.values()) else "",
         )

@@ -28,6 +28,7 @@ def test_hour_far_above_own_baseline_is_flagged_with_hours_and_minutes(client):
     assert ev["burst_hours"] == [{"hour": "2026-03-10 20:00", "calls": 400, "calls_with_hour_before": 400,
                                   "rows": 4000, "errors": 0, "times_baseline": 33.3}]
     assert ev["baseline_days"] == 7 and len(ev["per_minute"]) == 60
+    assert ev["calls_by_client_ip"] == {"10.1.1.1": 400} and alerts[0].client_ip == "10.1.1.1"
     assert alerts[0].severity == "critical"
 
 
