@@ -8,15 +8,18 @@ Agency a2 (市卫生健康委员会): one dataset, a pending application past it
 verified, and a high-severity violation (a major incident).
 """
 
+import uuid
 from datetime import date
 
 import pytest
+from conftest import SESSION_DATA_DIR
 
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports.applications import overdue_applications, review_sla, year_filters
 from reports.complaints import complaint_timings
 from reports.evaluation import evaluate_year, grade_for
+from warehouse import connect
 
 TODAY = date(2026, 11, 27)
 
@@ -83,10 +86,28 @@ def build_two_agency_year(client) -> None:
         client.command(statement)
 
 
-@pytest.fixture
-def year_2025(client):
+def shared_year() -> tuple:
+    """A database holding the hand-built year, for a module's read-only tests (built once)."""
+    settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"t_{uuid.uuid4().hex[:12]}")
+    client = connect(settings)
     build_two_agency_year(client)
-    return client
+    return client, settings
+
+
+@pytest.fixture(scope="module")
+def built_year():
+    return shared_year()
+
+
+@pytest.fixture(scope="module")
+def year_2025(built_year):
+    return built_year[0]
+
+
+@pytest.fixture(scope="module")
+def evaluation(built_year):
+    client, settings = built_year
+    return evaluate_year(client, settings, 2025, today=TODAY)
 
 
 def test_review_sla_per_agency_on_the_statutory_calendar(year_2025):
@@ -116,8 +137,7 @@ def test_complaint_timings(year_2025):
     assert not rows["k2"]["suspended_in_time"] and not rows["k2"]["verified_in_time"]
 
 
-def test_evaluation_points_per_dimension(year_2025, settings):
-    evaluation = evaluate_year(year_2025, settings, 2025, today=TODAY)
+def test_evaluation_points_per_dimension(evaluation):
     a1, a2 = evaluation.agency("a1"), evaluation.agency("a2")
     points = {k: d.points for k, d in a1.dimensions.items()}
     assert points == {"quantity": 15.0, "quality": 20.0, "timeliness": 7.5, "review_sla": 9.0,
@@ -134,8 +154,7 @@ def test_evaluation_points_per_dimension(year_2025, settings):
     assert not a2.capped                                     # below the cap already
 
 
-def test_every_score_names_its_inputs_and_lost_points(year_2025, settings):
-    evaluation = evaluate_year(year_2025, settings, 2025, today=TODAY)
+def test_every_score_names_its_inputs_and_lost_points(evaluation):
     a1 = evaluation.agency("a1")
     assert a1.dimensions["review_sla"].inputs["overdue"] == 1
     assert any("未一次性告知理由" in reason for reason in a1.dimensions["review_sla"].lost)
@@ -147,8 +166,7 @@ def test_every_score_names_its_inputs_and_lost_points(year_2025, settings):
     assert len(evaluation.dimension_rows()) == 14
 
 
-def test_change_against_the_previous_year(year_2025, settings):
-    evaluation = evaluate_year(year_2025, settings, 2025, today=TODAY)
+def test_change_against_the_previous_year(evaluation):
     a1 = evaluation.agency("a1")
     # 2024: only d1, no quality checks and no access log (both left out), nothing else to lose.
     assert a1.previous_total == 100.0 and a1.previous_rank == 1
@@ -156,7 +174,8 @@ def test_change_against_the_previous_year(year_2025, settings):
     assert evaluation.agency("a2").previous_total is None
 
 
-def test_weights_from_config_and_the_major_incident_cap(year_2025, settings):
+def test_weights_from_config_and_the_major_incident_cap(built_year):
+    year_2025, settings = built_year
     weights = {"quantity": 0, "quality": 0, "review_sla": 0, "utilisation": 0, "complaints": 0,
                "security": 0, "timeliness": 10}
     tuned = Settings(**{**settings.model_dump(), "evaluation_weights": weights})

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from docx import Document
 from pypdf import PdfReader
-from test_eval_evaluation import TODAY, build_two_agency_year
+from test_eval_evaluation import TODAY, build_two_agency_year, shared_year
 
 from odwatch.errors import UserError
 from reports.evaluation import evaluate_year
@@ -15,9 +15,9 @@ from reports.export.annual import render_annual, write_annual_report
 from reports.export.tables import dataframe_to_csv_bytes, dataframe_to_xlsx_bytes
 
 
-@pytest.fixture
-def evaluation(client, settings):
-    build_two_agency_year(client)
+@pytest.fixture(scope="module")
+def evaluation():
+    client, settings = shared_year()
     return evaluate_year(client, settings, 2025, today=TODAY)
 
 
