@@ -115,7 +115,8 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
             try:
                 saved, found = _run_one(client, detector, since, until)
             except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the others
-                log.exception("detector %s failed", detector.id)
+                # The summary carries the message to the user; the traceback only at debug level.
+                log.debug("detector %s failed", detector.id, exc_info=True)
                 summary.errors[detector.id] = str(exc).splitlines()[0][:300]
                 saved, found = 0, Counter()
             seconds = round(time.perf_counter() - tick, 3)
