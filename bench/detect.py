@@ -20,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Run as a script, bench/ comes first on sys.path, and bench/ingest.py would shadow the ingest package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 EVENTS_AND_END = "SELECT count(), max(ts) FROM access_log"
 
 
