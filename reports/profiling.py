@@ -96,6 +96,7 @@ class Profile:
     columns: list[str]
     fields: list[FieldProfile]
     duplicate_rows: int
+    duplicate_row_example: str
     key: str | None
     duplicate_keys: int
     duplicate_key_example: str
@@ -375,11 +376,6 @@ def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: li
             stats.append(pl.col(flag).sum().alias(f"{i}|{rule}"))
             if not rule.startswith("layout:"):
                 stats.append(pl.col(name).filter(pl.col(flag)).first().alias(f"{i}|{rule}|ex"))
-    flags.append(pl.struct([pl.col(c) for c in columns]).hash().alias("__hash"))
-    stats.append(pl.col("__hash").n_unique().alias("distinct_rows"))
-    if key:
-        filled = pl.col(key).filter(~pl.col(f"__n{columns.index(key)}"))
-        stats += [filled.len().alias("key_filled"), filled.hash().n_unique().alias("key_distinct")]
     parsed = {name: f"__t{i}_date" for i, name in enumerate(columns)
               if normalise_type(specs.get(name, {}).get("type")) in ("date", "datetime")}
     for j, (start, end) in enumerate(pairs):
@@ -404,12 +400,16 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     pairs = [(a, b) for a, b in ORDER_PAIRS if a in columns and b in columns]
     stages, stats, rules_by_col = _plan(columns, specs, key, pairs)
     source = lf.select(columns).with_row_index(ROW, offset=1)
+    plan = source
+    for stage in stages:
+        plan = plan.with_columns(stage)
+    # Duplicates need every row's hash at once: a second output of the same streaming read
+    # (collect_all shares the scan) keeps just 8 bytes a row, plus the key column.
+    hashes = source.select(pl.struct(columns).hash().alias("row_hash"),
+                           *([pl.when(~_is_null(key)).then(pl.col(key)).alias("key")] if key else []))
     try:
-        plan = source
-        for stage in stages:
-            plan = plan.with_columns(stage)
-        plan = plan.select(stats)
-        row = plan.collect(engine="streaming").row(0, named=True)
+        stats_frame, hashes = pl.collect_all([plan.select(stats), hashes], engine="streaming")
+        row = stats_frame.row(0, named=True)
     except pl.exceptions.PolarsError as exc:
         raise UserError(f"Cannot read {path or 'the file'}: {str(exc).splitlines()[0]}") from exc
     rows = int(row["rows"])
@@ -426,13 +426,13 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
             elif count:
                 fp.findings.append(Finding(rule, count, str(row[f"{i}|{rule}|ex"])))
         fields.append(fp)
-    key_dupes = int(row["key_filled"]) - int(row["key_distinct"]) if key else 0
+    duplicate_rows, row_example = _duplicates(hashes["row_hash"])
+    duplicate_keys, key_example = _duplicates(hashes["key"]) if key else (0, "")
     declared_names = [d["name"] for d in declared]
     return Profile(
         path=path, rows=rows, columns=columns, fields=fields,
-        duplicate_rows=rows - int(row["distinct_rows"]) if rows else 0,
-        key=key, duplicate_keys=key_dupes,
-        duplicate_key_example=_duplicate_key_example(source, key) if key_dupes else "",
+        duplicate_rows=duplicate_rows, duplicate_row_example=row_example,
+        key=key, duplicate_keys=duplicate_keys, duplicate_key_example=key_example,
         missing_fields=[n for n in declared_names if n not in columns],
         extra_columns=[c for c in columns if declared and c not in declared_names],
         order_checks=[(a, b, int(row[f"pair{j}"]), str(row[f"pair{j}|ex"] or ""))
@@ -441,11 +441,16 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     )
 
 
-def _duplicate_key_example(lf: pl.LazyFrame, key: str) -> str:
-    """One key value that occurs more than once (a second, key-only pass; only when there are dupes)."""
-    found = (lf.select(pl.col(key)).filter(~_is_null(key)).group_by(key).len()
-             .filter(pl.col("len") > 1).head(1).collect(engine="streaming"))
-    return "" if found.is_empty() else f"{found[key][0]} ×{found['len'][0]}"
+def _duplicates(values: pl.Series) -> tuple[int, str]:
+    """How many non-null values repeat an earlier one, and where the first repeated one stands."""
+    filled = values.drop_nulls()
+    extra = filled.len() - filled.n_unique()
+    if not extra:
+        return 0, ""
+    first = values.filter(values.is_duplicated() & values.is_not_null())[0]
+    rows = ((values == first).arg_true().head(3) + 1).to_list()
+    where = f"第 {'、'.join(map(str, rows))} 行"
+    return extra, (f"{first}（{where}）" if values.dtype == pl.String else f"{where}相同")
 
 
 def profile_file(path: Path, declared: list[dict] | None = None) -> Profile:

@@ -263,7 +263,7 @@ def _uniqueness(weight: float, profile: Profile) -> tuple[float, list[Loss]]:
     if lost:
         losses.append(Loss("uniqueness", lost, "duplicate_rows",
                            f"{profile.duplicate_rows}/{profile.rows} 行与其他行完全重复",
-                           count=profile.duplicate_rows))
+                           count=profile.duplicate_rows, example=profile.duplicate_row_example))
     if profile.key:
         lost = _share_loss(weight / 2, profile.duplicate_keys / profile.rows, ZERO_AT["uniqueness"])
         if lost:
