@@ -69,7 +69,8 @@ def evaluate(
     """Evaluate every data-providing agency for a year: points per dimension, grade, rank, change."""
     from reports.evaluation import evaluate_year
 
-    evaluation = evaluate_year(_client(), _settings(), year)
+    with console.status(f"Evaluating {year}..."):
+        evaluation = evaluate_year(_client(), _settings(), year)
     if as_json:
         payload = {"year": year, "as_of": evaluation.as_of, "weights": evaluation.weights,
                    "notes": evaluation.notes, "key_figures": evaluation.key_figures,
@@ -96,7 +97,8 @@ def report_annual(
     from reports.export.annual import write_annual_report
 
     client = _client()
-    written = write_annual_report(client, _settings(), year, fmt, out)
+    with console.status(f"Evaluating {year} and writing the {fmt} report..."):
+        written = write_annual_report(client, _settings(), year, fmt, out)
     _audit_export(client, "annual_report", written, {"year": year, "format": fmt})
     console.print(f"Wrote the {year} annual assessment report to {written}.")
 
@@ -114,7 +116,8 @@ def report_consumer(
 
     client = _client()
     first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
-    written = write_consumer_report(client, consumer_id, first, last, fmt, out)
+    with console.status(f"Drafting the usage report of {consumer_id}..."):
+        written = write_consumer_report(client, consumer_id, first, last, fmt, out)
     _audit_export(client, "consumer_report", written, {"consumer_id": consumer_id, "from": first, "to": last})
     console.print(f"Wrote the usage report draft of {consumer_id} to {written}.")
 
