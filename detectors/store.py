@@ -71,9 +71,9 @@ LIST_ALERTS = f"""
 SELECT * FROM ({FILTERED_ALERTS})
 WHERE ({{status:String}} = '' OR status = {{status:String}})
   AND ({{assignee:String}} = '' OR assignee = {{assignee:String}})
-ORDER BY window_start DESC, severity_rank DESC, alert_id
+ORDER BY window_start DESC, indexOf(['low', 'medium', 'high', 'critical'], severity) DESC, alert_id
 LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}
-""".replace("severity_rank", "indexOf(['low', 'medium', 'high', 'critical'], severity)")
+"""
 
 COUNT_ALERTS = f"""
 SELECT count() FROM ({FILTERED_ALERTS})
