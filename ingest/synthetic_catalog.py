@@ -76,7 +76,7 @@ class Platform:
     consumer_allowlist: dict[str, list[str]] = field(default_factory=dict)
     consumer_key: dict[str, str] = field(default_factory=dict)  # the key its software uses
     agreement_rate: dict[str, float] = field(default_factory=dict)  # expected calls per workday
-    reserved: set[str] = field(default_factory=set)  # agreements an episode altered
+    reserved: set[str] = field(default_factory=set)  # agreements no (further) episode may use
     overdue_reports: set[str] = field(default_factory=set)
     _ip_counter: dict[str, int] = field(default_factory=dict)
 
@@ -461,6 +461,7 @@ def add_agreement(
     late: bool = False,
     scenarios: list[str] | None = None,
     allowlist: list[str] | None = None,
+    years: int | None = None,
 ) -> dict:
     """An approved application and the agreement signed after it, valid one or two years."""
     scenarios = scenarios or sorted(
@@ -492,7 +493,7 @@ def add_agreement(
         "daily_call_quota": quota,
         "daily_row_quota": quota * 100,
         "valid_from": valid_from,
-        "valid_to": valid_from + timedelta(days=(365, 730)[int(rng.random() < 0.4)] - 1),
+        "valid_to": valid_from + timedelta(days=365 * (years or (1, 2)[int(rng.random() < 0.4)]) - 1),
         "signed_at": signed,
         "report_every_days": (90, 30, 180)[int(rng.choice(3, p=[0.7, 0.1, 0.2]))],
     }
@@ -513,17 +514,31 @@ def make_agreements(platform: Platform, rng: np.random.Generator, count: int, me
             continue
         pairs.add((consumer["consumer_id"], dataset["dataset_id"]))
         start = max(REFERENCE_START - timedelta(days=200), consumer["registered_at"].date())
-        heavy = rng.random() < 0.03
-        rate = median_rate * (float(rng.uniform(5, 20)) if heavy else float(rng.lognormal(0, 0.6)))
-        add_agreement(
+        # Heavy but lawful users: 5-20x the typical volume, valid through the whole log window.
+        heavy = len(pairs) <= max(5, count // 30)
+        if heavy:
+            submitted = max(
+                start,
+                random_day(
+                    rng, platform.log_start - timedelta(days=300), platform.log_start - timedelta(days=20)
+                ),
+            )
+            rate = median_rate * float(rng.uniform(5, 20))
+        else:
+            submitted = random_day(rng, start, latest)
+            rate = median_rate * float(rng.lognormal(0, 0.6))
+        agreement = add_agreement(
             platform,
             rng,
             consumer["consumer_id"],
             dataset,
-            random_day(rng, start, latest),
+            submitted,
             rate,
             late=rng.random() < 0.15,
+            years=2 if heavy else None,
         )
+        if heavy:
+            platform.reserved.add(agreement["agreement_id"])  # kept lawful: no episode may use it
     # Applications that did not end in an agreement: rejected, not accepted, pending.
     extra = max(12, count // 3)
     for i in range(extra):

@@ -331,7 +331,11 @@ def _dedicated(
 
 def scraping(gen: Generation, n: int) -> None:
     anonymous = n % 2 == 0
-    dataset = gen.choice(gen.unconditional(min_rows=30_000))
+    # API-only datasets: a walk through a downloadable file would take no more than one download does.
+    dataset = gen.choice(
+        [d for d in gen.unconditional(min_rows=30_000) if d["format"] == "api"]
+        or gen.unconditional(min_rows=30_000)
+    )
     gen.used_datasets.add(dataset["dataset_id"])
     day = gen.episode_day(workday=False)
     if anonymous:
@@ -376,9 +380,10 @@ def burst(gen: Generation, n: int) -> None:
     day = gen.episode_day()
     who, chosen, daily = _dedicated(gen, day)
     hours = int(gen.rng.integers(1, 4))
-    per_hour = int(max(60, 25 * daily * HOUR_P.max()))
-    start = at(gen.days[day], float(gen.rng.uniform(9.5, 16.5 - hours)))
-    ts = gen.spread(start, hours, per_hour * hours)
+    per_hour = int(max(80, 25 * daily * HOUR_P.max()))
+    # Whole clock hours, so each hour of the burst carries the full rate.
+    first = int(gen.rng.integers(9, 17 - hours))
+    ts = np.concatenate([gen.spread(at(gen.days[day], first + h), 1.0, per_hour) for h in range(hours)])
     gen.emit(who, [d["dataset_id"] for d in chosen], ts)
     gen.record(
         "burst",
@@ -527,7 +532,8 @@ def sybil_harvest(gen: Generation, n: int) -> None:
     gen.used_datasets.add(dataset["dataset_id"])
     shared = gen.episode_ip()
     members = int(gen.rng.integers(3, 7))
-    per_member = max(40, math.ceil(240 / members))
+    # Each member stays well under a scraper's hundreds of pages; together they walk the dataset.
+    per_member = int(gen.rng.integers(30, 61))
     start = at(gen.days[day], float(gen.rng.uniform(9, 15)))
     hours = float(gen.rng.uniform(2, 5))
     all_ts = []
@@ -574,23 +580,26 @@ def ml_outlier(gen: Generation, n: int) -> None:
     day = gen.episode_day()
     who, chosen, daily = _dedicated(gen, day, rate=(15, 30), datasets=3, downloads=False)
     agent = f"{ML_AGENTS[n % len(ML_AGENTS)]} r{n}"
-    hours = int(gen.rng.integers(3, 6))
-    calls = int(max(5, 3 * daily * HOUR_P.max())) * hours
-    ts = gen.spread(at(gen.days[day], float(gen.rng.uniform(9, 17 - hours))), hours, calls)
+    hours = int(gen.rng.integers(2, 4))
+    per_hour = int(gen.rng.integers(10, 15))
+    first = int(gen.rng.integers(9, 17 - hours))
+    ts = np.concatenate([gen.spread(at(gen.days[day], first + h), 1.0, per_hour) for h in range(hours)])
+    calls = len(ts)
     extra = [gen.choice(gen.unconditional())["dataset_id"] for _ in range(3)]
-    dataset_ids = np.array([d["dataset_id"] for d in chosen] + extra)[gen.rng.integers(0, 6, calls)]
+    dataset_ids = np.array([d["dataset_id"] for d in chosen] + extra)[np.arange(calls) % 6]
     i = gen.interner
+    # Every call a different interface of the API, payloads of ~40 KB a row, mostly slow answers.
     endpoint = np.array(
         [
-            i.s(f"/api/v1/datasets/{d}/{ML_ENDPOINTS[int(k)]}")
-            for d, k in zip(dataset_ids, gen.rng.integers(0, len(ML_ENDPOINTS), calls), strict=True)
+            i.s(f"/api/v1/datasets/{d}/{ML_ENDPOINTS[k % len(ML_ENDPOINTS)]}")
+            for k, d in enumerate(dataset_ids)
         ],
         dtype=np.int32,
     )
-    rows = gen.rng.integers(50, 101, calls)
+    rows = gen.rng.integers(200, 501, calls)
     slow = np.zeros(calls, dtype=bool)
-    slow[gen.rng.permutation(calls)[: math.ceil(0.6 * calls)]] = True
-    latency = np.where(slow, gen.rng.integers(2500, 9000, calls), gen.rng.integers(60, 300, calls))
+    slow[gen.rng.permutation(calls)[: math.ceil(0.8 * calls)]] = True
+    latency = np.where(slow, gen.rng.integers(3000, 9000, calls), gen.rng.integers(60, 300, calls))
     gen.emit(
         Who(who.consumer_id, who.key_id, who.ips, agent),
         "",
@@ -598,13 +607,14 @@ def ml_outlier(gen: Generation, n: int) -> None:
         dataset=np.array([i.s(d) for d in dataset_ids], dtype=np.int32),
         endpoint=endpoint,
         rows=rows,
-        bytes=rows * 6000 + 380,
+        size=500,
+        bytes=rows * 40_000 + 380,
         latency=latency,
         method=np.where(gen.rng.random(calls) < 0.3, 1, 0),
     )
     gen.record(
         "ml_outlier",
-        f"{hours} 小时内每次调用字节数约为常态 20 倍、{len(set(endpoint.tolist()))} 个不同接口、"
+        f"{hours} 小时内每次调用字节数远超常态、{len(set(endpoint.tolist()))} 个不同接口、"
         f"罕见客户端 {agent}、高延迟占比 {slow.mean():.0%}",
         *gen.window(ts),
         who.consumer_id,
