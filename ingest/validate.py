@@ -140,7 +140,7 @@ WITH
     (name -> position(line, concat('"', name, '"')) > 0) AS mentions,
     multiIf(
         problem != '', if(startsWith(problem, 'row has'), 'wrong number of CSV cells', problem),
-        length(line) < 3 AND trimBoth(replaceAll(line, '\\r', '')) = '', 'empty line',
+        length(line) < 256 AND trim(BOTH ' \\t\\r\\n' FROM line) = '', 'empty line',
         NOT isValidUTF8(line), 'not UTF-8',
         position(line, '\\0') > 0, 'NUL byte',
         NOT (startsWith(line, '{{') OR startsWith(trimLeft(line), '{{')), 'not a JSON object',
