@@ -363,7 +363,7 @@ def _write_logs(
     progress: callable | None,
 ) -> LogWriter:
     directory.mkdir(parents=True, exist_ok=True)
-    writer = LogWriter(directory, f"gw-{seed}-{gen.platform.until:%Y%m%d}-", gen.interner)
+    writer = LogWriter(directory, event_id_prefix(seed, gen.platform.until), gen.interner)
     suspensions = _suspensions(gen)
     download_params = (gen.interner.j({}), gen.interner.j({"format": "csv"}))
     order = np.argsort(episode_batch["ts"], kind="stable")
@@ -457,6 +457,26 @@ def load_episodes(client, episodes: list[dict]) -> int:
     return len(rows)
 
 
+FOREIGN_EVENTS = """
+SELECT count() FROM access_log WHERE NOT startsWith(event_id, {prefix:String})
+"""
+
+
+def event_id_prefix(seed: int, until: date) -> str:
+    """Every event of one demo platform carries this prefix, so its log is told apart from others."""
+    return f"gw-{seed}-{until:%Y%m%d}-"
+
+
+def _refuse_foreign_log(client, prefix: str) -> None:
+    """A demo mixed into other traffic would make its ground truth wrong; refuse before writing anything."""
+    foreign = int(client.query(FOREIGN_EVENTS, parameters={"prefix": prefix}).result_rows[0][0])
+    if foreign:
+        raise UserError(
+            f"The warehouse already holds {foreign:,} access-log events that are not part of this demo "
+            "platform; build the demo in an empty data directory (set ODWATCH_DATA_DIR)."
+        )
+
+
 def build_demo(
     client, settings, scale: str = "small", seed: int = 7, until: date | None = None, progress: bool = False
 ) -> DemoSummary:
@@ -464,6 +484,8 @@ def build_demo(
     from ingest.loader import ingest_paths
     from ingest.reference import load_reference_dir
 
+    until = until or today_shanghai()
+    _refuse_foreign_log(client, event_id_prefix(seed, until))
     out_dir = Path(settings.data_dir) / "demo"
     generated = generate_platform(out_dir, scale, seed, until, progress=_day_progress() if progress else None)
     started = time.perf_counter()

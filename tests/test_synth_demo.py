@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from detectors.base import CATEGORIES
 from ingest.synthetic import build_demo
+from odwatch.errors import UserError
 
 UNTIL = date(2026, 11, 27)
 
@@ -48,3 +51,15 @@ def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, setti
     ).result_rows[0]
     assert agencies == 50 and datasets > 200 and consumers > 250 and agreements > 100
     assert 0 < unfiled <= stored["report_overdue"]
+
+
+def test_build_demo_refuses_a_warehouse_holding_other_traffic(client, settings):
+    client.insert(
+        "access_log",
+        [["real-gateway-1", "c1", "ds1"]],
+        column_names=["event_id", "consumer_id", "dataset_id"],
+    )
+    with pytest.raises(UserError, match="not part of this demo"):
+        build_demo(client, settings, scale="small", seed=7, until=UNTIL)
+    assert client.command("SELECT count() FROM access_log") == 1
+    assert client.command("SELECT count() FROM demo_episodes") == 0
