@@ -34,8 +34,16 @@ from ingest.validate import (
 )
 from odwatch.errors import UserError
 
-REFERENCE_TABLES = ("agencies", "datasets", "consumers", "api_keys", "agreements", "applications",
-                    "usage_reports", "complaints")
+REFERENCE_TABLES = (
+    "agencies",
+    "datasets",
+    "consumers",
+    "api_keys",
+    "agreements",
+    "applications",
+    "usage_reports",
+    "complaints",
+)
 
 TABLE_COLUMNS = """
 SELECT name, type
@@ -51,8 +59,15 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("agencies", "kind"): ("city_bureau", "district", "other"),
     ("datasets", "open_class"): ("unconditional", "conditional", "closed"),
     ("datasets", "format"): ("api", "csv", "json", "xml", "xlsx", "pdf", "doc", "other"),
-    ("datasets", "update_frequency"): ("realtime", "daily", "weekly", "monthly", "quarterly", "yearly",
-                                       "irregular"),
+    ("datasets", "update_frequency"): (
+        "realtime",
+        "daily",
+        "weekly",
+        "monthly",
+        "quarterly",
+        "yearly",
+        "irregular",
+    ),
     ("datasets", "status"): ("open", "suspended", "withdrawn"),
     ("consumers", "kind"): ("person", "company", "organisation"),
     ("api_keys", "status"): ("active", "restricted", "closed"),
@@ -70,9 +85,16 @@ DEFAULTS: dict[tuple[str, str], object] = {
     ("agreements", "report_every_days"): 90,
 }
 REQUIRED_TEXT = {
-    ("agencies", "name"), ("datasets", "agency_id"), ("datasets", "name"), ("consumers", "name"),
-    ("api_keys", "consumer_id"), ("applications", "consumer_id"), ("applications", "dataset_id"),
-    ("agreements", "consumer_id"), ("agreements", "dataset_id"), ("usage_reports", "agreement_id"),
+    ("agencies", "name"),
+    ("datasets", "agency_id"),
+    ("datasets", "name"),
+    ("consumers", "name"),
+    ("api_keys", "consumer_id"),
+    ("applications", "consumer_id"),
+    ("applications", "dataset_id"),
+    ("agreements", "consumer_id"),
+    ("agreements", "dataset_id"),
+    ("usage_reports", "agreement_id"),
     ("complaints", "dataset_id"),
 }
 
@@ -109,8 +131,9 @@ def load_reference_file(client: Client, table: str, path: Path) -> ReferenceResu
     if table not in REFERENCE_TABLES:
         raise UserError(f"{table} is not a reference table; use one of {', '.join(REFERENCE_TABLES)}.")
     columns = client.query(TABLE_COLUMNS, parameters={"table": table}).result_rows
-    parsers = {name: _column_parser(table, name, kind, index == 0)
-               for index, (name, kind) in enumerate(columns)}
+    parsers = {
+        name: _column_parser(table, name, kind, index == 0) for index, (name, kind) in enumerate(columns)
+    }
     result = ReferenceResult(table=table, source=str(path))
     batch_id = f"ref-{table}-{hashlib.sha256(path.read_bytes()).hexdigest()[:24]}"
     good: list[list] = []
@@ -151,7 +174,7 @@ def _check_row(table: str, values: dict) -> None:
     if table == "consumers":
         code = values["credit_code"]
         if values["kind"] in ("company", "organisation") and not code:
-            raise BadValue(f"credit_code is missing for a {values['kind']}")
+            raise BadValue(f"credit_code is missing (required for {values['kind']}s)")
         if code and not credit_code_is_valid(code):
             raise BadValue(f'credit_code "{code}" fails the GB 32100 check character')
     if table == "agreements" and values["valid_to"] < values["valid_from"]:

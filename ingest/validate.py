@@ -81,6 +81,7 @@ PARSED_COLUMNS = """
     client_ip   String,
     user_agent  String,
     params      String,
+    problem     String,
     rule        LowCardinality(String)
 """
 
@@ -191,6 +192,7 @@ SELECT
     v_client_ip AS client_ip,
     v_user_agent AS user_agent,
     v_params AS params,
+    problem,
     verdict AS rule
 FROM ({{lines}})
 """
@@ -198,6 +200,7 @@ FROM ({{lines}})
 # The sentence a person reads for a rejected line, from its rule and the offending value.
 REASON = f"""
 multiIf(
+    problem != '', problem,
     rule = 'empty line', 'empty line',
     rule = 'not UTF-8', 'the line is not valid UTF-8 text',
     rule = 'NUL byte', 'the line contains a NUL byte',
