@@ -83,6 +83,7 @@ DEFAULTS: dict[tuple[str, str], object] = {
     ("datasets", "row_count"): 0,
     ("api_keys", "status"): "active",
     ("agreements", "report_every_days"): 90,
+    ("usage_reports", "calls_reported"): 0,
 }
 REQUIRED_TEXT = {
     ("agencies", "name"),
