@@ -57,7 +57,7 @@ BOOLEAN_VALUES = ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "
 DATE_SHAPE = r"^(\d{4})([-/年]?)(\d{1,2})[-/月]?(\d{1,2})日?"
 DATE_LAYOUTS = {"-": "yyyy-mm-dd", "/": "yyyy/mm/dd", "年": "yyyy年m月d日", "": "yyyymmdd"}
 DATE_TAIL = r"$"
-DATETIME_TAIL = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+DATETIME_TAIL = r"(?:[ T](\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 YEAR_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
 
 # Column pairs that must be ordered (start <= end) wherever both are present.
@@ -222,7 +222,7 @@ def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, p
     The common layout is parsed natively; only the cells it rejects (few, in real data) go on
     to one regular expression that finds the layout, and the parts are parsed again as
     yyyy-mm-dd: a cell of an accepted layout that still fails is a date that does not exist
-    (2023-02-30, month 13, year 0021). A datetime's clock is checked by the native parse only.
+    (2023-02-30, month 13, year 0021, or a clock at 25:00).
     Returns stages of intermediate columns to materialise first, and the masks over them.
     """
     parsed, ok, rest, parts = f"{tag}_date", f"{tag}_ok", f"{tag}_rest", f"{tag}_parts"
@@ -239,7 +239,9 @@ def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, p
     layouts = {f"layout:{label}": (separator == sep).fill_null(False) for sep, label in DATE_LAYOUTS.items()}
     layouts["layout:yyyy-mm-dd"] = pl.col(ok) | layouts["layout:yyyy-mm-dd"]
     rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
-    exists = _parse(rewritten, False).is_between(*YEAR_RANGE).fill_null(False)
+    if with_time:
+        rewritten = pl.concat_str([rewritten, part("5").fill_null("00:00")], separator=" ")
+    exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
     return stages, {"format": ~shaped, "impossible_date": ~pl.col(ok) & shaped & ~exists, **layouts}
 
 
@@ -400,16 +402,19 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     pairs = [(a, b) for a, b in ORDER_PAIRS if a in columns and b in columns]
     stages, stats, rules_by_col = _plan(columns, specs, key, pairs)
     source = lf.select(columns).with_row_index(ROW, offset=1)
+    collector = _Collector()
+    keep = [pl.col(ROW), pl.struct(columns).hash().alias("row_hash")]
+    if key:
+        keep.append(pl.when(~pl.col(f"__n{columns.index(key)}")).then(pl.col(key)).alias("key"))
+    stages[-1].append(pl.struct(keep).map_batches(collector, return_dtype=pl.Boolean, is_elementwise=True)
+                      .alias("__kept"))
+    stats.append(pl.col("__kept").sum().alias("__kept"))
     plan = source
     for stage in stages:
         plan = plan.with_columns(stage)
-    # Duplicates need every row's hash at once: a second output of the same streaming read
-    # (collect_all shares the scan) keeps just 8 bytes a row, plus the key column.
-    hashes = source.select(pl.struct(columns).hash().alias("row_hash"),
-                           *([pl.when(~_is_null(key)).then(pl.col(key)).alias("key")] if key else []))
     try:
-        stats_frame, hashes = pl.collect_all([plan.select(stats), hashes], engine="streaming")
-        row = stats_frame.row(0, named=True)
+        row = plan.select(stats).collect(engine="streaming").row(0, named=True)
+        hashes = collector.frame()
     except pl.exceptions.PolarsError as exc:
         raise UserError(f"Cannot read {path or 'the file'}: {str(exc).splitlines()[0]}") from exc
     rows = int(row["rows"])
@@ -426,8 +431,8 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
             elif count:
                 fp.findings.append(Finding(rule, count, str(row[f"{i}|{rule}|ex"])))
         fields.append(fp)
-    duplicate_rows, row_example = _duplicates(hashes["row_hash"])
-    duplicate_keys, key_example = _duplicates(hashes["key"]) if key else (0, "")
+    duplicate_rows, row_example = _duplicates(hashes, "row_hash")
+    duplicate_keys, key_example = _duplicates(hashes, "key") if key else (0, "")
     declared_names = [d["name"] for d in declared]
     return Profile(
         path=path, rows=rows, columns=columns, fields=fields,
@@ -441,16 +446,39 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     )
 
 
-def _duplicates(values: pl.Series) -> tuple[int, str]:
+class _Collector:
+    """Keeps what duplicate detection needs (row number, row hash, key) from each streamed batch.
+
+    Duplicates need every row's hash at once, which no streaming aggregate gives without
+    holding the whole file; this rides along the single read (16 bytes a row plus the key)
+    instead of reading the file a second time.
+    """
+
+    def __init__(self) -> None:
+        self.batches: list[pl.Series] = []
+
+    def __call__(self, batch: pl.Series) -> pl.Series:
+        self.batches.append(batch)
+        return pl.Series(batch.name, np.ones(len(batch), dtype=bool))
+
+    def frame(self) -> pl.DataFrame:
+        if not self.batches:
+            return pl.DataFrame({ROW: [], "row_hash": [], "key": []},
+                                schema={ROW: pl.UInt32, "row_hash": pl.UInt64, "key": pl.String})
+        return pl.concat([b.struct.unnest() for b in self.batches])
+
+
+def _duplicates(frame: pl.DataFrame, column: str) -> tuple[int, str]:
     """How many non-null values repeat an earlier one, and where the first repeated one stands."""
-    filled = values.drop_nulls()
-    extra = filled.len() - filled.n_unique()
+    filled = frame.filter(pl.col(column).is_not_null())
+    extra = filled.height - filled[column].n_unique()
     if not extra:
         return 0, ""
-    first = values.filter(values.is_duplicated() & values.is_not_null())[0]
-    rows = ((values == first).arg_true().head(3) + 1).to_list()
+    repeated = filled.filter(pl.col(column).is_duplicated())
+    first = repeated.sort(ROW).row(0, named=True)[column]
+    rows = repeated.filter(pl.col(column) == first)[ROW].sort().head(3).to_list()
     where = f"第 {'、'.join(map(str, rows))} 行"
-    return extra, (f"{first}（{where}）" if values.dtype == pl.String else f"{where}相同")
+    return extra, (f"{first}（{where}）" if column == "key" else f"{where}相同")
 
 
 def profile_file(path: Path, declared: list[dict] | None = None) -> Profile:

@@ -1,5 +1,7 @@
 """Quality scoring rules, each on a small real file or a catalog row."""
 
+import random
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,7 +10,13 @@ import pytest
 
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports.profiling import credit_check_char, credit_code_is_valid, profile_file
+from reports.profiling import (
+    CREDIT_SHAPE,
+    credit_check_char,
+    credit_code_is_valid,
+    credit_code_status,
+    profile_file,
+)
 from reports.quality import (
     DEFAULT_WEIGHTS,
     abbreviation_tokens,
@@ -305,3 +313,31 @@ def test_without_a_file_content_is_scored_from_the_catalog_and_says_so():
     assert score.dimensions["completeness"] == 0                     # catalog declares no rows
     assert score.dimensions["validity"] == pytest.approx(15 / 2)      # one of two fields untyped
     assert score.dimensions["uniqueness"] == 10
+
+
+def test_vectorised_credit_check_agrees_with_the_scalar_one():
+    rng = random.Random(3)
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    codes = ["甲乙丙丁戊己", "", "ZZ"]
+    for _ in range(300):
+        body = ("".join(rng.choice(alphabet) for _ in range(2))
+                + "".join(rng.choice("0123456789") for _ in range(6))
+                + "".join(rng.choice(alphabet) for _ in range(9)))
+        good = body + credit_check_char(body)
+        codes += [good, good[:-1] + rng.choice(alphabet), good[:5], good + "X", good.lower(), "９" + good[1:],
+                  good[:3] + "A" + good[4:]]
+    status = credit_code_status(pl.Series(codes)).to_list()
+    expected = [0 if credit_code_is_valid(c) else 2 if re.fullmatch(CREDIT_SHAPE, c) else 1 for c in codes]
+    assert status == expected
+    assert status.count(2) > 200 and status.count(0) > 250
+
+
+def test_datetime_fields_accept_layouts_and_catch_impossible_clocks(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text("id,at\n1,2024-01-01 10:00:00\n2,2024/01/02 08:30\n3,2024-01-03T09:00:00+08:00\n"
+                    "4,2024-02-30 10:00:00\n5,2024-01-01 25:00\n6,明天上午\n7,2024-01-05\n")
+    profile = profile_file(path, [{"name": "id", "type": "integer"}, {"name": "at", "type": "datetime"}])
+    at = next(f for f in profile.fields if f.name == "at")
+    found = {(f.rule, f.count) for f in at.findings}
+    assert found == {("impossible_date", 2), ("format", 1)}
+    assert at.date_layouts == {"yyyy-mm-dd": 5, "yyyy/mm/dd": 1}
