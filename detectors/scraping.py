@@ -16,26 +16,21 @@ from clickhouse_connect.driver.client import Client
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-# Page index from {"page": n, "page_size": s} or {"offset": k, "limit": s}; 0 when the call is not paged.
+# Walks are found in two steps. First only the deep pages (past `deep_page`, where lawful reading
+# never goes) are counted, which leaves a handful of (entity, dataset, day) candidates out of millions
+# of calls; then the candidates' whole walks are read, by dataset (the table's first sort key).
+DEEP_WALKS = """
+SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, dataset_id, toDate(ts) AS day
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+  AND status < 400
+  AND {page_index} > {deep_page:UInt64}
+GROUP BY consumer_id, anon_ip, dataset_id, day
+HAVING count() >= {min_deep_calls:UInt64}
+"""
+
 PAGE_WALKS = """
-WITH paged AS (
-    SELECT
-        consumer_id,
-        if(consumer_id = '', client_ip, '') AS anon_ip,
-        dataset_id,
-        toDate(ts) AS day,
-        ts,
-        client_ip,
-        rows,
-        JSONExtractInt(params, 'limit') AS limit_,
-        if(JSONHas(params, 'page'), JSONExtractInt(params, 'page'),
-           if(limit_ > 0, intDiv(JSONExtractInt(params, 'offset'), limit_) + 1, 0)) AS page,
-        if(JSONHas(params, 'page'), JSONExtractInt(params, 'page_size'), limit_) AS page_size
-    FROM access_log
-    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-      AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
-      AND status < 400
-)
 SELECT
     consumer_id, anon_ip, dataset_id, day,
     count() AS calls,
@@ -47,11 +42,22 @@ SELECT
     topK(5)(client_ip) AS some_ips,
     min(ts) AS first_seen,
     max(ts) AS last_seen
-FROM paged
+FROM (
+    SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, dataset_id, toDate(ts) AS day,
+           ts, client_ip, rows, {page_index} AS page, {page_size} AS page_size
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND dataset_id IN {dataset_ids:Array(String)}
+      AND (consumer_id, if(consumer_id = '', client_ip, ''), dataset_id, toDate(ts))
+          IN {candidates:Array(Tuple(String, String, String, Date))}
+      AND status < 400
+)
 WHERE page > 0
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING pages >= {min_pages:UInt32}
-"""
+""".replace("{page_index}", features.PAGE_INDEX).replace("{page_size}", features.PAGE_SIZE)
+
+DEEP_WALKS = DEEP_WALKS.replace("{page_index}", features.PAGE_INDEX)
 
 # What the other entities take from each dataset through the API in a day: the yardstick for "far beyond
 # the norm" (a whole-file download is lawful and not a walk, so downloads do not set the norm). The walks
@@ -89,13 +95,20 @@ class ScrapingDetector(Detector):
     family = "malicious"
 
     min_pages: int = 80             # distinct pages walked in one day
+    deep_page: int = 10             # lawful readers stay on the first few pages
     min_contiguity: float = 0.7     # share of pages between first and last that were actually read
     coverage_factor: float = 5.0    # rows taken vs the dataset's median entity-day
 
     def run(self, client: Client, window: Window) -> list[Alert]:
         start, end = features.read_range(window)
+        candidates = [tuple(r) for r in client.query(DEEP_WALKS, parameters={
+            "start": start, "end": end, "deep_page": self.deep_page,
+            "min_deep_calls": max(self.min_pages - self.deep_page, 1)}).result_rows]
+        if not candidates:
+            return []
         walks = client.query(PAGE_WALKS, parameters={
-            "start": start, "end": end, "min_pages": self.min_pages}).named_results()
+            "start": start, "end": end, "min_pages": self.min_pages, "candidates": candidates,
+            "dataset_ids": sorted({c[2] for c in candidates})}).named_results()
         walks = [w for w in walks if self._contiguity(w["page_list"]) >= self.min_contiguity]
         if not walks:
             return []
