@@ -87,6 +87,8 @@ ORDER BY d.agency_id
 """
 
 # Lag of each dataset's last update at the end of the period, against its declared frequency.
+# The catalog keeps only the latest update time, so for a past year a dataset updated since
+# then has lag 0 (counted on time): the lag is known only for the current state.
 UPDATE_LAGS = """
 SELECT
     agency_id,
@@ -440,10 +442,14 @@ def _assessed(data: _YearInputs, weights: dict[str, float]) -> tuple[list[str], 
     if missing["utilisation"]:
         notes.append("本年度无访问日志,“数据利用”不计入总分")
     assessed = [k for k in weights if weights[k] > 0 and not missing.get(k, False)]
+    if not assessed:
+        notes.append("没有可评估的维度:所有有权重的维度本年度均无输入")
     return assessed, notes
 
 
 def _total(dimensions: dict[str, DimensionScore], assessed: list[str], weights: dict[str, float]) -> float:
+    if not assessed:
+        return 0.0
     earned = sum(dimensions[k].weight * dimensions[k].ratio for k in assessed)
     return round(100 * earned / sum(weights[k] for k in assessed), 2)
 
