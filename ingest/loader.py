@@ -77,7 +77,7 @@ SELECT event_id, ts, consumer_id, key_id, dataset_id, channel, endpoint, method,
        latency_ms, rows, bytes, fields, scenario, client_ip, user_agent, params, {{batch_id:String}}
 FROM {PARSED}
 WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
-SETTINGS parallel_view_processing = 1, max_insert_threads = 2
+SETTINGS parallel_view_processing = 1, optimize_on_insert = 0
 """
 
 REMEMBER_EVENTS = f"""
