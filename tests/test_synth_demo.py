@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -63,3 +66,17 @@ def test_build_demo_refuses_a_warehouse_holding_other_traffic(client, settings):
         build_demo(client, settings, scale="small", seed=7, until=UNTIL)
     assert client.command("SELECT count() FROM access_log") == 1
     assert client.command("SELECT count() FROM demo_episodes") == 0
+
+
+def test_demo_command_rejects_an_unknown_scale_in_one_sentence(tmp_path):
+    env = {**os.environ, "ODWATCH_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "odwatch.cli", "demo", "--scale", "huge"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Unknown scale 'huge'" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "demo").exists()
