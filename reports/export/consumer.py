@@ -21,6 +21,7 @@ from reports.usage import consumer_usage_report
 CONSUMER_FORMATS = ("docx", "pdf")
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "非法人组织"}
 TO_FILL = "(由数据利用主体填写)"
+LOGGED_NOTE = "日志调用数为本草稿所选期间网关记录的该数据集调用次数,与已报送报告的期间不一定相同,仅供核对。"
 DRAFT_NOTE = ("本草稿依据《上海市公共数据开放实施细则》第二十九条,由开放平台网关日志自动生成,"
               "调用次数和主要利用字段为平台记录;请利用主体核对并补充第四部分后报送。")
 
@@ -63,11 +64,12 @@ def _agreements(report: dict) -> list:
                           f"{r['period_start']} 至 {r['period_end']}", r["due_date"], r["filed_at"],
                           r["calls_reported"], d["calls"]])
     agreement_headers = ["协议编号", "数据集", "约定场景", "有效期", "日调用上限"]
-    filed_headers = ["报告编号", "数据集", "报告期", "应报日期", "报送时间", "报送调用数", "日志调用数"]
+    filed_headers = ["报告编号", "数据集", "报告期", "应报日期", "报送时间", "报送调用数",
+                     "本草稿期间日志调用数"]
     return [doc.Heading("三、数据利用协议与已报送情况"),
             doc.Table(agreement_headers, rows, widths=[1.5, 2, 2, 2, 1]),
             doc.Table(filed_headers, filed, widths=[1.4, 2, 2, 1.1, 1.4, 1, 1],
-                      note="日志调用数为本报告期内网关记录的调用次数,供核对。")]
+                      note=LOGGED_NOTE)]
 
 
 def _to_fill() -> list:
