@@ -78,8 +78,10 @@ class Scheduler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str]) -> None:
-        self.jobs[name] = JobStatus(name, every_s, next_due=_now())
+    def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str],
+            first_in_s: int = 0) -> None:
+        first = datetime.fromtimestamp(_now().timestamp() + first_in_s, SHANGHAI)
+        self.jobs[name] = JobStatus(name, every_s, next_due=first)
         self._work[name] = work
         self._state[name] = {}
         self._locks[name] = threading.Lock()
@@ -124,7 +126,8 @@ class Scheduler:
 def build_scheduler(settings: Settings) -> Scheduler:
     scheduler = Scheduler(settings)
     scheduler.add("spool_ingest", SPOOL_EVERY_S, spool_job)
-    scheduler.add("detectors", DETECT_EVERY_S, detect_job)
+    # The first detector run waits a little: at start-up the pages' first renders come first.
+    scheduler.add("detectors", DETECT_EVERY_S, detect_job, first_in_s=min(DETECT_EVERY_S, 120))
     return scheduler
 
 

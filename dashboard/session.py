@@ -177,14 +177,17 @@ def _keep(name: str) -> None:
 
 
 def _select(name: str, options: list, labels: dict, disabled: bool = False) -> None:
-    """A select box whose choice is kept in the filter store; None means "all"."""
+    """A select box whose choice is kept in the filter store; "" means "all".
+
+    Not None: a select box whose state is None shows an empty placeholder, not the "all" option.
+    """
     store = _store()
     if store.get(name) not in options:
-        store[name] = None
-    st.session_state[_widget(name)] = store.get(name)
+        store[name] = ""
+    st.session_state[_widget(name)] = store[name]
     st.sidebar.selectbox(
-        t(f"filter.{name}"), [None, *options], key=_widget(name), disabled=disabled,
-        format_func=lambda value: t("filter.all") if value is None else labels.get(value, str(value)),
+        t(f"filter.{name}"), ["", *options], key=_widget(name), disabled=disabled,
+        format_func=lambda value: t("filter.all") if value == "" else labels.get(value, str(value)),
         on_change=_keep, args=(name,),
     )
 

@@ -166,6 +166,8 @@ def test_filters_persist_across_pages_that_show_fewer_filters(app_client):
     at = AppTest.from_function(filters_script, default_timeout=60)
     at.session_state[USER_KEY] = User("olivia", "official")
     at.run()
+    # Every filter starts on its "all" option (index 0), not on an empty placeholder.
+    assert [box.index for box in at.sidebar.selectbox] == [0, 0, 0, 0, 0]
     at.selectbox(key="flt_channel").set_value("api").run()
     at.selectbox(key="flt_agency").set_value("A02").run()
     assert at.text[0].value == "agency=A02 channel=api dataset=None"

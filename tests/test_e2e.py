@@ -34,6 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 900          # the first start builds the small demo platform
+ACTION_TIMEOUT_MS = 180_000      # generous on a shared machine; a wait ends as soon as the page is ready
 ACCOUNT_LINE = re.compile(r"^\s+(demo_\w+)\s+(\S+)\s*$")
 IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -111,7 +112,7 @@ class Server:
 
 def settle(page) -> None:
     """Wait until Streamlit has finished the current run and no element is stale."""
-    page.wait_for_function(IDLE, timeout=180_000)
+    page.wait_for_function(IDLE)
 
 
 def assert_no_error_box(page, where: str) -> None:
@@ -121,28 +122,32 @@ def assert_no_error_box(page, where: str) -> None:
 
 def sign_in(page, url: str, username: str, password: str) -> None:
     page.goto(url)
-    page.get_by_label(ZH["signin.password"]).wait_for(timeout=120_000)
+    page.get_by_label(ZH["signin.password"]).wait_for()
     settle(page)
     page.get_by_label(ZH["signin.username"]).fill(username)
     page.get_by_label(ZH["signin.password"]).fill(password)
     page.get_by_role("button", name=ZH["signin.submit"]).click()
-    nav_link(page, navigation.PAGES[0]).wait_for(timeout=180_000)
+    nav_link(page, navigation.PAGES[0]).wait_for()
     settle(page)
 
 
-def nav_link(page, spec: navigation.PageSpec):
+def nav_link(page, spec: navigation.PageSpec, current: bool = False):
     # By its title: the default page's link is the bare root URL, not its url_path.
-    return page.locator('[data-testid="stSidebarNavLink"]', has=page.get_by_text(ZH[spec.title_key], exact=True))
+    selector = '[data-testid="stSidebarNavLink"]' + ('[aria-current="page"]' if current else "")
+    return page.locator(selector, has=page.get_by_text(ZH[spec.title_key], exact=True))
 
 
 def open_page(page, spec: navigation.PageSpec) -> None:
-    link = nav_link(page, spec)
-    if link.get_attribute("aria-current") == "page":
-        return
-    link.click()
-    page.wait_for_function("link => link.getAttribute('aria-current') === 'page'", arg=link.element_handle(),
-                           timeout=120_000)
+    if nav_link(page, spec, current=True).count() == 0:
+        nav_link(page, spec).click()
+        nav_link(page, spec, current=True).wait_for()
     settle(page)
+
+
+def new_context(browser, **options):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **options)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    return context
 
 
 @pytest.fixture(scope="module")
@@ -167,16 +172,16 @@ def browser():
 
 
 def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = new_context(browser)
     page = context.new_page()
     page.goto(f"{server.url}/public-notice")
-    page.get_by_role("heading", name=ZH["notice.title"]).wait_for(timeout=120_000)
+    page.get_by_role("heading", name=ZH["notice.title"]).wait_for()
     settle(page)
     assert_no_error_box(page, "public notice")
     page.screenshot(path=str(ARTIFACTS / "page-public-notice-visitor.png"), full_page=True)
     page.goto(f"{server.url}/admin")
-    page.get_by_text("Page not found").wait_for(timeout=120_000)    # Streamlit's own notice
-    page.get_by_label(ZH["signin.password"]).wait_for(timeout=120_000)
+    page.get_by_text("Page not found").wait_for()    # Streamlit's own notice
+    page.get_by_label(ZH["signin.password"]).wait_for()
     settle(page)
     page.screenshot(path=str(ARTIFACTS / "visitor-asks-for-admin.png"), full_page=True)
     assert page.get_by_role("heading", name=ZH["nav.admin"]).count() == 0
@@ -187,7 +192,7 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     """Runs last: it stops the server to read the stored audit entries."""
     accounts = server.accounts()
     assert set(accounts) == {f"demo_{role}" for role in navigation.ROLES}
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context = new_context(browser, accept_downloads=True)
     page = context.new_page()
     sign_in(page, server.url, "demo_admin", accounts["demo_admin"])
 
@@ -197,17 +202,17 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
         page.screenshot(path=str(ARTIFACTS / f"page-{spec.key}.png"), full_page=True)
 
     open_page(page, navigation.PAGES[[p.key for p in navigation.PAGES].index("triage")])
-    page.locator('[data-testid="stMultiSelect"]').first.click()
-    page.locator('[role="option"]').first.click()
+    page.get_by_role("combobox", name=ZH["pages.triage.selected"]).click()
+    page.get_by_role("option").filter(has_text="[").first.click()     # an alert, not "Select all"
     page.keyboard.press("Escape")
     settle(page)
-    page.get_by_role("button", name=re.compile(r"^确认收到 1 条")).click()
-    page.get_by_text(ZH["pages.triage.done_acknowledged"].format(n=1)).wait_for(timeout=120_000)
+    page.get_by_role("button", name=ZH["pages.triage.acknowledge_n"].format(n=1)).click()
+    page.get_by_text(ZH["pages.triage.done_acknowledged"].format(n=1)).wait_for()
     settle(page)
     assert_no_error_box(page, "triage after acknowledge")
     page.screenshot(path=str(ARTIFACTS / "action-triage-acknowledged.png"), full_page=True)
 
-    with page.expect_download(timeout=120_000) as download_info:
+    with page.expect_download() as download_info:
         page.get_by_role("button", name=ZH["shell.download_csv"]).first.click()
     exported = Path(download_info.value.path()).read_bytes()
     assert exported.startswith(b"\xef\xbb\xbf") and len(exported.splitlines()) > 1
