@@ -33,8 +33,18 @@ LOG_FEATURES = {"bytes_per_row"}
 # A user agent is rare when few entities use it. A successful call is slow above the p99 latency of its
 # channel (a download is allowed to take longer than an API page; a server error's delay is not the
 # caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in themselves.
+# Entity-hours are keyed by a hash of (entity, hour); most of them hold a call or two (anonymous
+# visitors), so the thin ones are dropped by a cheap count before any feature is computed.
 ENTITY_HOURS = """
 WITH
+    cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toStartOfHour(ts)) AS entity_hour,
+    busy AS (
+        SELECT cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toStartOfHour(ts)) AS key
+        FROM access_log
+        WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+        GROUP BY key
+        HAVING count() >= {min_calls:UInt64}
+    ),
     agents AS (
         SELECT user_agent, uniq(consumer_id, if(consumer_id = '', client_ip, '')) AS users
         FROM access_log
@@ -48,9 +58,10 @@ WITH
            GROUP BY channel)
     ) AS slow_limits
 SELECT
-    consumer_id,
-    if(consumer_id = '', client_ip, '') AS anon_ip,
-    toStartOfHour(ts) AS hour,
+    entity_hour,
+    any(consumer_id) AS consumer,       -- not named consumer_id: the key expression reads that column
+    any(if(consumer_id = '', client_ip, '')) AS anon_ip,
+    any(toStartOfHour(ts)) AS hour,
     count() AS calls,
     sum(bytes) / greatest(sum(rows), 1) AS bytes_per_row,
     uniqExact(endpoint) AS endpoints,
@@ -60,7 +71,17 @@ SELECT
     countIf(status < 400 AND latency_ms > transform(toString(channel), slow_limits.1, slow_limits.2, 0.0))
         / calls AS slow_share,
     countIf(status >= 400) / calls AS error_share,
-    countIf(method != 'GET') / calls AS non_get_share,
+    countIf(method != 'GET') / calls AS non_get_share
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND entity_hour IN busy
+GROUP BY entity_hour
+"""
+
+# What a reader wants to see of the flagged entity-hours.
+DETAILS = """
+SELECT
+    cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toStartOfHour(ts)) AS entity_hour,
     topK(1)(dataset_id)[1] AS top_dataset,
     topK(3)(user_agent) AS agents,
     topK(5)(endpoint) AS top_endpoints,
@@ -69,8 +90,8 @@ SELECT
     sum(rows) AS rows_total
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-GROUP BY consumer_id, anon_ip, hour
-HAVING calls >= {min_calls:UInt64}
+  AND entity_hour IN {keys:Array(UInt64)}
+GROUP BY entity_hour
 """
 
 
@@ -96,23 +117,33 @@ class MlOutlierDetector(Detector):
         start, end = features.read_range(window, self.lookback)
         result = client.query(ENTITY_HOURS, parameters={
             "start": start - self.lookback, "end": end, "min_calls": self.min_calls,
-            "rare_agent_users": self.rare_agent_users}).named_results()
-        rows = list(result)
-        if len(rows) < 50:       # too few entity-hours to speak of a population
+            "rare_agent_users": self.rare_agent_users})
+        columns = dict(zip(result.column_names, result.result_columns, strict=True))
+        if len(columns.get("entity_hour", ())) < 50:    # too few entity-hours to speak of a population
             return []
-        matrix = self._matrix(rows)
-        in_run = np.array([r["hour"] >= start for r in rows])
+        matrix = self._matrix(columns)
+        in_run = np.array([hour >= start for hour in columns["hour"]])
         standing = Standing.of(matrix)
         candidates = np.flatnonzero(in_run & ((standing.z >= self.driver_z).sum(axis=1) >= self.min_drivers))
         if candidates.size == 0:
             return []
         scores = self._ensemble(matrix, candidates)
         flagged = [(int(i), float(s)) for i, s in zip(candidates, scores, strict=True) if s >= self.min_score]
+        if not flagged:
+            return []
+        rows = {i: {name: values[i] for name, values in columns.items()} for i, _ in flagged}
+        for row in rows.values():
+            row["consumer_id"] = row.pop("consumer")
+        details = client.query(DETAILS, parameters={
+            "start": start, "end": end, "keys": [rows[i]["entity_hour"] for i, _ in flagged]}).named_results()
+        by_key = {d["entity_hour"]: d for d in details}
+        for row in rows.values():
+            row.update(by_key.get(row["entity_hour"], {}))
         return self._alerts(client, rows, flagged, standing)
 
     @staticmethod
-    def _matrix(rows: list[dict]) -> np.ndarray:
-        matrix = np.array([[float(r[name]) for r in rows] for name in FEATURES], dtype=float).T
+    def _matrix(columns: dict[str, list]) -> np.ndarray:
+        matrix = np.column_stack([np.asarray(columns[name], dtype=float) for name in FEATURES])
         for j, name in enumerate(FEATURES):
             if name in LOG_FEATURES:
                 matrix[:, j] = np.log1p(matrix[:, j])
@@ -144,7 +175,7 @@ class MlOutlierDetector(Detector):
             combined += (scored - trained.mean()) / (trained.std() or 1.0)
         return combined / len(models)
 
-    def _alerts(self, client: Client, rows: list[dict], flagged: list[tuple[int, float]],
+    def _alerts(self, client: Client, rows: dict[int, dict], flagged: list[tuple[int, float]],
                 standing: Standing) -> list[Alert]:
         by_day: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
         for i, score in flagged:
@@ -173,7 +204,7 @@ class MlOutlierDetector(Detector):
                     "top_hour_explanation": explanation,
                     "models": ["ECOD", "IForest", "COPOD", "HBOS"],
                     "combination": "mean of scores standardised against each model's training scores",
-                    "population_entity_hours": len(rows),
+                    "population_entity_hours": int(standing.z.shape[0]),
                     "user_agents": top["agents"], "endpoints": top["top_endpoints"],
                     "client_ips": top["some_ips"], "calls": top["calls"], "bytes": top["bytes_total"],
                     "rows": top["rows_total"],
