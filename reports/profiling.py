@@ -216,42 +216,53 @@ def _is_null(name: str) -> pl.Expr:
     return pl.col(name).is_null() | pl.col(name).is_in(NULL_TOKENS)
 
 
-def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
-    """Masks for bad format and impossible dates, and one count per layout used.
+DATE_FORMAT_ERROR, DATE_IMPOSSIBLE = 4, 5
+DATE_CODES = {label: code for code, label in enumerate(DATE_LAYOUTS.values())}
 
-    The common layout is parsed natively; only the cells it rejects (few, in real data) go on
-    to one regular expression that finds the layout, and the parts are parsed again as
-    yyyy-mm-dd: a cell of an accepted layout that still fails is a date that does not exist
-    (2023-02-30, month 13, year 0021, or a clock at 25:00).
-    Returns stages of intermediate columns to materialise first, and the masks over them.
+
+def date_status(values: pl.Series, with_time: bool = False) -> pl.Series:
+    """Per cell: the layout code of a real date (DATE_CODES), 4 not a date, 5 a date that cannot exist.
+
+    The common layout is parsed natively for the whole batch; only the cells it rejects (few,
+    in real data) go on to one regular expression that finds the layout, and their parts are
+    parsed again as yyyy-mm-dd: a cell of an accepted layout that still fails is a date that
+    does not exist (2023-02-30, month 13, year 0021, or a clock at 25:00).
     """
-    parsed, ok, rest, parts = f"{tag}_date", f"{tag}_ok", f"{tag}_rest", f"{tag}_parts"
-    tail = DATETIME_TAIL if with_time else DATE_TAIL
-    stages = [
-        {parsed: _parse(pl.col(name), with_time)},
-        {ok: pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False)},
-        {rest: pl.when(~pl.col(ok)).then(pl.col(name))},
-        {parts: pl.col(rest).str.extract_groups(DATE_SHAPE + tail)},
-    ]
-    part = pl.col(parts).struct.field
-    separator = part("2")
-    shaped = pl.col(ok) | separator.is_not_null()
-    layouts = {f"layout:{label}": (separator == sep).fill_null(False) for sep, label in DATE_LAYOUTS.items()}
-    layouts["layout:yyyy-mm-dd"] = pl.col(ok) | layouts["layout:yyyy-mm-dd"]
-    rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
+    ok = _parse(values, with_time).is_between(*YEAR_RANGE).fill_null(False)
+    status = pl.Series(values.name, np.zeros(len(values), dtype=np.int8))
+    if ok.all():
+        return status
+    failed = (~ok).arg_true()
+    parts = values.gather(failed).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))
+    frame = parts.struct.unnest()
+    rewritten = pl.concat_str([frame["1"], frame["3"], frame["4"]], separator="-")
     if with_time:
-        rewritten = pl.concat_str([rewritten, part("5").fill_null("00:00")], separator=" ")
+        rewritten = pl.concat_str([rewritten, frame["5"].fill_null("00:00")], separator=" ")
     exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
-    return stages, {"format": ~shaped, "impossible_date": ~pl.col(ok) & shaped & ~exists, **layouts}
+    layout = frame["2"].replace_strict({sep: DATE_CODES[label] for sep, label in DATE_LAYOUTS.items()},
+                                       default=None, return_dtype=pl.Int8)
+    codes = pl.select(pl.when(layout.is_null()).then(pl.lit(DATE_FORMAT_ERROR, pl.Int8))
+                      .when(~exists).then(pl.lit(DATE_IMPOSSIBLE, pl.Int8)).otherwise(layout)).to_series()
+    return status.scatter(failed, codes)
 
 
-def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
+def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
+    """Masks for bad format and impossible dates, and one count per layout used (see date_status)."""
+    status = f"{tag}_date"
+    stages = [{status: pl.col(name).map_batches(lambda batch: date_status(batch, with_time),
+                                                 return_dtype=pl.Int8, is_elementwise=True)}]
+    code = pl.col(status)
+    return stages, {"format": code == DATE_FORMAT_ERROR, "impossible_date": code == DATE_IMPOSSIBLE,
+                    **{f"layout:{label}": code == value for label, value in DATE_CODES.items()}}
+
+
+def _parse(value: pl.Series, with_time: bool) -> pl.Series:
     """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse."""
     if not with_time:
         return value.str.to_date("%Y-%m-%d", strict=False)
-    return pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
+    return pl.select(pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
-        + [value.str.to_date("%Y-%m-%d", strict=False)])
+        + [value.str.to_date("%Y-%m-%d", strict=False)])).to_series()
 
 
 # GB 32100 in numpy lookup tables: value of each byte, whether it may stand in each position.
@@ -318,10 +329,10 @@ def rule_masks(name: str, spec: dict, tag: str = "__x"
     return prep, masks
 
 
-def _order_mask(start: str, end: str, parsed: dict[str, str]) -> pl.Expr:
-    """Rows whose start date comes after their end date (dates parsed once for date fields)."""
+def _order_mask(start: str, end: str) -> pl.Expr:
+    """Rows whose start date comes after their end date (yyyy-mm-dd cells)."""
     def as_date(name: str) -> pl.Expr:
-        return pl.col(parsed[name]) if name in parsed else pl.col(name).str.to_date("%Y-%m-%d", strict=False)
+        return pl.col(name).str.to_date("%Y-%m-%d", strict=False)
     return (as_date(start) > as_date(end)).fill_null(False)
 
 
@@ -378,10 +389,8 @@ def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: li
             stats.append(pl.col(flag).sum().alias(f"{i}|{rule}"))
             if not rule.startswith("layout:"):
                 stats.append(pl.col(name).filter(pl.col(flag)).first().alias(f"{i}|{rule}|ex"))
-    parsed = {name: f"__t{i}_date" for i, name in enumerate(columns)
-              if normalise_type(specs.get(name, {}).get("type")) in ("date", "datetime")}
     for j, (start, end) in enumerate(pairs):
-        flags.append(_order_mask(start, end, parsed).alias(f"__p{j}"))
+        flags.append(_order_mask(start, end).alias(f"__p{j}"))
         stats += [pl.col(f"__p{j}").sum().alias(f"pair{j}"),
                   pl.concat_str([pl.col(start), pl.col(end)], separator=" > ").filter(pl.col(f"__p{j}"))
                   .first().alias(f"pair{j}|ex")]
@@ -405,7 +414,8 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     collector = _Collector()
     keep = [pl.col(ROW), pl.struct(columns).hash().alias("row_hash")]
     if key:
-        keep.append(pl.when(~pl.col(f"__n{columns.index(key)}")).then(pl.col(key)).alias("key"))
+        filled = ~pl.col(f"__n{columns.index(key)}")
+        keep += [pl.col(key).alias("key"), pl.when(filled).then(pl.col(key).hash()).alias("key_hash")]
     stages[-1].append(pl.struct(keep).map_batches(collector, return_dtype=pl.Boolean, is_elementwise=True)
                       .alias("__kept"))
     stats.append(pl.col("__kept").sum().alias("__kept"))
@@ -432,7 +442,7 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
                 fp.findings.append(Finding(rule, count, str(row[f"{i}|{rule}|ex"])))
         fields.append(fp)
     duplicate_rows, row_example = _duplicates(hashes, "row_hash")
-    duplicate_keys, key_example = _duplicates(hashes, "key") if key else (0, "")
+    duplicate_keys, key_example = _duplicates(hashes, "key_hash", shown="key") if key else (0, "")
     declared_names = [d["name"] for d in declared]
     return Profile(
         path=path, rows=rows, columns=columns, fields=fields,
@@ -463,22 +473,24 @@ class _Collector:
 
     def frame(self) -> pl.DataFrame:
         if not self.batches:
-            return pl.DataFrame({ROW: [], "row_hash": [], "key": []},
-                                schema={ROW: pl.UInt32, "row_hash": pl.UInt64, "key": pl.String})
+            return pl.DataFrame(schema={ROW: pl.UInt32, "row_hash": pl.UInt64, "key": pl.String,
+                                        "key_hash": pl.UInt64})
         return pl.concat([b.struct.unnest() for b in self.batches])
 
 
-def _duplicates(frame: pl.DataFrame, column: str) -> tuple[int, str]:
-    """How many non-null values repeat an earlier one, and where the first repeated one stands."""
-    filled = frame.filter(pl.col(column).is_not_null())
-    extra = filled.height - filled[column].n_unique()
-    if not extra:
+def _duplicates(frame: pl.DataFrame, column: str, shown: str | None = None) -> tuple[int, str]:
+    """How many non-null values of `column` repeat an earlier one, and the rows of the first repeated.
+
+    `shown` names a column whose value is quoted in the example (the key itself, beside its hash).
+    """
+    groups = (frame.lazy().filter(pl.col(column).is_not_null()).group_by(column)
+              .agg(pl.len().alias("n"), pl.col(ROW).min().alias("first")).filter(pl.col("n") > 1).collect())
+    if groups.is_empty():
         return 0, ""
-    repeated = filled.filter(pl.col(column).is_duplicated())
-    first = repeated.sort(ROW).row(0, named=True)[column]
-    rows = repeated.filter(pl.col(column) == first)[ROW].sort().head(3).to_list()
-    where = f"第 {'、'.join(map(str, rows))} 行"
-    return extra, (f"{first}（{where}）" if column == "key" else f"{where}相同")
+    value = groups.sort("first")[column][0]
+    same = frame.filter(pl.col(column) == value).sort(ROW).head(3)
+    where = f"第 {'、'.join(map(str, same[ROW].to_list()))} 行"
+    return int((groups["n"] - 1).sum()), (f"{same[shown][0]}（{where}）" if shown else f"{where}相同")
 
 
 def profile_file(path: Path, declared: list[dict] | None = None) -> Profile:
