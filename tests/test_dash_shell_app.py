@@ -260,3 +260,34 @@ def test_dates_default_to_the_last_thirty_days(app_client):
     at.run()
     start, end = at.date_input(key="flt_dates").value
     assert (end - start).days == 29 and end >= date(2026, 11, 27)
+
+
+LOG_LINES = [
+    {"event_id": "up-1", "ts": "2026-11-26T10:00:00+08:00", "consumer_id": "", "key_id": "",
+     "dataset_id": "D1", "channel": "api", "endpoint": "/api/v1/datasets/D1/records", "method": "GET",
+     "status": 200,
+     "latency_ms": 40, "rows": 20, "bytes": 900, "fields": [], "scenario": "", "client_ip": "203.0.113.7",
+     "user_agent": "curl/8", "params": {"page": 1}},
+]
+
+
+def test_admin_uploads_a_log_and_a_reference_file(app_client):
+    good = json.dumps(LOG_LINES[0], ensure_ascii=False)
+    log = f"{good}\n{{this is not json\n".encode()
+    agencies = json.dumps({"agency_id": "A03", "name": "市民政局", "name_en": "Civil Affairs",
+                           "kind": "city_bureau"}, ensure_ascii=False).encode() + b"\n"
+    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    uploader = next(iter(at.get("file_uploader")))
+    uploader.upload("gateway.jsonl", log, "application/json").run()
+    at.button(key="admin_upload_go").click().run()
+    assert not at.exception
+    assert app_client.query("SELECT event_id FROM access_log").result_rows == [("up-1",)]
+    assert app_client.query("SELECT count() FROM rejected_rows").result_rows[0][0] == 1
+    assert any("访问日志已接入" in s.value for s in at.success)
+    uploader = next(iter(at.get("file_uploader")))
+    uploader.upload("agencies.jsonl", agencies, "application/json").run()
+    at.button(key="admin_upload_go").click().run()
+    assert not at.exception
+    assert ("市民政局",) in app_client.query("SELECT name FROM agencies FINAL").result_rows
+    uploads = app_client.query("SELECT object_id FROM audit_log WHERE action = 'upload' ORDER BY seq")
+    assert uploads.result_rows == [("gateway.jsonl",), ("agencies.jsonl",)]

@@ -136,3 +136,15 @@ def test_users_add_with_a_bad_role_saves_nothing(cli_env):
     assert result.exit_code != 0
     assert isinstance(result.exception, UserError)
     assert auth.get_user(cli_env, "dave") is None
+
+
+def test_oidc_identities_map_only_to_provisioned_active_accounts(client):
+    from dashboard.signin import oidc_configured
+
+    assert oidc_configured() is False          # no .streamlit/secrets.toml [auth]: local sign-in only
+    auth.add_user(client, "li.ming@sheitc.sh.gov.cn", "official", PASSWORD)
+    assert auth.user_for_identity(client, "li.ming@sheitc.sh.gov.cn") == User("li.ming@sheitc.sh.gov.cn",
+                                                                              "official", "")
+    assert auth.user_for_identity(client, "stranger@example.com") is None
+    auth.disable_user(client, "li.ming@sheitc.sh.gov.cn")
+    assert auth.user_for_identity(client, "li.ming@sheitc.sh.gov.cn") is None

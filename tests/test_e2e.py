@@ -145,7 +145,7 @@ def open_page(page, spec: navigation.PageSpec) -> None:
 
 
 def new_context(browser, **options):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **options)
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, **options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     return context
 

@@ -34,7 +34,10 @@ def _reference_table(name: str) -> str | None:
 
 def _ingest_upload(uploaded) -> None:
     """Write the upload under its own name in a fresh folder and hand it to the ingest package."""
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=settings.data_dir))
+    # Kept under the data directory: ingest_batches.source points at the file.
+    uploads = settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads))
     path = folder / Path(uploaded.name).name
     path.write_bytes(uploaded.getvalue())
     table = _reference_table(path.name)
