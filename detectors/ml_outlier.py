@@ -29,6 +29,10 @@ FEATURES = ("bytes_per_row", "endpoints", "datasets", "rare_agent_share", "slow_
             "non_get_share")
 # Size-like features are compared on a log scale so a 20x jump counts the same for small and big users.
 LOG_FEATURES = {"bytes_per_row"}
+# Endpoints and datasets move together (an endpoint is a dataset's records or download), so being broad
+# on both counts as one unusual aspect, not two.
+ASPECTS = [[FEATURES.index("endpoints"), FEATURES.index("datasets")]] + [
+    [j] for j, name in enumerate(FEATURES) if name not in ("endpoints", "datasets")]
 
 # A user agent is rare when few entities use it. A successful call is slow above the p99 latency of its
 # channel (a download is allowed to take longer than an API page; a server error's delay is not the
@@ -108,7 +112,7 @@ class MlOutlierDetector(Detector):
     min_calls: int = 5                  # entity-hours below this are too thin to judge
     rare_agent_users: int = 2           # a user agent used by at most this many entities is rare
     driver_z: float = 3.5               # robust deviations above the median that make a feature a driver
-    min_drivers: int = 3                # unusual on several features at once
+    min_drivers: int = 3                # unusual on several aspects at once
     min_score: float = 2.5              # combined standardised score
     max_fit_rows: int = 20_000          # models are fitted on a sample of this size
     random_state: int = 7
@@ -124,7 +128,9 @@ class MlOutlierDetector(Detector):
         matrix = self._matrix(columns)
         in_run = np.array([hour >= start for hour in columns["hour"]])
         standing = Standing.of(matrix)
-        candidates = np.flatnonzero(in_run & ((standing.z >= self.driver_z).sum(axis=1) >= self.min_drivers))
+        driving = standing.z >= self.driver_z
+        aspects = np.column_stack([driving[:, group].any(axis=1) for group in ASPECTS]).sum(axis=1)
+        candidates = np.flatnonzero(in_run & (aspects >= self.min_drivers))
         if candidates.size == 0:
             return []
         scores = self._ensemble(matrix, candidates)
