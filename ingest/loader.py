@@ -1,10 +1,12 @@
 """Loading access-log files: chunks through the engine, a batch ledger, dedupe on event_id.
 
 Each chunk of lines is one batch, named by the SHA-256 of its content. Per batch:
-the raw lines go into a session-scoped staging table, one query parses and
-validates them all (ingest.validate.PARSE_LINES), duplicates are found by an
-anti-join against `seen_events` (and within the chunk), then valid rows go to
+one query reads the raw lines (from a chunk file the embedded engine reads itself,
+or from a session-scoped staging table) and parses and validates them all into a
+session-scoped table (ingest.validate.PARSE_LINES); duplicates are found by an
+anti-join against `seen_events` (and within the chunk); then valid rows go to
 `access_log`, bad ones to `rejected_rows`, and the ledger row is marked done.
+While the engine works on one chunk, a thread reads the next.
 
 A batch the ledger shows as started but never finished (the process was killed)
 is taken back out before it is loaded again: its rows are deleted and the usage
@@ -194,7 +196,7 @@ def ingest_paths(
     summary = IngestSummary(files=[str(p) for p in paths])
     for statement in (CREATE_STAGE, CREATE_PARSED, CREATE_REPEATS):
         client.command(statement)
-    spill_dir = spill_directory(client, settings)
+    spill_dir = spill_directory(settings)
     with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
         for path, path_fmt in zip(paths, formats, strict=True):
             source = str(path.resolve())
@@ -228,7 +230,7 @@ def _staged(client: Client, chunk: Chunk) -> Iterator[str]:
         chunk.discard()
 
 
-def spill_directory(client: Client, settings: Settings) -> Path | None:
+def spill_directory(settings: Settings) -> Path | None:
     """Where the embedded engine can read chunk files from; None for a ClickHouse server."""
     if not is_embedded(settings):
         return None

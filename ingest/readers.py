@@ -23,11 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-import pyarrow as pa
-
 from odwatch.errors import UserError
+
+if TYPE_CHECKING:  # pyarrow is imported where it is used: a JSONL ingest never needs it
+    import pyarrow as pa
 
 FORMATS = ("jsonl", "csv", "parquet", "combined")
 BLOCK_BYTES = 16 * 1024 * 1024
@@ -73,6 +75,8 @@ class Chunk:
 
     def table(self) -> pa.Table:
         """The chunk as rows of (line_no, line, raw, problem)."""
+        import pyarrow as pa
+
         if self.records is not None:
             return self.records
         lines = self.text.split(b"\n")[:-1]
@@ -252,6 +256,8 @@ class _Batch:
         return len(self.lines)
 
     def take(self) -> Chunk:
+        import pyarrow as pa
+
         records = pa.table({
             "line_no": pa.array(self.line_nos, pa.uint64()),
             "line": pa.array(self.lines, pa.binary()),
@@ -349,6 +355,7 @@ def _parquet_value(value: object) -> object:
 
 
 def read_parquet(path: Path, chunk_lines: int) -> Iterator[Chunk]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
