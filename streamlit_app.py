@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
 from odwatch.i18n import LANGUAGES, SESSION_KEY, t
+from warehouse import audit
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -43,6 +44,7 @@ with st.sidebar:
         role = t(f"role.{user.role}")
         st.caption(t("app.signed_in_as", username=user.username, role=role))
         if st.button(t("app.sign_out"), key="sign_out"):
+            audit.record(session.get_client(), user.username, "sign_out", "user", user.username)
             session.sign_out()
             if oidc_configured() and st.user.is_logged_in:
                 st.logout()

@@ -95,7 +95,9 @@ def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | N
     if frame.is_empty():
         st.info(t("shell.no_rows"))
         return
-    st.dataframe(frame, hide_index=True, width="stretch", **({"height": height} if height else {}))
+    # Shown in Shanghai wall-clock time, without the "+08:00" on every cell.
+    sizing = {"height": height} if height else {}
+    st.dataframe(_plain_times(frame), hide_index=True, width="stretch", **sizing)
     key = key or name
     left, right, _ = st.columns([1, 1, 6])
     rows = {"rows": frame.height}

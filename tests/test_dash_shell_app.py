@@ -291,3 +291,11 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client):
     assert ("市民政局",) in app_client.query("SELECT name FROM agencies FINAL").result_rows
     uploads = app_client.query("SELECT object_id FROM audit_log WHERE action = 'upload' ORDER BY seq")
     assert uploads.result_rows == [("gateway.jsonl",), ("agencies.jsonl",)]
+
+
+def test_sign_out_is_audited_and_returns_to_sign_in(app_client):
+    at = as_user(new_app(), User("olivia", "official")).run()
+    at.button(key="sign_out").click().run()
+    assert USER_KEY not in at.session_state
+    assert at.title[0].value == "登录"
+    assert app_client.query("SELECT actor, action FROM audit_log").result_rows == [("olivia", "sign_out")]
