@@ -87,6 +87,7 @@ BURST_ADDRESSES = """
 SELECT consumer_id, toStartOfHour(ts) AS hour, client_ip, count() AS calls
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND dataset_id IN {datasets:Array(String)}
   AND (consumer_id, toStartOfHour(ts)) IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai')))}
 GROUP BY consumer_id, hour, client_ip
 """
@@ -127,11 +128,13 @@ class BurstDetector(Detector):
         for consumer_id, hour, dataset_id, calls in client.query(
                 BURST_DATASETS, parameters={"hours": keys}).result_rows:
             datasets[(consumer_id, hour)][dataset_id] = calls
+        touched = sorted({d for calls in datasets.values() for d in calls})
         addresses: dict[tuple, dict[str, int]] = defaultdict(dict)
         for consumer_id, hour, client_ip, calls in client.query(BURST_ADDRESSES, parameters={
-                "start": start, "end": end, "hours": keys}).result_rows:
+                "start": min(k[1] for k in keys), "end": max(k[1] for k in keys) + timedelta(hours=1),
+                "hours": keys, "datasets": touched}).result_rows:
             addresses[(consumer_id, hour)][client_ip] = calls
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end, touched)
         alerts = [self._alert(rows, datasets, addresses, series) for rows in by_day.values()]
         agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
         for alert in alerts:

@@ -20,9 +20,18 @@ from detectors.base import Alert, Detector, Window
 # Calls fall into 10-minute slots per credential and network (/24 and /16 of an IPv4 address; an IPv6
 # address counts as its own network). Each slot is counted in the `window_slots` sliding windows that
 # contain it, so "within one hour" does not depend on where the clock hour starts. Only credentials
-# seen from enough networks in the whole day are worth the sliding count.
+# seen from enough networks in the whole day (a cheap approximate count first) are worth the sliding count.
 SHARED_WINDOWS = """
-WITH slots AS (
+WITH busy AS (
+    SELECT if(key_id != '', key_id, consumer_id) AS credential, toDate(ts) AS day
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND consumer_id != ''
+    GROUP BY credential, day
+    HAVING uniq(if(isIPv4String(client_ip), toUInt64(bitShiftRight(toUInt32(toIPv4OrZero(client_ip)), 8)),
+                   cityHash64(client_ip))) >= {min_networks:UInt32}
+),
+slots AS (
     SELECT
         if(key_id != '', key_id, consumer_id) AS credential,
         any(consumer_id) AS consumer,
@@ -39,13 +48,8 @@ WITH slots AS (
     FROM access_log
     WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND consumer_id != ''
+      AND (if(key_id != '', key_id, consumer_id), toDate(ts)) IN busy
     GROUP BY credential, slot, v4, net24, net16
-),
-busy AS (
-    SELECT credential, toDate(toDateTime(slot * 600, 'Asia/Shanghai')) AS day
-    FROM slots
-    GROUP BY credential, day
-    HAVING uniqExact(net24) >= {min_networks:UInt32}
 )
 SELECT
     credential,
@@ -62,7 +66,6 @@ SELECT
     groupArray((net24, slot_calls)) AS network_calls
 FROM slots
 ARRAY JOIN range(toInt64(slot) - {window_slots:Int64} + 1, toInt64(slot) + 1) AS window_slot
-WHERE (credential, toDate(toDateTime(slot * 600, 'Asia/Shanghai'))) IN (SELECT credential, day FROM busy)
 GROUP BY credential, window_slot
 HAVING networks24 >= {min_networks:UInt32} AND networks16 >= {min_prefixes16:UInt32}
 ORDER BY credential, window_slot

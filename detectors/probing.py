@@ -21,7 +21,31 @@ INJECTION_PATTERN = (
     r"|\bsleep\s*\(\s*\d|benchmark\s*\(|\$\{jndi:|\{\{.*\}\}"
 )
 
+# Cheap substrings every injection pattern contains: the regular expression only runs on calls that
+# have one of them.
+NEEDLES = ["'", "%27", "union", "..", "%2e", "passwd", "<", "%3c", ";", "sleep", "benchmark", "${", "{{"]
+
+# First, per entity and day (keyed by a hash: most entities are anonymous visitors with a call or two),
+# the cheap counts that can make a prober; then the full picture for those entity-days only.
+SUSPECTS = """
+WITH
+    (multiSearchAnyCaseInsensitive(params, {needles:Array(String)}) AND match(params, {pattern:String}))
+    OR (multiSearchAnyCaseInsensitive(endpoint, {needles:Array(String)})
+        AND match(endpoint, {pattern:String})) AS injected
+SELECT any(consumer_id) AS consumer, any(if(consumer_id = '', client_ip, '')) AS anon, any(toDate(ts)) AS day
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+GROUP BY cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))
+HAVING count() >= {min_calls:UInt64}
+       AND countIf(status >= 400 AND status < 500) >= {min_error_share:Float64} * count()
+    OR countIf(injected) > 0
+"""
+
 PROBES = """
+WITH
+    (multiSearchAnyCaseInsensitive(params, {needles:Array(String)}) AND match(params, {pattern:String}))
+    OR (multiSearchAnyCaseInsensitive(endpoint, {needles:Array(String)})
+        AND match(endpoint, {pattern:String})) AS injected
 SELECT
     consumer_id,
     if(consumer_id = '', client_ip, '') AS anon_ip,
@@ -34,14 +58,17 @@ SELECT
     uniqExact(dataset_id) AS datasets,
     uniqExactIf(dataset_id, status IN (401, 403)) AS denied_datasets,
     groupUniqArrayIf(20)(dataset_id, status IN (401, 403)) AS some_denied,
-    countIf(match(params, {pattern:String}) OR match(endpoint, {pattern:String})) AS injections,
-    groupArrayIf(5)(substring(params, 1, 200), match(params, {pattern:String})) AS injection_samples,
+    countIf(injected) AS injections,
+    groupArrayIf(5)(substring(if(match(params, {pattern:String}), params, endpoint), 1, 200), injected)
+        AS injection_samples,
     uniqExact(client_ip) AS ips,
     groupUniqArray(5)(client_ip) AS some_ips,
     min(ts) AS first_seen,
     max(ts) AS last_seen
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND (consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))
+      IN {suspects:Array(Tuple(String, String, Date))}
 GROUP BY consumer_id, anon_ip, day
 HAVING (calls >= {min_calls:UInt64} AND client_errors >= {min_error_share:Float64} * calls
         AND (denied_datasets >= {min_denied_datasets:UInt64} OR injections > 0))
@@ -68,9 +95,13 @@ class ProbingDetector(Detector):
 
     def run(self, client: Client, window: Window) -> list[Alert]:
         start, end = features.read_range(window)
+        common = {"start": start, "end": end, "pattern": INJECTION_PATTERN, "needles": NEEDLES,
+                  "min_calls": self.min_calls, "min_error_share": self.min_error_share}
+        suspects = [tuple(r) for r in client.query(SUSPECTS, parameters=common).result_rows]
+        if not suspects:
+            return []
         rows = client.query(PROBES, parameters={
-            "start": start, "end": end, "pattern": INJECTION_PATTERN, "min_calls": self.min_calls,
-            "min_error_share": self.min_error_share, "min_denied_datasets": self.min_denied_datasets,
+            **common, "suspects": suspects, "min_denied_datasets": self.min_denied_datasets,
             "min_injections": self.min_injections}).named_results()
         rows = list(rows)
         keys = [(r["consumer_id"], r["anon_ip"], r["day"]) for r in rows]

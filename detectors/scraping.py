@@ -120,7 +120,7 @@ class ScrapingDetector(Detector):
         walks = [w for w in walks
                  if w["rows_taken"] >= self.coverage_factor * max(norms.get(w["dataset_id"], 0), 1)]
         keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end, datasets)
         agencies = features.agencies_for(client, datasets)
         return [self._alert(w, norms.get(w["dataset_id"], 0), sizes.get(w["dataset_id"], 0),
                             series.get(key, []), agencies.get(w["dataset_id"], ""))

@@ -15,26 +15,35 @@ from clickhouse_connect.driver.client import Client
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-# Per (IP, dataset, day, consumer) the pages read; then per (IP, dataset, day) how many consumers
-# read how many pages, and how many distinct pages all of them together.
+# First the addresses from which several consumers read deep pages (past `deep_page`, where lawful
+# reading never goes) of one dataset in a day; then, for those only, per consumer the pages read and how
+# many distinct pages all of them took together.
+SHARED_DEEP_READS = """
+SELECT client_ip, dataset_id, toDate(ts) AS day
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND consumer_id != ''
+  AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+  AND status < 400
+  AND {page_index} > {deep_page:UInt64}
+GROUP BY client_ip, dataset_id, day
+HAVING uniqExact(consumer_id) >= {min_consumers:UInt64}
+""".replace("{page_index}", features.PAGE_INDEX)
+
 JOINT_WALKS = """
-WITH paged AS (
-    SELECT
-        client_ip, dataset_id, toDate(ts) AS day, consumer_id, rows,
-        JSONExtractInt(params, 'limit') AS limit_,
-        if(JSONHas(params, 'page'), JSONExtractInt(params, 'page'),
-           if(limit_ > 0, intDiv(JSONExtractInt(params, 'offset'), limit_) + 1, 0)) AS page
-    FROM access_log
-    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-      AND consumer_id != ''
-      AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
-      AND status < 400
-),
-per_consumer AS (
+WITH per_consumer AS (
     SELECT client_ip, dataset_id, day, consumer_id,
            count() AS calls, uniqExact(page) AS pages, min(page) AS first_page, max(page) AS last_page,
            sum(rows) AS rows_taken, groupUniqArray(page) AS page_set
-    FROM paged
+    FROM (
+        SELECT client_ip, dataset_id, toDate(ts) AS day, consumer_id, rows, {page_index} AS page
+        FROM access_log
+        WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+          AND dataset_id IN {dataset_ids:Array(String)}
+          AND (client_ip, dataset_id, toDate(ts)) IN {candidates:Array(Tuple(String, String, Date))}
+          AND consumer_id != ''
+          AND status < 400
+    )
     WHERE page > 0
     GROUP BY client_ip, dataset_id, day, consumer_id
     HAVING pages >= {min_pages_each:UInt64}
@@ -51,7 +60,7 @@ GROUP BY client_ip, dataset_id, day
 HAVING consumers >= {min_consumers:UInt64}
    AND pages_union >= {min_total_pages:UInt64}
    AND pages_union >= {min_disjoint:Float64} * pages_sum
-"""
+""".replace("{page_index}", features.PAGE_INDEX)
 
 QUOTAS = """
 SELECT consumer_id, dataset_id, max(daily_call_quota) AS call_quota, max(daily_row_quota) AS row_quota
@@ -77,11 +86,18 @@ class SybilHarvestDetector(Detector):
     min_pages_each: int = 10        # a member must have walked at least this many pages
     min_total_pages: int = 60       # distinct pages the members took together
     min_disjoint: float = 0.8       # distinct pages / sum of each member's pages: 1.0 = no overlap
+    deep_page: int = 10             # lawful readers stay on the first few pages
 
     def run(self, client: Client, window: Window) -> list[Alert]:
         start, end = features.read_range(window)
+        candidates = [tuple(r) for r in client.query(SHARED_DEEP_READS, parameters={
+            "start": start, "end": end, "deep_page": self.deep_page,
+            "min_consumers": self.min_consumers}).result_rows]
+        if not candidates:
+            return []
         groups = list(client.query(JOINT_WALKS, parameters={
-            "start": start, "end": end, "min_pages_each": self.min_pages_each,
+            "start": start, "end": end, "candidates": candidates,
+            "dataset_ids": sorted({c[1] for c in candidates}), "min_pages_each": self.min_pages_each,
             "min_consumers": self.min_consumers, "min_total_pages": self.min_total_pages,
             "min_disjoint": self.min_disjoint}).named_results())
         if not groups:
@@ -90,7 +106,8 @@ class SybilHarvestDetector(Detector):
         quotas = {(c, d): (cq, rq) for c, d, cq, rq in client.query(
             QUOTAS, parameters={"pairs": pairs}).result_rows}
         keys = [(g["client_ip"], g["dataset_id"], g["day"]) for g in groups]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end,
+                                        [g["dataset_id"] for g in groups])
         agencies = features.agencies_for(client, [g["dataset_id"] for g in groups])
         return [self._alert(g, quotas, series.get(k, []), agencies.get(g["dataset_id"], ""))
                 for g, k in zip(groups, keys, strict=True)]
