@@ -31,6 +31,9 @@ def bar(df: pl.DataFrame, x: str, y: str, title: str, labels: dict[str, str] | N
         fig = px.bar(data, x=y, y=x, color=color, orientation="h", labels=labels or {},
                      color_discrete_map=colours or {})
         fig.update_yaxes(autorange="reversed")
+        # One readable row per bar: grow with the number of categories.
+        rows = df[x].n_unique() if df.height else 0
+        return _finish(fig, title).update_layout(height=max(HEIGHT, 24 * rows + 90))
     else:
         fig = px.bar(data, x=x, y=y, color=color, labels=labels or {}, color_discrete_map=colours or {})
     return _finish(fig, title)

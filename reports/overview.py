@@ -137,7 +137,11 @@ def previous_period_start(filters: ReportFilters) -> date:
 
 
 def open_datasets_by_class(client: Client, filters: ReportFilters) -> pl.DataFrame:
-    """Open datasets (status open) per open class: columns open_class, datasets."""
+    """Catalog entries in service (status open) per open class: columns open_class, datasets.
+
+    Class `closed` (非开放) entries are listed in the catalog but not open; the page
+    counts only unconditional and conditional ones as open datasets.
+    """
     return _frame(client, OPEN_DATASETS_BY_CLASS, filters.as_params())
 
 

@@ -19,7 +19,7 @@ from detectors.store import alert_counts_by_severity
 from odwatch.i18n import format_date, format_number, t
 from reports import overview
 
-OPEN_CLASSES = ("unconditional", "conditional")
+OPEN_CLASSES = ("unconditional", "conditional")   # 非开放 (closed) entries are listed, not open
 
 
 def _delta(current: int, previous: int) -> str | None:
@@ -29,9 +29,10 @@ def _delta(current: int, previous: int) -> str | None:
 
 def _catalog_metrics(client, filters) -> None:
     by_class = dict(overview.open_datasets_by_class(client, filters).iter_rows())
-    columns = st.columns(3)
-    columns[0].metric(t("pages.overview.open_datasets"), format_number(sum(by_class.values())))
-    for column, open_class in zip(columns[1:], OPEN_CLASSES, strict=True):
+    columns = st.columns(4)
+    columns[0].metric(t("pages.overview.open_datasets"),
+                      format_number(sum(by_class.get(c, 0) for c in OPEN_CLASSES)))
+    for column, open_class in zip(columns[1:], (*OPEN_CLASSES, "closed"), strict=True):
         column.metric(t(f"pages.open_class.{open_class}"), format_number(by_class.get(open_class, 0)))
 
 
