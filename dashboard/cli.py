@@ -111,6 +111,9 @@ def serve(
     client = connect(settings)
     if demo_if_empty:
         build_demo_if_empty(client, settings)
+    if not auth.list_users(client):
+        console.print("[yellow]No accounts yet: create one with "
+                      "`odwatch users add NAME --role admin` to sign in.[/yellow]")
     import os
 
     from streamlit.web import cli as streamlit_cli

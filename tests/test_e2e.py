@@ -201,6 +201,15 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
         assert_no_error_box(page, spec.key)
         page.screenshot(path=str(ARTIFACTS / f"page-{spec.key}.png"), full_page=True)
 
+    page.get_by_text("English", exact=True).click()                 # the language switch
+    page.get_by_role("heading", name=catalog("en")["notice.title"]).wait_for()
+    settle(page)
+    assert nav_link(page, navigation.PAGES[0]).count() == 0        # the menu is in English now
+    page.screenshot(path=str(ARTIFACTS / "page-public-notice-english.png"), full_page=True)
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("heading", name=ZH["notice.title"]).wait_for()
+    settle(page)
+
     open_page(page, navigation.PAGES[[p.key for p in navigation.PAGES].index("triage")])
     page.get_by_role("combobox", name=ZH["pages.triage.selected"]).click()
     page.get_by_role("option").filter(has_text="[").first.click()     # an alert, not "Select all"
