@@ -54,10 +54,10 @@ BOOLEAN_VALUES = ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "
 
 # Date layouts accepted as valid, told apart by the separator after the year; a column mixing
 # several is a consistency finding. The clock of a datetime is optional after the date.
-DATE_SHAPE = r"^(\d{4})([-/年]?)(\d{1,2})[-/月]?(\d{1,2})日?"
+DATE_SHAPE = r"^([0-9]{4})([-/年]?)([0-9]{1,2})[-/月]?([0-9]{1,2})日?"
 DATE_LAYOUTS = {"-": "yyyy-mm-dd", "/": "yyyy/mm/dd", "年": "yyyy年m月d日", "": "yyyymmdd"}
 DATE_TAIL = r"$"
-DATETIME_TAIL = r"(?:[ T](\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+DATETIME_TAIL = r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
 YEAR_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
 
 # Column pairs that must be ordered (start <= end) wherever both are present.
@@ -224,26 +224,38 @@ def date_status(values: pl.Series, with_time: bool = False) -> pl.Series:
     """Per cell: the layout code of a real date (DATE_CODES), 4 not a date, 5 a date that cannot exist.
 
     The common layout is parsed natively for the whole batch; only the cells it rejects (few,
-    in real data) go on to one regular expression that finds the layout, and their parts are
-    parsed again as yyyy-mm-dd: a cell of an accepted layout that still fails is a date that
-    does not exist (2023-02-30, month 13, year 0021, or a clock at 25:00).
+    in real data) are looked at one by one: a cell of an accepted layout whose date or clock
+    does not exist (2023-02-30, month 13, year 0021, 25:00) is impossible, anything else is
+    not a date. Empty cells are left to the completeness count (code 0 here).
     """
-    ok = _parse(values, with_time).is_between(*YEAR_RANGE).fill_null(False)
+    ok = _parse(values, with_time).is_between(*YEAR_RANGE).fill_null(False) | values.is_null()
     status = pl.Series(values.name, np.zeros(len(values), dtype=np.int8))
     if ok.all():
         return status
     failed = (~ok).arg_true()
-    parts = values.gather(failed).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))
-    frame = parts.struct.unnest()
-    rewritten = pl.concat_str([frame["1"], frame["3"], frame["4"]], separator="-")
-    if with_time:
-        rewritten = pl.concat_str([rewritten, frame["5"].fill_null("00:00")], separator=" ")
-    exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
-    layout = frame["2"].replace_strict({sep: DATE_CODES[label] for sep, label in DATE_LAYOUTS.items()},
-                                       default=None, return_dtype=pl.Int8)
-    codes = pl.select(pl.when(layout.is_null()).then(pl.lit(DATE_FORMAT_ERROR, pl.Int8))
-                      .when(~exists).then(pl.lit(DATE_IMPOSSIBLE, pl.Int8)).otherwise(layout)).to_series()
-    return status.scatter(failed, codes)
+    pattern = _DATETIME_RE if with_time else _DATE_RE
+    codes = [_classify(text, pattern) for text in values.gather(failed).to_list()]
+    return status.scatter(failed, pl.Series(codes, dtype=pl.Int8))
+
+
+_DATE_RE = re.compile(DATE_SHAPE + DATE_TAIL)
+_DATETIME_RE = re.compile(DATE_SHAPE + DATETIME_TAIL)
+
+
+def _classify(text: str, pattern: re.Pattern) -> int:
+    """The date code of one cell the native parse rejected."""
+    match = pattern.match(text)
+    if not match:
+        return DATE_FORMAT_ERROR
+    year, separator, month, day = match.group(1, 2, 3, 4)
+    try:
+        when = date(int(year), int(month), int(day))
+    except ValueError:
+        return DATE_IMPOSSIBLE
+    clock = [int(x or 0) for x in match.groups()[4:7]] if pattern is _DATETIME_RE else [0, 0, 0]
+    if not YEAR_RANGE[0] <= when <= YEAR_RANGE[1] or clock[0] > 23 or clock[1] > 59 or clock[2] > 59:
+        return DATE_IMPOSSIBLE
+    return DATE_CODES[DATE_LAYOUTS[separator]]
 
 
 def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
