@@ -18,60 +18,54 @@ from clickhouse_connect.driver.client import Client
 from detectors import features
 from detectors.base import Alert, Detector, Window
 
-# Per consumer and hour the calls; per consumer and day the median/MAD of the active hours of the
-# `lookback_days` days before it (a window frame over day numbers); the hours whose calls, or whose
-# two-hour rate ending with them, jump above it.
-BURST_HOURS = """
-WITH hourly AS (
+# Busy hours: per consumer the calls of each hour and of that hour with the one before (a burst that
+# straddles a clock hour still shows whole), kept when either reaches `min_calls`.
+BUSY_HOURS = """
+SELECT consumer_id, hour, calls, two_hour_calls, rows_taken, errors
+FROM (
     SELECT consumer_id, hour, calls, rows_taken, errors,
-           -- this hour and the one before: a burst that straddles a clock hour still shows whole
            sum(calls) OVER (PARTITION BY consumer_id ORDER BY toUnixTimestamp(hour)
                             RANGE BETWEEN 3600 PRECEDING AND CURRENT ROW) AS two_hour_calls
     FROM (
         SELECT consumer_id, hour, sum(calls) AS calls, sum(rows) AS rows_taken, sum(errors) AS errors
         FROM usage_hourly
-        WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+        WHERE hour >= {start:DateTime('Asia/Shanghai')} - INTERVAL 1 HOUR
+          AND hour < {end:DateTime('Asia/Shanghai')}
           AND consumer_id != ''
         GROUP BY consumer_id, hour
     )
-),
-daily AS (
-    SELECT consumer_id, toDate(hour) AS day, groupArray(calls) AS day_calls
-    FROM hourly
-    GROUP BY consumer_id, day
-),
-baseline AS (
-    SELECT consumer_id, day,
-           groupArrayArray(day_calls) OVER (
-               PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
-               RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING) AS prior_calls,
-           count() OVER (
-               PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
-               RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING) AS prior_days
-    FROM daily
-),
-stats AS (
-    SELECT consumer_id, day, prior_days, length(prior_calls) AS prior_hours,
-           arrayReduce('quantileExact(0.5)', prior_calls) AS median_calls,
-           arrayReduce('quantileExact(0.5)',
-                       arrayMap(c -> abs(toFloat64(c) - median_calls), prior_calls)) AS mad
-    FROM baseline
-    WHERE day >= toDate({start:DateTime('Asia/Shanghai')})
 )
-SELECT h.consumer_id AS consumer_id, toDate(h.hour) AS day, h.hour AS hour, h.calls AS calls,
-       h.two_hour_calls AS two_hour_calls, h.rows_taken AS rows_taken, h.errors AS errors,
-       s.median_calls AS median_calls, s.mad AS mad, s.prior_days AS prior_days, s.prior_hours AS prior_hours,
-       greatest(toFloat64(h.calls), h.two_hour_calls / 2) AS rate
-FROM hourly AS h
-INNER JOIN stats AS s ON s.consumer_id = h.consumer_id AND s.day = toDate(h.hour)
-WHERE h.hour >= {start:DateTime('Asia/Shanghai')}
-  AND s.prior_days >= {min_prior_days:UInt32}
-  AND (h.calls >= {min_calls:UInt64} AND h.calls >= {ratio:Float64} * greatest(s.median_calls, 1)
-       AND h.calls >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1)
-    OR h.two_hour_calls >= {min_calls:UInt64}
-       AND h.two_hour_calls / 2 >= {ratio:Float64} * greatest(s.median_calls, 1)
-       AND h.two_hour_calls / 2 >= s.median_calls + {mad_k:Float64} * greatest(s.mad, 1))
-ORDER BY consumer_id, hour
+WHERE hour >= {start:DateTime('Asia/Shanghai')}
+  AND (calls >= {min_calls:UInt64} OR two_hour_calls >= {min_calls:UInt64})
+"""
+
+# The baseline of each busy consumer-day: median and MAD of the consumer's active hours over the
+# `lookback_days` days before it (a window frame over day numbers), from the hourly rollup.
+BASELINES = """
+WITH daily AS (
+    SELECT consumer_id, toDate(hour) AS day, groupArray(calls) AS day_calls
+    FROM (
+        SELECT consumer_id, hour, sum(calls) AS calls
+        FROM usage_hourly
+        WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+          AND consumer_id IN {consumers:Array(String)}
+        GROUP BY consumer_id, hour
+    )
+    GROUP BY consumer_id, day
+)
+SELECT consumer_id, day, prior_days, length(prior_calls) AS prior_hours,
+       arrayReduce('quantileExact(0.5)', prior_calls) AS median_calls,
+       arrayReduce('quantileExact(0.5)',
+                   arrayMap(c -> abs(toFloat64(c) - median_calls), prior_calls)) AS mad
+FROM (
+    SELECT consumer_id, day,
+           groupArrayArray(day_calls) OVER prior AS prior_calls,
+           count() OVER prior AS prior_days
+    FROM daily
+    WINDOW prior AS (PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
+                     RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING)
+)
+WHERE (consumer_id, day) IN {days:Array(Tuple(String, Date))}
 """
 
 # Which datasets the burst went to, per consumer and hour.
@@ -113,14 +107,21 @@ class BurstDetector(Detector):
 
     def run(self, client: Client, window: Window) -> list[Alert]:
         start, end = features.read_range(window, self.lookback)
-        hours = client.query(BURST_HOURS, parameters={
-            "base_start": start - self.lookback, "start": start, "end": end,
-            "lookback_days": self.lookback.days, "min_calls": self.min_calls,
-            "min_prior_days": self.min_prior_days, "ratio": self.ratio, "mad_k": self.mad_k,
-        }).named_results()
+        busy = list(client.query(BUSY_HOURS, parameters={
+            "start": start, "end": end, "min_calls": self.min_calls}).named_results())
+        if not busy:
+            return []
+        for row in busy:
+            row["day"] = features.shanghai(row["hour"]).date()
+        days = sorted({(r["consumer_id"], r["day"]) for r in busy})
+        baselines = {(b["consumer_id"], b["day"]): b for b in client.query(BASELINES, parameters={
+            "base_start": start - self.lookback, "end": end, "lookback_days": self.lookback.days,
+            "consumers": sorted({c for c, _ in days}), "days": days}).named_results()}
         by_day: dict[tuple, list[dict]] = defaultdict(list)
-        for row in hours:
-            by_day[(row["consumer_id"], row["day"])].append(row)
+        for row in busy:
+            baseline = baselines.get((row["consumer_id"], row["day"]))
+            if baseline and self._bursts(row, baseline):
+                by_day[(row["consumer_id"], row["day"])].append({**row, **baseline})
         if not by_day:
             return []
         keys = [(r["consumer_id"], r["hour"]) for rows in by_day.values() for r in rows]
@@ -140,6 +141,17 @@ class BurstDetector(Detector):
         for alert in alerts:
             alert.agency_id = agencies.get(alert.dataset_id, "")
         return alerts
+
+    def _bursts(self, hour: dict, baseline: dict) -> bool:
+        """The hour, or the hour with the one before, far above the consumer's usual active hour."""
+        if baseline["prior_days"] < self.min_prior_days:
+            return False
+        floor = max(self.ratio * max(baseline["median_calls"], 1),
+                    baseline["median_calls"] + self.mad_k * max(baseline["mad"], 1.0))
+        one_hour, two_hours = hour["calls"], hour["two_hour_calls"]
+        hour["rate"] = max(float(one_hour), two_hours / 2)
+        return (one_hour >= self.min_calls and one_hour >= floor
+                or two_hours >= self.min_calls and two_hours / 2 >= floor)
 
     def _alert(self, rows: list[dict], datasets: dict, addresses: dict, series: dict) -> Alert:
         consumer_id, day = rows[0]["consumer_id"], rows[0]["day"]
