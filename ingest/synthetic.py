@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from clickhouse_connect.driver.client import Client
 
 from detectors.base import CATEGORIES
 from ingest import synthetic_vocab as vocab
@@ -44,7 +46,7 @@ from ingest.synthetic_episodes import (
     TRAFFIC_EPISODES,
     Generation,
     Who,
-    _daily_fields,
+    daily_fields,
     records_endpoint,
     report_overdue,
 )
@@ -63,6 +65,9 @@ from ingest.synthetic_traffic import (
     take,
 )
 from odwatch.errors import UserError
+from odwatch.settings import Settings
+
+Progress = Callable[[int, int], None]
 
 REFERENCE_TABLES = (
     "agencies",
@@ -85,6 +90,12 @@ EPISODE_COLUMNS = (
     "ends_at",
     "description",
 )
+# Events of another source (not this demo's event-id prefix) already in the warehouse.
+FOREIGN_EVENTS = """
+SELECT count()
+FROM access_log
+WHERE NOT startsWith(event_id, {prefix:String})
+"""
 AGREEMENT_SHARE = 0.35  # of the lawful volume; the rest is registered and anonymous use of open data
 ANONYMOUS_SHARE = 0.4  # of what is left after agreements and episodes
 
@@ -221,9 +232,7 @@ def _dataset_columns(gen: Generation, datasets: list[dict]) -> dict[str, np.ndar
         "download_rows": np.array([min(d["row_count"], 50_000) for d in datasets], dtype=np.int64),
         "bytes_per_row": np.array([24 * len(d["fields"]) + 20 for d in datasets], dtype=np.int64),
         "file": np.array([d["format"] in FILE_FORMATS for d in datasets]),
-        "fields": np.array(
-            [[i.j(f) for f in [[]] + _daily_fields(gen, d)] for d in datasets], dtype=np.int32
-        ),
+        "fields": np.array([[i.j(f) for f in [[]] + daily_fields(gen, d)] for d in datasets], dtype=np.int32),
     }
 
 
@@ -360,7 +369,7 @@ def _write_logs(
     episode_batch: dict,
     directory: Path,
     seed: int,
-    progress: callable | None,
+    progress: Progress | None,
 ) -> LogWriter:
     directory.mkdir(parents=True, exist_ok=True)
     writer = LogWriter(directory, event_id_prefix(seed, gen.platform.until), gen.interner)
@@ -391,7 +400,7 @@ def generate_platform(
     scale: str = "small",
     seed: int = 7,
     until: date | None = None,
-    progress: callable | None = None,
+    progress: Progress | None = None,
 ) -> GeneratedPlatform:
     """Write the demo platform's reference files, access log and episode ground truth under out_dir.
 
@@ -445,21 +454,13 @@ def generate_platform(
 # ---------------------------------------------------------------- loading
 
 
-INSERT_EPISODES_COLUMNS = list(EPISODE_COLUMNS)
-
-
-def load_episodes(client, episodes: list[dict]) -> int:
+def load_episodes(client: Client, episodes: list[dict]) -> int:
     """Replace the ground truth in demo_episodes with these episodes."""
     client.command("TRUNCATE TABLE demo_episodes")
     rows = [[e[c] for c in EPISODE_COLUMNS] for e in episodes]
     if rows:
-        client.insert("demo_episodes", rows, column_names=INSERT_EPISODES_COLUMNS)
+        client.insert("demo_episodes", rows, column_names=list(EPISODE_COLUMNS))
     return len(rows)
-
-
-FOREIGN_EVENTS = """
-SELECT count() FROM access_log WHERE NOT startsWith(event_id, {prefix:String})
-"""
 
 
 def event_id_prefix(seed: int, until: date) -> str:
@@ -467,7 +468,7 @@ def event_id_prefix(seed: int, until: date) -> str:
     return f"gw-{seed}-{until:%Y%m%d}-"
 
 
-def _refuse_foreign_log(client, prefix: str) -> None:
+def _refuse_foreign_log(client: Client, prefix: str) -> None:
     """A demo mixed into other traffic would make its ground truth wrong; refuse before writing anything."""
     foreign = int(client.query(FOREIGN_EVENTS, parameters={"prefix": prefix}).result_rows[0][0])
     if foreign:
@@ -478,7 +479,12 @@ def _refuse_foreign_log(client, prefix: str) -> None:
 
 
 def build_demo(
-    client, settings, scale: str = "small", seed: int = 7, until: date | None = None, progress: bool = False
+    client: Client,
+    settings: Settings,
+    scale: str = "small",
+    seed: int = 7,
+    until: date | None = None,
+    progress: bool = False,
 ) -> DemoSummary:
     """Generate the demo platform into <data_dir>/demo/ and load it as a user would."""
     from ingest.loader import ingest_paths
@@ -513,7 +519,7 @@ def _plain(result: object) -> dict:
     return dict(result) if isinstance(result, dict) else {"result": str(result)}
 
 
-def _day_progress() -> callable:
+def _day_progress() -> Progress:
     """A rich progress bar over the generated days."""
     from rich.progress import Progress
 
@@ -530,4 +536,4 @@ def _day_progress() -> callable:
     return advance
 
 
-__all__ = ["DemoSummary", "GeneratedPlatform", "build_demo", "generate_platform", "FILE_FORMATS"]
+__all__ = ["DemoSummary", "GeneratedPlatform", "build_demo", "generate_platform"]

@@ -289,7 +289,7 @@ def _fields_sample(rng: np.random.Generator, names: list[str], k: int | None = N
     return sorted(rng.choice(names, min(k, len(names)), replace=False).tolist())
 
 
-def _daily_fields(gen: Generation, dataset: dict) -> list[list[str]]:
+def daily_fields(gen: Generation, dataset: dict) -> list[list[str]]:
     names = [f["name"] for f in dataset["fields"]]
     return [[], _fields_sample(gen.rng, names), _fields_sample(gen.rng, names)]
 
@@ -319,7 +319,7 @@ def _dedicated(
             daily / datasets,
             max(0, day - span[0]),
             min(len(gen.days) - 1, day + span[1]),
-            fields=_daily_fields(gen, dataset),
+            fields=daily_fields(gen, dataset),
         )
         if not downloads:
             gen.streams[-1].p_download = 0.0
@@ -348,7 +348,7 @@ def scraping(gen: Generation, n: int) -> None:
             float(gen.rng.uniform(3, 8)),
             max(0, day - 30),
             day + 3,
-            fields=_daily_fields(gen, dataset),
+            fields=daily_fields(gen, dataset),
         )
     pages = int(gen.rng.integers(250, 601))
     size = int(min(500, max(50, dataset["row_count"] // pages // 50 * 50 or 50)))
@@ -839,7 +839,7 @@ def suspended_dataset(gen: Generation, n: int) -> None:
         float(gen.rng.uniform(3, 8)),
         max(0, day - 30),
         min(len(gen.days) - 1, day + 25),
-        fields=_daily_fields(gen, dataset),
+        fields=daily_fields(gen, dataset),
     )
     first = (complaint["suspended_at"] - at(gen.days[0], 0)).days + 1
     last = (complaint["resolved_at"] - at(gen.days[0], 0)).days - 1
