@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import jobs, navigation, session
+from dashboard import auth, jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
 from odwatch.i18n import LANGUAGES, SESSION_KEY, t
 from warehouse import audit
@@ -27,6 +27,14 @@ st.sidebar.radio(t("app.language"), LANGUAGES, key=SESSION_KEY, format_func=LANG
 
 adopt_oidc_identity()
 user = session.current_user()
+if user is not None:
+    # An account disabled (or given another role) by an administrator takes effect at the next click.
+    account = auth.user_for_identity(session.get_client(), user.username)
+    if account is None:
+        session.sign_out()
+    elif account != user:
+        session.sign_in(account)
+    user = account
 specs = navigation.pages_for(user.role if user else None)
 pages = [
     st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,

@@ -68,33 +68,23 @@ def users_disable(name: str = typer.Argument(..., help="The username.")) -> None
     console.print(f"Disabled account {name}.")
 
 
-def print_accounts(accounts: dict[str, str]) -> None:
-    # Plain lines, not a table: they are copied by people and parsed by the end-to-end test.
-    console.print("Demo accounts (passwords are shown only now):")
-    for username, password in accounts.items():
-        print(f"  {username}  {password}", flush=True)
-
-
-def build_demo_platform(client, settings) -> dict[str, str]:
-    """The `odwatch demo` steps at small scale: data, detectors, quality scan, then one account per role."""
-    from detectors.runner import run_detectors
-    from ingest.synthetic import build_demo
-    from reports.quality import scan_catalog
-
-    summary = build_demo(client, settings, scale="small", progress=True)
-    console.print(f"Loaded {summary.events:,} access events; running the detectors…")
-    run_detectors(client, settings, progress=True)
-    console.print("Scoring the catalog's quality…")
-    scan_catalog(client, settings)
-    return auth.create_demo_accounts(client)
-
-
 def build_demo_if_empty(client, settings) -> bool:
-    """Build the demo platform when the warehouse has no access-log rows; True when it did."""
+    """Build the small demo platform when the warehouse has no access-log rows; True when it did.
+
+    The same steps as `odwatch demo` (its build, then its list of follow-up steps,
+    which ends by creating one account per role); each step's outcome is printed,
+    the demo accounts' passwords included, once.
+    """
     if client.query(HAS_TRAFFIC).result_rows[0][0]:
         return False
+    import odwatch.demo
+    from ingest.synthetic import build_demo
+
     console.print("The warehouse is empty: building the demo platform first…")
-    print_accounts(build_demo_platform(client, settings))
+    summary = build_demo(client, settings, scale="small", progress=True)
+    console.print(f"Loaded {summary.events:,} access events.")
+    for label, outcome in odwatch.demo.run_steps(client, settings):
+        print(f"{label}: {outcome}", flush=True)
     return True
 
 

@@ -53,7 +53,10 @@ def new_app(path: str = APP) -> AppTest:
     return AppTest.from_file(path, default_timeout=90)
 
 
-def as_user(at: AppTest, user: User) -> AppTest:
+def as_user(at: AppTest, user: User, client=None) -> AppTest:
+    """Act as a signed-in user; through streamlit_app.py the account must exist, so pass the client."""
+    if client is not None:
+        auth.add_user(client, user.username, user.role, PASSWORD, user.agency_id)
     at.session_state[USER_KEY] = user
     return at
 
@@ -115,7 +118,7 @@ def test_every_registered_page_file_exists():
 
 @pytest.mark.parametrize("role", navigation.ROLES)
 def test_forbidden_pages_are_not_registered_for_the_session(app_client, role):
-    at = as_user(new_app(), User("u", role, "A01" if role == "agency" else "")).run()
+    at = as_user(new_app(), User("uma", role, "A01" if role == "agency" else ""), app_client).run()
     for spec in navigation.PAGES:
         page = f"dashboard/pages/{spec.key}.py"
         if spec.key in EXPECTED_PAGES[role]:
@@ -294,11 +297,21 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client):
 
 
 def test_sign_out_is_audited_and_returns_to_sign_in(app_client):
-    at = as_user(new_app(), User("olivia", "official")).run()
+    at = as_user(new_app(), User("olivia", "official"), app_client).run()
     at.button(key="sign_out").click().run()
     assert USER_KEY not in at.session_state
     assert at.title[0].value == "登录"
-    assert app_client.query("SELECT actor, action FROM audit_log").result_rows == [("olivia", "sign_out")]
+    signed_out = app_client.query("SELECT actor FROM audit_log WHERE action = 'sign_out'").result_rows
+    assert signed_out == [("olivia",)]
+
+
+def test_disabling_an_account_ends_its_open_session(app_client):
+    at = as_user(new_app(), User("olivia", "official"), app_client).run()
+    assert at.session_state[USER_KEY] == User("olivia", "official", "")
+    auth.disable_user(app_client, "olivia", actor="adam")
+    at.run()
+    assert USER_KEY not in at.session_state
+    assert at.title[0].value == "登录"
 
 
 def test_admin_page_shows_the_background_jobs_and_runs_one_on_request(app_client, settings, monkeypatch):

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 900          # the first start builds the small demo platform
 ACTION_TIMEOUT_MS = 180_000      # generous on a shared machine; a wait ends as soon as the page is ready
-ACCOUNT_LINE = re.compile(r"^\s+(demo_\w+)\s+(\S+)\s*$")
+ACCOUNT = re.compile(r"(demo_\w+) / ([A-Za-z0-9_-]+)")   # as `odwatch demo` prints them
 IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -78,7 +78,7 @@ class Server:
             self.lines.append(line.rstrip("\n"))
 
     def accounts(self) -> dict[str, str]:
-        return dict(m.groups() for line in self.lines if (m := ACCOUNT_LINE.match(line)))
+        return dict(pair for line in self.lines for pair in ACCOUNT.findall(line))
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
