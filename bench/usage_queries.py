@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from odwatch.settings import Settings
-from reports import usage
-from reports.filters import ReportFilters
-from warehouse import connect
+# Run as a script, bench/ comes first on sys.path and its reports.py would shadow the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from odwatch.settings import Settings  # noqa: E402
+from reports import usage  # noqa: E402
+from reports.filters import ReportFilters  # noqa: E402
+from warehouse import connect  # noqa: E402
 
 UNTIL = date(2026, 11, 27)
 DAYS = 180
