@@ -24,16 +24,40 @@ from detectors.base import Alert, Detector, Window
 # `lookback_days` days the median working-day volume and the median night share of a day (a median, so
 # one earlier night pull does not turn a daytime consumer into a night worker). Then each consumer-day
 # of the run from the log itself, counting bulk calls (calls returning >= `bulk_rows` rows), kept when
-# its night or holiday take is bulk for that consumer.
+# its night or holiday take is bulk for that consumer. The log is read for night and holiday calls only,
+# and the rollup only for the consumers who made enough of them.
 OFF_HOURS_PULLS = """
-WITH per_day AS (
+WITH pulls AS (
+    SELECT consumer_id, toDate(ts) AS day,
+           day IN {holidays:Array(Date)} AS holiday,
+           sum(rows) AS day_rows,
+           count() AS day_calls,
+           countIf(rows >= {bulk_rows:UInt64}) AS day_bulk_calls,
+           sumIf(rows, toHour(ts) < {night_end:UInt8}) AS night_rows,
+           countIf(toHour(ts) < {night_end:UInt8}) AS night_calls,
+           countIf(toHour(ts) < {night_end:UInt8} AND rows >= {bulk_rows:UInt64}) AS night_bulk_calls,
+           countIf(channel = 'download') AS downloads,
+           countIf(channel = 'download' AND toHour(ts) < {night_end:UInt8}) AS night_downloads,
+           groupUniqArrayIf(20)(dataset_id, rows >= {bulk_rows:UInt64}) AS bulk_datasets,
+           min(ts) AS first_seen,
+           max(ts) AS last_seen
+    FROM access_log
+    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND consumer_id != ''
+      -- only the night and holiday calls: a small share of the log, and all this detector judges
+      AND (toHour(ts) < {night_end:UInt8} OR toDate(ts) IN {holidays:Array(Date)})
+    GROUP BY consumer_id, day
+    HAVING night_bulk_calls >= {min_bulk_calls:UInt64} OR night_calls >= {min_calls:UInt64}
+        OR holiday AND (day_bulk_calls >= {min_bulk_calls:UInt64} OR day_calls >= {min_calls:UInt64})
+),
+per_day AS (
     SELECT consumer_id, toDate(hour) AS day,
            sum(rows) AS rows_taken, sum(calls) AS all_calls,
            sumIf(calls, toHour(hour) < {night_end:UInt8}) AS night_calls,
            toDayOfWeek(day) <= 5 AND day NOT IN {holidays:Array(Date)} AS workday
     FROM usage_hourly
-    WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
-      AND consumer_id != ''
+    WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime64(3, 'Asia/Shanghai')}
+      AND consumer_id IN (SELECT consumer_id FROM pulls)
     GROUP BY consumer_id, day
 ),
 habit AS (
@@ -51,27 +75,7 @@ habit AS (
         WINDOW prior AS (PARTITION BY consumer_id ORDER BY toRelativeDayNum(day)
                          RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND 1 PRECEDING)
     )
-    WHERE day >= toDate({start:DateTime('Asia/Shanghai')})
-),
-pulls AS (
-    SELECT consumer_id, toDate(ts) AS day,
-           day IN {holidays:Array(Date)} AS holiday,
-           sum(rows) AS day_rows,
-           count() AS day_calls,
-           countIf(rows >= {bulk_rows:UInt64}) AS day_bulk_calls,
-           sumIf(rows, toHour(ts) < {night_end:UInt8}) AS night_rows,
-           countIf(toHour(ts) < {night_end:UInt8}) AS night_calls,
-           countIf(toHour(ts) < {night_end:UInt8} AND rows >= {bulk_rows:UInt64}) AS night_bulk_calls,
-           countIf(channel = 'download') AS downloads,
-           countIf(channel = 'download' AND toHour(ts) < {night_end:UInt8}) AS night_downloads,
-           groupUniqArrayIf(20)(dataset_id, rows >= {bulk_rows:UInt64}
-                                AND (holiday OR toHour(ts) < {night_end:UInt8})) AS bulk_datasets,
-           min(ts) AS first_seen,
-           max(ts) AS last_seen
-    FROM access_log
-    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-      AND consumer_id != ''
-    GROUP BY consumer_id, day
+    WHERE day >= toDate({start:DateTime64(3, 'Asia/Shanghai')})
 )
 SELECT p.*, h.usual_rows AS usual_rows, h.usual_calls AS usual_calls, h.night_share AS night_share,
        h.prior_days AS prior_days,
@@ -95,7 +99,7 @@ ORDER BY consumer_id, day
 HOURS = """
 SELECT consumer_id, toDate(hour) AS day, toHour(hour) AS h, sum(calls) AS calls, sum(rows) AS rows_taken
 FROM usage_hourly
-WHERE hour >= {start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+WHERE hour >= {start:DateTime64(3, 'Asia/Shanghai')} AND hour < {end:DateTime64(3, 'Asia/Shanghai')}
   AND (consumer_id, toDate(hour)) IN {keys:Array(Tuple(String, Date))}
 GROUP BY consumer_id, day, h
 ORDER BY consumer_id, day, h
