@@ -20,6 +20,7 @@ import pytest
 from detectors.base import CATEGORIES
 from ingest.synthetic import REFERENCE_TABLES, generate_platform
 from ingest.synthetic_catalog import is_statutory_holiday
+from ingest.validate import credit_code_is_valid
 
 UNTIL = date(2026, 11, 27)
 CONTRACT_FIELDS = [
@@ -168,6 +169,7 @@ def test_organisations_carry_valid_credit_codes_and_persons_none(reference):
             assert consumer["credit_code"] == ""
         else:
             assert _credit_code_ok(consumer["credit_code"]), consumer
+            assert credit_code_is_valid(consumer["credit_code"])  # and by the ingest's own rule
     codes = [c["credit_code"] for c in consumers if c["credit_code"]]
     assert len(set(codes)) == len(codes)
     assert not _credit_code_ok(codes[0][:17] + ("0" if codes[0][17] != "0" else "1"))
