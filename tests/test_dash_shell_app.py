@@ -211,6 +211,15 @@ def test_public_notice_page_shows_only_publicized_records_without_sign_in(app_cl
     assert "上海某某数据科技有限公司" in subjects and "张三丰" not in subjects
     assert "91310000MA1FL4XQ3X" in set(shown["统一社会信用代码"])
     assert "10.1.2.3" not in shown.to_csv()
+    assert set(shown["处理措施"]) == {"限制数据获取权限", "记录在案"}
+    english = new_app(str(ROOT / "dashboard/pages/public_notice.py"))
+    english.session_state["lang"] = "en"
+    english.run()
+    assert not english.exception
+    frame = english.dataframe[0].value
+    assert set(frame["Measure"]) == {"Access restricted", "Recorded"}
+    assert "(二) Obtaining public data by unlawful means" in set(frame["Violation"])
+    assert "2026-11-02" in set(frame["Recorded on"])
 
 
 def _operations(client) -> None:

@@ -44,6 +44,8 @@ def test_every_computed_key_exists(lang):
         + [f"consumer_kind.{kind}" for kind in session.CONSUMER_KINDS]
         + [f"channel.{channel}" for channel in session.CHANNELS]
         + [f"admin.jobs.{name}" for name in jobs.build_scheduler(None).jobs]
+        + [f"notice.category.{n}" for n in range(1, 6)]
+        + [f"notice.measure.{action}" for action in ("none", "restrict", "close")]
     )
     assert [key for key in computed if key not in catalog(lang)] == []
 
