@@ -35,8 +35,9 @@ ASPECTS = [[FEATURES.index("endpoints"), FEATURES.index("datasets")]] + [
     [j] for j, name in enumerate(FEATURES) if name not in ("endpoints", "datasets")]
 
 # A user agent is rare when few entities use it. A successful call is slow above the p99 latency of its
-# channel (a download is allowed to take longer than an API page; a server error's delay is not the
-# caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in themselves.
+# channel's successful calls (a download is allowed to take longer than an API page; a server error's
+# delay is not the caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in
+# themselves.
 # Entity-hours are keyed by a hash of (entity, hour); most of them hold a call or two (anonymous
 # visitors), so the thin ones are dropped by a cheap count before any feature is computed.
 ENTITY_HOURS = """
@@ -114,7 +115,7 @@ class MlOutlierDetector(Detector):
     driver_z: float = 3.5               # robust deviations above the median that make a feature a driver
     min_drivers: int = 3                # unusual on several aspects at once
     min_score: float = 2.5              # combined standardised score
-    max_fit_rows: int = 20_000          # models are fitted on a sample of this size
+    max_fit_rows: int = 10_000          # models are fitted on a sample of this size
     random_state: int = 7
 
     def run(self, client: Client, window: Window) -> list[Alert]:
