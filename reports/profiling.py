@@ -1,11 +1,11 @@
 """Profile a dataset file with polars: the evidence behind the content quality dimensions.
 
 A file (CSV, XLSX, JSON / JSON Lines, Parquet; CSV and JSON in UTF-8 or GBK) is read
-lazily with every column as text, and one streaming aggregation counts, per field,
-empty cells, values that do not fit the field's declared type, unified social credit
-codes failing the GB 32100 checksum and impossible dates, plus duplicate rows and
-keys. Memory stays bounded by the streaming engine; only counts and one example per
-finding come back.
+lazily with every column as text, in one streaming pass that counts, per field, empty
+cells, values that do not fit the field's declared type, unified social credit codes
+failing the GB 32100 checksum and impossible dates, with one example each. The same pass
+keeps 16 bytes a row (row number, row hash, key hash) plus the key, from which duplicate
+rows and keys are counted afterwards; nothing else of the file is held in memory.
 """
 
 from __future__ import annotations
