@@ -495,14 +495,13 @@ def _duplicates(frame: pl.DataFrame, column: str, shown: str | None = None) -> t
 
     `shown` names a column whose value is quoted in the example (the key itself, beside its hash).
     """
-    groups = (frame.lazy().filter(pl.col(column).is_not_null()).group_by(column)
-              .agg(pl.len().alias("n"), pl.col(ROW).min().alias("first")).filter(pl.col("n") > 1).collect())
-    if groups.is_empty():
+    repeats = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_first_distinct())
+    if repeats.is_empty():
         return 0, ""
-    value = groups.sort("first")[column][0]
+    value = repeats.sort(ROW)[column][0]
     same = frame.filter(pl.col(column) == value).sort(ROW).head(3)
     where = f"第 {'、'.join(map(str, same[ROW].to_list()))} 行"
-    return int((groups["n"] - 1).sum()), (f"{same[shown][0]}（{where}）" if shown else f"{where}相同")
+    return repeats.height, (f"{same[shown][0]}（{where}）" if shown else f"{where}相同")
 
 
 def profile_file(path: Path, declared: list[dict] | None = None) -> Profile:
