@@ -44,7 +44,8 @@ def ingest(
         else:
             console.print(
                 f"The engine is held by another odwatch process (probably `odwatch serve`), so "
-                f"{len(dropped)} file(s) went to the spool {settings.spool_dir} for it to ingest."
+                f"{len(dropped)} file(s) went to the spool {settings.spool_dir} for it to ingest.",
+                soft_wrap=True,
             )
         return
     on_terminal = sys.stdout.isatty()

@@ -1,6 +1,7 @@
 """Loading access-log files: chunks through the engine, a batch ledger, dedupe on event_id.
 
-Each chunk of lines is one batch, named by the SHA-256 of its content. Per batch:
+Each chunk of lines is one batch, named by its source, position and the SHA-256 of its
+content. Per batch:
 one query reads the raw lines (from a chunk file the embedded engine reads itself,
 or from a session-scoped staging table) and parses and validates them all into a
 session-scoped table (ingest.validate.PARSE_LINES); duplicates are found by an
@@ -17,6 +18,7 @@ done is skipped and its lines are counted as duplicates: re-ingesting adds nothi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import re
@@ -236,14 +238,30 @@ def spill_directory(settings: Settings) -> Path | None:
         return None
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
-        return shm
-    folder = settings.data_dir / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder.resolve()
+        folder = shm
+    else:
+        folder = (settings.data_dir / "tmp").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(folder)
+    return folder
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Chunk files left by a killed ingest (their process is gone) would hold memory in /dev/shm."""
+    for path in folder.glob("odwatch-chunk-*.jsonl"):
+        pid = path.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+
+
+def batch_id_for(source: str, chunk: Chunk) -> str:
+    """A batch is this content at this place in this source: the same file again is skipped, a copy
+    elsewhere is checked line by line (its events are duplicates, its bad lines are rejected for it too)."""
+    return hashlib.sha256(f"{source}\n{chunk.index}\n{chunk.digest}".encode()).hexdigest()[:40]
 
 
 def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: IngestSummary) -> ChunkReport:
-    batch_id = chunk.digest[:40]
+    batch_id = batch_id_for(source, chunk)
     state = client.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
     status = state[0][0] if state else None
     report = ChunkReport(source, chunk.first_line, len(chunk))

@@ -50,8 +50,9 @@ def pending_files(settings: Settings) -> list[Path]:
     spool = settings.spool_dir
     if not spool.is_dir():
         return []
-    return sorted(p for p in spool.iterdir()
-                  if p.is_file() and not p.name.endswith(_PARTIAL) and _SEPARATOR in p.name)
+    return sorted(
+        p for p in spool.iterdir() if p.is_file() and not p.name.endswith(_PARTIAL) and _SEPARATOR in p.name
+    )
 
 
 def ingest_spool(client: Client, settings: Settings) -> list[IngestSummary]:
@@ -64,7 +65,8 @@ def ingest_spool(client: Client, settings: Settings) -> list[IngestSummary]:
                 summary = ingest_paths(client, [path], None if fmt == "auto" else fmt, settings=settings)
             except UserError as exc:
                 _move(path, settings.spool_dir / "failed").with_suffix(".reason.txt").write_text(
-                    str(exc) + "\n", encoding="utf-8")
+                    str(exc) + "\n", encoding="utf-8"
+                )
                 continue
             _move(path, settings.spool_dir / "done")
             summaries.append(summary)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ingest.loader import ingest_paths
 from ingest.spool import ingest_spool, pending_files
-from tests.conftest import SESSION_DATA_DIR
 from tests.ingest_helpers import event, line, write_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +106,7 @@ def test_ingest_while_the_engine_is_held_goes_to_the_spool(client, settings, tmp
     # This test process holds the session's engine, as `odwatch serve` would.
     path = write_lines(tmp_path / "late.jsonl", [line(event(n, event_id=f"spool-{n}")) for n in range(12)])
     done = subprocess.run([sys.executable, "-m", "odwatch", "ingest", str(path)],
-                          env=_env(SESSION_DATA_DIR, 1000), cwd=REPO, capture_output=True, text=True,
+                          env=_env(settings.data_dir, 1000), cwd=REPO, capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "spool" in done.stdout and "1 file(s)" in done.stdout

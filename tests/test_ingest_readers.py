@@ -23,6 +23,7 @@ NGINX = [
     '203.0.113.7 - - [27/Nov/2026:09:15:04 +0800] "GET /robots.txt HTTP/1.1" 200 64 "-" "Googlebot/2.1"',
     "this is not a web log line",
     '198.51.100.9 - alice [27/Nov/2026:01:15:04 +0000] "GET /api/v1/datasets HTTP/1.1" 200 1043',
+    '198.51.100.10 - - [27/Nov/2026:09:16:00 +0800] "GET /a HTTP/1.1" 304 0 "-" "okhttp/4.12" 0.004 "-"',
 ]
 
 
@@ -36,6 +37,15 @@ def test_jsonl_chunks_keep_line_numbers_across_chunk_boundaries(tmp_path):
     assert [(c.first_line, len(c)) for c in chunks] == [(1, 3), (4, 3), (7, 3), (10, 1)]
     assert b"".join(c.text for c in chunks) == path.read_bytes()
     assert len({c.digest for c in chunks}) == 4
+
+
+def test_a_jsonl_chunk_as_rows_for_a_staging_table(tmp_path):
+    # What a ClickHouse server gets (it cannot read this machine's chunk files).
+    path = write_lines(tmp_path / "a.jsonl", [line(event(n)) for n in range(5)])
+    second = list(read_chunks(path, "jsonl", 3))[1]
+    table = second.table().to_pylist()
+    assert [(r["line_no"], r["line"], r["raw"], r["problem"]) for r in table] == [
+        (4, line(event(3)), b"", ""), (5, line(event(4)), b"", "")]
 
 
 def test_an_overlong_line_is_cut_and_the_rest_of_the_file_still_read(tmp_path, monkeypatch):
@@ -116,7 +126,7 @@ def test_combined_web_log_lines(client, settings, tmp_path):
     path.write_text("\n".join(NGINX) + "\n", encoding="utf-8")
     assert detect_format(path) == "combined"
     summary = ingest_paths(client, [path], settings=settings)
-    assert (summary.read, summary.inserted, summary.duplicates, summary.rejected) == (6, 5, 0, 1)
+    assert (summary.read, summary.inserted, summary.duplicates, summary.rejected) == (7, 6, 0, 1)
     stored = rows(client, """
         SELECT client_ip, formatDateTime(ts, '%F %T', 'Asia/Shanghai'), method, endpoint, status, bytes,
                user_agent, params, channel, consumer_id, dataset_id
@@ -130,7 +140,7 @@ def test_combined_web_log_lines(client, settings, tmp_path):
     assert [r[0] for r in stored].count("203.0.113.7") == 3
     assert ("198.51.100.9", "2026-11-27 09:15:04") in [r[:2] for r in stored]   # common format, UTC
     again = ingest_paths(client, [path], settings=settings)
-    assert (again.inserted, again.duplicates) == (0, 6)
+    assert (again.inserted, again.duplicates) == (0, 7)
     reason = rows(client, "SELECT line_no, raw, reason FROM rejected_rows FINAL")
     assert reason == [(5, "this is not a web log line", "not a combined or common log format line")]
 
