@@ -18,6 +18,7 @@ changes what it loads should change its entry here.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -204,6 +205,9 @@ def bench(scale: str, runs: int, seed: int) -> None:
           f"{agencies} agencies, {datasets} datasets, {alerts:,} alerts, {checks:,} quality checks; "
           f"{runs} runs per page")
     sets = filter_sets(client, last_day, runs, seed)
+    # Figures on a shared machine depend on its load; print it beside them.
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs")
     print(f"{'page':<14}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  {'target':<8} slowest call at p95")
     for name, page in PAGES.items():
         page(client, settings, sets[0], Timer())               # warm-up render, not counted
