@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
+from ingest.validate import credit_code_is_valid as ingest_valid
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports.profiling import (
@@ -330,6 +331,8 @@ def test_vectorised_credit_check_agrees_with_the_scalar_one():
     expected = [0 if credit_code_is_valid(c) else 2 if re.fullmatch(CREDIT_SHAPE, c) else 1 for c in codes]
     assert status == expected
     assert status.count(2) > 200 and status.count(0) > 250
+    # INGEST's scalar check agrees wherever the code has the standard's digits in places 3-8
+    assert all(ingest_valid(c) == (s == 0) for c, s in zip(codes, status, strict=True) if c[2:8].isdigit())
 
 
 def test_datetime_fields_accept_layouts_and_catch_impossible_clocks(tmp_path):
