@@ -24,7 +24,7 @@ from clickhouse_connect.driver.client import Client
 from dashboard import choices
 from dashboard.auth import User
 from odwatch.i18n import SHANGHAI, current_language, t
-from odwatch.settings import Settings, get_settings
+from odwatch.settings import get_settings
 from reports.filters import ReportFilters
 from warehouse import connect
 from warehouse.client import dsn_for
@@ -40,10 +40,6 @@ CONSUMER_KINDS = ("person", "company", "organisation", "anonymous")
 CHANNELS = ("api", "download")
 FULL_IP_ROLES = ("security", "admin")
 MASKED_NAME_ROLES = ("agency",)
-
-
-def settings() -> Settings:
-    return get_settings()
 
 
 def get_client() -> Client:

@@ -188,6 +188,21 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     context.close()
 
 
+def test_agency_user_reaches_exactly_its_pages(server, browser):
+    accounts = server.accounts()
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, server.url, "demo_agency", accounts["demo_agency"])
+    expected = [ZH[spec.title_key] for spec in navigation.pages_for("agency")]
+    titles = page.locator('[data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"]')
+    assert titles.all_inner_texts() == expected
+    for spec in navigation.pages_for("agency"):
+        open_page(page, spec)
+        assert_no_error_box(page, f"agency {spec.key}")
+    page.screenshot(path=str(ARTIFACTS / "agency-last-page.png"), full_page=True)
+    context.close()
+
+
 def test_admin_visits_every_page_acts_and_exports(server, browser):
     """Runs last: it stops the server to read the stored audit entries."""
     accounts = server.accounts()
