@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import time
 from datetime import date
@@ -32,10 +33,12 @@ from odwatch.settings import Settings  # noqa: E402
 
 
 def _timed(label: str, action):
-    started = time.perf_counter()
+    """Run and print wall time, and this process's CPU time (the embedded engine runs in-process):
+    on a shared machine the CPU time says what the work costs, the wall time what the load did."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = action()
-    elapsed = time.perf_counter() - started
-    print(f"{label:<38} {elapsed:8.2f} s", flush=True)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{label:<38} {elapsed:8.2f} s wall {cpu:8.2f} s cpu", flush=True)
     return result, elapsed
 
 
@@ -116,6 +119,11 @@ def bench_quality(size_gb: float) -> dict:
     return result
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="large", choices=("small", "medium", "large"))
@@ -126,8 +134,9 @@ def main() -> None:
     year = args.year or date.today().year
     out_dir = DATA_DIR / "reports_out"
     out_dir.mkdir(parents=True, exist_ok=True)
+    print(_load())
     annual = bench_annual(args.scale, year, out_dir)
-    print(f"annual report, all formats: {annual['total_s']:.2f} s (target <= 30 s)")
+    print(f"annual report, all formats: {annual['total_s']:.2f} s (target <= 30 s); {_load()}")
     print(json.dumps({"annual": annual}, indent=2))
     if not args.skip_quality:
         quality = bench_quality(args.quality_size_gb)
