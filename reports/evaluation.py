@@ -66,6 +66,10 @@ CAPPED_TOTAL = 74.0
 UPDATE_INTERVAL_DAYS = {
     "realtime": 1, "daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "yearly": 366,
 }
+FREQUENCY_LABELS = {
+    "realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度",
+    "yearly": "每年",
+}
 WORST_DATASETS = 20
 
 CATALOG = """
@@ -286,7 +290,8 @@ def _timeliness(lags: list[dict]) -> DimensionScore:
         return DimensionScore("timeliness", LABELS["timeliness"], 0, 1.0, {"scheduled_datasets": 0},
                               formula, [])
     late = sorted((pair for pair in scored if pair[1] < 1), key=lambda pair: pair[1])
-    lost = [f"{row['name'] or row['dataset_id']} 滞后 {row['lag_days']} 天(声明 {row['update_frequency']})"
+    lost = [f"{row['name'] or row['dataset_id']} 滞后 {row['lag_days']} 天"
+            f"(声明{FREQUENCY_LABELS.get(row['update_frequency'], row['update_frequency'])}更新)"
             for row, _ in late[:3]]
     if len(late) > 3:
         lost.append(f"另有 {len(late) - 3} 个数据集更新滞后")
