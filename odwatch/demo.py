@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import typer
@@ -92,6 +93,15 @@ def _summary_table(summary: Any, steps: list[tuple[str, str]], elapsed: float) -
     return table
 
 
+def _parse_until(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--until {text!r} is not a date like 2026-11-27.") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the demo command to the main CLI."""
 
@@ -99,6 +109,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         scale: str = typer.Option("small", help="small ≈ 50k events, medium ≈ 2M, large ≈ 10M."),
         seed: int = typer.Option(7, help="Same seed and date, same platform."),
+        until: str = typer.Option("", help="Last day (YYYY-MM-DD) the platform runs up to; default today."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ) -> None:
         """Generate a realistic demo platform with labelled misuse episodes, load it, detect and score."""
@@ -107,10 +118,11 @@ def register(app: typer.Typer) -> None:
 
         if scale not in SCALES:
             raise UserError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
+        last_day = _parse_until(until)
         started = time.perf_counter()
         settings = get_settings()
         client = connect(settings)
-        summary = build_demo(client, settings, scale=scale, seed=seed, progress=not as_json)
+        summary = build_demo(client, settings, scale=scale, seed=seed, until=last_day, progress=not as_json)
         steps = run_steps(client, settings)
         elapsed = time.perf_counter() - started
         if as_json:

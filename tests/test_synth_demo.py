@@ -68,15 +68,19 @@ def test_build_demo_refuses_a_warehouse_holding_other_traffic(client, settings):
     assert client.command("SELECT count() FROM demo_episodes") == 0
 
 
-def test_demo_command_rejects_an_unknown_scale_in_one_sentence(tmp_path):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--scale", "huge"], "Unknown scale 'huge'"), (["--until", "27/11/2026"], "is not a date like")],
+)
+def test_demo_command_rejects_bad_options_in_one_sentence(tmp_path, args, message):
     env = {**os.environ, "ODWATCH_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "odwatch.cli", "demo", "--scale", "huge"],
+        [sys.executable, "-m", "odwatch.cli", "demo", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 2
-    assert "Unknown scale 'huge'" in done.stderr and "Traceback" not in done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "demo").exists()
