@@ -74,9 +74,7 @@ SELECT
     dataset_id,
     toDate(ts)                                  AS day,
     count()                                     AS calls,
-    sum(rows)                                   AS rows_returned,
-    min(ts)                                     AS first_call,
-    max(ts)                                     AS last_call
+    sum(rows)                                   AS rows_returned
 FROM access_log
 WHERE {IN_WINDOW}
   AND dataset_id IN (SELECT dataset_id FROM conditional)
@@ -89,7 +87,7 @@ GROUP BY consumer_id, ip, dataset_id, day
 DAILY_USE_WITH_TERMS = f"""
 WITH {TERMS}
 SELECT
-    u.consumer_id, u.dataset_id, u.day, u.calls, u.rows_returned, u.first_call, u.last_call,
+    u.consumer_id, u.dataset_id, u.day, u.calls, u.rows_returned,
     a.agreement_ids, a.froms, a.tos, a.call_quotas, a.row_quotas
 FROM (
     SELECT
@@ -97,9 +95,7 @@ FROM (
         toString(dataset_id)                    AS dataset_id,
         toDate(ts)                              AS day,
         count()                                 AS calls,
-        sum(rows)                               AS rows_returned,
-        min(ts)                                 AS first_call,
-        max(ts)                                 AS last_call
+        sum(rows)                               AS rows_returned
     FROM access_log
     WHERE {IN_WINDOW}
       AND consumer_id != ''
@@ -133,14 +129,11 @@ WITH {TERMS}
 SELECT
     consumer_id, dataset_id, day,
     sum(n)                                      AS calls,
-    min(t0)                                     AS first_call,
-    max(t1)                                     AS last_call,
     sumMap(outside, arrayMap(x -> n, outside)) AS outside_fields,
     arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
-        u.first_call AS t0, u.last_call AS t1,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.field_sets, a.froms, a.tos) AS valid_sets,
         arrayFilter(x -> NOT arrayExists(s -> empty(s) OR has(s, x), valid_sets),
                     arrayMap(x -> toString(x), u.requested)) AS outside
@@ -150,9 +143,7 @@ FROM (
             toString(dataset_id)                AS dataset_id,
             toDate(ts)                          AS day,
             fields                              AS requested,
-            count()                             AS calls,
-            min(ts)                             AS first_call,
-            max(ts)                             AS last_call
+            count()                             AS calls
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
@@ -171,14 +162,12 @@ WITH {TERMS}
 SELECT
     consumer_id, dataset_id, day,
     sum(n)                                      AS calls,
-    min(t0)                                     AS first_call,
-    max(t1)                                     AS last_call,
     sumMap([scenario], [n])                     AS scenarios_used,
     arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowed
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
-        u.scenario AS scenario, u.first_call AS t0, u.last_call AS t1,
+        u.scenario AS scenario,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.scenario_sets, a.froms, a.tos) AS valid_sets
     FROM (
         SELECT
@@ -186,9 +175,7 @@ FROM (
             toString(dataset_id)                AS dataset_id,
             toDate(ts)                          AS day,
             toString(scenario)                  AS scenario,
-            count()                             AS calls,
-            min(ts)                             AS first_call,
-            max(ts)                             AS last_call
+            count()                             AS calls
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
@@ -209,14 +196,12 @@ WITH {TERMS}
 SELECT
     consumer_id, dataset_id, day,
     sum(n)                                      AS calls,
-    min(t0)                                     AS first_call,
-    max(t1)                                     AS last_call,
     sumMap([client_ip], [n])                    AS outside_ips,
     arrayDistinct(arrayFlatten(groupArray(arrayFlatten(valid_sets)))) AS allowlist
 FROM (
     SELECT
         u.consumer_id AS consumer_id, u.dataset_id AS dataset_id, u.day AS day, u.calls AS n,
-        u.client_ip AS client_ip, u.first_call AS t0, u.last_call AS t1,
+        u.client_ip AS client_ip,
         if(isIPv4String(u.client_ip) OR isIPv6String(u.client_ip), u.client_ip, '0.0.0.0') AS checked_ip,
         arrayFilter((s, f, t) -> u.day BETWEEN f AND t, a.ip_sets, a.froms, a.tos) AS valid_sets
     FROM (
@@ -225,9 +210,7 @@ FROM (
             toString(dataset_id)                AS dataset_id,
             toDate(ts)                          AS day,
             client_ip,
-            count()                             AS calls,
-            min(ts)                             AS first_call,
-            max(ts)                             AS last_call
+            count()                             AS calls
         FROM access_log
         WHERE {IN_WINDOW}
           AND consumer_id != ''
@@ -276,8 +259,6 @@ SELECT
     consumer_id, ip, dataset_id, day,
     count()                                     AS calls,
     sum(rows)                                   AS rows_returned,
-    min(ts)                                     AS first_call,
-    max(ts)                                     AS last_call,
     groupUniqArrayArray(source)                 AS sources
 FROM (
     SELECT l.consumer_id AS consumer_id, if(l.consumer_id = '', l.client_ip, '') AS ip,
@@ -311,15 +292,18 @@ ORDER BY due_date, report_id
 """
 
 
-# Evidence for the (entity, dataset, day) groups a detector flagged: which keys
-# and IPs, and calls per hour. Asked only for the hits, through the primary key
-# (dataset_id, consumer_id), because these aggregates cost more than detection.
+# Evidence for the (entity, dataset, day) groups a detector flagged: the day's
+# first and last call, which keys and IPs, and calls per hour. Asked only for
+# the hits, through the primary key (dataset_id, consumer_id), because these
+# aggregates cost more than the detection itself.
 DAY_EVIDENCE = """
 SELECT
     consumer_id,
     if(consumer_id = '', client_ip, '')         AS ip,
     toString(dataset_id)                        AS dataset_id,
     toDate(ts)                                  AS day,
+    min(ts)                                     AS first_call,
+    max(ts)                                     AS last_call,
     groupUniqArray(10)(key_id)                  AS keys,
     groupUniqArray(10)(client_ip)               AS ips,
     sumMap([toHour(ts)], [toUInt64(1)])         AS by_hour
@@ -399,8 +383,8 @@ class DailyAgreementDetector(Detector):
         }).named_results()
         found = {(e["consumer_id"], e["ip"], e["dataset_id"], e["day"]): e for e in evidence}
         for row, hit in zip(rows, hits, strict=True):
-            extra = found.get(hit, {"keys": [], "ips": [], "by_hour": ([], [])})
-            row.update(keys=extra["keys"], ips=extra["ips"], by_hour=extra["by_hour"])
+            extra = found[hit]
+            row.update({k: extra[k] for k in ("first_call", "last_call", "keys", "ips", "by_hour")})
         return rows
 
     def day_alert(self, row: dict[str, Any], *, severity: str, score: float, title: str,
