@@ -49,13 +49,15 @@ def _parse_day(text: str, option: str) -> date:
 def _ranking_table(evaluation) -> Table:
     from reports.evaluation import LABELS
 
+    # Dimension columns only when the terminal is wide enough; `--json` always has them all.
+    keys = list(evaluation.weights) if console.width >= 140 else []
     table = Table(title=f"{evaluation.year} 年度评估 (数据截至 {evaluation.as_of})")
-    headers = ("排名", "数据开放主体", "总分", "等级", *[LABELS[k] for k in evaluation.weights], "较上年")
-    for header in headers:
-        table.add_column(header, justify="left" if header == "数据开放主体" else "right")
+    table.add_column("排名", justify="right")
+    table.add_column("数据开放主体", no_wrap=True)
+    for header in ("总分", "等级", *[LABELS[k] for k in keys], "较上年"):
+        table.add_column(header, justify="right", no_wrap=True)
     for a in evaluation.agencies:
-        points = ["—" if a.dimensions[k].points is None else f"{a.dimensions[k].points:.2f}"
-                  for k in evaluation.weights]
+        points = ["—" if a.dimensions[k].points is None else f"{a.dimensions[k].points:.2f}" for k in keys]
         change = "—" if a.change is None else f"{a.change:+.2f}"
         grade = a.grade + ("*" if a.capped else "")
         table.add_row(str(a.rank), a.name, f"{a.total:.2f}", grade, *points, change)
