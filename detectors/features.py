@@ -26,12 +26,9 @@ from detectors.base import Window
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARTICLE = "第三十条"
 
-# Who did it: a consumer, or for anonymous traffic (第十七条) the client IP.
-ENTITY_COLUMNS = "consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip"
-
 # Page index of a paged call, from {"page": n} or {"offset": k, "limit": s} (k // s + 1); 0 when the call
 # is not paged. The fast field scan wants compact JSON, so the one space some writers put after a colon
-# is taken out first.
+# is taken out first. Spliced into the scraping and sybil queries where they say {page_index}.
 PAGE_INDEX = """multiIf(
     simpleJSONHas(replaceAll(params, '": ', '":'), 'page'),
     simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'page'),

@@ -28,7 +28,7 @@ WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, '
   AND {page_index} > {deep_page:UInt64}
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING count() >= {min_deep_calls:UInt64}
-"""
+""".replace("{page_index}", features.PAGE_INDEX)
 
 PAGE_WALKS = """
 SELECT
@@ -56,8 +56,6 @@ WHERE page > 0
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING pages >= {min_pages:UInt32}
 """.replace("{page_index}", features.PAGE_INDEX).replace("{page_size}", features.PAGE_SIZE)
-
-DEEP_WALKS = DEEP_WALKS.replace("{page_index}", features.PAGE_INDEX)
 
 # What the other entities take from each dataset through the API in a day: the yardstick for "far beyond
 # the norm" (a whole-file download is lawful and not a walk, so downloads do not set the norm). The walks
