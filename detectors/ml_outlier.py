@@ -3,13 +3,16 @@
 ClickHouse computes one feature vector per entity (consumer, or anonymous IP)
 and hour: bytes per row, distinct endpoints and datasets, the share of calls
 with a user agent almost nobody else uses, of slow calls, of errors and of
-methods other than GET.
-Four PyOD models (ECOD, IForest, COPOD, HBOS) are fitted on the run window plus
-`lookback`; each model's scores are standardised against its own training scores
-and the four are averaged. Only hours that stand out on at least `min_drivers`
-features (each `driver_z` robust deviations above the population median) and
-score above `min_score` standard deviations alert, so the rule stays quiet on a heavy user
-who is merely big. The evidence names the features that drove the score.
+methods other than GET. Volume is deliberately not a feature: a heavy user who
+is merely big is not odd.
+
+Four PyOD models (ECOD, IForest, COPOD, HBOS) are fitted on a sample of the
+entity-hours of the run window plus `lookback`; each model's scores are
+standardised against its own training scores and the four are averaged. Only
+hours unusual on at least `min_drivers` aspects (a feature `driver_z` robust
+deviations above the population median; endpoints and datasets count as one
+aspect) and scoring at least `min_score` alert. The evidence names, per feature,
+the value, the population median, the robust z and the percentile.
 """
 
 from __future__ import annotations

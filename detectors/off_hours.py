@@ -2,10 +2,11 @@
 
 Only consumers whose own habit is daytime are judged: over the `lookback` days
 before, little of their traffic fell between 00:00 and 05:59 Shanghai time. A
-night pull is bulk when it alone is as large as such a consumer's usual working
-day; a holiday pull when it is several usual working days. Holidays come from
-the statutory calendar (chinesecalendar), so ordinary weekends and quiet lawful
-holiday traffic stay out.
+night pull is bulk when it holds many bulk calls (or very many calls) and alone
+is as large as such a consumer's usual working day; a holiday pull when it is
+several usual working days. Holidays come from the statutory calendar
+(chinesecalendar), so ordinary weekends, a lawful file download and quiet
+lawful holiday traffic stay out.
 """
 
 from __future__ import annotations
