@@ -390,13 +390,14 @@ class DailyAgreementDetector(Detector):
     def day_alert(self, row: dict[str, Any], *, severity: str, score: float, title: str,
                   evidence: dict[str, Any], consumer_id: str = "", client_ip: str = "") -> Alert:
         start, end = day_window(row["day"])
+        # `calls` counts the offending calls; the rest describe the entity's whole day on the dataset.
         common = {
             "calls": int(row["calls"]),
             "first_call": shanghai(row["first_call"]).isoformat(),
             "last_call": shanghai(row["last_call"]).isoformat(),
+            "key_ids": sorted(k for k in row["keys"] if k),
+            "calls_by_hour": hourly_series(row["by_hour"]),
         }
-        common["key_ids"] = sorted(k for k in row["keys"] if k)
-        common["calls_by_hour"] = hourly_series(row["by_hour"])
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=severity, score=float(score), title=title,
