@@ -14,6 +14,7 @@ import codecs
 import json
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -373,10 +374,14 @@ def _key_column(columns: list[str], specs: dict[str, dict]) -> str | None:
     return None
 
 
-def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: list[tuple[str, str]]
-          ) -> tuple[list[list[pl.Expr]], list[pl.Expr], dict[str, list[str]]]:
-    """Stages of columns to add (null flags, intermediate results, one boolean per rule), then the
-    aggregation over them."""
+Examples = dict[str, tuple[str, list[str]]]
+
+
+def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str]]
+          ) -> tuple[list[list[pl.Expr]], list[pl.Expr], Examples, dict[str, list[str]]]:
+    """Stages of columns to add (null flags, intermediate results, one boolean per rule), the
+    counts over them, and for each example wanted its flag column and the columns to quote."""
+    examples: Examples = {}
     nulls: list[pl.Expr] = []
     prep_stages: list[list[pl.Expr]] = []
     flags: list[pl.Expr] = []
@@ -385,8 +390,8 @@ def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: li
     for i, name in enumerate(columns):
         null = f"__n{i}"
         nulls.append(_is_null(name).alias(null))
-        stats += [pl.col(null).sum().alias(f"{i}|nulls"),
-                  pl.col(ROW).filter(pl.col(null)).first().alias(f"{i}|null_row")]
+        stats.append(pl.col(null).sum().alias(f"{i}|nulls"))
+        examples[f"{i}|null_row"] = (null, [ROW])
         prep, masks = rule_masks(name, specs.get(name, {}), tag=f"__t{i}")
         for k, stage in enumerate(prep):
             if len(prep_stages) <= k:
@@ -400,13 +405,12 @@ def _plan(columns: list[str], specs: dict[str, dict], key: str | None, pairs: li
             flags.append((~pl.col(null) & mask.fill_null(True)).alias(flag))
             stats.append(pl.col(flag).sum().alias(f"{i}|{rule}"))
             if not rule.startswith("layout:"):
-                stats.append(pl.col(name).filter(pl.col(flag)).first().alias(f"{i}|{rule}|ex"))
+                examples[f"{i}|{rule}|ex"] = (flag, [name])
     for j, (start, end) in enumerate(pairs):
         flags.append(_order_mask(start, end).alias(f"__p{j}"))
-        stats += [pl.col(f"__p{j}").sum().alias(f"pair{j}"),
-                  pl.concat_str([pl.col(start), pl.col(end)], separator=" > ").filter(pl.col(f"__p{j}"))
-                  .first().alias(f"pair{j}|ex")]
-    return [nulls, *prep_stages, flags], stats, rules_by_col
+        stats.append(pl.col(f"__p{j}").sum().alias(f"pair{j}"))
+        examples[f"pair{j}|ex"] = (f"__p{j}", [start, end])
+    return [nulls, *prep_stages, flags], stats, examples, rules_by_col
 
 
 def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = "",
@@ -421,21 +425,23 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     specs = {**guessed, **specs}
     key = _key_column(columns, specs)
     pairs = [(a, b) for a, b in ORDER_PAIRS if a in columns and b in columns]
-    stages, stats, rules_by_col = _plan(columns, specs, key, pairs)
+    stages, stats, wanted, rules_by_col = _plan(columns, specs, pairs)
     source = lf.select(columns).with_row_index(ROW, offset=1)
-    collector = _Collector()
+    collector, examples = _Collector(), _FirstExamples(wanted)
     keep = [pl.col(ROW), pl.struct(columns).hash().alias("row_hash")]
     if key:
         filled = ~pl.col(f"__n{columns.index(key)}")
         keep += [pl.col(key).alias("key"), pl.when(filled).then(pl.col(key).hash()).alias("key_hash")]
-    stages[-1].append(pl.struct(keep).map_batches(collector, return_dtype=pl.Boolean, is_elementwise=True)
-                      .alias("__kept"))
-    stats.append(pl.col("__kept").sum().alias("__kept"))
+    quoted = sorted({ROW} | {c for flag, cols in wanted.values() for c in [flag, *cols]})
     plan = source
     for stage in stages:
         plan = plan.with_columns(stage)
+    plan = plan.with_columns(
+        pl.struct(keep).map_batches(collector, return_dtype=pl.Boolean, is_elementwise=True).alias("__kept"),
+        pl.struct(quoted).map_batches(examples, return_dtype=pl.Boolean, is_elementwise=True).alias("__ex"))
+    stats += [pl.col("__kept").sum(), pl.col("__ex").sum()]
     try:
-        row = plan.select(stats).collect(engine="streaming").row(0, named=True)
+        row = plan.select(stats).collect(engine="streaming").row(0, named=True) | examples.found()
         hashes = collector.frame()
     except pl.exceptions.PolarsError as exc:
         raise UserError(f"Cannot read {path or 'the file'}: {str(exc).splitlines()[0]}") from exc
@@ -484,10 +490,44 @@ class _Collector:
         return pl.Series(batch.name, np.ones(len(batch), dtype=bool))
 
     def frame(self) -> pl.DataFrame:
-        if not self.batches:
+        # Batches can arrive out of order; each is in order, so ordering them by their first row
+        # restores file order (and makes "the first repeat" the same on every run).
+        batches = sorted((b for b in self.batches if len(b)), key=lambda b: b.struct.field(ROW)[0])
+        if not batches:
             return pl.DataFrame(schema={ROW: pl.UInt32, "row_hash": pl.UInt64, "key": pl.String,
                                         "key_hash": pl.UInt64})
-        return pl.concat([b.struct.unnest() for b in self.batches])
+        return pl.concat([b.struct.unnest() for b in batches])
+
+
+class _FirstExamples:
+    """The first flagged row of each finding, picked from the streamed batches.
+
+    Cheaper than one filtered `first()` aggregate per rule: a batch is only looked into for
+    the flags it raises, and the earliest row wins (batches may arrive out of order).
+    """
+
+    def __init__(self, wanted: Examples) -> None:
+        self.wanted = wanted
+        self.best: dict[str, tuple[int, list]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: pl.Series) -> pl.Series:
+        frame = batch.struct.unnest()
+        for stat, (flag, columns) in self.wanted.items():
+            hits = frame[flag].arg_true()
+            if hits.len():
+                at = hits[0]
+                row = frame[ROW][at]
+                with self.lock:
+                    if stat not in self.best or row < self.best[stat][0]:
+                        self.best[stat] = (row, [frame[c][at] for c in columns])
+        return pl.Series(batch.name, np.ones(len(batch), dtype=bool))
+
+    def found(self) -> dict[str, object]:
+        out: dict[str, object] = {stat: None for stat in self.wanted}
+        for stat, (_, values) in self.best.items():
+            out[stat] = values[0] if len(values) == 1 else " > ".join(map(str, values))
+        return out
 
 
 def _duplicates(frame: pl.DataFrame, column: str, shown: str | None = None) -> tuple[int, str]:

@@ -344,3 +344,12 @@ def test_datetime_fields_accept_layouts_and_catch_impossible_clocks(tmp_path):
     found = {(f.rule, f.count) for f in at.findings}
     assert found == {("impossible_date", 2), ("format", 1)}
     assert at.date_layouts == {"yyyy-mm-dd": 3, "yyyy/mm/dd": 1}     # real dates only
+
+
+def test_a_header_only_file_has_no_content_points(tmp_path):
+    path = write_csv(tmp_path / "empty.csv", [])
+    profile = profile_file(path, FIELDS)
+    assert (profile.rows, profile.duplicate_rows, profile.duplicate_keys) == (0, 0, 0)
+    parts = score_content(DEFAULT_WEIGHTS, profile)
+    assert parts["completeness"][0] == 0 and parts["completeness"][1][0].rule == "no_rows"
+    assert parts["uniqueness"][0] == 0
