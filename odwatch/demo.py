@@ -23,41 +23,42 @@ console = Console()
 notes = Console(stderr=True)  # step labels stay off stdout, so --json prints only JSON
 
 
-def _run_detectors(client: Any, settings: Settings) -> str:
+def _run_detectors(client: Any, settings: Settings, progress: bool) -> str:
     from detectors.runner import run_detectors
 
-    summary = run_detectors(client, settings, progress=True)
+    summary = run_detectors(client, settings, progress=progress)
     alerts = getattr(summary, "alerts", None)
     return f"{alerts} alert(s)" if alerts is not None else "done"
 
 
-def _scan_quality(client: Any, settings: Settings) -> str:
+def _scan_quality(client: Any, settings: Settings, progress: bool) -> str:
     from reports.quality import scan_catalog
 
     return f"run {scan_catalog(client, settings)}"
 
 
-def _demo_accounts(client: Any, settings: Settings) -> str:
+def _demo_accounts(client: Any, settings: Settings, progress: bool) -> str:
     from dashboard.auth import create_demo_accounts
 
     accounts = create_demo_accounts(client)
     return ", ".join(f"{user} / {password}" for user, password in accounts.items())
 
 
-STEPS: list[tuple[str, Callable[[Any, Settings], str]]] = [
+# Each step: (label, step(client, settings, progress) -> one line for the summary).
+STEPS: list[tuple[str, Callable[[Any, Settings, bool], str]]] = [
     ("Detecting misuse", _run_detectors),
     ("Scoring catalog quality", _scan_quality),
     ("Creating demo accounts", _demo_accounts),
 ]
 
 
-def run_steps(client: Any, settings: Settings) -> list[tuple[str, str]]:
+def run_steps(client: Any, settings: Settings, progress: bool = True) -> list[tuple[str, str]]:
     """Run each follow-up step; a step whose module is missing is skipped, not fatal."""
     results = []
     for label, step in STEPS:
         notes.print(f"[bold]{label}…[/bold]")
         try:
-            outcome = step(client, settings)
+            outcome = step(client, settings, progress)
         except ImportError as exc:
             outcome = f"skipped ({exc.name or 'module'} not available)"
         results.append((label, outcome))
@@ -123,7 +124,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         client = connect(settings)
         summary = build_demo(client, settings, scale=scale, seed=seed, until=last_day, progress=not as_json)
-        steps = run_steps(client, settings)
+        steps = run_steps(client, settings, progress=not as_json)
         elapsed = time.perf_counter() - started
         if as_json:
             print(
