@@ -40,7 +40,9 @@ def ingest(
     except EngineBusy:
         dropped = drop_into_spool(settings, paths, fmt)
         if as_json:
-            print(json.dumps({"spooled": [str(p) for p in dropped]}))
+            # Same keys as a summary: nothing was read here; the serving process reads the files.
+            print(json.dumps({"read": 0, "inserted": 0, "duplicates": 0, "rejected": 0,
+                              "spooled": [str(p) for p in dropped]}))
         else:
             console.print(
                 f"The engine is held by another odwatch process (probably `odwatch serve`), so "

@@ -100,15 +100,47 @@ def _is_structured(column: str) -> str:
             f"AND isValidJSON({column}))")
 
 
-_TEXT_CHECKS = "\n".join(
-    f"        {_is_structured(f'v_{name}')}, 'field not text',"
-    for name in TEXT_FIELDS
-)
+# The checks of a line, in order: the first that holds names the line's problem. Each is
+# computed for every line (they go into one array), because a long `multiIf` would copy the
+# line text for each branch it evaluates; `AND` / `OR` still skip their costly right-hand
+# side (a second JSON parse) for the few lines that need it.
+LINE_CHECKS: list[tuple[str, str]] = [
+    ("length(line) < 256 AND trim(BOTH ' \\t\\r\\n' FROM line) = ''", "empty line"),
+    ("NOT isValidUTF8(line)", "not UTF-8"),
+    ("position(line, '\\0') > 0", "NUL byte"),
+    ("NOT (startsWith(line, '{') OR startsWith(trimLeft(line), '{'))", "not a JSON object"),
+    ("j.event_id IS NULL AND NOT isValidJSON(line)", "malformed JSON"),
+    ("v_event_id = ''", "event_id missing"),
+    ("j.ts IS NULL AND mentions('ts')", "ts invalid"),
+    ("j.ts IS NULL", "ts missing"),
+    ("ts_epoch IS NULL AND (NOT looks_rfc3339(v_ts) OR ts_value IS NULL)", "ts invalid"),
+    ("ts_value < toDateTime64('2000-01-01 00:00:00', 3, 'Asia/Shanghai')", "ts out of range"),
+    ("ts_value > now64(3) + INTERVAL 1 DAY", "ts out of range"),
+    *[(_is_structured(f"v_{name}"), "field not text") for name in TEXT_FIELDS],
+    ("j.channel IS NULL", "channel missing"),
+    (f"v_channel NOT IN {CHANNELS}", "bad channel"),
+    (f"v_method != '' AND v_method NOT IN {HTTP_METHODS}", "bad method"),
+    ("j.status IS NULL AND mentions('status')", "status not a whole number"),
+    ("j.status IS NULL", "status missing"),
+    ("fractional(j.status)", "status not a whole number"),
+    ("v_status < 100 OR v_status > 599", "status out of range"),
+    ("(j.latency_ms IS NULL AND mentions('latency_ms')) OR fractional(j.latency_ms) "
+     "OR (j.rows IS NULL AND mentions('rows')) OR fractional(j.rows) "
+     "OR (j.bytes IS NULL AND mentions('bytes')) OR fractional(j.bytes)", "not a whole number"),
+    ("v_latency < 0 OR v_rows < 0 OR v_bytes < 0", "negative number"),
+    ("v_latency > 4294967295 OR v_rows >= 1e19 OR v_bytes >= 1e19", "number too large"),
+    ("(empty(j.fields) AND mentions('fields') AND JSONType(line, 'fields') NOT IN ('Array', 'Null')) "
+     f"OR arrayExists(x -> {_is_structured('x')}, j.fields)", "bad fields"),
+    ("v_client_ip = ''", "client_ip missing"),
+    ("NOT (isIPv4String(v_client_ip) OR isIPv6String(v_client_ip))", "bad client_ip"),
+    ("NOT startsWith(v_params, '{') OR NOT isValidJSON(v_params)", "bad params"),
+]
+_CHECKS_SQL = ",\n        ".join(condition for condition, _ in LINE_CHECKS)
+_RULES_SQL = "[" + ", ".join(f"'{rule}'" for _, rule in LINE_CHECKS) + "]"
 
-# One pass over a chunk's lines. The `multiIf` names the line's first problem as a short
-# rule (the summary counts rules); it short-circuits, so the costlier checks only run for
-# lines that reach them. The sentence for a person is written later, for rejected lines
-# only (REASON).
+# One pass over a chunk's lines: the first check that holds is the line's rule (the summary
+# counts rules; '' = valid). A reader's own finding (`problem`) comes first. The sentence a
+# person reads is written later, for rejected lines only (REASON).
 PARSE_LINES = f"""
 INSERT INTO {{parsed}}
 WITH
@@ -139,41 +171,15 @@ WITH
           AND substring(x, 11, 1) IN ('T', 't', ' ') AND substring(x, 14, 1) = ':'
           AND substring(x, 17, 1) = ':' AND isNotNull(toUInt16OrNull(substring(x, 1, 4)))) AS looks_rfc3339,
     (name -> position(line, concat('"', name, '"')) > 0) AS mentions,
-    multiIf(
-        problem != '', if(startsWith(problem, 'row has'), 'wrong number of CSV cells', problem),
-        length(line) < 256 AND trim(BOTH ' \\t\\r\\n' FROM line) = '', 'empty line',
-        NOT isValidUTF8(line), 'not UTF-8',
-        position(line, '\\0') > 0, 'NUL byte',
-        NOT (startsWith(line, '{{') OR startsWith(trimLeft(line), '{{')), 'not a JSON object',
-        j.event_id IS NULL AND NOT isValidJSON(line), 'malformed JSON',
-        v_event_id = '', 'event_id missing',
-        j.ts IS NULL, if(mentions('ts'), 'ts invalid', 'ts missing'),
-        ts_epoch IS NULL AND (NOT looks_rfc3339(v_ts) OR ts_value IS NULL), 'ts invalid',
-        ts_value < toDateTime64('2000-01-01 00:00:00', 3, 'Asia/Shanghai'), 'ts out of range',
-        ts_value > now64(3) + INTERVAL 1 DAY, 'ts out of range',
-{_TEXT_CHECKS}
-        j.channel IS NULL, 'channel missing',
-        v_channel NOT IN {CHANNELS}, 'bad channel',
-        v_method != '' AND v_method NOT IN {HTTP_METHODS}, 'bad method',
-        j.status IS NULL, if(mentions('status'), 'status not a whole number', 'status missing'),
-        fractional(j.status), 'status not a whole number',
-        v_status < 100 OR v_status > 599, 'status out of range',
-        (j.latency_ms IS NULL AND mentions('latency_ms')) OR fractional(j.latency_ms)
-            OR (j.rows IS NULL AND mentions('rows')) OR fractional(j.rows)
-            OR (j.bytes IS NULL AND mentions('bytes')) OR fractional(j.bytes), 'not a whole number',
-        v_latency < 0 OR v_rows < 0 OR v_bytes < 0, 'negative number',
-        v_latency > 4294967295 OR v_rows >= 1e19 OR v_bytes >= 1e19, 'number too large',
-        (empty(j.fields) AND mentions('fields') AND JSONType(line, 'fields') NOT IN ('Array', 'Null'))
-            OR arrayExists(x -> {_is_structured('x')}, j.fields), 'bad fields',
-        v_client_ip = '', 'client_ip missing',
-        NOT (isIPv4String(v_client_ip) OR isIPv6String(v_client_ip)), 'bad client_ip',
-        NOT startsWith(v_params, '{{') OR NOT isValidJSON(v_params), 'bad params',
-        ''
-    ) AS verdict
+    [{_CHECKS_SQL}] AS checks,
+    if(problem != '', if(startsWith(problem, 'row has'), 'wrong number of CSV cells', problem),
+       arrayElement({_RULES_SQL}, indexOf(checks, 1))) AS verdict
 SELECT
     line_no,
-    if(verdict = '', '', line) AS line,
-    if(verdict = '', '', raw) AS raw,
+    -- Aliases that differ from the source columns: an alias named `line` would be substituted
+    -- into every expression above that reads `line` (the JSON would be parsed twice).
+    if(verdict = '', '', line) AS kept_line,
+    if(verdict = '', '', raw) AS kept_raw,
     v_event_id AS event_id,
     sipHash128(v_event_id) AS event_key,
     ifNull(ts_value, toDateTime64(0, 3, 'Asia/Shanghai')) AS ts,
