@@ -48,7 +48,8 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale(datasets=240, consumers=260, agreements=170, anon_ips=600, episodes=8, events=50_000),
+    # `events` is the target size of the log; at small the episodes and their baselines are a third of it.
+    "small": Scale(datasets=240, consumers=260, agreements=170, anon_ips=600, episodes=8, events=32_000),
     "medium": Scale(
         datasets=1200, consumers=2500, agreements=1300, anon_ips=12_000, episodes=24, events=2_000_000
     ),
