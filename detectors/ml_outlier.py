@@ -117,6 +117,7 @@ class MlOutlierDetector(Detector):
     rare_agent_users: int = 2           # a user agent used by at most this many entities is rare
     driver_z: float = 3.5               # robust deviations above the median that make a feature a driver
     min_drivers: int = 3                # unusual on several aspects at once
+    min_share_calls: int = 2            # a share feature drives only when it rests on this many calls
     min_score: float = 2.5              # combined standardised score
     max_fit_rows: int = 10_000          # models are fitted on a sample of this size
     random_state: int = 7
@@ -132,7 +133,12 @@ class MlOutlierDetector(Detector):
         matrix = self._matrix(columns)
         in_run = np.array([hour >= start for hour in columns["hour"]])
         standing = Standing.of(matrix)
-        driving = standing.z >= self.driver_z
+        standing.driving = standing.z >= self.driver_z
+        # A share resting on a single call (one slow call in eight) is chance, not a pattern.
+        shares = [j for j, name in enumerate(FEATURES) if name.endswith("_share")]
+        calls = np.asarray(columns["calls"], dtype=float)
+        standing.driving[:, shares] &= matrix[:, shares] * calls[:, None] >= self.min_share_calls
+        driving = standing.driving
         aspects = np.column_stack([driving[:, group].any(axis=1) for group in ASPECTS]).sum(axis=1)
         candidates = np.flatnonzero(in_run & (aspects >= self.min_drivers))
         if candidates.size == 0:
@@ -238,7 +244,7 @@ class MlOutlierDetector(Detector):
                 "times_median": round(value / median, 1) if median else None,
                 "robust_z": round(float(standing.z[i, j]), 1),
                 "percentile": round(float(standing.percentile[i, j]) * 100, 1),
-                "driver": bool(standing.z[i, j] >= self.driver_z),
+                "driver": bool(standing.driving[i, j]),
             })
         return sorted(explained, key=lambda e: (not e["driver"], -e["robust_z"]))
 
@@ -250,6 +256,7 @@ class Standing:
     z: np.ndarray
     percentile: np.ndarray
     median: np.ndarray
+    driving: np.ndarray | None = None       # which features drive each entity-hour, set by the detector
 
     @classmethod
     def of(cls, matrix: np.ndarray) -> Standing:
