@@ -8,7 +8,7 @@ shaped like the gateway's, then in one run times
       data directory, with its peak RSS,
 and prints both rows/s, the ratio b/a and the peak RSS.
 
-    .venv/bin/python bench/ingest.py [--lines N] [--regenerate]
+    .venv/bin/python bench/ingest.py [--lines N] [--regenerate] [--repeat N]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,12 +113,12 @@ FROM file({path:String}, JSONEachRow, {structure:String})
 """
 
 
-def engine_insert(path: Path, scratch: Path) -> dict:
+def engine_insert(path: Path, scratch: Path, database: str) -> dict:
     """(a) in this process: a freshly migrated scratch database, one INSERT ... FROM file()."""
     from odwatch.settings import Settings
     from warehouse import connect
 
-    client = connect(Settings(data_dir=scratch, clickhouse_database="bench_engine"))
+    client = connect(Settings(data_dir=scratch, clickhouse_database=database))
     started = time.perf_counter()
     client.command(ENGINE_INSERT, parameters={"path": str(path.resolve()), "structure": ENGINE_STRUCTURE})
     elapsed = time.perf_counter() - started
@@ -146,6 +147,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate (a) and (b) N times, keep the best")
     args = parser.parse_args()
     path = DATA_DIR / f"access_{args.lines}.jsonl"
     if args.regenerate or not path.exists():
@@ -153,11 +155,20 @@ def main() -> None:
         generate(path, args.lines)
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {args.lines:,} lines); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    engine, ours = None, None
+    # With --repeat N the two alternate N times and the best of each is kept: on a shared
+    # machine the load moves under a single measurement.
     with tempfile.TemporaryDirectory(prefix="odwatch-bench-") as tmp:
-        engine = engine_insert(path, Path(tmp) / "engine")
-        print(f"(a) engine INSERT ... FROM file(JSONEachRow): {engine['rows']:,} rows in "
-              f"{engine['elapsed_s']:.1f} s = {engine['rows_per_s']:,.0f} rows/s", flush=True)
-        ours = odwatch_ingest(path, Path(tmp) / "ingest")
+        for attempt in range(args.repeat):
+            a = engine_insert(path, Path(tmp) / "engine", f"bench_engine_{attempt}")
+            print(f"(a) engine INSERT ... FROM file(JSONEachRow): {a['rows']:,} rows in "
+                  f"{a['elapsed_s']:.1f} s = {a['rows_per_s']:,.0f} rows/s", flush=True)
+            b = odwatch_ingest(path, Path(tmp) / f"ingest{attempt}")
+            print(f"(b) odwatch ingest, whole process: {b['wall_s']:.1f} s = {b['rows_per_s']:,.0f} rows/s",
+                  flush=True)
+            shutil.rmtree(Path(tmp) / f"ingest{attempt}", ignore_errors=True)
+            engine = a if engine is None or a["rows_per_s"] > engine["rows_per_s"] else engine
+            ours = b if ours is None or b["rows_per_s"] > ours["rows_per_s"] else ours
     s = ours["summary"]
     print(f"(b) odwatch ingest (validation, dedupe, ledger): read {s['read']:,}, inserted {s['inserted']:,}, "
           f"duplicates {s['duplicates']:,}, rejected {s['rejected']:,}")

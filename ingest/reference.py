@@ -243,10 +243,11 @@ def _records(path: Path) -> Iterator[tuple[int, str, dict, str]]:
     """(line number, raw text, record, problem) per data line of a CSV or JSONL file."""
     data = path.read_bytes()
     if path.suffix == ".jsonl":
-        for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        lines = data.split(b"\n")
+        for line_no, raw in enumerate(lines, start=1):
             text, problem = _decode(raw.rstrip(b"\r"))
             if not problem and not text.strip():
-                if line_no == data.count(b"\n") + 1:
+                if line_no == len(lines):
                     continue  # the end of the file after its last newline
                 problem = "empty line"
             record: dict = {}

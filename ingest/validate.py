@@ -279,17 +279,17 @@ def parse_datetime(column: str, value: object, *, required: bool = True) -> date
 
 
 def parse_date(column: str, value: object, *, required: bool = True) -> date | None:
+    """A date YYYY-MM-DD."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise BadValue(f"{column} is missing")
         return None
     text = str(value).strip()
+    # A date, or a date and time whose date part is meant ("2025-01-01 00:00:00").
     try:
-        return (
-            date.fromisoformat(text[:10])
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text)
-            else date.fromisoformat(text)
-        )
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
+            raise ValueError(text)
+        return date.fromisoformat(text[:10])
     except ValueError:
         raise BadValue(f'{column} "{text[:40]}" is not a date (YYYY-MM-DD)') from None
 
