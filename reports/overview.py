@@ -3,7 +3,9 @@
 Every function takes the page's `ReportFilters`; an agency user's filters carry
 their agency_id, so scoping happens here in the query. Traffic comes from the
 `usage_daily` pre-aggregate, never from the raw access log, so the page stays
-fast at tens of millions of events.
+fast at tens of millions of events. Distinct consumers use `uniq`, which is exact
+up to 65,536 distinct values (far more consumers than a city platform has) and
+several times cheaper than `uniqExact` over millions of pre-aggregated rows.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ SELECT
     sumIf(calls, channel = 'download' AND day >= {{date_from:Date}})             AS downloads_period,
     sumIf(calls, channel != 'download' AND day < {{date_from:Date}})             AS calls_previous,
     sumIf(calls, channel = 'download' AND day < {{date_from:Date}})              AS downloads_previous,
-    uniqExactIf(consumer_id, consumer_id != '' AND day >= {{date_from:Date}})    AS active_consumers,
-    uniqExactIf(consumer_id, consumer_id != '' AND day < {{date_from:Date}})     AS active_consumers_previous
+    uniqIf(consumer_id, consumer_id != '' AND day >= {{date_from:Date}})         AS active_consumers,
+    uniqIf(consumer_id, consumer_id != '' AND day < {{date_from:Date}})          AS active_consumers_previous
 FROM usage_daily
 WHERE day BETWEEN {{previous_from:Date}} AND {{date_to:Date}}
   AND ({{channel:String}} = '' OR channel = {{channel:String}})
@@ -87,7 +89,7 @@ FROM (
         dataset_id,
         sumIf(calls, channel != 'download')          AS api_calls,
         sumIf(calls, channel = 'download')           AS downloads,
-        uniqExactIf(consumer_id, consumer_id != '')  AS consumers
+        uniqIf(consumer_id, consumer_id != '')       AS consumers
     FROM usage_daily
     WHERE day BETWEEN {{date_from:Date}} AND {{date_to:Date}}
       AND ({{channel:String}} = '' OR channel = {{channel:String}})
