@@ -24,6 +24,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,14 +39,19 @@ from ingest.readers import Chunk, detect_format, read_chunks
 from ingest.validate import FILE_LINES, PARSE_LINES, PARSED_COLUMNS, REASON, STAGE_COLUMNS, STAGED_LINES
 from odwatch.errors import UserError
 from odwatch.settings import TIMEZONE, Settings, get_settings
-from warehouse.client import is_embedded
+from warehouse.client import connect, is_embedded
 
 STAGE = "ingest_stage"
-PARSED = "ingest_parsed"
+PARSED = "{parsed}"  # one of the two buffer tables of a run (see _Parser)
 REPEATS = "ingest_repeats"
 
 CREATE_STAGE = f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ({STAGE_COLUMNS}) ENGINE = Memory"
-CREATE_PARSED = f"CREATE TEMPORARY TABLE IF NOT EXISTS {PARSED} ({PARSED_COLUMNS}) ENGINE = Memory"
+CREATE_BUFFER = f"CREATE TABLE {{table}} ({PARSED_COLUMNS}) ENGINE = Memory"
+BUFFER_PREFIX = "ingest_buffer_"
+STALE_BUFFERS = f"""
+SELECT name FROM system.tables
+WHERE database = currentDatabase() AND startsWith(name, '{BUFFER_PREFIX}')
+"""
 CREATE_REPEATS = f"CREATE TEMPORARY TABLE IF NOT EXISTS {REPEATS} (line_no UInt64) ENGINE = Memory"
 
 BATCH_STATE = """
@@ -196,21 +202,19 @@ def ingest_paths(
     formats = [fmt or detect_format(path) for path in paths]
     started = time.perf_counter()
     summary = IngestSummary(files=[str(p) for p in paths])
-    for statement in (CREATE_STAGE, CREATE_PARSED, CREATE_REPEATS):
-        client.command(statement)
-    spill_dir = spill_directory(settings)
-    with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
-        for path, path_fmt in zip(paths, formats, strict=True):
-            source = str(path.resolve())
-            chunks = _Prefetch(read_chunks(path, path_fmt, max(1, settings.ingest_chunk_lines)), spill_dir)
-            try:
-                for chunk in chunks:
-                    report = _load_chunk(client, source, path_fmt, chunk, summary)
-                    advance(chunk.size)
-                    if on_chunk is not None:
-                        on_chunk(report)
-            finally:
-                chunks.close()
+    client.command(CREATE_REPEATS)
+    sources = [(str(path.resolve()), path, path_fmt) for path, path_fmt in zip(paths, formats, strict=True)]
+    parser = _Parser(client, settings, sources)
+    try:
+        with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
+            for parsed in parser:
+                report = _store(client, parsed, summary)
+                parser.release(parsed.buffer)
+                advance(parsed.chunk.size)
+                if on_chunk is not None:
+                    on_chunk(report)
+    finally:
+        parser.close()
     return summary.finish(started)
 
 
@@ -260,24 +264,33 @@ def batch_id_for(source: str, chunk: Chunk) -> str:
     return hashlib.sha256(f"{source}\n{chunk.index}\n{chunk.digest}".encode()).hexdigest()[:40]
 
 
-def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: IngestSummary) -> ChunkReport:
-    batch_id = batch_id_for(source, chunk)
-    state = client.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
-    status = state[0][0] if state else None
-    report = ChunkReport(source, chunk.first_line, len(chunk))
-    if status == "done":
-        chunk.discard()
+@dataclass
+class _Parsed:
+    """A chunk the parser has read and checked against the ledger (and parsed unless done)."""
+
+    source: str
+    fmt: str
+    chunk: Chunk
+    batch_id: str
+    status: str | None        # the ledger's state of this batch before this run
+    buffer: str | None        # the table holding its parsed lines
+
+
+def _store(client: Client, parsed: _Parsed, summary: IngestSummary) -> ChunkReport:
+    """Store one parsed batch: duplicates found, rows and rejects inserted, the ledger updated."""
+    chunk = parsed.chunk
+    report = ChunkReport(parsed.source, chunk.first_line, len(chunk))
+    if parsed.status == "done":
         summary.add(len(chunk), 0, len(chunk), Counter())
         report.duplicates, report.already_loaded = len(chunk), True
         return report
-    started_at = _now()
     ledger = {
-        "batch_id": batch_id,
-        "source": source,
+        "batch_id": parsed.batch_id,
+        "source": parsed.source,
         "digest": chunk.digest,
         "chunk_index": chunk.index,
-        "format": fmt,
-        "started_at": started_at,
+        "format": parsed.fmt,
+        "started_at": _now(),
         "finished_at": None,
         "lines_read": len(chunk),
         "inserted": 0,
@@ -285,18 +298,18 @@ def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: In
         "rejected": 0,
     }
     client.command(RECORD_BATCH, parameters={**ledger, "status": "running"})
-    for table in (STAGE, PARSED, REPEATS):
-        client.command(f"TRUNCATE TABLE {table}")
-    with _staged(client, chunk) as lines:
-        client.command(PARSE_LINES.replace("{parsed}", PARSED).replace("{lines}", lines))
-    if status == "running":
-        _take_back(client, batch_id)
-    client.command(FIND_REPEATS)
-    params = {"batch_id": batch_id, "source": source}
-    client.command(INSERT_ROWS, parameters=params)
-    client.command(REMEMBER_EVENTS, parameters=params)
-    client.command(INSERT_REJECTED, parameters=params)
-    counts = dict(client.query(CHUNK_COUNTS).result_rows)
+    if parsed.status == "running":
+        _take_back(client, parsed.batch_id, parsed.buffer)
+    client.command(f"TRUNCATE TABLE {REPEATS}")
+
+    def run(sql: str, **params) -> None:
+        client.command(sql.replace("{parsed}", parsed.buffer), parameters=params or None)
+
+    run(FIND_REPEATS)
+    run(INSERT_ROWS, batch_id=parsed.batch_id)
+    run(REMEMBER_EVENTS, batch_id=parsed.batch_id)
+    run(INSERT_REJECTED, batch_id=parsed.batch_id, source=parsed.source)
+    counts = dict(client.query(CHUNK_COUNTS.replace("{parsed}", parsed.buffer)).result_rows)
     repeats = counts.pop("(repeat)", 0)
     valid = counts.pop("", 0)
     rejected = Counter(counts)
@@ -317,9 +330,9 @@ def _load_chunk(client: Client, source: str, fmt: str, chunk: Chunk, summary: In
     return report
 
 
-def _take_back(client: Client, batch_id: str) -> None:
+def _take_back(client: Client, batch_id: str, buffer: str) -> None:
     """Remove what a killed run stored for this batch and rebuild the aggregates it touched."""
-    days = [row[0] for row in client.query(BATCH_DAYS).result_rows]
+    days = [row[0] for row in client.query(BATCH_DAYS.replace("{parsed}", buffer)).result_rows]
     for table in ("access_log", "seen_events", "rejected_rows"):
         client.command(DELETE_BATCH_ROWS, parameters={"table": table, "batch_id": batch_id})
     if not days:
@@ -344,42 +357,92 @@ def _take_back(client: Client, batch_id: str) -> None:
         )
 
 
-class _Prefetch:
-    """Chunks read one ahead in a thread (the engine releases the GIL while it works), each
-    JSONL chunk written to its file there too, so reading overlaps loading."""
+class _Parser:
+    """Reads, checks and parses chunks one ahead of the one being stored.
+
+    A thread with its own connection reads the next chunk, asks the ledger about it and
+    parses it into one of two buffer tables while the caller's connection stores the
+    current one: parsing and storing run side by side. Duplicates are still found in
+    order, by the storing side.
+    """
 
     _END = object()
 
-    def __init__(self, chunks: Iterator[Chunk], spill_dir: Path | None) -> None:
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
+    def __init__(self, client: Client, settings: Settings, sources: list[tuple[str, Path, str]]) -> None:
+        self.client = client
+        token = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.buffers = [f"{BUFFER_PREFIX}{token}_{n}" for n in (0, 1)]
+        if is_embedded(settings):
+            _drop_stale_buffers(client)
+        for table in self.buffers:
+            client.command(CREATE_BUFFER.format(table=table))
+        self.free: queue.Queue = queue.Queue()
+        for table in self.buffers:
+            self.free.put(table)
+        self.ready: queue.Queue = queue.Queue(maxsize=1)
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(chunks, spill_dir), daemon=True)
+        worker_settings = settings.model_copy(update={"clickhouse_database": client.database
+                                                      or settings.clickhouse_database})
+        self.thread = threading.Thread(target=self._run, args=(worker_settings, sources), daemon=True)
         self.thread.start()
 
-    def _run(self, chunks: Iterator[Chunk], spill_dir: Path | None) -> None:
+    def _run(self, settings: Settings, sources: list[tuple[str, Path, str]]) -> None:
         try:
-            for chunk in chunks:
-                if spill_dir is not None and chunk.text is not None:
-                    chunk.spill(spill_dir)
-                if not self._put(chunk):
-                    chunk.discard()
-                    return
-            self._put(self._END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
-            self._put(exc)
+            worker = connect(settings)
+            worker.command(CREATE_STAGE)
+            spill_dir = spill_directory(settings)
+            for source, path, fmt in sources:
+                for chunk in read_chunks(path, fmt, max(1, settings.ingest_chunk_lines)):
+                    parsed = self._parse(worker, source, fmt, chunk, spill_dir)
+                    if parsed is None or not self._hand_over(parsed):
+                        return
+            self._hand_over(self._END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
+            self._hand_over(exc)
 
-    def _put(self, item: object) -> bool:
+    def _parse(self, worker: Client, source: str, fmt: str, chunk: Chunk,
+               spill_dir: Path | None) -> _Parsed | None:
+        batch_id = batch_id_for(source, chunk)
+        state = worker.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
+        status = state[0][0] if state else None
+        if status == "done":
+            return _Parsed(source, fmt, chunk, batch_id, status, None)
+        buffer = self._take_buffer()
+        if buffer is None:
+            return None
+        if spill_dir is not None and chunk.text is not None:
+            chunk.spill(spill_dir)
+        worker.command(f"TRUNCATE TABLE {buffer}")
+        worker.command(f"TRUNCATE TABLE {STAGE}")
+        with _staged(worker, chunk) as lines:
+            worker.command(PARSE_LINES.replace("{parsed}", buffer).replace("{lines}", lines))
+        chunk.text = chunk.records = None  # parsed: the text is no longer needed
+        return _Parsed(source, fmt, chunk, batch_id, status, buffer)
+
+    def _take_buffer(self) -> str | None:
         while not self.stopping.is_set():
             try:
-                self.queue.put(item, timeout=0.2)
+                return self.free.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
+
+    def _hand_over(self, item: object) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.ready.put(item, timeout=0.2)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def __iter__(self) -> Iterator[Chunk]:
+    def release(self, buffer: str | None) -> None:
+        if buffer is not None:
+            self.free.put(buffer)
+
+    def __iter__(self) -> Iterator[_Parsed]:
         while True:
-            item = self.queue.get()
+            item = self.ready.get()
             if item is self._END:
                 return
             if isinstance(item, BaseException):
@@ -389,10 +452,20 @@ class _Prefetch:
     def close(self) -> None:
         self.stopping.set()
         self.thread.join()
-        while not self.queue.empty():
-            item = self.queue.get_nowait()
-            if isinstance(item, Chunk):
-                item.discard()
+        while not self.ready.empty():
+            item = self.ready.get_nowait()
+            if isinstance(item, _Parsed):
+                item.chunk.discard()
+        for table in self.buffers:
+            self.client.command(f"DROP TABLE IF EXISTS {table}")
+
+
+def _drop_stale_buffers(client: Client) -> None:
+    """Buffer tables of an ingest that was killed (its process is gone)."""
+    for (name,) in client.query(STALE_BUFFERS).result_rows:
+        pid = name.removeprefix(BUFFER_PREFIX).split("_")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            client.command(f"DROP TABLE IF EXISTS {name}")
 
 
 def _now() -> datetime:
