@@ -217,65 +217,44 @@ def _is_null(name: str) -> pl.Expr:
     return pl.col(name).is_null() | pl.col(name).is_in(NULL_TOKENS)
 
 
-DATE_FORMAT_ERROR, DATE_IMPOSSIBLE = 4, 5
-DATE_CODES = {label: code for code, label in enumerate(DATE_LAYOUTS.values())}
-
-
-def date_status(values: pl.Series, with_time: bool = False) -> pl.Series:
-    """Per cell: the layout code of a real date (DATE_CODES), 4 not a date, 5 a date that cannot exist.
-
-    The common layout is parsed natively for the whole batch; only the cells it rejects (few,
-    in real data) are looked at one by one: a cell of an accepted layout whose date or clock
-    does not exist (2023-02-30, month 13, year 0021, 25:00) is impossible, anything else is
-    not a date. Empty cells are left to the completeness count (code 0 here).
-    """
-    ok = _parse(values, with_time).is_between(*YEAR_RANGE).fill_null(False) | values.is_null()
-    status = pl.Series(values.name, np.zeros(len(values), dtype=np.int8))
-    if ok.all():
-        return status
-    failed = (~ok).arg_true()
-    pattern = _DATETIME_RE if with_time else _DATE_RE
-    codes = [_classify(text, pattern) for text in values.gather(failed).to_list()]
-    return status.scatter(failed, pl.Series(codes, dtype=pl.Int8))
-
-
-_DATE_RE = re.compile(DATE_SHAPE + DATE_TAIL)
-_DATETIME_RE = re.compile(DATE_SHAPE + DATETIME_TAIL)
-
-
-def _classify(text: str, pattern: re.Pattern) -> int:
-    """The date code of one cell the native parse rejected."""
-    match = pattern.match(text)
-    if not match:
-        return DATE_FORMAT_ERROR
-    year, separator, month, day = match.group(1, 2, 3, 4)
-    try:
-        when = date(int(year), int(month), int(day))
-    except ValueError:
-        return DATE_IMPOSSIBLE
-    clock = [int(x or 0) for x in match.groups()[4:7]] if pattern is _DATETIME_RE else [0, 0, 0]
-    if not YEAR_RANGE[0] <= when <= YEAR_RANGE[1] or clock[0] > 23 or clock[1] > 59 or clock[2] > 59:
-        return DATE_IMPOSSIBLE
-    return DATE_CODES[DATE_LAYOUTS[separator]]
-
-
 def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
-    """Masks for bad format and impossible dates, and one count per layout used (see date_status)."""
-    status = f"{tag}_date"
-    stages = [{status: pl.col(name).map_batches(lambda batch: date_status(batch, with_time),
-                                                 return_dtype=pl.Int8, is_elementwise=True)}]
-    code = pl.col(status)
-    return stages, {"format": code == DATE_FORMAT_ERROR, "impossible_date": code == DATE_IMPOSSIBLE,
-                    **{f"layout:{label}": code == value for label, value in DATE_CODES.items()}}
+    """Masks for bad format and impossible dates, and one count per layout of the real dates.
+
+    The common layout is parsed natively; only the cells it rejects (few, in real data, so
+    the later expressions run over a column of nulls) go through one regular expression that
+    finds the layout, and their parts are parsed again as yyyy-mm-dd: a cell of an accepted
+    layout that still fails is a date or clock that does not exist (2023-02-30, month 13,
+    year 0021, 25:00). Pure expressions, so the streaming engine runs them in parallel.
+    Returns stages of intermediate columns to materialise first, and the masks over them.
+    """
+    value = pl.col(name)
+    ok, rest, parts = f"{tag}_ok", f"{tag}_rest", f"{tag}_parts"
+    stages = [
+        {ok: _parse(value, with_time).is_between(*YEAR_RANGE).fill_null(False)},
+        {rest: pl.when(~pl.col(ok)).then(value)},
+        {parts: pl.col(rest).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))},
+    ]
+    part = pl.col(parts).struct.field
+    separator = part("2")
+    rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
+    if with_time:
+        clock = pl.concat_str([part("5"), part("6"), part("7").fill_null("00")], separator=":")
+        rewritten = pl.concat_str([rewritten, clock.fill_null("00:00:00")], separator=" ")
+    exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
+    other = ~pl.col(ok) & separator.is_not_null()
+    layouts = {f"layout:{label}": other & exists & (separator == sep) for sep, label in DATE_LAYOUTS.items()}
+    layouts["layout:yyyy-mm-dd"] = pl.col(ok) | layouts["layout:yyyy-mm-dd"]
+    return stages, {"format": ~pl.col(ok) & separator.is_null(), "impossible_date": other & ~exists,
+                    **layouts}
 
 
-def _parse(value: pl.Series, with_time: bool) -> pl.Series:
+def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
     """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse."""
     if not with_time:
         return value.str.to_date("%Y-%m-%d", strict=False)
-    return pl.select(pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
+    return pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
-        + [value.str.to_date("%Y-%m-%d", strict=False)])).to_series()
+        + [value.str.to_date("%Y-%m-%d", strict=False)])
 
 
 # GB 32100 in numpy lookup tables: value of each byte, whether it may stand in each position.
