@@ -1,13 +1,12 @@
 """Loading access-log files: chunks through the engine, a batch ledger, dedupe on event_id.
 
 Each chunk of lines is one batch, named by its source, position and the SHA-256 of its
-content. Per batch:
-one query reads the raw lines (from a chunk file the embedded engine reads itself,
-or from a session-scoped staging table) and parses and validates them all into a
-session-scoped table (ingest.validate.PARSE_LINES); duplicates are found by an
-anti-join against `seen_events` (and within the chunk); then valid rows go to
-`access_log`, bad ones to `rejected_rows`, and the ledger row is marked done.
-While the engine works on one chunk, a thread reads the next.
+content. A parser thread on its own connection reads the next chunk (the embedded engine
+reads it from a chunk file; a server gets it through a staging table) and parses and
+validates all its lines in one query (ingest.validate.PARSE_LINES) into a buffer table,
+while the caller's connection stores the current one: duplicates found by an anti-join
+against `seen_events` (and within the chunk), valid rows to `access_log`, bad ones to
+`rejected_rows`, and the ledger row marked done.
 
 A batch the ledger shows as started but never finished (the process was killed)
 is taken back out before it is loaded again: its rows are deleted and the usage
