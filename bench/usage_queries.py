@@ -3,8 +3,8 @@
     .venv/bin/python bench/usage_queries.py [--events 10000000] [--data-dir DIR]
 
 Fills a scratch embedded database (default bench/data/usage_<events>/) with synthetic events
-spread over 180 days, 300 datasets of 50 agencies and 20 000 consumers (the materialized views
-fill the pre-aggregates as for real ingest), then times each reports.usage function over the
+spread over 180 days, 300 datasets of 50 agencies and 3 000 active consumers (the materialized
+views fill the pre-aggregates as for real ingest), then times each reports.usage function over the
 whole period, unfiltered and with agency / consumer-kind / channel filters. Target: <= 300 ms each.
 """
 
@@ -42,22 +42,25 @@ SELECT concat('C', toString(number)), concat('用户', toString(number)),
 FROM numbers(20000)
 """
 
+# Realistic concentration: 3 000 consumers each use three datasets through one channel and
+# scenario; one request in ten is anonymous, spread over all datasets by IP.
 FILL_EVENTS = """
 INSERT INTO access_log (event_id, ts, consumer_id, key_id, dataset_id, channel, endpoint, method, status,
                         latency_ms, rows, bytes, fields, scenario, client_ip)
 SELECT concat('e', toString(number)),
        toDateTime64(toDateTime({start:Date}) + intDiv(number * 15551, 1000) % (180 * 86400), 3,
                     'Asia/Shanghai'),
-       if(number % 10 = 0, '', concat('C', toString(cityHash64(number) % 20000))),
-       concat('K', toString(cityHash64(number) % 20000)),
-       concat('D', toString(cityHash64(number, 1) % 300)),
-       if(number % 7 = 0, 'download', 'api'), '/api/v1/data', 'GET',
+       if(anonymous, '', concat('C', toString(c))),
+       if(anonymous, '', concat('K', toString(c))),
+       concat('D', toString(if(anonymous, cityHash64(number) % 300, (c * 7 + number % 3) % 300))),
+       if(c % 7 = 0, 'download', 'api'), '/api/v1/data', 'GET',
        [200, 200, 200, 200, 200, 200, 200, 200, 404, 500][number % 10 + 1],
        toUInt32(20 + cityHash64(number, 2) % 400), cityHash64(number, 3) % 1000, 2048,
        arraySlice(['name', 'code', 'address', 'date', 'amount'], 1, number % 4),
-       ['S1', 'S2', 'S3', ''][number % 4 + 1],
-       concat('10.', toString(number % 200), '.', toString(intDiv(number, 200) % 250), '.1')
-FROM numbers({events:UInt64})
+       if(anonymous, '', ['S1', 'S2', 'S3'][c % 3 + 1]),
+       concat('10.', toString(c % 200), '.', toString(intDiv(number, 200) % 250), '.1')
+FROM (SELECT number, number % 10 = 0 AS anonymous, cityHash64(number) % 3000 AS c
+      FROM numbers({events:UInt64}))
 """
 
 
