@@ -44,9 +44,44 @@ def _demo_accounts(client: Any, settings: Settings, progress: bool) -> str:
     return ", ".join(f"{user} / {password}" for user, password in accounts.items())
 
 
+# (category, measure, measure days, publicize): a small triage history so the violation registry,
+# the enforcement list and the public notice have something to show on a fresh demo.
+SAMPLE_VERDICTS = [
+    ("scraping", "restrict", 30, True),
+    ("quota_exceeded", "restrict", 14, True),
+    ("scenario_mismatch", "close", 90, True),
+    ("no_agreement", "none", None, False),
+    ("fields_outside_agreement", "restrict", 30, False),
+]
+
+
+def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
+    """Confirm the strongest alert of a few categories as a security analyst would."""
+    from detectors import triage, violations_store
+    from detectors.store import AlertFilters, list_alerts
+
+    actor = "demo-security"
+    recorded = 0
+    for category, measure, days, publicize in SAMPLE_VERDICTS:
+        candidates = [a for a in list_alerts(client, AlertFilters(category=category, status="new", limit=200))
+                      if a["consumer_id"]]
+        if not candidates:
+            continue
+        strongest = max(candidates, key=lambda a: (a["score"], a["alert_id"]))
+        triage.acknowledge(client, [strongest["alert_id"]], actor)
+        violation_id = triage.confirm(
+            client, [strongest["alert_id"]], actor, triage.SUGGESTED_VIOLATION_CATEGORY[category],
+            measure=measure, measure_days=days, description=f"Demo verdict: {strongest['title']}")
+        if publicize:
+            violations_store.set_publicized(client, violation_id, True, actor)
+        recorded += 1
+    return f"{recorded} violation(s) recorded from confirmed alerts"
+
+
 # Each step: (label, step(client, settings, progress) -> one line for the summary).
 STEPS: list[tuple[str, Callable[[Any, Settings, bool], str]]] = [
     ("Detecting misuse", _run_detectors),
+    ("Recording sample triage verdicts", _sample_triage),
     ("Scoring catalog quality", _scan_quality),
     ("Creating demo accounts", _demo_accounts),
 ]
