@@ -1,13 +1,14 @@
 """Page data benchmark: the data functions each analytics page calls, timed on the demo platform.
 
-    .venv/bin/python bench/pages.py [--scale large] [--runs 20] [--seed 7]
+    .venv/bin/python bench/pages.py [--scale large] [--runs 20] [--seed 7] [--pages overview usage ...]
 
 1. Reuses the demo platform under bench/data/platform_<scale>/ (the layout bench/reports.py
    builds: build_demo, then the quality scan), building it once when absent; runs the
    detectors once when it has no alerts yet, so the triage queue has real content.
-2. For each page, runs the same calls the page makes on one render, `--runs` times with
-   varied filters (7 / 30 / 90 days ending on the platform's last day, all agencies or one,
-   a domain, a channel, a consumer kind), after one warm-up render.
+2. For each page (and each section of the usage page), runs the same calls the page makes
+   on one render, `--runs` times with varied filters (7 / 30 / 90 days ending on the
+   platform's last day, all agencies or one, a domain, a channel, a consumer kind), after
+   one warm-up render.
 3. Prints per page p50 and p95 of one render's data calls (target: p95 <= 300 ms at ~10 M
    events), and the slowest call of each page at p95.
 
@@ -74,6 +75,7 @@ def overview_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 
 
 def usage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
+    """The page as it opens: metrics, trend and the drill-down section."""
     timer("calls_by_day", lambda: usage.calls_by_day(client, f))
     narrowed = f
     if not f.agency_id:
@@ -84,11 +86,23 @@ def usage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     if datasets.height and not f.dataset_id:
         narrowed = replace(narrowed, dataset_id=datasets["dataset_id"][0])
     timer("by_consumer", lambda: usage.by_consumer(client, narrowed))
+
+
+def usage_mix_section(client, settings, f: ReportFilters, timer: Timer) -> None:
+    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
     timer("by_consumer_kind", lambda: usage.by_consumer_kind(client, f))
     timer("by_channel", lambda: usage.by_channel(client, f))
     timer("by_scenario", lambda: usage.by_scenario(client, f))
+
+
+def usage_fields_section(client, settings, f: ReportFilters, timer: Timer) -> None:
+    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
     timer("top_fields", lambda: usage.top_fields(client, f))
     timer("field_heatmap", lambda: usage.field_heatmap(client, f))
+
+
+def usage_operation_section(client, settings, f: ReportFilters, timer: Timer) -> None:
+    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
     timer("platform_operation", lambda: usage.platform_operation(client, f))
 
 
@@ -135,7 +149,9 @@ def complaints_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 
 
 PAGES = {
-    "overview": overview_page, "usage": usage_page, "quality": quality_page, "evaluation": evaluation_page,
+    "overview": overview_page, "usage": usage_page, "usage:mix": usage_mix_section,
+    "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
+    "quality": quality_page, "evaluation": evaluation_page,
     "triage": triage_page, "violations": violations_page, "applications": applications_page,
     "complaints": complaints_page,
 }
@@ -198,7 +214,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def bench(scale: str, runs: int, seed: int) -> None:
+def bench(scale: str, runs: int, seed: int, pages: list[str]) -> None:
     client, settings = platform(scale, seed)
     events, last_day, alerts, datasets, agencies, checks = client.query(PLATFORM_FIGURES).result_rows[0]
     print(f"platform {DATA_DIR / f'platform_{scale}'}: {events:,} events up to {last_day}, "
@@ -209,7 +225,8 @@ def bench(scale: str, runs: int, seed: int) -> None:
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
           + f" on {os.cpu_count()} CPUs")
     print(f"{'page':<14}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  {'target':<8} slowest call at p95")
-    for name, page in PAGES.items():
+    for name in pages:
+        page = PAGES[name]
         page(client, settings, sets[0], Timer())               # warm-up render, not counted
         totals, per_call = [], defaultdict(list)
         for f in sets:
@@ -230,8 +247,10 @@ def main() -> None:
     parser.add_argument("--scale", default="large", choices=("small", "medium", "large"))
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES),
+                        help="only these pages (default: all)")
     args = parser.parse_args()
-    bench(args.scale, args.runs, args.seed)
+    bench(args.scale, args.runs, args.seed, args.pages)
 
 
 if __name__ == "__main__":

@@ -362,3 +362,17 @@ def test_evaluation_page_year_picker_and_refusal(platform):
     refused.session_state[USER_KEY] = USERS["agency"]
     refused.run()
     assert [e.value for e in refused.error] and not refused.dataframe   # agency users may not open it
+
+
+def test_usage_sections_load_their_own_tables(platform):
+    app = run_page("usage", "official")
+    assert not any("响应时间 P95（毫秒）" in f.columns for f in _frames(app))     # not loaded until shown
+    app.radio(key="usage_section").set_value("operation").run()
+    operation = next(f for f in _frames(app) if "响应时间 P95（毫秒）" in f.columns)
+    assert len(operation) == 30 and operation["调用次数"].sum() == 40
+    app.radio(key="usage_section").set_value("fields").run()
+    fields = next(f for f in _frames(app) if "字段" in f.columns)
+    assert list(fields["字段"]) == ["*"] and fields["调用次数"].sum() == 40
+    app.radio(key="usage_section").set_value("mix").run()
+    assert not app.exception
+    assert any("应用场景" in f.columns for f in _frames(app))

@@ -207,6 +207,19 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
                             detail={"consumer_id": consumer})
 
 
+def _drill_section(client, filters: ReportFilters) -> None:
+    consumers = _drill_down(client, filters)
+    user = current_user()
+    # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
+    if user is not None and user.role != "agency":
+        _draft(client, filters, consumers)
+
+
+# Each section loads only its own data: a render runs the queries of the section shown.
+SECTIONS = {"drill": _drill_section, "mix": _kinds_channels_scenarios, "fields": _fields,
+            "operation": _operation}
+
+
 def render() -> None:
     st.title(t("pages.usage.title"))
     filter_sidebar()
@@ -215,14 +228,9 @@ def render() -> None:
     daily = usage.calls_by_day(client, filters)
     _metrics(daily)
     _trend(daily)
-    consumers = _drill_down(client, filters)
-    _kinds_channels_scenarios(client, filters)
-    _fields(client, filters)
-    _operation(client, filters)
-    user = current_user()
-    # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
-    if user is not None and user.role != "agency":
-        _draft(client, filters, consumers)
+    section = st.radio(t("pages.usage.section"), list(SECTIONS), horizontal=True, key="usage_section",
+                       format_func=lambda key: t(f"pages.usage.section_{key}"), label_visibility="collapsed")
+    SECTIONS[section](client, filters)
 
 
 render()
