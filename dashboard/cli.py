@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dashboard import auth, jobs
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
 from warehouse import connect
@@ -43,6 +42,7 @@ def users_add(
     agency: str = typer.Option("", "--agency", help="The agency_id an agency account is scoped to."),
 ) -> None:
     """Create an account (or reset its role and password); the password is prompted or read from stdin."""
+    from dashboard import auth  # argon2 and friends load only for account commands
     client = connect(get_settings())
     auth._check_account(client, name, role, agency)
     user = auth.add_user(client, name, role, read_password(), agency)
@@ -53,6 +53,7 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List the accounts."""
+    from dashboard import auth  # argon2 and friends load only for account commands
     table = Table("username", "role", "agency", "status", "updated")
     for row in auth.list_users(connect(get_settings())):
         status = "disabled" if row["disabled"] else "active"
@@ -64,6 +65,7 @@ def users_list() -> None:
 @users_app.command("disable")
 def users_disable(name: str = typer.Argument(..., help="The username.")) -> None:
     """Disable an account: it can no longer sign in."""
+    from dashboard import auth  # argon2 and friends load only for account commands
     auth.disable_user(connect(get_settings()), name)
     console.print(f"Disabled account {name}.")
 
@@ -95,6 +97,7 @@ def serve(
                                        help="Build the demo platform first when there is no traffic yet."),
 ) -> None:
     """Run the dashboard, with spool ingest and the detector schedule in the same process."""
+    from dashboard import auth, jobs
     settings = get_settings()
     # Opening the engine here, in the process that will run the server, both fails
     # early when another process holds it and keeps it to this one process.

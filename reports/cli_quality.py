@@ -14,7 +14,6 @@ from rich.table import Table
 from odwatch.errors import UserError
 from odwatch.settings import TIMEZONE, get_settings
 from reports.filters import ReportFilters
-from reports.profiling import SUPPORTED_SUFFIXES
 from warehouse import audit, connect
 
 quality_app = typer.Typer(help="Dataset quality scores (第十六条, 第三十七条).", no_args_is_help=True)
@@ -33,6 +32,8 @@ def files_for(paths: list[Path], dataset: str | None) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in paths:
         if path.is_dir():
+            from reports.profiling import SUPPORTED_SUFFIXES  # polars loads only when scanning
+
             members = sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
         elif path.is_file():
             members = [path]
