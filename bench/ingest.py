@@ -1,6 +1,6 @@
 """Ingest benchmark: `odwatch ingest` against the engine's own JSONEachRow insert.
 
-Generates (or reuses) bench/data/access_1m.jsonl, a 1,000,000-line access log
+Generates (or reuses) bench/data/access_1000000.jsonl, a 1,000,000-line access log
 shaped like the gateway's, then in one run times
   (a) the engine's own `INSERT INTO access_log SELECT ... FROM file(..., JSONEachRow)`
       into a freshly migrated scratch database (same schema, same materialized views), and
