@@ -12,14 +12,14 @@ lawful holiday traffic stay out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import ClassVar
 
-import chinese_calendar
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch.calendar import holiday_name, statutory_holidays
 
 # Per consumer and day from the hourly rollup: volume and night volume; over the previous
 # `lookback_days` days the median working-day volume and the median night share of a day (a median, so
@@ -108,23 +108,6 @@ ORDER BY consumer_id, day, h
 
 SERIES_KEY = "(consumer_id, toDate(ts))"
 SERIES_TYPES = "String, Date"
-
-
-def statutory_holidays(first: date, last: date) -> list[date]:
-    """Statutory holidays (not ordinary weekends) between two dates, within the calendar's years."""
-    lo = max(first, date(2004, 1, 1))
-    hi = min(last, date(2026, 12, 31))
-    if lo > hi:
-        return []
-    return chinese_calendar.get_holidays(lo, hi, include_weekends=False)
-
-
-def holiday_name(day: date) -> str:
-    try:
-        _, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return ""
-    return name or ""
 
 
 @dataclass

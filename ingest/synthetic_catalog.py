@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import numpy as np
 
 from ingest import synthetic_vocab as vocab
+from odwatch.calendar import add_working_days
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REFERENCE_START = date(2024, 1, 1)
@@ -103,35 +103,6 @@ class Platform:
             "usage_reports": self.usage_reports,
             "complaints": self.complaints,
         }
-
-
-# ---------------------------------------------------------------- calendar
-
-
-def is_workday(day: date) -> bool:
-    """Statutory working day (make-up workdays included); plain weekdays outside the calendar's years."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def is_statutory_holiday(day: date) -> bool:
-    """A named public holiday (not an ordinary weekend)."""
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return False
-    return bool(on_holiday and name)
-
-
-def add_workdays(start: date, count: int) -> date:
-    """The day on which `count` working days strictly after `start` have elapsed."""
-    day = start
-    while count > 0:
-        day += timedelta(days=1)
-        count -= int(is_workday(day))
-    return day
 
 
 def at(day: date, hour: float) -> datetime:
@@ -399,12 +370,12 @@ def _decision_times(rng: np.random.Generator, submitted: datetime, late: bool) -
     """Acceptance the same or the next working day, decision 1-5 working days later (6-14 when late)."""
     accepted_day = submitted.date()
     if rng.random() < 0.7:
-        accepted_day = add_workdays(accepted_day, int(rng.integers(0, 2)))
+        accepted_day = add_working_days(accepted_day, int(rng.integers(0, 2)))[0]
     accepted = office_time(rng, accepted_day)
     if accepted <= submitted:
         accepted = submitted + timedelta(minutes=int(rng.integers(20, 240)))
     days = int(rng.integers(6, 15)) if late else int(rng.integers(1, 6))
-    return accepted, office_time(rng, add_workdays(accepted.date(), days))
+    return accepted, office_time(rng, add_working_days(accepted.date(), days)[0])
 
 
 def add_application(

@@ -24,8 +24,6 @@ from ingest.synthetic_catalog import (
     add_complaint,
     add_consumer,
     at,
-    is_statutory_holiday,
-    is_workday,
 )
 from ingest.synthetic_traffic import (
     CUSTOM,
@@ -38,6 +36,7 @@ from ingest.synthetic_traffic import (
     day_start_ms,
     make_batch,
 )
+from odwatch.calendar import is_statutory_holiday, is_working_day
 
 FILE_FORMATS = ("csv", "json", "xml", "xlsx", "pdf", "doc", "other")
 ML_ENDPOINTS = (
@@ -101,7 +100,7 @@ class Generation:
         """A day index far enough in to have a baseline, and a few days before the end."""
         for _ in range(200):
             index = int(self.rng.integers(lo, len(self.days) - hi))
-            if not workday or is_workday(self.days[index]):
+            if not workday or is_working_day(self.days[index])[0]:
                 return index
         return index
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest.synthetic_catalog import SHANGHAI, is_statutory_holiday, is_workday
+from ingest.synthetic_catalog import SHANGHAI
+from odwatch.calendar import is_statutory_holiday, is_working_day
 
 MS_HOUR = 3_600_000
 MS_DAY = 24 * MS_HOUR
@@ -233,7 +234,8 @@ class StreamTable:
 
 def day_factors(days: list[date]) -> np.ndarray:
     """Working days 1.0, weekends 0.3, statutory holidays 0.25."""
-    return np.array([1.0 if is_workday(d) else (0.25 if is_statutory_holiday(d) else 0.3) for d in days])
+    return np.array([1.0 if is_working_day(d)[0] else (0.25 if is_statutory_holiday(d) else 0.3)
+                     for d in days])
 
 
 def expected_calls(

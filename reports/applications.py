@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from odwatch.calendar import SLA_WORKING_DAYS, working_days_between
 from odwatch.settings import TIMEZONE
-from reports.calendar import SLA_WORKING_DAYS, working_days_between
 from reports.filters import ReportFilters
 
 # An application belongs to the period of the day its clock started: acceptance, or

@@ -13,8 +13,8 @@ from datetime import date
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from odwatch.calendar import working_days_between
 from reports.applications import today_in_shanghai
-from reports.calendar import working_days_between
 from reports.filters import ReportFilters
 
 SUSPEND_WITHIN_HOURS = 24

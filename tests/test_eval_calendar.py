@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from reports.calendar import add_working_days, is_working_day, working_days_between
+from odwatch.calendar import add_working_days, is_working_day, working_days_between
 
 
 def test_national_day_week_2025_counts_no_working_days():

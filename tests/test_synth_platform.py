@@ -19,8 +19,8 @@ import pytest
 
 from detectors.base import CATEGORIES
 from ingest.synthetic import REFERENCE_TABLES, generate_platform
-from ingest.synthetic_catalog import is_statutory_holiday
 from ingest.validate import credit_code_is_valid
+from odwatch.calendar import is_statutory_holiday
 
 UNTIL = date(2026, 11, 27)
 CONTRACT_FIELDS = [

@@ -1,4 +1,4 @@
-"""Working days on the Chinese statutory calendar (第十九条: review within 5 working days).
+"""The Chinese statutory calendar: working days (第十九条: review within 5 working days) and holidays.
 
 chinesecalendar knows the holidays and the make-up working Saturdays/Sundays of the
 years it ships (2004–2026 for 1.11) and raises NotImplementedError for any other
@@ -59,3 +59,30 @@ def add_working_days(start: date, count: int) -> tuple[date, bool]:
         estimated = estimated or guessed
         remaining -= working
     return day, estimated
+
+
+def is_statutory_holiday(day: date) -> bool:
+    """A named public holiday (not an ordinary weekend); False outside the calendar's years."""
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return False
+    return bool(on_holiday and name)
+
+
+def holiday_name(day: date) -> str:
+    """The holiday a date belongs to (also for its make-up working days); '' when none or unknown."""
+    try:
+        _, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return ""
+    return name or ""
+
+
+def statutory_holidays(first: date, last: date) -> list[date]:
+    """Statutory holidays (not ordinary weekends) between two dates, within the calendar's years."""
+    lo = max(first, date(2004, 1, 1))
+    hi = min(last, date(2026, 12, 31))
+    if lo > hi:
+        return []
+    return chinese_calendar.get_holidays(lo, hi, include_weekends=False)
