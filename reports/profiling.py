@@ -1,11 +1,12 @@
 """Profile a dataset file with polars: the evidence behind the content quality dimensions.
 
 A file (CSV, XLSX, JSON / JSON Lines, Parquet; CSV and JSON in UTF-8 or GBK) is read
-lazily with every column as text, in one streaming pass that counts, per field, empty
-cells, values that do not fit the field's declared type, unified social credit codes
-failing the GB 32100 checksum and impossible dates, with one example each. The same pass
-keeps 16 bytes a row (row number, row hash, key hash) plus the key, from which duplicate
-rows and keys are counted afterwards; nothing else of the file is held in memory.
+lazily with every column as text and streamed in batches of rows; each batch is checked in
+memory while the next is parsed, counting per field empty cells, values that do not fit the
+field's declared type, unified social credit codes failing the GB 32100 checksum and
+impossible dates, with the first example of each. Of every row only 16 bytes (row hash, key
+hash) and the key are kept, from which duplicate rows and keys are counted afterwards;
+nothing else of the file is held in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import codecs
 import json
 import re
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,69 +209,90 @@ def scan_text(path: Path, utf8_path: Path) -> pl.LazyFrame:
 
 # ---------------------------------------------------------------- expressions
 # Cells are checked as published (no trimming: a padded " 2024-01-01" is a format error of a date
-# field). Intermediate results and per-rule masks are materialised as columns in stages before the
-# aggregation, so each cell is parsed once per rule however many statistics use the result.
+# field). Intermediate results are materialised as columns in stages before the rule masks, so
+# each cell is parsed once however many rules and statistics use the result.
 
 
 def _is_null(name: str) -> pl.Expr:
     return pl.col(name).is_null() | pl.col(name).is_in(NULL_TOKENS)
 
 
-def _date_checks(name: str, with_time: bool, tag: str) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
-    """Masks for bad format and impossible dates, and one count per layout of the real dates.
+@dataclass
+class Rules:
+    """The checks of one field: per rule a mask true for the cells breaking it.
 
-    The common layout is parsed natively; only the cells it rejects (few, in real data, so
-    the later expressions run over a column of nulls) go through one regular expression that
-    finds the layout, and their parts are parsed again as yyyy-mm-dd: a cell of an accepted
-    layout that still fails is a date or clock that does not exist (2023-02-30, month 13,
-    year 0021, 25:00). Pure expressions, so the streaming engine runs them in parallel.
-    Returns stages of intermediate columns to materialise first, and the masks over them.
+    Date fields are parsed natively in the common layout first (`parsed`, `accepted`); the
+    rules in `rejected` then run only over the non-empty cells that parse rejected — few in
+    real data — instead of over every cell.
     """
-    value = pl.col(name)
-    ok, rest, parts = f"{tag}_ok", f"{tag}_rest", f"{tag}_parts"
-    stages = [
-        {ok: _parse(value, with_time).is_between(*YEAR_RANGE).fill_null(False)},
-        {rest: pl.when(~pl.col(ok)).then(value)},
-        {parts: pl.col(rest).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))},
-    ]
-    part = pl.col(parts).struct.field
-    separator = part("2")
-    rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
+
+    prep: list[dict[str, pl.Expr]] = field(default_factory=list)   # stages of intermediate columns
+    masks: dict[str, pl.Expr] = field(default_factory=dict)
+    parsed: str | None = None             # column of the cells as a Date (yyyy-mm-dd date fields)
+    accepted: pl.Expr | None = None       # a real date in the common layout
+    rejected: dict[str, pl.Expr] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return list({**self.rejected, **self.masks})
+
+
+def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
+    """Bad format, impossible dates, and one count per layout of the real dates.
+
+    Cells the native yyyy-mm-dd parse rejects go through one regular expression that finds
+    their layout, and their parts are parsed again as yyyy-mm-dd: a cell of an accepted layout
+    that still fails is a date or clock that does not exist (2023-02-30, month 13, year 0021,
+    25:00); a cell of no layout is a format error.
+    """
+    parsed = f"{tag}_date"
+    accepted = pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False)
+    parts = pl.col(name).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))
+    separator = parts.struct.field("2")
+    rewritten = pl.concat_str([parts.struct.field("1"), parts.struct.field("3"), parts.struct.field("4")],
+                              separator="-")
     if with_time:
-        clock = pl.concat_str([part("5"), part("6"), part("7").fill_null("00")], separator=":")
+        clock = pl.concat_str([parts.struct.field("5"), parts.struct.field("6"),
+                               parts.struct.field("7").fill_null("00")], separator=":")
         rewritten = pl.concat_str([rewritten, clock.fill_null("00:00:00")], separator=" ")
     exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
-    other = ~pl.col(ok) & separator.is_not_null()
-    layouts = {f"layout:{label}": other & exists & (separator == sep) for sep, label in DATE_LAYOUTS.items()}
-    layouts["layout:yyyy-mm-dd"] = pl.col(ok) | layouts["layout:yyyy-mm-dd"]
-    return stages, {"format": ~pl.col(ok) & separator.is_null(), "impossible_date": other & ~exists,
-                    **layouts}
+    laid_out = separator.is_not_null()
+    layouts = {f"layout:{label}": laid_out & exists & (separator == sep)
+               for sep, label in DATE_LAYOUTS.items()}
+    return Rules(prep=[{parsed: _parse(pl.col(name), with_time)}],
+                 masks={"layout:yyyy-mm-dd": accepted},
+                 parsed=None if with_time else parsed, accepted=accepted,
+                 rejected={"format": separator.is_null(), "impossible_date": laid_out & ~exists, **layouts})
 
 
 def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
-    """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse."""
+    """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse.
+
+    Without polars' cache of distinct values: building it costs more than parsing ten bytes.
+    """
     if not with_time:
-        return value.str.to_date("%Y-%m-%d", strict=False)
-    return pl.coalesce([value.str.to_datetime(f, strict=False).dt.date() for f in (
+        return value.str.to_date("%Y-%m-%d", strict=False, cache=False)
+    return pl.coalesce([value.str.to_datetime(f, strict=False, cache=False).dt.date() for f in (
         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
-        + [value.str.to_date("%Y-%m-%d", strict=False)])
+        + [value.str.to_date("%Y-%m-%d", strict=False, cache=False)])
 
 
-# GB 32100 in numpy lookup tables: value of each byte, whether it may stand in each position.
-_CREDIT_VALUE = np.zeros(256, dtype=np.int32)
-_CREDIT_ALLOWED = np.zeros((18, 256), dtype=bool)
-for _i, _ch in enumerate(CREDIT_ALPHABET):
-    _CREDIT_VALUE[ord(_ch)] = _i
+# GB 32100 as one lookup table per position: a character's value times the position's weight
+# (mod 31), its plain value in the check position, OUT for a byte that may not stand there.
+_CREDIT_OUT = 1024                       # more than 18 real entries (each < 31) can add up to
+_CREDIT_TABLE = np.full((18, 256), _CREDIT_OUT, dtype=np.int16)
 for _pos in range(18):
-    _CREDIT_ALLOWED[_pos, [ord(c) for c in ("0123456789" if 2 <= _pos < 8 else CREDIT_ALPHABET)]] = True
+    for _ch in ("0123456789" if 2 <= _pos < 8 else CREDIT_ALPHABET):
+        _value = CREDIT_ALPHABET.index(_ch)
+        _CREDIT_TABLE[_pos, ord(_ch)] = _value * CREDIT_WEIGHTS[_pos] % 31 if _pos < 17 else _value
 CREDIT_OK, CREDIT_FORMAT, CREDIT_CHECKSUM = 0, 1, 2
 
 
 def credit_code_status(codes: pl.Series) -> pl.Series:
     """Per code: 0 valid, 1 not the GB 32100 shape (also empty cells), 2 wrong check character.
 
-    Vectorised over the batch: the codes' bytes as an (n, 18) matrix, lookup tables for the
-    alphabet and the positions, the weighted sum one column at a time.
+    Vectorised over the batch: the codes' bytes as an (18, n) matrix, one table lookup per
+    position summed into the weighted total.
     """
     n = len(codes)
     fixed = pl.select(pl.when(codes.str.len_bytes() == 18).then(codes).otherwise(pl.lit("#" * 18)))
@@ -282,49 +303,48 @@ def credit_code_status(codes: pl.Series) -> pl.Series:
         array = array.cast(pa.large_binary())
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset: array.offset + n + 1]
     matrix = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, 18)
-    shaped = np.ones(n, dtype=bool)
-    total = np.zeros(n, dtype=np.int32)
-    for pos in range(18):
-        shaped &= _CREDIT_ALLOWED[pos][matrix[:, pos]]
-        if pos < 17:
-            total += _CREDIT_VALUE[matrix[:, pos]] * CREDIT_WEIGHTS[pos]
-    wrong = _CREDIT_VALUE[matrix[:, 17]] != (31 - total % 31) % 31
+    by_position = np.ascontiguousarray(matrix.T)
+    total = np.zeros(n, dtype=np.int16)
+    for pos in range(17):
+        total += np.take(_CREDIT_TABLE[pos], by_position[pos])
+    check = np.take(_CREDIT_TABLE[17], by_position[17])
+    shaped = (total < _CREDIT_OUT) & (check < _CREDIT_OUT)
+    wrong = check != (31 - total % 31) % 31
     status = np.where(~shaped, CREDIT_FORMAT, np.where(wrong, CREDIT_CHECKSUM, CREDIT_OK)).astype(np.int8)
     return pl.Series(codes.name, status)
 
 
-def rule_masks(name: str, spec: dict, tag: str = "__x"
-               ) -> tuple[list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
-    """Stages of intermediate columns to compute first (named from `tag`), and per rule a mask
-    true for cells breaking it, for a field of this declared spec."""
+def rule_masks(name: str, spec: dict, tag: str = "__x") -> Rules:
+    """The rules of a field of this declared spec; intermediate columns are named from `tag`."""
     kind = normalise_type(spec.get("type"))
     value = pl.col(name)
-    prep: list[dict[str, pl.Expr]] = []
-    masks: dict[str, pl.Expr] = {}
+    rules = Rules()
     # Numbers must be plain numerals: "1,234" or "五十" are type errors for a machine reader.
     if kind == "integer":
-        masks["type"] = value.cast(pl.Int64, strict=False).is_null()
+        rules.masks["type"] = value.cast(pl.Int64, strict=False).is_null()
     elif kind == "number":
-        masks["type"] = value.cast(pl.Float64, strict=False).is_null()
+        rules.masks["type"] = value.cast(pl.Float64, strict=False).is_null()
     elif kind in ("date", "datetime"):
-        prep, masks = _date_checks(name, kind == "datetime", tag)
+        rules = _date_rules(name, kind == "datetime", tag)
     elif kind == "boolean":
-        masks["value_set"] = ~value.is_in(BOOLEAN_VALUES)
+        rules.masks["value_set"] = ~value.is_in(BOOLEAN_VALUES)
     elif kind == "credit_code":
         status = f"{tag}_credit"
-        prep = [{status: value.map_batches(credit_code_status, return_dtype=pl.Int8, is_elementwise=True)}]
-        masks["format"] = pl.col(status) == CREDIT_FORMAT
-        masks["checksum"] = pl.col(status) == CREDIT_CHECKSUM
+        checked = value.map_batches(credit_code_status, return_dtype=pl.Int8, is_elementwise=True)
+        rules.prep = [{status: checked}]
+        rules.masks["format"] = pl.col(status) == CREDIT_FORMAT
+        rules.masks["checksum"] = pl.col(status) == CREDIT_CHECKSUM
     values = spec.get("values")
     if isinstance(values, list) and values:
-        masks["value_set"] = ~value.is_in([str(v) for v in values])
-    return prep, masks
+        rules.masks["value_set"] = ~value.is_in([str(v) for v in values])
+    return rules
 
 
-def _order_mask(start: str, end: str) -> pl.Expr:
-    """Rows whose start date comes after their end date (yyyy-mm-dd cells)."""
+def _order_mask(start: str, end: str, parsed: dict[str, str]) -> pl.Expr:
+    """Rows whose start date comes after their end date (yyyy-mm-dd cells); a date field's
+    parse is reused."""
     def as_date(name: str) -> pl.Expr:
-        return pl.col(name).str.to_date("%Y-%m-%d", strict=False)
+        return pl.col(parsed[name]) if name in parsed else _parse(pl.col(name), with_time=False)
     return (as_date(start) > as_date(end)).fill_null(False)
 
 
@@ -354,42 +374,154 @@ def _key_column(columns: list[str], specs: dict[str, dict]) -> str | None:
 
 
 Examples = dict[str, tuple[str, list[str]]]
+BATCH_ROWS = 200_000    # rows per streamed batch: per-batch overhead vanishes, memory stays flat
 
 
-def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str]]
-          ) -> tuple[list[list[pl.Expr]], list[pl.Expr], Examples, dict[str, list[str]]]:
-    """Stages of columns to add (null flags, intermediate results, one boolean per rule), the
-    counts over them, and for each example wanted its flag column and the columns to quote."""
+@dataclass
+class _Plan:
+    """What each batch is turned into: stages of columns to add (null flags, intermediate results,
+    then one boolean per rule), the boolean column counted for each statistic, for each example
+    wanted its flag column and the columns it quotes, and per date field the column selecting
+    the cells its native parse rejected with the rules run over only those cells."""
+
+    stages: list[list[pl.Expr]]
+    counted: dict[str, str]
+    examples: Examples
+    rules_by_col: dict[str, list[str]]
+    rejected: list[tuple[int, str, str, dict[str, pl.Expr]]]   # (index, field, selector, rule masks)
+
+
+def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str]]) -> _Plan:
     examples: Examples = {}
     nulls: list[pl.Expr] = []
     prep_stages: list[list[pl.Expr]] = []
     flags: list[pl.Expr] = []
-    stats: list[pl.Expr] = [pl.len().alias("rows")]
+    counted: dict[str, str] = {}
     rules_by_col: dict[str, list[str]] = {}
+    rejected: list[tuple[int, str, str, dict[str, pl.Expr]]] = []
+    parsed: dict[str, str] = {}
     for i, name in enumerate(columns):
         null = f"__n{i}"
         nulls.append(_is_null(name).alias(null))
-        stats.append(pl.col(null).sum().alias(f"{i}|nulls"))
+        counted[f"{i}|nulls"] = null
         examples[f"{i}|null_row"] = (null, [ROW])
-        prep, masks = rule_masks(name, specs.get(name, {}), tag=f"__t{i}")
-        for k, stage in enumerate(prep):
+        rules = rule_masks(name, specs.get(name, {}), tag=f"__t{i}")
+        for k, stage in enumerate(rules.prep):
             if len(prep_stages) <= k:
                 prep_stages.append([])
             prep_stages[k] += [expr.alias(column) for column, expr in stage.items()]
-        rules_by_col[name] = list(masks)
-        if masks:
-            stats.append((~pl.col(null)).sum().alias(f"{i}|checked"))
-        for r, (rule, mask) in enumerate(masks.items()):
+        rules_by_col[name] = rules.names
+        for r, (rule, mask) in enumerate(rules.masks.items()):
             flag = f"__r{i}_{r}"
             flags.append((~pl.col(null) & mask.fill_null(True)).alias(flag))
-            stats.append(pl.col(flag).sum().alias(f"{i}|{rule}"))
+            counted[f"{i}|{rule}"] = flag
             if not rule.startswith("layout:"):
                 examples[f"{i}|{rule}|ex"] = (flag, [name])
+        if rules.accepted is not None:
+            flags.append((~pl.col(null) & ~rules.accepted).alias(f"__x{i}"))
+            rejected.append((i, name, f"__x{i}", rules.rejected))
+        if rules.parsed:
+            parsed[name] = rules.parsed
     for j, (start, end) in enumerate(pairs):
-        flags.append(_order_mask(start, end).alias(f"__p{j}"))
-        stats.append(pl.col(f"__p{j}").sum().alias(f"pair{j}"))
+        flags.append(_order_mask(start, end, parsed).alias(f"__p{j}"))
+        counted[f"pair{j}"] = f"__p{j}"
         examples[f"pair{j}|ex"] = (f"__p{j}", [start, end])
-    return [nulls, *prep_stages, flags], stats, examples, rules_by_col
+    return _Plan([nulls, *prep_stages, flags], counted, examples, rules_by_col, rejected)
+
+
+class _Tally:
+    """Counts, first examples and what duplicate detection needs, gathered batch by batch.
+
+    Batches come in file order, so a rule's first example is taken from the first batch that
+    raises its flag and never looked for again. Of each row only its hash (and the key and its
+    hash) is kept: 16 bytes a row plus the key, not the file.
+    """
+
+    def __init__(self, plan: _Plan, columns: list[str], key: str | None) -> None:
+        self.plan, self.key = plan, key
+        self.rows = 0
+        self.counts = dict.fromkeys(plan.counted, 0)
+        for i, _, _, masks in plan.rejected:
+            self.counts.update({f"{i}|{rule}": self.counts.get(f"{i}|{rule}", 0) for rule in masks})
+        self.found: dict[str, object] = {
+            stat: None for stat in [*plan.examples, *(f"{i}|{rule}|ex" for i, _, _, masks in plan.rejected
+                                                      for rule in masks if not rule.startswith("layout:"))]}
+        self.flag_names = list(dict.fromkeys([*plan.counted.values(), *(s for _, _, s, _ in plan.rejected)]))
+        self.row_hashes: list[pl.Series] = []
+        self.keys: list[pl.DataFrame] = []
+        self.key_exprs: list[pl.Expr] = []
+        if key:
+            filled = ~pl.col(f"__n{columns.index(key)}")
+            self.key_exprs = [pl.col(key).alias("key"),
+                              pl.when(filled).then(pl.col(key).hash()).alias("key_hash")]
+
+    def add(self, batch: pl.DataFrame) -> None:
+        if not batch.height:
+            return
+        lf = batch.lazy()
+        for stage in self.plan.stages:
+            lf = lf.with_columns(stage)
+        flags = lf.select(*self.flag_names, *self.key_exprs).collect()
+        sums = flags.select(pl.col(self.flag_names).sum()).row(0, named=True)
+        for stat, flag in self.plan.counted.items():
+            self.counts[stat] += sums[flag]
+        for stat, (flag, quoted) in self.plan.examples.items():
+            if self.found[stat] is None and sums[flag]:
+                at = flags[flag].arg_true()[0]
+                values = [self.rows + at + 1 if c == ROW else batch[c][at] for c in quoted]
+                self.found[stat] = values[0] if len(values) == 1 else " > ".join(map(str, values))
+        for i, name, selector, masks in self.plan.rejected:
+            if sums[selector]:
+                self._add_rejected(i, batch[name].filter(flags[selector]).to_frame(), masks)
+        self.row_hashes.append(batch.hash_rows())
+        if self.key:
+            self.keys.append(flags.select("key", "key_hash"))
+        self.rows += batch.height
+
+    def _add_rejected(self, i: int, cells: pl.DataFrame, masks: dict[str, pl.Expr]) -> None:
+        """Rules of a date field over the (non-empty) cells its native parse rejected."""
+        hits = cells.select(*(mask.fill_null(True).alias(rule) for rule, mask in masks.items()))
+        sums = hits.sum().row(0, named=True)
+        for rule, count in sums.items():
+            self.counts[f"{i}|{rule}"] += count
+            example = f"{i}|{rule}|ex"
+            if count and example in self.found and self.found[example] is None:
+                self.found[example] = cells.to_series()[hits[rule].arg_true()[0]]
+
+    def duplicates(self) -> tuple[int, str, int, str]:
+        """Duplicate rows and keys: counts and the rows of the first repeated value."""
+        hashes = pl.concat(self.row_hashes) if self.row_hashes else pl.Series([], dtype=pl.UInt64)
+        rows, rows_at = _repeats(hashes)
+        row_example = f"第 {'、'.join(map(str, rows_at))} 行相同" if rows else ""
+        if not self.key:
+            return rows, row_example, 0, ""
+        keys = (pl.concat(self.keys) if self.keys
+                else pl.DataFrame(schema={"key": pl.String, "key_hash": pl.UInt64}))
+        dup_keys, keys_at = _repeats(keys["key_hash"])
+        key_example = (f"{keys['key'][keys_at[0] - 1]}（第 {'、'.join(map(str, keys_at))} 行）"
+                       if dup_keys else "")
+        return rows, row_example, dup_keys, key_example
+
+
+def _repeats(hashes: pl.Series) -> tuple[int, list[int]]:
+    """How many non-null values repeat an earlier one, and the first three rows (1-based) holding
+    the first value repeated.
+
+    A sort finds the repeated values (far cheaper than a hash-set pass over every row); only
+    the cells holding one of them are then looked at in file order.
+    """
+    ordered = hashes.drop_nulls().sort()
+    if len(ordered) < 2:
+        return 0, []
+    later = ordered.slice(1)
+    same = later == ordered.slice(0, len(ordered) - 1)
+    count = int(same.sum())
+    if not count:
+        return 0, []
+    at = hashes.is_in(later.filter(same).unique().implode()).arg_true()
+    held = hashes.gather(at)
+    first = held.filter(~held.is_first_distinct())[0]
+    return count, (at.filter(held == first).head(3) + 1).to_list()
 
 
 def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = "",
@@ -404,42 +536,29 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
     specs = {**guessed, **specs}
     key = _key_column(columns, specs)
     pairs = [(a, b) for a, b in ORDER_PAIRS if a in columns and b in columns]
-    stages, stats, wanted, rules_by_col = _plan(columns, specs, pairs)
-    source = lf.select(columns).with_row_index(ROW, offset=1)
-    collector, examples = _Collector(), _FirstExamples(wanted)
-    keep = [pl.col(ROW), pl.struct(columns).hash().alias("row_hash")]
-    if key:
-        filled = ~pl.col(f"__n{columns.index(key)}")
-        keep += [pl.col(key).alias("key"), pl.when(filled).then(pl.col(key).hash()).alias("key_hash")]
-    quoted = sorted({ROW} | {c for flag, cols in wanted.values() for c in [flag, *cols]})
-    plan = source
-    for stage in stages:
-        plan = plan.with_columns(stage)
-    plan = plan.with_columns(
-        pl.struct(keep).map_batches(collector, return_dtype=pl.Boolean, is_elementwise=True).alias("__kept"),
-        pl.struct(quoted).map_batches(examples, return_dtype=pl.Boolean, is_elementwise=True).alias("__ex"))
-    stats += [pl.col("__kept").sum(), pl.col("__ex").sum()]
+    plan = _plan(columns, specs, pairs)
+    tally = _Tally(plan, columns, key)
     try:
-        row = plan.select(stats).collect(engine="streaming").row(0, named=True) | examples.found()
-        hashes = collector.frame()
+        # One streaming read; each batch is checked in memory while the next one is parsed.
+        for batch in lf.select(columns).collect_batches(chunk_size=BATCH_ROWS):
+            tally.add(batch)
     except pl.exceptions.PolarsError as exc:
         raise UserError(f"Cannot read {path or 'the file'}: {str(exc).splitlines()[0]}") from exc
-    rows = int(row["rows"])
+    row, rows = {**tally.counts, **tally.found}, tally.rows
     fields = []
     for i, name in enumerate(columns):
         fp = FieldProfile(name, normalise_type(specs.get(name, {}).get("type")),
-                          nulls=int(row[f"{i}|nulls"]), null_example_row=row[f"{i}|null_row"])
-        fp.checked = int(row.get(f"{i}|checked") or 0)
-        for rule in rules_by_col[name]:
-            count = int(row[f"{i}|{rule}"] or 0)
+                          nulls=row[f"{i}|nulls"], null_example_row=row[f"{i}|null_row"])
+        fp.checked = rows - fp.nulls if plan.rules_by_col[name] else 0
+        for rule in plan.rules_by_col[name]:
+            count = row[f"{i}|{rule}"]
             if rule.startswith("layout:"):
                 if count:
                     fp.date_layouts[rule.split(":", 1)[1]] = count
             elif count:
                 fp.findings.append(Finding(rule, count, str(row[f"{i}|{rule}|ex"])))
         fields.append(fp)
-    duplicate_rows, row_example = _duplicates(hashes, "row_hash")
-    duplicate_keys, key_example = _duplicates(hashes, "key_hash", shown="key") if key else (0, "")
+    duplicate_rows, row_example, duplicate_keys, key_example = tally.duplicates()
     declared_names = [d["name"] for d in declared]
     return Profile(
         path=path, rows=rows, columns=columns, fields=fields,
@@ -447,80 +566,10 @@ def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = 
         key=key, duplicate_keys=duplicate_keys, duplicate_key_example=key_example,
         missing_fields=[n for n in declared_names if n not in columns],
         extra_columns=[c for c in columns if declared and c not in declared_names],
-        order_checks=[(a, b, int(row[f"pair{j}"]), str(row[f"pair{j}|ex"] or ""))
+        order_checks=[(a, b, row[f"pair{j}"], str(row[f"pair{j}|ex"] or ""))
                       for j, (a, b) in enumerate(pairs)],
         encoding=encoding,
     )
-
-
-class _Collector:
-    """Keeps what duplicate detection needs (row number, row hash, key) from each streamed batch.
-
-    Duplicates need every row's hash at once, which no streaming aggregate gives without
-    holding the whole file; this rides along the single read (16 bytes a row plus the key)
-    instead of reading the file a second time.
-    """
-
-    def __init__(self) -> None:
-        self.batches: list[pl.Series] = []
-
-    def __call__(self, batch: pl.Series) -> pl.Series:
-        self.batches.append(batch)
-        return pl.Series(batch.name, np.ones(len(batch), dtype=bool))
-
-    def frame(self) -> pl.DataFrame:
-        # Batches can arrive out of order; each is in order, so ordering them by their first row
-        # restores file order (and makes "the first repeat" the same on every run).
-        batches = sorted((b for b in self.batches if len(b)), key=lambda b: b.struct.field(ROW)[0])
-        if not batches:
-            return pl.DataFrame(schema={ROW: pl.UInt32, "row_hash": pl.UInt64, "key": pl.String,
-                                        "key_hash": pl.UInt64})
-        return pl.concat([b.struct.unnest() for b in batches])
-
-
-class _FirstExamples:
-    """The first flagged row of each finding, picked from the streamed batches.
-
-    Cheaper than one filtered `first()` aggregate per rule: a batch is only looked into for
-    the flags it raises, and the earliest row wins (batches may arrive out of order).
-    """
-
-    def __init__(self, wanted: Examples) -> None:
-        self.wanted = wanted
-        self.best: dict[str, tuple[int, list]] = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, batch: pl.Series) -> pl.Series:
-        frame = batch.struct.unnest()
-        for stat, (flag, columns) in self.wanted.items():
-            hits = frame[flag].arg_true()
-            if hits.len():
-                at = hits[0]
-                row = frame[ROW][at]
-                with self.lock:
-                    if stat not in self.best or row < self.best[stat][0]:
-                        self.best[stat] = (row, [frame[c][at] for c in columns])
-        return pl.Series(batch.name, np.ones(len(batch), dtype=bool))
-
-    def found(self) -> dict[str, object]:
-        out: dict[str, object] = {stat: None for stat in self.wanted}
-        for stat, (_, values) in self.best.items():
-            out[stat] = values[0] if len(values) == 1 else " > ".join(map(str, values))
-        return out
-
-
-def _duplicates(frame: pl.DataFrame, column: str, shown: str | None = None) -> tuple[int, str]:
-    """How many non-null values of `column` repeat an earlier one, and the rows of the first repeated.
-
-    `shown` names a column whose value is quoted in the example (the key itself, beside its hash).
-    """
-    repeats = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_first_distinct())
-    if repeats.is_empty():
-        return 0, ""
-    value = repeats.sort(ROW)[column][0]
-    same = frame.filter(pl.col(column) == value).sort(ROW).head(3)
-    where = f"第 {'、'.join(map(str, same[ROW].to_list()))} 行"
-    return repeats.height, (f"{same[shown][0]}（{where}）" if shown else f"{where}相同")
 
 
 def profile_file(path: Path, declared: list[dict] | None = None) -> Profile:
