@@ -222,14 +222,17 @@ class Rules:
     """The checks of one field: per rule a mask true for the cells breaking it.
 
     Date fields are parsed natively in the common layout first (`parsed`, `accepted`); the
-    rules in `rejected` then run only over the non-empty cells that parse rejected — few in
-    real data — instead of over every cell.
+    cells it accepts count towards the rule `accepted_rule`, and the rules in `rejected`
+    (over the columns of `rejected_prep`) run only over the non-empty cells it rejected — few
+    in real data — instead of over every cell.
     """
 
     prep: list[dict[str, pl.Expr]] = field(default_factory=list)   # stages of intermediate columns
     masks: dict[str, pl.Expr] = field(default_factory=dict)
     parsed: str | None = None             # column of the cells as a Date (yyyy-mm-dd date fields)
     accepted: pl.Expr | None = None       # a real date in the common layout
+    accepted_rule: str = ""
+    rejected_prep: dict[str, pl.Expr] = field(default_factory=dict)
     rejected: dict[str, pl.Expr] = field(default_factory=dict)
 
     @property
@@ -245,9 +248,8 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
     that still fails is a date or clock that does not exist (2023-02-30, month 13, year 0021,
     25:00); a cell of no layout is a format error.
     """
-    parsed = f"{tag}_date"
-    accepted = pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False)
-    parts = pl.col(name).str.extract_groups(DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))
+    parsed, split = f"{tag}_date", f"{tag}_parts"
+    parts = pl.col(split)
     separator = parts.struct.field("2")
     rewritten = pl.concat_str([parts.struct.field("1"), parts.struct.field("3"), parts.struct.field("4")],
                               separator="-")
@@ -260,8 +262,11 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
     layouts = {f"layout:{label}": laid_out & exists & (separator == sep)
                for sep, label in DATE_LAYOUTS.items()}
     return Rules(prep=[{parsed: _parse(pl.col(name), with_time)}],
-                 masks={"layout:yyyy-mm-dd": accepted},
-                 parsed=None if with_time else parsed, accepted=accepted,
+                 parsed=None if with_time else parsed,
+                 accepted=pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False),
+                 accepted_rule="layout:yyyy-mm-dd",
+                 rejected_prep={split: pl.col(name).str.extract_groups(
+                     DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))},
                  rejected={"format": separator.is_null(), "impossible_date": laid_out & ~exists, **layouts})
 
 
@@ -277,22 +282,26 @@ def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
         + [value.str.to_date("%Y-%m-%d", strict=False, cache=False)])
 
 
-# GB 32100 as one lookup table per position: a character's value times the position's weight
-# (mod 31), its plain value in the check position, OUT for a byte that may not stand there.
+# GB 32100 as lookup tables: per position, a character's value times the position's weight (mod
+# 31), its plain value in the check position, OUT for a byte that may not stand there. The codes'
+# bytes are read two at a time (16-bit words), so the tables used add up the two positions of a word.
 _CREDIT_OUT = 1024                       # more than 18 real entries (each < 31) can add up to
 _CREDIT_TABLE = np.full((18, 256), _CREDIT_OUT, dtype=np.int16)
 for _pos in range(18):
     for _ch in ("0123456789" if 2 <= _pos < 8 else CREDIT_ALPHABET):
         _value = CREDIT_ALPHABET.index(_ch)
         _CREDIT_TABLE[_pos, ord(_ch)] = _value * CREDIT_WEIGHTS[_pos] % 31 if _pos < 17 else _value
+_WORDS = np.arange(1 << 16)
+_CREDIT_WORDS = np.stack([_CREDIT_TABLE[2 * k][_WORDS & 255] + _CREDIT_TABLE[2 * k + 1][_WORDS >> 8]
+                          for k in range(8)])
 CREDIT_OK, CREDIT_FORMAT, CREDIT_CHECKSUM = 0, 1, 2
 
 
 def credit_code_status(codes: pl.Series) -> pl.Series:
     """Per code: 0 valid, 1 not the GB 32100 shape (also empty cells), 2 wrong check character.
 
-    Vectorised over the batch: the codes' bytes as an (18, n) matrix, one table lookup per
-    position summed into the weighted total.
+    Vectorised over the batch: the codes' bytes as a matrix of nine 16-bit words a code, one
+    table lookup per word summed into the weighted total.
     """
     n = len(codes)
     fixed = pl.select(pl.when(codes.str.len_bytes() == 18).then(codes).otherwise(pl.lit("#" * 18)))
@@ -303,14 +312,15 @@ def credit_code_status(codes: pl.Series) -> pl.Series:
         array = array.cast(pa.large_binary())
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset: array.offset + n + 1]
     matrix = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, 18)
-    by_position = np.ascontiguousarray(matrix.T)
-    total = np.zeros(n, dtype=np.int16)
-    for pos in range(17):
-        total += np.take(_CREDIT_TABLE[pos], by_position[pos])
-    check = np.take(_CREDIT_TABLE[17], by_position[17])
+    words = np.ascontiguousarray(matrix.view("<u2").T)          # (9, n): positions 2k and 2k + 1
+    total = np.take(_CREDIT_WORDS[0], words[0])
+    for k in range(1, 8):
+        total += np.take(_CREDIT_WORDS[k], words[k])
+    total += np.take(_CREDIT_TABLE[16], words[8] & 255)
+    check = np.take(_CREDIT_TABLE[17], words[8] >> 8)
     shaped = (total < _CREDIT_OUT) & (check < _CREDIT_OUT)
     wrong = check != (31 - total % 31) % 31
-    status = np.where(~shaped, CREDIT_FORMAT, np.where(wrong, CREDIT_CHECKSUM, CREDIT_OK)).astype(np.int8)
+    status = np.where(shaped, np.where(wrong, CREDIT_CHECKSUM, CREDIT_OK), CREDIT_FORMAT).astype(np.int8)
     return pl.Series(codes.name, status)
 
 
@@ -388,7 +398,7 @@ class _Plan:
     counted: dict[str, str]
     examples: Examples
     rules_by_col: dict[str, list[str]]
-    rejected: list[tuple[int, str, str, dict[str, pl.Expr]]]   # (index, field, selector, rule masks)
+    rejected: list[tuple[int, str, str, Rules]]     # (index, field, selector column, its rules)
 
 
 def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str]]) -> _Plan:
@@ -398,7 +408,7 @@ def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str
     flags: list[pl.Expr] = []
     counted: dict[str, str] = {}
     rules_by_col: dict[str, list[str]] = {}
-    rejected: list[tuple[int, str, str, dict[str, pl.Expr]]] = []
+    rejected: list[tuple[int, str, str, Rules]] = []
     parsed: dict[str, str] = {}
     for i, name in enumerate(columns):
         null = f"__n{i}"
@@ -419,7 +429,7 @@ def _plan(columns: list[str], specs: dict[str, dict], pairs: list[tuple[str, str
                 examples[f"{i}|{rule}|ex"] = (flag, [name])
         if rules.accepted is not None:
             flags.append((~pl.col(null) & ~rules.accepted).alias(f"__x{i}"))
-            rejected.append((i, name, f"__x{i}", rules.rejected))
+            rejected.append((i, name, f"__x{i}", rules))
         if rules.parsed:
             parsed[name] = rules.parsed
     for j, (start, end) in enumerate(pairs):
@@ -441,11 +451,11 @@ class _Tally:
         self.plan, self.key = plan, key
         self.rows = 0
         self.counts = dict.fromkeys(plan.counted, 0)
-        for i, _, _, masks in plan.rejected:
-            self.counts.update({f"{i}|{rule}": self.counts.get(f"{i}|{rule}", 0) for rule in masks})
-        self.found: dict[str, object] = {
-            stat: None for stat in [*plan.examples, *(f"{i}|{rule}|ex" for i, _, _, masks in plan.rejected
-                                                      for rule in masks if not rule.startswith("layout:"))]}
+        self.found: dict[str, object] = dict.fromkeys(plan.examples)
+        for i, _, _, rules in plan.rejected:
+            self.counts.update({f"{i}|{rule}": self.counts.get(f"{i}|{rule}", 0) for rule in rules.names})
+            self.found.update({f"{i}|{rule}|ex": None for rule in rules.rejected
+                               if not rule.startswith("layout:")})
         self.flag_names = list(dict.fromkeys([*plan.counted.values(), *(s for _, _, s, _ in plan.rejected)]))
         self.row_hashes: list[pl.Series] = []
         self.keys: list[pl.DataFrame] = []
@@ -470,58 +480,68 @@ class _Tally:
                 at = flags[flag].arg_true()[0]
                 values = [self.rows + at + 1 if c == ROW else batch[c][at] for c in quoted]
                 self.found[stat] = values[0] if len(values) == 1 else " > ".join(map(str, values))
-        for i, name, selector, masks in self.plan.rejected:
+        for i, name, selector, rules in self.plan.rejected:
+            # a date the native parse accepts is never empty, so the cells neither empty nor rejected
+            self.counts[f"{i}|{rules.accepted_rule}"] += batch.height - sums[f"__n{i}"] - sums[selector]
             if sums[selector]:
-                self._add_rejected(i, batch[name].filter(flags[selector]).to_frame(), masks)
+                self._add_rejected(i, batch[name].filter(flags[selector]).to_frame(), rules)
         self.row_hashes.append(batch.hash_rows())
         if self.key:
             self.keys.append(flags.select("key", "key_hash"))
         self.rows += batch.height
 
-    def _add_rejected(self, i: int, cells: pl.DataFrame, masks: dict[str, pl.Expr]) -> None:
+    def _add_rejected(self, i: int, cells: pl.DataFrame, rules: Rules) -> None:
         """Rules of a date field over the (non-empty) cells its native parse rejected."""
-        hits = cells.select(*(mask.fill_null(True).alias(rule) for rule, mask in masks.items()))
+        hits = cells.with_columns(**rules.rejected_prep).select(
+            *(mask.fill_null(True).alias(rule) for rule, mask in rules.rejected.items()))
         sums = hits.sum().row(0, named=True)
         for rule, count in sums.items():
             self.counts[f"{i}|{rule}"] += count
             example = f"{i}|{rule}|ex"
             if count and example in self.found and self.found[example] is None:
-                self.found[example] = cells.to_series()[hits[rule].arg_true()[0]]
+                self.found[example] = cells[:, 0][hits[rule].arg_true()[0]]
 
     def duplicates(self) -> tuple[int, str, int, str]:
         """Duplicate rows and keys: counts and the rows of the first repeated value."""
         hashes = pl.concat(self.row_hashes) if self.row_hashes else pl.Series([], dtype=pl.UInt64)
-        rows, rows_at = _repeats(hashes)
-        row_example = f"第 {'、'.join(map(str, rows_at))} 行相同" if rows else ""
-        if not self.key:
-            return rows, row_example, 0, ""
-        keys = (pl.concat(self.keys) if self.keys
-                else pl.DataFrame(schema={"key": pl.String, "key_hash": pl.UInt64}))
-        dup_keys, keys_at = _repeats(keys["key_hash"])
-        key_example = (f"{keys['key'][keys_at[0] - 1]}（第 {'、'.join(map(str, keys_at))} 行）"
-                       if dup_keys else "")
+        dup_keys, key_example = 0, ""
+        if self.key:
+            keys = (pl.concat(self.keys) if self.keys
+                    else pl.DataFrame(schema={"key": pl.String, "key_hash": pl.UInt64}))
+            dup_keys, keys_at, key_cells = _repeats(keys["key_hash"])
+            if dup_keys:
+                key_example = f"{keys['key'][keys_at[0]]}（第 {'、'.join(str(r + 1) for r in keys_at)} 行）"
+            # Identical rows share their key: only rows whose key repeats (or is empty) can repeat a
+            # row, so the row hashes of a few rows are looked at, not those of the whole file.
+            candidates = pl.concat([key_cells, keys["key_hash"].is_null().arg_true()]).sort()
+            rows, rows_at, _ = _repeats(hashes.gather(candidates))
+            rows_at = candidates.gather(rows_at).to_list()
+        else:
+            rows, rows_at, _ = _repeats(hashes)
+        row_example = f"第 {'、'.join(str(r + 1) for r in rows_at)} 行相同" if rows else ""
         return rows, row_example, dup_keys, key_example
 
 
-def _repeats(hashes: pl.Series) -> tuple[int, list[int]]:
-    """How many non-null values repeat an earlier one, and the first three rows (1-based) holding
-    the first value repeated.
+def _repeats(hashes: pl.Series) -> tuple[int, list[int], pl.Series]:
+    """How many non-null values repeat an earlier one, the positions (0-based) of the first three
+    cells holding the first value repeated, and the positions of every cell holding a repeated value.
 
     A sort finds the repeated values (far cheaper than a hash-set pass over every row); only
     the cells holding one of them are then looked at in file order.
     """
+    none = pl.Series([], dtype=pl.get_index_type())
     ordered = hashes.drop_nulls().sort()
     if len(ordered) < 2:
-        return 0, []
+        return 0, [], none
     later = ordered.slice(1)
     same = later == ordered.slice(0, len(ordered) - 1)
     count = int(same.sum())
     if not count:
-        return 0, []
+        return 0, [], none
     at = hashes.is_in(later.filter(same).unique().implode()).arg_true()
     held = hashes.gather(at)
     first = held.filter(~held.is_first_distinct())[0]
-    return count, (at.filter(held == first).head(3) + 1).to_list()
+    return count, at.filter(held == first).head(3).to_list(), at
 
 
 def profile_frame(lf: pl.LazyFrame, declared: list[dict] | None, *, path: str = "",
