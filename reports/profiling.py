@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -257,13 +257,13 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
         clock = pl.concat_str([parts.struct.field("5"), parts.struct.field("6"),
                                parts.struct.field("7").fill_null("00")], separator=":")
         rewritten = pl.concat_str([rewritten, clock.fill_null("00:00:00")], separator=" ")
-    exists = _parse(rewritten, with_time).is_between(*YEAR_RANGE).fill_null(False)
+    exists = _in_range(_parse(rewritten, with_time), with_time).fill_null(False)
     laid_out = separator.is_not_null()
     layouts = {f"layout:{label}": laid_out & exists & (separator == sep)
                for sep, label in DATE_LAYOUTS.items()}
     return Rules(prep=[{parsed: _parse(pl.col(name), with_time)}],
                  parsed=None if with_time else parsed,
-                 accepted=pl.col(parsed).is_between(*YEAR_RANGE).fill_null(False),
+                 accepted=_in_range(pl.col(parsed), with_time).fill_null(False),
                  accepted_rule="layout:yyyy-mm-dd",
                  rejected_prep={split: pl.col(name).str.extract_groups(
                      DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))},
@@ -271,15 +271,24 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
 
 
 def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
-    """The text as a Date (yyyy-mm-dd, with a clock for datetimes), null when it does not parse.
+    """The text as a point in time, null when it does not parse: yyyy-mm-dd as its midnight (polars
+    parses a datetime faster than a date), with a clock for datetimes as the Date it falls on.
 
     Without polars' cache of distinct values: building it costs more than parsing ten bytes.
     """
     if not with_time:
-        return value.str.to_date("%Y-%m-%d", strict=False, cache=False)
+        return value.str.strptime(pl.Datetime("ms"), "%Y-%m-%d", strict=False, cache=False)
     return pl.coalesce([value.str.to_datetime(f, strict=False, cache=False).dt.date() for f in (
         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
         + [value.str.to_date("%Y-%m-%d", strict=False, cache=False)])
+
+
+def _in_range(parsed: pl.Expr, with_time: bool) -> pl.Expr:
+    """Within YEAR_RANGE, for a result of `_parse`."""
+    low, high = YEAR_RANGE
+    if not with_time:
+        low, high = datetime.combine(low, time()), datetime.combine(high, time())
+    return parsed.is_between(low, high)
 
 
 # GB 32100 as lookup tables: per position, a character's value times the position's weight (mod
@@ -385,6 +394,7 @@ def _key_column(columns: list[str], specs: dict[str, dict]) -> str | None:
 
 Examples = dict[str, tuple[str, list[str]]]
 BATCH_ROWS = 200_000    # rows per streamed batch: per-batch overhead vanishes, memory stays flat
+_NO_CSE = pl.QueryOptFlags(comm_subexpr_elim=False)
 
 
 @dataclass
@@ -471,7 +481,8 @@ class _Tally:
         lf = batch.lazy()
         for stage in self.plan.stages:
             lf = lf.with_columns(stage)
-        flags = lf.select(*self.flag_names, *self.key_exprs).collect()
+        # The stages are already factored, so looking for common subexpressions only costs time.
+        flags = lf.select(*self.flag_names, *self.key_exprs).collect(optimizations=_NO_CSE)
         sums = flags.select(pl.col(self.flag_names).sum()).row(0, named=True)
         for stat, flag in self.plan.counted.items():
             self.counts[stat] += sums[flag]
