@@ -223,7 +223,7 @@ class Rules:
 
     Date fields are parsed natively in the common layout first (`parsed`, `accepted`); the
     cells it accepts count towards the rule `accepted_rule`, and the rules in `rejected`
-    (over the columns of `rejected_prep`) run only over the non-empty cells it rejected — few
+    (over the stages of columns of `rejected_prep`) run only over the non-empty cells it rejected — few
     in real data — instead of over every cell.
     """
 
@@ -232,7 +232,7 @@ class Rules:
     parsed: str | None = None             # column of the cells as a Date (yyyy-mm-dd date fields)
     accepted: pl.Expr | None = None       # a real date in the common layout
     accepted_rule: str = ""
-    rejected_prep: dict[str, pl.Expr] = field(default_factory=dict)
+    rejected_prep: list[dict[str, pl.Expr]] = field(default_factory=list)
     rejected: dict[str, pl.Expr] = field(default_factory=dict)
 
     @property
@@ -248,25 +248,24 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
     that still fails is a date or clock that does not exist (2023-02-30, month 13, year 0021,
     25:00); a cell of no layout is a format error.
     """
-    parsed, split = f"{tag}_date", f"{tag}_parts"
-    parts = pl.col(split)
-    separator = parts.struct.field("2")
-    rewritten = pl.concat_str([parts.struct.field("1"), parts.struct.field("3"), parts.struct.field("4")],
-                              separator="-")
+    parsed, split, sep, real = f"{tag}_date", f"{tag}_parts", f"{tag}_sep", f"{tag}_real"
+    shape = DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL)
+    part = pl.col(split).struct.field
+    rewritten = pl.concat_str([part("1"), part("3"), part("4")], separator="-")
     if with_time:
-        clock = pl.concat_str([parts.struct.field("5"), parts.struct.field("6"),
-                               parts.struct.field("7").fill_null("00")], separator=":")
+        clock = pl.concat_str([part("5"), part("6"), part("7").fill_null("00")], separator=":")
         rewritten = pl.concat_str([rewritten, clock.fill_null("00:00:00")], separator=" ")
-    exists = _in_range(_parse(rewritten, with_time), with_time).fill_null(False)
+    separator, exists = pl.col(sep), pl.col(real)
     laid_out = separator.is_not_null()
-    layouts = {f"layout:{label}": laid_out & exists & (separator == sep)
-               for sep, label in DATE_LAYOUTS.items()}
+    layouts = {f"layout:{label}": laid_out & exists & (separator == mark)
+               for mark, label in DATE_LAYOUTS.items()}
     return Rules(prep=[{parsed: _parse(pl.col(name), with_time)}],
                  parsed=None if with_time else parsed,
                  accepted=_in_range(pl.col(parsed), with_time).fill_null(False),
                  accepted_rule="layout:yyyy-mm-dd",
-                 rejected_prep={split: pl.col(name).str.extract_groups(
-                     DATE_SHAPE + (DATETIME_TAIL if with_time else DATE_TAIL))},
+                 rejected_prep=[{split: pl.col(name).str.extract_groups(shape)},
+                                {sep: part("2"),
+                                 real: _in_range(_parse(rewritten, with_time), with_time).fill_null(False)}],
                  rejected={"format": separator.is_null(), "impossible_date": laid_out & ~exists, **layouts})
 
 
@@ -503,14 +502,15 @@ class _Tally:
 
     def _add_rejected(self, i: int, cells: pl.DataFrame, rules: Rules) -> None:
         """Rules of a date field over the (non-empty) cells its native parse rejected."""
-        hits = cells.with_columns(**rules.rejected_prep).select(
-            *(mask.fill_null(True).alias(rule) for rule, mask in rules.rejected.items()))
-        sums = hits.sum().row(0, named=True)
+        for stage in rules.rejected_prep:
+            cells = cells.with_columns(**stage)
+        masks = {rule: mask.fill_null(True) for rule, mask in rules.rejected.items()}
+        sums = cells.select(*(mask.sum().alias(rule) for rule, mask in masks.items())).row(0, named=True)
         for rule, count in sums.items():
             self.counts[f"{i}|{rule}"] += count
             example = f"{i}|{rule}|ex"
             if count and example in self.found and self.found[example] is None:
-                self.found[example] = cells[:, 0][hits[rule].arg_true()[0]]
+                self.found[example] = cells.filter(masks[rule])[0, 0]
 
     def duplicates(self) -> tuple[int, str, int, str]:
         """Duplicate rows and keys: counts and the rows of the first repeated value."""
