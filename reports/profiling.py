@@ -222,14 +222,14 @@ class Rules:
     """The checks of one field: per rule a mask true for the cells breaking it.
 
     Date fields are parsed natively in the common layout first (`parsed`, `accepted`); the
-    cells it accepts count towards the rule `accepted_rule`, and the rules in `rejected`
-    (over the stages of columns of `rejected_prep`) run only over the non-empty cells it rejected — few
+    cells it accepts count towards the rule `accepted_rule`, and the rules in `rejected` (over
+    the stages of columns `rejected_prep`) run only over the non-empty cells it rejected — few
     in real data — instead of over every cell.
     """
 
     prep: list[dict[str, pl.Expr]] = field(default_factory=list)   # stages of intermediate columns
     masks: dict[str, pl.Expr] = field(default_factory=dict)
-    parsed: str | None = None             # column of the cells as a Date (yyyy-mm-dd date fields)
+    parsed: str | None = None             # column of the cells as parsed (yyyy-mm-dd date fields)
     accepted: pl.Expr | None = None       # a real date in the common layout
     accepted_rule: str = ""
     rejected_prep: list[dict[str, pl.Expr]] = field(default_factory=list)
