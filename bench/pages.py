@@ -119,6 +119,12 @@ def evaluation_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
 
 
+def evaluation_cold(client, settings, f: ReportFilters, timer: Timer) -> None:
+    """The evaluation page after the warehouse changed: both years computed afresh."""
+    evaluation.forget_evaluations()
+    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+
+
 def triage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("alert_counts_by_severity", lambda: store.alert_counts_by_severity(client, agency_id=f.agency_id))
     rows = []
@@ -151,7 +157,7 @@ def complaints_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 PAGES = {
     "overview": overview_page, "usage": usage_page, "usage:mix": usage_mix_section,
     "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
-    "quality": quality_page, "evaluation": evaluation_page,
+    "quality": quality_page, "evaluation": evaluation_page, "evaluation:cold": evaluation_cold,
     "triage": triage_page, "violations": violations_page, "applications": applications_page,
     "complaints": complaints_page,
 }

@@ -131,8 +131,8 @@ SELECT name, type FROM system.columns
 WHERE database = currentDatabase() AND table = {table:String}
 ORDER BY position
 """
-DELETE_DAYS = """
-ALTER TABLE {table:Identifier} DELETE WHERE toDate({column:Identifier}) IN {days:Array(Date)}
+DELETE_MONTHS = """
+ALTER TABLE {table:Identifier} DELETE WHERE toStartOfMonth({column:Identifier}) IN {months:Array(Date)}
 SETTINGS mutations_sync = 2
 """
 
@@ -336,6 +336,7 @@ def _take_back(client: Client, batch_id: str, buffer: str) -> None:
         client.command(DELETE_BATCH_ROWS, parameters={"table": table, "batch_id": batch_id})
     if not days:
         return
+    months = sorted({day.replace(day=1) for day in days})
     for _name, as_select, create_query in client.query(ACCESS_LOG_VIEWS).result_rows:
         target = re.search(r"\bTO\s+(?:`?\w+`?\.)?`?(\w+)`?", create_query)
         if not target:
@@ -344,15 +345,16 @@ def _take_back(client: Client, batch_id: str, buffer: str) -> None:
         time_column = next((name for name, kind in columns if kind.startswith("Date")), None)
         if time_column is None:
             continue
-        # The view's own query, limited to the touched days, recomputes exactly what it holds.
+        # The view's own query, limited to the touched months, recomputes exactly what it holds.
+        # Whole months, because some views keep one row per month (visitor_presence).
         client.command(
-            DELETE_DAYS, parameters={"table": target.group(1), "column": time_column, "days": days}
+            DELETE_MONTHS, parameters={"table": target.group(1), "column": time_column, "months": months}
         )
         names = ", ".join(f"`{name}`" for name, _ in columns)
         client.command(
             f"INSERT INTO `{target.group(1)}` ({names}) SELECT {names} FROM ({as_select}) "
-            f"WHERE toDate(`{time_column}`) IN {{days:Array(Date)}}",
-            parameters={"days": days},
+            f"WHERE toStartOfMonth(`{time_column}`) IN {{months:Array(Date)}}",
+            parameters={"months": months},
         )
 
 

@@ -33,6 +33,7 @@ from ingest.validate import (
     parse_uint,
 )
 from odwatch.errors import UserError
+from warehouse.rollups import rebuild_consumer_kinds
 
 REFERENCE_TABLES = (
     "agencies",
@@ -150,6 +151,8 @@ def load_reference_file(client: Client, table: str, path: Path) -> ReferenceResu
             reasons[_reason_kind(str(exc))] += 1
     if good:
         client.insert(table, good, column_names=list(parsers))
+        if table == "consumers":
+            rebuild_consumer_kinds(client)
     if bad:
         client.insert(INSERT_REJECTED, bad, column_names=["batch_id", "source", "line_no", "raw", "reason"])
     result.loaded, result.rejected, result.reasons = len(good), len(bad), dict(reasons)

@@ -9,14 +9,20 @@ estimated, so a report never crashes on a date the calendar has not published ye
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 
 import chinese_calendar
 
 SLA_WORKING_DAYS = 5
 
 
+@cache
 def is_working_day(day: date) -> tuple[bool, bool]:
-    """(working day?, estimated?) for one date."""
+    """(working day?, estimated?) for one date.
+
+    Cached: chinesecalendar checks each date against the bounds of its tables, which costs
+    more than the lookup itself when a report counts thousands of days.
+    """
     try:
         return chinese_calendar.is_workday(day), False
     except NotImplementedError:
@@ -26,20 +32,13 @@ def is_working_day(day: date) -> tuple[bool, bool]:
 def working_days_between(accepted: date, decided: date) -> tuple[int, bool]:
     """Working days strictly after `accepted` up to and including `decided`, and whether estimated.
 
-    "Within 5 working days after acceptance" starts counting the day after acceptance,
-    hence get_workdays(accepted + 1 day, decided). A decision on the acceptance day is 0.
+    "Within 5 working days after acceptance" starts counting the day after acceptance.
+    A decision on the acceptance day is 0. Days outside the calendar's years count
+    Monday–Friday and make the figure estimated.
     """
-    start = accepted + timedelta(days=1)
-    if decided < start:
-        return 0, False
-    try:
-        return len(chinese_calendar.get_workdays(start, decided)), False
-    except NotImplementedError:
-        pass
-    # Part of the range is outside the calendar: count that part Monday–Friday.
     days = 0
     estimated = False
-    day = start
+    day = accepted + timedelta(days=1)
     while day <= decided:
         working, guessed = is_working_day(day)
         days += working

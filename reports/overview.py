@@ -2,39 +2,20 @@
 
 Every function takes the page's `ReportFilters`; an agency user's filters carry
 their agency_id, so scoping happens here in the query. Traffic comes from the
-`usage_daily` pre-aggregate, never from the raw access log, so the page stays
-fast at tens of millions of events. Distinct consumers use `uniq`, which is exact
-up to 65,536 distinct values (far more consumers than a city platform has) and
-several times cheaper than `uniqExact` over millions of pre-aggregated rows.
+`usage_daily_dataset` rollup and active consumers from `visitor_presence` (see
+reports/usage.py), never from the raw access log, so the page stays fast at tens of
+millions of events.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from string import Template
 
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from reports.filters import ReportFilters
-
-# The catalog slice the filters select (agency, domain, one dataset).
-DATASET_SCOPE = """
-    dataset_id IN (
-        SELECT dataset_id FROM datasets FINAL
-        WHERE ({agency_id:String} = '' OR agency_id = {agency_id:String})
-          AND ({domain:String} = '' OR domain = {domain:String})
-          AND ({dataset_id:String} = '' OR dataset_id = {dataset_id:String})
-    )
-"""
-
-# Consumer kind: 'anonymous' is the empty consumer_id (第十七条: no registration needed).
-CONSUMER_SCOPE = """
-    (
-        {consumer_kind:String} = ''
-        OR ({consumer_kind:String} = 'anonymous' AND consumer_id = '')
-        OR consumer_id IN (SELECT consumer_id FROM consumers FINAL WHERE kind = {consumer_kind:String})
-    )
-"""
 
 OPEN_DATASETS_BY_CLASS = """
 SELECT open_class, count() AS datasets
@@ -47,35 +28,54 @@ GROUP BY open_class
 ORDER BY open_class
 """
 
-TRAFFIC_SUMMARY = f"""
-SELECT
-    sumIf(calls, channel != 'download' AND day = {{date_to:Date}})               AS calls_today,
-    sumIf(calls, channel = 'download' AND day = {{date_to:Date}})                AS downloads_today,
-    sumIf(calls, channel != 'download' AND day >= {{date_from:Date}})            AS calls_period,
-    sumIf(calls, channel = 'download' AND day >= {{date_from:Date}})             AS downloads_period,
-    sumIf(calls, channel != 'download' AND day < {{date_from:Date}})             AS calls_previous,
-    sumIf(calls, channel = 'download' AND day < {{date_from:Date}})              AS downloads_previous,
-    uniqIf(consumer_id, consumer_id != '' AND day >= {{date_from:Date}})         AS active_consumers,
-    uniqIf(consumer_id, consumer_id != '' AND day < {{date_from:Date}})          AS active_consumers_previous
-FROM usage_daily
-WHERE day BETWEEN {{previous_from:Date}} AND {{date_to:Date}}
-  AND ({{channel:String}} = '' OR channel = {{channel:String}})
-  AND {DATASET_SCOPE}
-  AND {CONSUMER_SCOPE}
-"""
+# $scope and $visitor_scope become the conditions of the filters that are set
+# (ReportFilters.conditions); the values stay query parameters.
+TRAFFIC_SUMMARY = Template("""
+WITH
+sums AS (
+    SELECT
+        sumIf(calls, channel != 'download' AND day = {date_to:Date})          AS calls_today,
+        sumIf(calls, channel = 'download' AND day = {date_to:Date})           AS downloads_today,
+        sumIf(calls, channel != 'download' AND day >= {date_from:Date})       AS calls_period,
+        sumIf(calls, channel = 'download' AND day >= {date_from:Date})        AS downloads_period,
+        sumIf(calls, channel != 'download' AND day < {date_from:Date})        AS calls_previous,
+        sumIf(calls, channel = 'download' AND day < {date_from:Date})         AS downloads_previous
+    FROM usage_daily_dataset
+    WHERE day BETWEEN {previous_from:Date} AND {date_to:Date}$scope
+),
+active AS (
+    SELECT
+        uniqExactIf(visitor, arrayExists(d -> d >= {date_from:Date}, days))   AS active_consumers,
+        uniqExactIf(visitor, arrayExists(d -> d < {date_from:Date}, days))    AS active_consumers_previous
+    FROM visitor_presence
+    WHERE NOT anonymous
+      AND month BETWEEN toStartOfMonth({previous_from:Date}) AND {date_to:Date}
+      AND arrayExists(d -> d BETWEEN {previous_from:Date} AND {date_to:Date}, days)$visitor_scope
+)
+SELECT * FROM sums CROSS JOIN active
+""")
 
-DAILY_TRAFFIC = f"""
+DAILY_TRAFFIC = Template("""
 SELECT day, if(channel = 'download', 'download', 'api') AS channel, sum(calls) AS calls
-FROM usage_daily
-WHERE day BETWEEN {{date_from:Date}} AND {{date_to:Date}}
-  AND ({{channel:String}} = '' OR channel = {{channel:String}})
-  AND {DATASET_SCOPE}
-  AND {CONSUMER_SCOPE}
+FROM usage_daily_dataset
+WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$scope
 GROUP BY day, channel
 ORDER BY day, channel
-"""
+""")
 
-TOP_DATASETS = f"""
+# Distinct consumers are counted for the top datasets only.
+TOP_DATASETS = Template("""
+WITH top AS (
+    SELECT
+        dataset_id,
+        sumIf(calls, channel != 'download')          AS api_calls,
+        sumIf(calls, channel = 'download')           AS downloads
+    FROM usage_daily_dataset
+    WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$scope
+    GROUP BY dataset_id
+    ORDER BY api_calls + downloads DESC, dataset_id
+    LIMIT {limit:UInt32}
+)
 SELECT
     u.dataset_id                    AS dataset_id,
     d.name                          AS dataset,
@@ -83,27 +83,21 @@ SELECT
     d.open_class                    AS open_class,
     u.api_calls                     AS api_calls,
     u.downloads                     AS downloads,
-    u.consumers                     AS consumers
-FROM (
-    SELECT
-        dataset_id,
-        sumIf(calls, channel != 'download')          AS api_calls,
-        sumIf(calls, channel = 'download')           AS downloads,
-        uniqIf(consumer_id, consumer_id != '')       AS consumers
-    FROM usage_daily
-    WHERE day BETWEEN {{date_from:Date}} AND {{date_to:Date}}
-      AND ({{channel:String}} = '' OR channel = {{channel:String}})
-      AND {DATASET_SCOPE}
-      AND {CONSUMER_SCOPE}
+    c.consumers                     AS consumers
+FROM top AS u
+LEFT JOIN (
+    SELECT dataset_id, uniqExact(visitor) AS consumers
+    FROM visitor_presence
+    WHERE NOT anonymous AND dataset_id IN (SELECT dataset_id FROM top)
+      AND month BETWEEN toStartOfMonth({date_from:Date}) AND {date_to:Date}
+      AND arrayExists(d -> d BETWEEN {date_from:Date} AND {date_to:Date}, days)$visitor_scope
     GROUP BY dataset_id
-    ORDER BY api_calls + downloads DESC, dataset_id
-    LIMIT {{limit:UInt32}}
-) AS u
+) AS c ON c.dataset_id = u.dataset_id
 LEFT JOIN (SELECT dataset_id, name, agency_id, open_class FROM datasets FINAL) AS d
     ON d.dataset_id = u.dataset_id
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = d.agency_id
 ORDER BY api_calls + downloads DESC, dataset_id
-"""
+""")
 
 VIOLATIONS_IN_YEAR = """
 SELECT count() AS violations
@@ -132,6 +126,12 @@ def _frame(client: Client, sql: str, params: dict) -> pl.DataFrame:
     return pl.from_arrow(client.query_arrow(sql, parameters=params))
 
 
+def _scoped(template: Template, filters: ReportFilters) -> str:
+    """The query with the conditions of the filters that are set, for the rollups it reads."""
+    return template.substitute(scope=filters.conditions("dataset"),
+                               visitor_scope=filters.conditions("visitor"))
+
+
 def previous_period_start(filters: ReportFilters) -> date:
     """The first day of the period of equal length just before the filters' range."""
     length = (filters.date_to - filters.date_from).days + 1
@@ -151,7 +151,7 @@ def traffic_summary(client: Client, filters: ReportFilters) -> dict[str, int]:
     """API calls and downloads on the last day of the range and over the range, with the
     previous period of equal length for the trend, and the consumers active in each."""
     params = filters.as_params() | {"previous_from": previous_period_start(filters)}
-    row = client.query(TRAFFIC_SUMMARY, parameters=params).named_results()
+    row = client.query(_scoped(TRAFFIC_SUMMARY, filters), parameters=params).named_results()
     return {key: int(value or 0) for key, value in next(iter(row)).items()}
 
 
@@ -160,7 +160,7 @@ def daily_traffic(client: Client, filters: ReportFilters) -> pl.DataFrame:
 
     Days without traffic are present with zero calls, so a trend line has no gaps.
     """
-    frame = _frame(client, DAILY_TRAFFIC, filters.as_params())
+    frame = _frame(client, _scoped(DAILY_TRAFFIC, filters), filters.as_params())
     days = pl.date_range(filters.date_from, filters.date_to, "1d", eager=True).alias("day")
     grid = pl.DataFrame({"day": days}).join(pl.DataFrame({"channel": ["api", "download"]}), how="cross")
     frame = frame.with_columns(pl.col("calls").cast(pl.Int64))
@@ -174,7 +174,7 @@ def daily_traffic(client: Client, filters: ReportFilters) -> pl.DataFrame:
 def top_datasets(client: Client, filters: ReportFilters, limit: int = 10) -> pl.DataFrame:
     """The most used datasets in the range: dataset_id, dataset, agency, open_class,
     api_calls, downloads, consumers."""
-    return _frame(client, TOP_DATASETS, filters.as_params() | {"limit": limit})
+    return _frame(client, _scoped(TOP_DATASETS, filters), filters.as_params() | {"limit": limit})
 
 
 def violations_in_year(client: Client, filters: ReportFilters, year: int | None = None) -> int:

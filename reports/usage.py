@@ -1,19 +1,23 @@
 """Usage analytics from the pre-aggregated tables (第十六条, 第二十四条, 第二十九条).
 
-Every function reads `usage_daily` (or the field-usage aggregates), merges the aggregate
-states (`sum`, `uniqMerge`, `quantilesTDigestMerge`) and returns a polars DataFrame. The
-filters of `ReportFilters` become one shared `filtered` CTE: agency and domain select
-dataset ids from the small catalog table, consumer kind selects consumer ids (kind
-'anonymous' means consumer_id ''), so the large tables are never joined row by row.
+Each function returns a polars DataFrame. Sums (calls, rows, bytes, errors) come from
+`usage_daily_dataset` (per day, dataset, channel, scenario and consumer kind). Distinct
+counts over the date range come from `visitor_presence`: one row per month and (dataset,
+channel, scenario, visitor) with the days the visitor was seen, so a 90-day range counts a
+few hundred thousand rows. A consumer's own figures and each day's distinct consumers read
+the consumer-grain `usage_daily`. Filters on agency and domain select dataset ids from the
+small catalog table, so the large tables are never joined row by row.
 
 Measures everywhere: calls (all requests), api_calls, downloads, rows, bytes, errors
 (status >= 400), consumers (distinct identified consumers) and anonymous_ips (distinct
-client IPs of anonymous requests, merged from the per-row `uniq` states).
+client IPs of anonymous requests). Per day, consumers counts each day's distinct consumers;
+distinct anonymous IPs are counted over the range only (see `calls_by_day`).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from string import Template
 
 import polars as pl
 from clickhouse_connect.driver.client import Client
@@ -21,170 +25,170 @@ from clickhouse_connect.driver.client import Client
 from odwatch.errors import UserError
 from reports.filters import ReportFilters
 
-# The filters shared by every query; empty parameters mean "all".
-ENTITY_FILTER = """
-      ({dataset_id:String} = '' OR dataset_id = {dataset_id:String})
-  AND ({channel:String} = '' OR channel = {channel:String})
-  AND (({agency_id:String} = '' AND {domain:String} = '') OR dataset_id IN (
-        SELECT dataset_id FROM datasets FINAL
-        WHERE ({agency_id:String} = '' OR agency_id = {agency_id:String})
-          AND ({domain:String} = '' OR domain = {domain:String})))
-  AND ({consumer_kind:String} = ''
-       OR ({consumer_kind:String} = 'anonymous' AND consumer_id = '')
-       OR (consumer_id != '' AND consumer_id IN (
-            SELECT consumer_id FROM consumers FINAL WHERE kind = {consumer_kind:String})))
-"""
+# The queries are templates: $traffic, $visitors, $fields and the scopes become the fixed text
+# the filters call for (see ReportFilters.conditions); every value stays a query parameter.
 
-FILTERED_DAILY = """
-WITH filtered AS (
-    SELECT * FROM usage_daily
-    WHERE day BETWEEN {date_from:Date} AND {date_to:Date} AND
-""" + ENTITY_FILTER + """
-)
-"""
+# Daily sums by dataset, channel, scenario and consumer kind.
+TRAFFIC = Template("""
+traffic AS (
+    SELECT day, dataset_id, channel, scenario, consumer_kind, consumer_kind = 'anonymous' AS anonymous,
+           calls, errors, server_errors, rows, bytes, latency
+    FROM usage_daily_dataset
+    WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$scope
+)""")
 
-FILTERED_FIELDS = """
-WITH filtered AS (
-    SELECT * FROM field_usage_channel_daily
-    WHERE day BETWEEN {date_from:Date} AND {date_to:Date} AND
-""" + ENTITY_FILTER + """
-)
-"""
+# Who was seen on at least one day of the range.
+VISITORS = Template("""
+visitors AS (
+    SELECT dataset_id, channel, scenario, anonymous, visitor
+    FROM visitor_presence
+    WHERE month BETWEEN toStartOfMonth({date_from:Date}) AND {date_to:Date}
+      AND arrayExists(seen -> seen BETWEEN {date_from:Date} AND {date_to:Date}, days)$scope
+)""")
 
-MEASURES = """
-    sum(f.calls)                                     AS calls,
-    sumIf(f.calls, f.channel = 'api')                AS api_calls,
-    sumIf(f.calls, f.channel = 'download')           AS downloads,
-    sum(f.rows)                                      AS rows,
-    sum(f.bytes)                                     AS bytes,
-    sum(f.errors)                                    AS errors,
-    uniqExactIf(f.consumer_id, f.consumer_id != '')  AS consumers,
-    uniqMergeIf(f.ips, f.consumer_id = '')           AS anonymous_ips
-"""
-# The same measures in two steps, for breakdowns that need a dimension table: first per dataset
-# (or consumer) with the distinct counts kept as states, then merged per agency, domain or kind,
-# so the join touches a few hundred pre-aggregated rows instead of every usage row.
-PARTIAL_MEASURES = """
-    sum(f.calls)                                          AS calls,
-    sumIf(f.calls, f.channel = 'api')                     AS api_calls,
-    sumIf(f.calls, f.channel = 'download')                AS downloads,
-    sum(f.rows)                                           AS rows,
-    sum(f.bytes)                                          AS bytes,
-    sum(f.errors)                                         AS errors,
-    uniqExactStateIf(f.consumer_id, f.consumer_id != '')  AS consumer_state,
-    uniqMergeStateIf(f.ips, f.consumer_id = '')           AS ip_state
-"""
-MERGED_MEASURES = """
-    sum(p.calls)                 AS calls,
-    sum(p.api_calls)             AS api_calls,
-    sum(p.downloads)             AS downloads,
-    sum(p.rows)                  AS rows,
-    sum(p.bytes)                 AS bytes,
-    sum(p.errors)                AS errors,
-    uniqExactMerge(p.consumer_state) AS consumers,
-    uniqMerge(p.ip_state)        AS anonymous_ips
-"""
+# Requested fields per day, dataset, channel and consumer kind.
+FIELDS = Template("""
+fields AS (
+    SELECT day, dataset_id, channel, field, calls
+    FROM field_usage_dataset_daily
+    WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$scope
+)""")
+
+SUMS = """
+    sum(t.calls)                            AS calls,
+    sumIf(t.calls, t.channel = 'api')       AS api_calls,
+    sumIf(t.calls, t.channel = 'download')  AS downloads,
+    sum(t.rows)                             AS rows,
+    sum(t.bytes)                            AS bytes,
+    sum(t.errors)                           AS errors"""
+DISTINCTS = """
+    uniqExactIf(v.visitor, NOT v.anonymous)  AS consumers,
+    uniqExactIf(v.visitor, v.anonymous)      AS anonymous_ips"""
 MEASURE_COLUMNS = ["calls", "api_calls", "downloads", "rows", "bytes", "errors", "consumers", "anonymous_ips"]
+DATASETS = ", uniq(t.dataset_id) AS datasets"   # with traffic; uniq is exact below 65,536
 
-CALLS_BY_DAY = FILTERED_DAILY + "SELECT day," + MEASURES + """
-FROM filtered AS f
-GROUP BY f.day
+
+def _side_by_side(key: str, column: str, extra_sums: str = "", by_catalog: bool = False) -> str:
+    """Sums from `traffic` and distinct counts from `visitors`, each grouped by `key`, joined.
+
+    `column` is the grouping expression: a column of both (`channel`), or with `by_catalog`
+    a column of the dataset catalog (`c.agency_id`), joined on dataset_id.
+    """
+    def grouped(source: str, alias: str, measures: str) -> str:
+        join = f"LEFT JOIN catalog AS c ON c.dataset_id = {alias}.dataset_id" if by_catalog else ""
+        expression = column if by_catalog else f"{alias}.{column}"
+        return f"SELECT {expression} AS {key}, {measures} FROM {source} AS {alias} {join} GROUP BY {key}"
+
+    return f"""
+WITH $traffic, $visitors,
+catalog AS (SELECT dataset_id, agency_id, domain FROM datasets FINAL)
+SELECT s.{key} AS {key}, s.* EXCEPT ({key}), v.consumers AS consumers, v.anonymous_ips AS anonymous_ips
+FROM ({grouped("traffic", "t", SUMS + extra_sums)}) AS s
+LEFT JOIN ({grouped("visitors", "v", DISTINCTS)}) AS v ON v.{key} = s.{key}
+ORDER BY calls DESC, {key}
+"""
+
+
+CALLS_BY_DAY = f"""
+WITH $traffic
+SELECT s.day AS day, s.* EXCEPT (day), c.consumers AS consumers
+FROM (SELECT t.day AS day, {SUMS} FROM traffic AS t GROUP BY day) AS s
+LEFT JOIN (
+    -- Each day's distinct consumers; uniq is exact up to 65,536 distinct values a day.
+    SELECT day, uniqIf(consumer_id, consumer_id != '') AS consumers
+    FROM usage_daily
+    WHERE day BETWEEN {{date_from:Date}} AND {{date_to:Date}}$consumer_scope
+    GROUP BY day
+) AS c ON c.day = s.day
 ORDER BY day
 """
 
-PER_DATASET = FILTERED_DAILY + """,
-per_dataset AS (
-    SELECT f.dataset_id AS dataset_id,""" + PARTIAL_MEASURES + """
-    FROM filtered AS f
-    GROUP BY f.dataset_id
-)
+RANGE_TOTALS = f"""
+WITH $visitors
+SELECT {DISTINCTS}
+FROM visitors AS v
 """
 
-BY_AGENCY = PER_DATASET + "SELECT d.agency_id AS agency_id, any(a.name) AS agency_name," + \
-    MERGED_MEASURES + """,
-    count() AS datasets
-FROM per_dataset AS p
-LEFT JOIN (SELECT dataset_id, agency_id FROM datasets FINAL) AS d ON d.dataset_id = p.dataset_id
-LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = d.agency_id
-GROUP BY agency_id
-ORDER BY calls DESC, agency_id
+BY_AGENCY = f"""
+SELECT g.agency_id AS agency_id, g.* EXCEPT (agency_id), a.name AS agency_name
+FROM ({_side_by_side("agency_id", "c.agency_id", DATASETS, by_catalog=True)}) AS g
+LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = g.agency_id
+ORDER BY g.calls DESC, g.agency_id
 """
 
-BY_DOMAIN = PER_DATASET + "SELECT d.domain AS domain," + MERGED_MEASURES + """,
-    count() AS datasets
-FROM per_dataset AS p
-LEFT JOIN (SELECT dataset_id, domain FROM datasets FINAL) AS d ON d.dataset_id = p.dataset_id
-GROUP BY domain
-ORDER BY calls DESC, domain
-"""
+BY_DOMAIN = _side_by_side("domain", "c.domain", DATASETS, by_catalog=True)
 
-BY_DATASET = """
-SELECT g.dataset_id AS dataset_id, g.* EXCEPT (dataset_id),
-       d.name AS dataset_name, d.agency_id AS agency_id, a.name AS agency_name, d.domain AS domain,
-       d.open_class AS open_class
-FROM (""" + FILTERED_DAILY + "SELECT f.dataset_id AS dataset_id," + MEASURES + """
-      FROM filtered AS f GROUP BY f.dataset_id) AS g
+BY_DATASET = f"""
+SELECT g.dataset_id AS dataset_id, g.* EXCEPT (dataset_id), d.name AS dataset_name,
+       d.agency_id AS agency_id, a.name AS agency_name, d.domain AS domain, d.open_class AS open_class
+FROM ({_side_by_side("dataset_id", "dataset_id")}) AS g
 LEFT JOIN (SELECT dataset_id, name, agency_id, domain, open_class FROM datasets FINAL) AS d
     ON d.dataset_id = g.dataset_id
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = d.agency_id
 ORDER BY g.calls DESC, g.dataset_id
 """
 
+BY_CHANNEL = _side_by_side("channel", "channel")
+
+BY_SCENARIO = _side_by_side("scenario", "scenario", DATASETS)
+
+# A consumer's own figures need the consumer-grain table; anonymous use is one row, with
+# the range's distinct anonymous IPs.
 BY_CONSUMER = """
+WITH $visitors
 SELECT g.consumer_id AS consumer_id, g.* EXCEPT (consumer_id),
+       if(g.consumer_id = '', ips.anonymous_ips, 0) AS anonymous_ips,
        c.name AS consumer_name, if(g.consumer_id = '', 'anonymous', c.kind) AS consumer_kind
-FROM (""" + FILTERED_DAILY + "SELECT f.consumer_id AS consumer_id," + MEASURES + """,
-             uniqExact(f.dataset_id) AS datasets
-      FROM filtered AS f GROUP BY f.consumer_id) AS g
+FROM (
+    SELECT u.consumer_id AS consumer_id,
+           sum(u.calls) AS calls, sumIf(u.calls, u.channel = 'api') AS api_calls,
+           sumIf(u.calls, u.channel = 'download') AS downloads, sum(u.rows) AS rows, sum(u.bytes) AS bytes,
+           sum(u.errors) AS errors, toUInt64(u.consumer_id != '') AS consumers,
+           uniqExact(u.dataset_id) AS datasets
+    FROM usage_daily AS u
+    WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$consumer_scope
+    GROUP BY consumer_id
+) AS g
+CROSS JOIN (SELECT uniqExactIf(visitor, anonymous) AS anonymous_ips FROM visitors) AS ips
 LEFT JOIN (SELECT consumer_id, name, kind FROM consumers FINAL) AS c ON c.consumer_id = g.consumer_id
 ORDER BY g.calls DESC, g.consumer_id
 """
 
-BY_CONSUMER_KIND = FILTERED_DAILY + """,
-per_consumer AS (
-    SELECT f.consumer_id AS consumer_id,""" + PARTIAL_MEASURES + """
-    FROM filtered AS f
-    GROUP BY f.consumer_id
-)
-SELECT if(p.consumer_id = '', 'anonymous', c.kind) AS consumer_kind,""" + MERGED_MEASURES + """
-FROM per_consumer AS p
-LEFT JOIN (SELECT consumer_id, kind FROM consumers FINAL) AS c ON c.consumer_id = p.consumer_id
-GROUP BY consumer_kind
+# A visitor's kind: the consumer's, looked up by the visitor hash; anonymous IPs are 'anonymous'.
+BY_CONSUMER_KIND = f"""
+WITH $traffic, $visitors,
+kinds AS (SELECT sipHash64(consumer_id) AS visitor, kind FROM consumers FINAL)
+SELECT s.consumer_kind AS consumer_kind, s.* EXCEPT (consumer_kind),
+       d.consumers AS consumers, d.anonymous_ips AS anonymous_ips
+FROM (SELECT t.consumer_kind AS consumer_kind, {SUMS} FROM traffic AS t GROUP BY consumer_kind) AS s
+LEFT JOIN (
+    SELECT if(v.anonymous, 'anonymous', k.kind) AS consumer_kind, {DISTINCTS}
+    FROM visitors AS v LEFT JOIN kinds AS k ON k.visitor = v.visitor
+    GROUP BY consumer_kind
+) AS d ON d.consumer_kind = s.consumer_kind
 ORDER BY calls DESC, consumer_kind
 """
 
-BY_CHANNEL = FILTERED_DAILY + "SELECT f.channel AS channel," + MEASURES + """
-FROM filtered AS f
-GROUP BY f.channel
-ORDER BY calls DESC, channel
-"""
-
-BY_SCENARIO = FILTERED_DAILY + "SELECT f.scenario AS scenario," + MEASURES + """,
-    uniqExact(f.dataset_id) AS datasets
-FROM filtered AS f
-GROUP BY f.scenario
-ORDER BY calls DESC, scenario
-"""
-
-TOP_FIELDS = FILTERED_FIELDS + """
-SELECT f.field                                          AS field,
-       sum(f.calls)                                     AS calls,
-       uniqExact(f.dataset_id)                          AS datasets,
-       uniqExactIf(f.consumer_id, f.consumer_id != '')  AS consumers,
-       sum(f.calls) / sum(sum(f.calls)) OVER ()         AS share
-FROM filtered AS f
-GROUP BY f.field
+TOP_FIELDS = """
+WITH $fields
+SELECT f.field                                     AS field,
+       sum(f.calls)                                AS calls,
+       uniq(f.dataset_id)                          AS datasets,  -- exact below 65,536
+       sum(f.calls) / sum(sum(f.calls)) OVER ()    AS share
+FROM fields AS f
+GROUP BY field
 ORDER BY calls DESC, field
 LIMIT {limit:UInt32}
 """
 
-FIELD_HEATMAP = FILTERED_FIELDS + """,
+FIELD_HEATMAP = """
+WITH $fields,
 top_datasets AS (
-    SELECT dataset_id FROM filtered GROUP BY dataset_id
+    SELECT dataset_id FROM fields GROUP BY dataset_id
     ORDER BY sum(calls) DESC, dataset_id LIMIT {max_datasets:UInt32}
 )
 SELECT f.dataset_id AS dataset_id, any(d.name) AS dataset_name, f.field AS field, sum(f.calls) AS calls
-FROM filtered AS f
+FROM fields AS f
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = f.dataset_id
 WHERE f.dataset_id IN (SELECT dataset_id FROM top_datasets)
 GROUP BY f.dataset_id, f.field
@@ -192,20 +196,39 @@ ORDER BY dataset_id, calls DESC, field
 LIMIT {max_fields:UInt32} BY dataset_id
 """
 
-PLATFORM_OPERATION = FILTERED_DAILY + """
-SELECT f.day                                              AS day,
-       sum(f.calls)                                       AS calls,
-       sum(f.errors)                                      AS errors,
-       sum(f.server_errors)                               AS server_errors,
-       quantilesTDigestMerge(0.5, 0.95, 0.99)(f.latency)  AS latency
-FROM filtered AS f
-GROUP BY f.day
+# The whole platform per day reads operation_daily ($traffic is then that table's rows);
+# a filter on datasets or on a registered consumer kind reads the rollup that has them.
+PLATFORM_OPERATION = """
+WITH $traffic
+SELECT t.day                                              AS day,
+       sum(t.calls)                                       AS calls,
+       sum(t.errors)                                      AS errors,
+       sum(t.server_errors)                               AS server_errors,
+       quantilesTDigestMerge(0.5, 0.95, 0.99)(t.latency)  AS latency
+FROM traffic AS t
+GROUP BY day
 ORDER BY day
 """
+WHOLE_PLATFORM = Template("""
+traffic AS (
+    SELECT day, calls, errors, server_errors, latency
+    FROM operation_daily
+    WHERE day BETWEEN {date_from:Date} AND {date_to:Date}$scope
+)""")
 
 
-def _frame(client: Client, sql: str, params: dict) -> pl.DataFrame:
-    return pl.from_arrow(client.query_arrow(sql, parameters=params))
+def _sql(template: str, filters: ReportFilters) -> str:
+    """The query for these filters: the conditions they need put in place."""
+    by_dataset = filters.conditions("dataset")
+    return Template(template).substitute(
+        traffic=TRAFFIC.substitute(scope=by_dataset), fields=FIELDS.substitute(scope=by_dataset),
+        visitors=VISITORS.substitute(scope=filters.conditions("visitor")),
+        consumer_scope=filters.conditions("consumer"))
+
+
+def _frame(client: Client, template: str, filters: ReportFilters, **extra) -> pl.DataFrame:
+    sql = _sql(template, filters)
+    return pl.from_arrow(client.query_arrow(sql, parameters={**filters.as_params(), **extra}))
 
 
 def _fill_days(frame: pl.DataFrame, filters: ReportFilters, zero: list[str]) -> pl.DataFrame:
@@ -216,60 +239,77 @@ def _fill_days(frame: pl.DataFrame, filters: ReportFilters, zero: list[str]) -> 
 
 
 def calls_by_day(client: Client, filters: ReportFilters) -> pl.DataFrame:
-    """Calls, downloads, rows and distinct consumers per Shanghai day, every day of the range."""
-    return _fill_days(_frame(client, CALLS_BY_DAY, filters.as_params()), filters, MEASURE_COLUMNS)
+    """Calls, downloads, rows and distinct consumers per Shanghai day, every day of the range.
+
+    Distinct anonymous IPs are not given per day: counting them day by day means reading
+    every anonymous request of the range; `range_totals` has the range's own count.
+    """
+    day_columns = [c for c in MEASURE_COLUMNS if c != "anonymous_ips"]
+    return _fill_days(_frame(client, CALLS_BY_DAY, filters), filters, day_columns)
+
+
+def range_totals(client: Client, filters: ReportFilters) -> dict[str, int]:
+    """Distinct consumers and anonymous IPs over the whole range (not the sum of the days)."""
+    result = client.query(_sql(RANGE_TOTALS, filters), parameters=filters.as_params())
+    return dict(zip(result.column_names, result.result_rows[0], strict=True))
 
 
 def by_agency(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage of each agency's datasets."""
-    return _frame(client, BY_AGENCY, filters.as_params())
+    return _frame(client, BY_AGENCY, filters)
 
 
 def by_domain(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per dataset domain (领域)."""
-    return _frame(client, BY_DOMAIN, filters.as_params())
+    return _frame(client, BY_DOMAIN, filters)
 
 
 def by_dataset(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per dataset, with its name, agency and domain."""
-    return _frame(client, BY_DATASET, filters.as_params())
+    return _frame(client, BY_DATASET, filters)
 
 
 def by_consumer(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per consumer; anonymous traffic is one row with consumer_id '' and kind 'anonymous'."""
-    return _frame(client, BY_CONSUMER, filters.as_params())
+    return _frame(client, BY_CONSUMER, filters)
 
 
 def by_consumer_kind(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per consumer kind: person, company, organisation, anonymous."""
-    return _frame(client, BY_CONSUMER_KIND, filters.as_params())
+    return _frame(client, BY_CONSUMER_KIND, filters)
 
 
 def by_channel(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per channel (api, download)."""
-    return _frame(client, BY_CHANNEL, filters.as_params())
+    return _frame(client, BY_CHANNEL, filters)
 
 
 def by_scenario(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per declared application scenario ('' = none declared)."""
-    return _frame(client, BY_SCENARIO, filters.as_params())
+    return _frame(client, BY_SCENARIO, filters)
 
 
 def top_fields(client: Client, filters: ReportFilters, limit: int = 20) -> pl.DataFrame:
-    """The most requested fields ('*' counts requests for all fields) with their share of field requests."""
-    return _frame(client, TOP_FIELDS, {**filters.as_params(), "limit": limit})
+    """The most requested fields ('*' counts requests for all fields), in how many datasets,
+    and their share of field requests."""
+    return _frame(client, TOP_FIELDS, filters, limit=limit)
 
 
 def field_heatmap(client: Client, filters: ReportFilters, max_datasets: int = 15,
                   max_fields: int = 20) -> pl.DataFrame:
     """Long form (dataset_id, dataset_name, field, calls) for the most used datasets and their fields."""
-    params = {**filters.as_params(), "max_datasets": max_datasets, "max_fields": max_fields}
-    return _frame(client, FIELD_HEATMAP, params)
+    return _frame(client, FIELD_HEATMAP, filters, max_datasets=max_datasets, max_fields=max_fields)
 
 
 def platform_operation(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Per day: latency p50/p95/p99 (ms), error rate (4xx+5xx) and availability (share of non-5xx)."""
-    frame = _frame(client, PLATFORM_OPERATION, filters.as_params())
+    scoped = filters.agency_id or filters.domain or filters.dataset_id or filters.registered_kind
+    if not scoped:
+        sql = Template(PLATFORM_OPERATION).substitute(
+            traffic=WHOLE_PLATFORM.substitute(scope=filters.conditions("platform")))
+        frame = pl.from_arrow(client.query_arrow(sql, parameters=filters.as_params()))
+    else:
+        frame = _frame(client, PLATFORM_OPERATION, filters)
     frame = frame.with_columns(
         pl.col("latency").list.get(0).alias("latency_p50"),
         pl.col("latency").list.get(1).alias("latency_p95"),
@@ -313,7 +353,7 @@ ORDER BY dataset_id, calls DESC, scenario
 """
 
 CONSUMER_FIELDS = """
-SELECT dataset_id, field, sum(u.calls) AS calls FROM field_usage_daily AS u
+SELECT dataset_id, field, sum(u.calls) AS calls FROM field_usage_channel_daily AS u
 WHERE consumer_id = {consumer_id:String} AND day BETWEEN {date_from:Date} AND {date_to:Date}
 GROUP BY dataset_id, field
 ORDER BY dataset_id, calls DESC, field

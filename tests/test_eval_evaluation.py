@@ -201,3 +201,19 @@ def test_grades_at_their_boundaries():
 def test_an_empty_platform_evaluates_to_nothing(client, settings):
     evaluation = evaluate_year(client, settings, 2025, today=TODAY)
     assert evaluation.agencies == [] and evaluation.key_figures["agencies"] == 0
+
+
+def test_an_evaluation_is_reused_only_while_the_warehouse_is_unchanged(client, settings):
+    build_two_agency_year(client)
+    first = evaluate_year(client, settings, 2025, today=TODAY)
+    again = evaluate_year(client, settings, 2025, today=TODAY)
+    assert again is not first and again.agency("a1").total == first.agency("a1").total
+    again.agency("a1").total = 0.0                        # a caller's change is not kept
+    assert evaluate_year(client, settings, 2025, today=TODAY).agency("a1").total == first.agency("a1").total
+    client.command("""
+        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
+                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
+        VALUES ('v2', 'c1', 'k-c1', 'd1', 'a1', 2, '超范围使用', ['al2'], '2025-12-01 10:00:00', 'sec',
+                'high', 1)""")
+    after = evaluate_year(client, settings, 2025, today=TODAY)
+    assert after.agency("a1").capped and after.agency("a1").total < first.agency("a1").total

@@ -129,9 +129,16 @@ def test_a_batch_left_running_is_taken_back_and_loaded_once(client, settings, tm
     ingest_paths(client, [path], settings=small)
     totals = "SELECT (SELECT count() FROM access_log), (SELECT sum(calls) FROM usage_daily), " \
              "(SELECT sum(calls) FROM usage_hourly), (SELECT sum(calls) FROM field_usage_daily), " \
-             "(SELECT count() FROM seen_events), (SELECT count() FROM rejected_rows FINAL)"
+             "(SELECT count() FROM seen_events), (SELECT count() FROM rejected_rows FINAL), " \
+             "(SELECT sum(calls) FROM usage_daily_dataset), (SELECT sum(calls) FROM operation_daily), " \
+             "(SELECT sum(calls) FROM field_usage_dataset_daily), " \
+             "(SELECT count() FROM (SELECT DISTINCT dataset_id, visitor, arrayJoin(days) " \
+             "                      FROM visitor_presence))"
     clean = client.query(totals).result_rows
-    assert clean == [(40, 40, 40, 80, 40, 1)]
+    visitors = "SELECT DISTINCT dataset_id, if(consumer_id = '', client_ip, consumer_id), toDate(ts) " \
+               "FROM access_log"
+    presence = client.query(f"SELECT count() FROM ({visitors})").result_rows[0][0]
+    assert clean == [(40, 40, 40, 80, 40, 1, 40, 40, 80, presence)]
     client.command("""
         INSERT INTO ingest_batches (batch_id, source, source_sha256, chunk_index, format, status, started_at,
                                     lines_read, updated_at)

@@ -57,14 +57,22 @@ def rows_of(frame, key, columns):
 def test_calls_by_day_buckets_by_shanghai_day_and_fills_quiet_days(platform):
     frame = usage.calls_by_day(platform, ReportFilters(date(2026, 2, 28), date(2026, 3, 3)))
     assert frame["day"].to_list() == [date(2026, 2, 28) + timedelta(days=n) for n in range(4)]
-    got = rows_of(frame, "day",
-                  ["calls", "api_calls", "downloads", "rows", "errors", "consumers", "anonymous_ips"])
+    got = rows_of(frame, "day", ["calls", "api_calls", "downloads", "rows", "errors", "consumers"])
     assert got == {
-        date(2026, 2, 28): (0, 0, 0, 0, 0, 0, 0),
-        date(2026, 3, 1): (3, 2, 1, 1150, 0, 2, 0),      # 23:30 Shanghai stays on the 1st
-        date(2026, 3, 2): (4, 2, 2, 510, 2, 1, 2),       # 00:10 Shanghai is the 2nd
-        date(2026, 3, 3): (2, 2, 0, 20, 1, 2, 0),
+        date(2026, 2, 28): (0, 0, 0, 0, 0, 0),
+        date(2026, 3, 1): (3, 2, 1, 1150, 0, 2),      # 23:30 Shanghai stays on the 1st
+        date(2026, 3, 2): (4, 2, 2, 510, 2, 1),       # 00:10 Shanghai is the 2nd
+        date(2026, 3, 3): (2, 2, 0, 20, 1, 2),
     }
+
+
+def test_range_totals_count_each_visitor_once_over_the_range(platform):
+    # c1 is seen on the 1st and the 3rd, 20.0.0.1 on the 2nd twice: each counts once.
+    assert usage.range_totals(platform, RANGE) == {"consumers": 3, "anonymous_ips": 2}
+    first_day = ReportFilters(date(2026, 3, 1), date(2026, 3, 1))
+    assert usage.range_totals(platform, first_day) == {"consumers": 2, "anonymous_ips": 0}
+    companies = ReportFilters(RANGE.date_from, RANGE.date_to, consumer_kind="company")
+    assert usage.range_totals(platform, companies) == {"consumers": 1, "anonymous_ips": 0}
 
 
 def test_by_agency_and_domain(platform):
@@ -115,8 +123,10 @@ def test_filters_narrow_every_measure(platform, changes, expected_calls):
 
 def test_top_fields_and_channel_filter(platform):
     fields = usage.top_fields(platform, RANGE)
-    assert rows_of(fields, "field", ["calls", "datasets", "consumers"]) == {
-        "name": (4, 2, 2), "code": (3, 2, 2), "*": (3, 2, 1), "stop": (1, 1, 1)}
+    assert rows_of(fields, "field", ["calls", "datasets"]) == {
+        "name": (4, 2), "code": (3, 2), "*": (3, 2), "stop": (1, 1)}
+    people = usage.top_fields(platform, ReportFilters(RANGE.date_from, RANGE.date_to, consumer_kind="person"))
+    assert rows_of(people, "field", ["calls", "datasets"]) == {"*": (1, 1), "stop": (1, 1)}
     assert fields["share"][0] == pytest.approx(4 / 11)
     assert fields["field"].to_list()[:1] == ["name"]
     assert usage.top_fields(platform, RANGE, limit=2).height == 2
@@ -169,3 +179,25 @@ def test_consumer_usage_report_draft(platform):
         usage.consumer_usage_report(platform, "ghost", date(2026, 3, 1), date(2026, 3, 4))
     with pytest.raises(UserError, match="anonymous"):
         usage.consumer_usage_report(platform, "", date(2026, 3, 1), date(2026, 3, 4))
+
+
+def test_a_consumer_registered_after_its_calls_gets_its_kind_when_the_consumers_load(platform, tmp_path):
+    from ingest.reference import load_reference_dir
+
+    platform.insert("access_log", [["e11", shanghai("2026-03-03 15:00"), "c4", "k-c4", "D1", "api", "/api/D1",
+                                    "GET", 200, 10, 7, 100, ["name"], "S4", "40.0.0.1"]],
+                    column_names=["event_id", "ts", "consumer_id", "key_id", "dataset_id", "channel",
+                                  "endpoint", "method", "status", "latency_ms", "rows", "bytes", "fields",
+                                  "scenario", "client_ip"])
+    kinds = rows_of(usage.by_consumer_kind(platform, RANGE), "consumer_kind", ["calls", "consumers"])
+    assert kinds[""] == (1, 1)                       # not in the reference yet: no kind to file it under
+    (tmp_path / "consumers.csv").write_text(
+        "consumer_id,name,kind,credit_code,registered_at\nc4,李四,person,,2026-03-03\n", encoding="utf-8")
+    assert load_reference_dir(platform, tmp_path)["consumers"].loaded == 1
+    kinds = rows_of(usage.by_consumer_kind(platform, RANGE), "consumer_kind", ["calls", "consumers"])
+    assert "" not in kinds
+    assert kinds["person"] == (3, 2)                 # c2's two calls and c4's one
+    assert kinds["company"] == (3, 1)                # the others unchanged by the rebuild
+    people = ReportFilters(RANGE.date_from, RANGE.date_to, consumer_kind="person")
+    assert usage.calls_by_day(platform, people)["calls"].sum() == 3
+    assert rows_of(usage.top_fields(platform, people), "field", ["calls"])["name"] == (1,)

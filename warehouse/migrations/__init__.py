@@ -2,7 +2,9 @@
 
 Files are `NNNN_name.sql`. Statements are plain ClickHouse DDL for a single
 node; `render` turns them into cluster DDL (ON CLUSTER, Replicated engines,
-Distributed tables for those a file marks with `-- distributed: a, b`).
+Distributed tables for those a file marks with `-- distributed: a, b`). An
+`INSERT ... SELECT` in a migration backfills a new table from stored data; on a
+cluster it runs last, through the Distributed tables.
 """
 
 from __future__ import annotations
@@ -78,15 +80,18 @@ def render(migration: Migration, settings: Settings) -> list[str]:
     sql = migration.sql.replace("{ttl_clause}", ttl)
     cluster = settings.clickhouse_cluster
     distributed = _distributed_tables(sql) if cluster else []
-    body = _strip_comments(sql)
-    for name in distributed:
-        body = re.sub(rf"\b{name}\b", f"{name}_local", body)
-    statements = [s.strip() for s in body.split(";") if s.strip()]
+    statements = [s.strip() for s in _strip_comments(sql).split(";") if s.strip()]
     if not cluster:
         return statements
     database = settings.clickhouse_database
-    rendered = []
+    rendered, backfills = [], []
     for statement in statements:
+        if statement.startswith("INSERT"):
+            # A backfill reads and writes the Distributed tables, so it covers every shard.
+            backfills.append(statement)
+            continue
+        for name in distributed:
+            statement = re.sub(rf"\b{name}\b", f"{name}_local", statement)
         table = _CREATE.search(statement).group(2)
         statement = _CREATE.sub(rf"CREATE \1 IF NOT EXISTS \2 ON CLUSTER `{cluster}`", statement, 1)
 
@@ -103,7 +108,7 @@ def render(migration: Migration, settings: Settings) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER `{cluster}` AS {name}_local "
             f"ENGINE = Distributed(`{cluster}`, `{database}`, {name}_local, rand())"
         )
-    return rendered
+    return rendered + backfills
 
 
 def apply_migrations(client: Client, settings: Settings) -> list[str]:
