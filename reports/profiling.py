@@ -60,6 +60,8 @@ DATE_LAYOUTS = {"-": "yyyy-mm-dd", "/": "yyyy/mm/dd", "年": "yyyy年m月d日", 
 DATE_TAIL = r"$"
 DATETIME_TAIL = r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
 YEAR_RANGE = (date(1900, 1, 1), date(2100, 12, 31))
+# Datetimes parsed natively, the usual first; a bare yyyy-mm-dd is accepted too.
+DATETIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
 
 # Column pairs that must be ordered (start <= end) wherever both are present.
 ORDER_PAIRS = [
@@ -222,9 +224,10 @@ class Rules:
     """The checks of one field: per rule a mask true for the cells breaking it.
 
     Date fields are parsed natively in the common layout first (`parsed`, `accepted`); the
-    cells it accepts count towards the rule `accepted_rule`, and the rules in `rejected` (over
-    the stages of columns `rejected_prep`) run only over the non-empty cells it rejected — few
-    in real data — instead of over every cell.
+    cells it accepts count towards the rule `accepted_rule`. Only the non-empty cells it
+    rejected — few in real data — are looked at further: those `recheck` accepts (the other
+    layouts of a datetime) count towards `accepted_rule` too, and the rules in `rejected` (over
+    the stages of columns `rejected_prep`) run over the rest.
     """
 
     prep: list[dict[str, pl.Expr]] = field(default_factory=list)   # stages of intermediate columns
@@ -232,6 +235,7 @@ class Rules:
     parsed: str | None = None             # column of the cells as parsed (yyyy-mm-dd date fields)
     accepted: pl.Expr | None = None       # a real date in the common layout
     accepted_rule: str = ""
+    recheck: pl.Expr | None = None
     rejected_prep: list[dict[str, pl.Expr]] = field(default_factory=list)
     rejected: dict[str, pl.Expr] = field(default_factory=dict)
 
@@ -259,8 +263,12 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
     laid_out = separator.is_not_null()
     layouts = {f"layout:{label}": laid_out & exists & (separator == mark)
                for mark, label in DATE_LAYOUTS.items()}
-    return Rules(prep=[{parsed: _parse(pl.col(name), with_time)}],
-                 parsed=None if with_time else parsed,
+    first, recheck = _parse(pl.col(name), with_time), None
+    if with_time:   # the usual layout first: the other parses run only on the cells it rejects
+        first = pl.col(name).str.to_datetime(DATETIME_FORMATS[0], strict=False, cache=False).dt.date()
+        recheck = _in_range(_parse(pl.col(name), with_time), with_time).fill_null(False)
+    return Rules(prep=[{parsed: first}],
+                 parsed=None if with_time else parsed, recheck=recheck,
                  accepted=_in_range(pl.col(parsed), with_time).fill_null(False),
                  accepted_rule="layout:yyyy-mm-dd",
                  rejected_prep=[{split: pl.col(name).str.extract_groups(shape)},
@@ -277,9 +285,8 @@ def _parse(value: pl.Expr, with_time: bool) -> pl.Expr:
     """
     if not with_time:
         return value.str.strptime(pl.Datetime("ms"), "%Y-%m-%d", strict=False, cache=False)
-    return pl.coalesce([value.str.to_datetime(f, strict=False, cache=False).dt.date() for f in (
-        "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")]
-        + [value.str.to_date("%Y-%m-%d", strict=False, cache=False)])
+    clocked = [value.str.to_datetime(f, strict=False, cache=False).dt.date() for f in DATETIME_FORMATS]
+    return pl.coalesce([*clocked, value.str.to_date("%Y-%m-%d", strict=False, cache=False)])
 
 
 def _in_range(parsed: pl.Expr, with_time: bool) -> pl.Expr:
@@ -502,6 +509,12 @@ class _Tally:
 
     def _add_rejected(self, i: int, cells: pl.DataFrame, rules: Rules) -> None:
         """Rules of a date field over the (non-empty) cells its native parse rejected."""
+        if rules.recheck is not None:
+            real = cells.select(rules.recheck).to_series()
+            self.counts[f"{i}|{rules.accepted_rule}"] += real.sum()
+            cells = cells.filter(~real)
+            if not cells.height:
+                return
         for stage in rules.rejected_prep:
             cells = cells.with_columns(**stage)
         masks = {rule: mask.fill_null(True) for rule, mask in rules.rejected.items()}
