@@ -1,0 +1,324 @@
+"""First render benchmark: every page of the admin role opened in headless Chromium, timed.
+
+    .venv/bin/python bench/first_render.py [--scale large] [--data-dir DIR]
+
+1. Uses the demo platform under bench/data/platform_<scale>/ (built once when absent, by
+   bench/pages.py's `platform`), or `--data-dir`, a copy of one (to try the script without
+   writing to a shared platform). Counts its events and saves a bench admin account with
+   `odwatch users add`, each in its own process: the embedded engine allows one process per
+   data directory, and `odwatch serve` needs it next.
+2. Starts `odwatch serve` on a free loopback port and signs in once, with Playwright driving
+   Debian's /usr/bin/chromium headless. The background jobs are kept out of the way: the spool
+   and detector intervals are set to a day and every detector is switched off, because serve
+   has no switch for its jobs and always makes a first detector run 120 s after start.
+3. For each page of the admin role, in menu order, twice: from the click on its menu link (for
+   the overview, the default page, from the sign-in click) until Streamlit is idle, nothing is
+   stale and the page's title is shown, with no error box. The first pass is the first render
+   (the page's caches are cold); the second is printed as "again".
+4. Prints the figures (target: first render <= 2 s), the load average and CPU count, and stops
+   the server (SIGINT, then kill after 60 s).
+
+Prints figures; exits 0 when pages are over target, 1 when a page shows an error box or does
+not finish, or when the platform, the account or the server could not be set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT))
+
+from dashboard import navigation  # noqa: E402
+from odwatch.i18n import catalog  # noqa: E402
+
+TARGET_S = 2.0
+ACCOUNT = "bench_first_render"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+STARTUP_TIMEOUT_S = 300
+PAGE_TIMEOUT_MS = 300_000
+QUIET_MS = 300            # a page may rerun itself: idle must still hold this long after
+DETECTOR_FIRST_RUN_S = 120  # dashboard/jobs.py: the first detector run, whatever the interval
+IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && !document.querySelector('[data-stale="true"]');
+}"""
+ERROR_BOX = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+EVENTS = "SELECT count() FROM access_log"
+ZH = catalog("zh")
+
+
+@dataclass
+class Visit:
+    seconds: float | None = None
+    problem: str = ""
+
+
+# ---- setting up: the platform, the account, the server ------------------------------------------
+
+def prepare(scale: str, data_dir: Path) -> None:
+    """Child process: build the platform when it is a missing bench platform, print its event count."""
+    from odwatch.errors import UserError
+    from odwatch.settings import Settings
+    from warehouse import connect
+
+    try:
+        if data_dir == BENCH_DATA / f"platform_{scale}":
+            sys.path.insert(0, str(ROOT / "bench"))
+            from pages import platform
+
+            client, _ = platform(scale, seed=7)
+        else:
+            client = connect(Settings(data_dir=data_dir, clickhouse_url="", clickhouse_cluster="",
+                                      clickhouse_database="odwatch"))
+        events = client.query(EVENTS).result_rows[0][0]
+    except UserError as exc:
+        sys.exit(f"{data_dir}: {exc}")
+    if not events:
+        sys.exit(f"{data_dir} has no access events: point --data-dir at a built platform "
+                 "(a copy of bench/data/platform_small, for instance).")
+    print(f"events={events}")
+
+
+def serve_env(data_dir: Path) -> dict[str, str]:
+    from detectors.registry import detector_classes
+
+    switched_off = {cls.id: {"enabled": False} for cls in detector_classes()}
+    return {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CLICKHOUSE_URL": "",
+            "ODWATCH_CLICKHOUSE_CLUSTER": "", "ODWATCH_CLICKHOUSE_DATABASE": "odwatch",
+            "ODWATCH_SPOOL_EVERY_S": "86400", "ODWATCH_DETECT_EVERY_S": "86400",
+            "ODWATCH_DETECTORS": json.dumps(switched_off)}
+
+
+def count_events(scale: str, data_dir: Path) -> int:
+    child = [sys.executable, __file__, "--prepare", "--scale", scale, "--data-dir", str(data_dir)]
+    done = subprocess.run(child, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    lines = done.stdout.splitlines()
+    for line in lines[:-1]:      # what building the platform printed
+        print(line)
+    if done.returncode or not lines or not lines[-1].startswith("events="):
+        raise SystemExit("could not open the platform (see above); nothing was measured.")
+    return int(lines[-1].removeprefix("events="))
+
+
+def odwatch_command() -> list[str]:
+    command = Path(sys.executable).parent / "odwatch"
+    if not command.exists():
+        raise SystemExit(f"no odwatch command beside {sys.executable}: run this with .venv/bin/python.")
+    return [str(command)]
+
+
+def add_account(env: dict[str, str]) -> str:
+    """Save (or reset) the bench admin account with a fresh password; return the password."""
+    password = secrets.token_urlsafe(16)
+    done = subprocess.run([*odwatch_command(), "users", "add", ACCOUNT, "--role", "admin"], cwd=ROOT,
+                          env=env, input=password + "\n", capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"`odwatch users add` failed:\n{done.stdout}{done.stderr}")
+    return password
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`odwatch serve` as a subprocess; its output is kept to explain a failure."""
+
+    def __init__(self, env: dict[str, str]):
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [*odwatch_command(), "serve", "--port", self.url.rsplit(":", 1)[1]], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def failure(self, what: str) -> SystemExit:
+        return SystemExit(f"odwatch serve {what}; its last output:\n" + "\n".join(self.lines[-40:]))
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise self.failure("exited")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)      # polling a starting server; not part of any figure
+        raise self.failure(f"was not healthy after {STARTUP_TIMEOUT_S} s")
+
+    def stop(self) -> None:
+        """SIGINT lets Streamlit and the engine shut down cleanly; kill only if that hangs."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+
+# ---- the browser ----------------------------------------------------------------------------------
+
+def title_of(spec: navigation.PageSpec) -> str:
+    key = {"admin": "nav.admin", "public_notice": "notice.title"}.get(spec.key, f"pages.{spec.key}.title")
+    return ZH[key]
+
+
+def finished(page) -> float:
+    """When Streamlit last went idle, once it stayed idle for QUIET_MS (a page may rerun itself)."""
+    while True:
+        page.wait_for_function(IDLE, polling="raf")
+        done = time.perf_counter()
+        page.wait_for_timeout(QUIET_MS)
+        if page.evaluate(IDLE):
+            return done
+
+
+def timed(page, action, title: str) -> Visit:
+    """Seconds from `action` (a click) to the page drawn with its title, idle, with no error box."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = time.perf_counter()
+    try:
+        action()
+        page.get_by_role("heading", name=title, level=1).wait_for()
+        done = finished(page)
+    except PlaywrightTimeout:
+        return Visit(problem=f"not drawn within {PAGE_TIMEOUT_MS // 1000} s")
+    errors = page.locator(ERROR_BOX)
+    if errors.count():
+        return Visit(done - started, "error box: " + " ".join(errors.first.inner_text().split())[:160])
+    return Visit(done - started)
+
+
+def nav_link(page, spec: navigation.PageSpec):
+    title = page.get_by_text(ZH[spec.title_key], exact=True)
+    return page.locator('[data-testid="stSidebarNavLink"]', has=title)
+
+
+def measure(url: str, password: str, specs: list[navigation.PageSpec]) -> dict[str, list[Visit]]:
+    """Sign in, then open every page twice in menu order; the visits per page, the sign-in page first."""
+    from playwright.sync_api import sync_playwright
+
+    visits: dict[str, list[Visit]] = {"sign_in": [], **{spec.key: [] for spec in specs}}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        page = context.new_page()
+        # The server's first run of the app script: imports, engine client, then the sign-in form.
+        visits["sign_in"].append(timed(page, lambda: page.goto(url), ZH["signin.title"]))
+        page.get_by_label(ZH["signin.username"]).fill(ACCOUNT)
+        page.get_by_label(ZH["signin.password"]).fill(password)
+        submit = page.get_by_role("button", name=ZH["signin.submit"])
+        visits[specs[0].key].append(timed(page, submit.click, title_of(specs[0])))
+        if visits[specs[0].key][0].problem:
+            raise SystemExit(f"signing in as {ACCOUNT} failed: {visits[specs[0].key][0].problem}")
+        for spec in [*specs[1:], *specs]:
+            visits[spec.key].append(timed(page, nav_link(page, spec).click, title_of(spec)))
+        browser.close()
+    return visits
+
+
+def check_browser() -> None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise SystemExit("playwright is missing in this Python: install the test extras, "
+                         "`.venv/bin/pip install -e '.[test]'` (no browser download is needed).") from None
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`).")
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def seconds(visit: Visit | None) -> str:
+    return "—" if visit is None or visit.seconds is None else f"{visit.seconds:.2f}"
+
+
+def report(visits: dict[str, list[Visit]]) -> bool:
+    """Print one row per page; True when every page was drawn without an error box."""
+    print(f"{'page':<15}{'first s':>9}{'again s':>9}  target {TARGET_S:g} s")
+    problems = []
+    for key, (first, *again) in visits.items():
+        verdict = "—" if first.seconds is None else "ok" if first.seconds <= TARGET_S else "OVER"
+        print(f"{key:<15}{seconds(first):>9}{seconds(again[0] if again else None):>9}  {verdict}")
+        problems += [f"{key}: {v.problem}" for v in (first, *again) if v.problem]
+    print("sign_in is the first request to a fresh server; overview's first render counts from the "
+          "sign-in click.")
+    for problem in problems:
+        print("PROBLEM " + problem)
+    return not problems
+
+
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1, 5, 15 min) on {os.cpu_count()} CPUs"
+
+
+def bench(scale: str, data_dir: Path) -> int:
+    check_browser()
+    events = count_events(scale, data_dir)
+    env = serve_env(data_dir)
+    password = add_account(env)
+    print(f"platform {data_dir}: {events:,} events")
+    print(f"load average before: {load()}")
+    server = Server(env)
+    try:
+        server.wait_healthy()
+        started = time.monotonic()
+        visits = measure(server.url, password, navigation.pages_for("admin"))
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    print(f"load average after:  {load()}")
+    ok = report(visits)
+    if took > DETECTOR_FIRST_RUN_S:
+        print(f"note: the measure took {took:.0f} s, so serve's first detector run (every detector "
+              "switched off: one count and one insert) fell inside it.")
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="large", choices=("small", "medium", "large"))
+    parser.add_argument("--data-dir", type=Path,
+                        help="a platform directory other than bench/data/platform_<scale> (a copy, say)")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)   # the child process
+    args = parser.parse_args()
+    data_dir = (args.data_dir or BENCH_DATA / f"platform_{args.scale}").resolve()
+    if args.prepare:
+        prepare(args.scale, data_dir)
+        return
+    sys.exit(bench(args.scale, data_dir))
+
+
+if __name__ == "__main__":
+    main()
