@@ -101,7 +101,8 @@ def main() -> None:
     if have != args.events:
         if have:
             client.command("TRUNCATE TABLE access_log")
-            for table in ("usage_daily", "usage_hourly", "field_usage_daily", "field_usage_channel_daily"):
+            for table in ("usage_daily", "usage_hourly", "usage_daily_dataset", "visitor_presence",
+                          "field_usage_channel_daily", "field_usage_dataset_daily", "operation_daily"):
                 client.command(f"TRUNCATE TABLE {table}")
         print(f"filling {args.events:,} events into {data_dir} ...", flush=True)
         started = time.perf_counter()

@@ -57,8 +57,8 @@ DUMP = textwrap.dedent("""
         "daily": rows("SELECT day, dataset_id, consumer_id, sum(calls), sum(rows), sum(bytes), "
                       "uniqMerge(ips) FROM usage_daily "
                       "GROUP BY day, dataset_id, consumer_id ORDER BY ALL"),
-        "fields": rows("SELECT day, dataset_id, consumer_id, field, sum(calls) FROM field_usage_daily "
-                       "GROUP BY ALL ORDER BY ALL"),
+        "fields": rows("SELECT day, dataset_id, consumer_id, field, sum(calls) "
+                       "FROM field_usage_channel_daily GROUP BY ALL ORDER BY ALL"),
         "rejected": rows("SELECT line_no, raw, reason FROM rejected_rows FINAL ORDER BY line_no"),
         "seen": rows("SELECT count(), uniqExact(event_key) FROM seen_events"),
     }))
@@ -128,7 +128,7 @@ def test_a_batch_left_running_is_taken_back_and_loaded_once(client, settings, tm
     small = settings.model_copy(update={"ingest_chunk_lines": 10})
     ingest_paths(client, [path], settings=small)
     totals = "SELECT (SELECT count() FROM access_log), (SELECT sum(calls) FROM usage_daily), " \
-             "(SELECT sum(calls) FROM usage_hourly), (SELECT sum(calls) FROM field_usage_daily), " \
+             "(SELECT sum(calls) FROM usage_hourly), (SELECT sum(calls) FROM field_usage_channel_daily), " \
              "(SELECT count() FROM seen_events), (SELECT count() FROM rejected_rows FINAL), " \
              "(SELECT sum(calls) FROM usage_daily_dataset), (SELECT sum(calls) FROM operation_daily), " \
              "(SELECT sum(calls) FROM field_usage_dataset_daily), " \

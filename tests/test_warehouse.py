@@ -11,7 +11,8 @@ from warehouse.migrations import apply_migrations, available_migrations, render
 EXPECTED_TABLES = {
     "agencies", "datasets", "consumers", "api_keys", "applications", "agreements",
     "usage_reports", "complaints", "access_log", "usage_hourly", "usage_daily",
-    "field_usage_daily", "quality_checks", "alerts", "alert_events", "violations",
+    "field_usage_channel_daily", "usage_daily_dataset", "visitor_presence", "field_usage_dataset_daily",
+    "operation_daily", "quality_checks", "alerts", "alert_events", "violations",
     "measures", "audit_log", "ingest_batches", "rejected_rows", "schema_migrations",
 }
 
@@ -49,7 +50,7 @@ def test_materialized_views_pre_aggregate_usage_by_shanghai_hour_and_day(client)
     """).result_rows
     assert hours == [("2026-03-01 23", 2), ("2026-03-02 00", 1)]
     fields = dict(client.query(
-        "SELECT field, sum(calls) FROM field_usage_daily GROUP BY field").result_rows)
+        "SELECT field, sum(calls) FROM field_usage_channel_daily GROUP BY field").result_rows)
     assert fields == {"a": 2, "b": 1, "*": 1}
 
 
@@ -66,6 +67,8 @@ def test_cluster_ddl_is_replicated_and_distributed():
     dist = [s for s in creates if "Distributed(" in s]
     assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log ON CLUSTER") for s in dist)
     assert "'/clickhouse/tables/{shard}/odwatch/access_log_local', '{replica}'" in "\n".join(creates)
+    drops = [s for s in statements if s.startswith("DROP TABLE")]
+    assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
     views = [s for s in statements if "MATERIALIZED VIEW" in s]
     assert views and all("FROM access_log_local" in v and "_local AS" in v for v in views)
 

@@ -4,7 +4,8 @@ Files are `NNNN_name.sql`. Statements are plain ClickHouse DDL for a single
 node; `render` turns them into cluster DDL (ON CLUSTER, Replicated engines,
 Distributed tables for those a file marks with `-- distributed: a, b`). An
 `INSERT ... SELECT` in a migration backfills a new table from stored data; on a
-cluster it runs last, through the Distributed tables.
+cluster it runs last, through the Distributed tables. `DROP TABLE|VIEW IF EXISTS name`
+drops it on every node (a table with its `_local` twin).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def _distributed_tables(sql: str) -> list[str]:
 
 _ENGINE = re.compile(r"ENGINE\s*=\s*(Replacing|Aggregating|Summing)?MergeTree(\(([^)]*)\))?")
 _CREATE = re.compile(r"CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)")
+_DROP = re.compile(r"DROP (TABLE|VIEW) IF EXISTS (\w+)$")
 
 
 def render(migration: Migration, settings: Settings) -> list[str]:
@@ -89,6 +91,13 @@ def render(migration: Migration, settings: Settings) -> list[str]:
         if statement.startswith("INSERT"):
             # A backfill reads and writes the Distributed tables, so it covers every shard.
             backfills.append(statement)
+            continue
+        dropped = _DROP.match(statement)
+        if dropped:
+            # A table may have a local twin on every shard behind its Distributed table.
+            kind, name = dropped.groups()
+            twins = [name, f"{name}_local"] if kind == "TABLE" else [name]
+            rendered += [f"DROP {kind} IF EXISTS {twin} ON CLUSTER `{cluster}`" for twin in twins]
             continue
         for name in distributed:
             statement = re.sub(rf"\b{name}\b", f"{name}_local", statement)
