@@ -8,9 +8,11 @@
    `odwatch users add`, each in its own process: the embedded engine allows one process per
    data directory, and `odwatch serve` needs it next.
 2. Starts `odwatch serve` on a free loopback port and signs in once, with Playwright driving
-   Debian's /usr/bin/chromium headless. The background jobs are kept out of the way: the spool
-   and detector intervals are set to a day and every detector is switched off, because serve
-   has no switch for its jobs and always makes a first detector run 120 s after start.
+   Debian's /usr/bin/chromium headless. serve has no switch for its background jobs, so they
+   are kept out of the measure: the spool and detector intervals are set to a day and every
+   detector is switched off, and since serve always makes a first detector run 120 s after the
+   app's first run, the script waits on the sign-in page until that run (a count and one insert
+   into detector_runs) is over.
 3. For each page of the admin role, in menu order, twice: from the click on its menu link (for
    the overview, the default page, from the sign-in click) until Streamlit is idle, nothing is
    stale and the page's title is shown, with no error box. The first pass is the first render
@@ -52,8 +54,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 300
 PAGE_TIMEOUT_MS = 300_000
-QUIET_MS = 300            # a page may rerun itself: idle must still hold this long after
-DETECTOR_FIRST_RUN_S = 120  # dashboard/jobs.py: the first detector run, whatever the interval
+# Idle must still hold this long after a run (a page may rerun itself). It is also a reader's
+# pause: Streamlit's gc.collect() after each run is over before the next click.
+PAUSE_MS = 1000
+DETECTOR_FIRST_RUN_S = 120 + 15   # dashboard/jobs.py: the first run, whatever the interval; + margin
 IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -193,11 +197,11 @@ def title_of(spec: navigation.PageSpec) -> str:
 
 
 def finished(page) -> float:
-    """When Streamlit last went idle, once it stayed idle for QUIET_MS (a page may rerun itself)."""
+    """When Streamlit last went idle, once it stayed idle for PAUSE_MS (a page may rerun itself)."""
     while True:
         page.wait_for_function(IDLE, polling="raf")
         done = time.perf_counter()
-        page.wait_for_timeout(QUIET_MS)
+        page.wait_for_timeout(PAUSE_MS)
         if page.evaluate(IDLE):
             return done
 
@@ -234,8 +238,12 @@ def measure(url: str, password: str, specs: list[navigation.PageSpec]) -> dict[s
         context = browser.new_context(viewport={"width": 1400, "height": 1800})
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
-        # The server's first run of the app script: imports, engine client, then the sign-in form.
+        # The server's first run of the app script: imports, engine client, jobs, the sign-in form.
+        opened = time.monotonic()
         visits["sign_in"].append(timed(page, lambda: page.goto(url), ZH["signin.title"]))
+        wait = DETECTOR_FIRST_RUN_S - (time.monotonic() - opened)
+        print(f"waiting {wait:.0f} s on the sign-in page for serve's first detector run...", flush=True)
+        page.wait_for_timeout(wait * 1000)
         page.get_by_label(ZH["signin.username"]).fill(ACCOUNT)
         page.get_by_label(ZH["signin.password"]).fill(password)
         submit = page.get_by_role("button", name=ZH["signin.submit"])
@@ -293,17 +301,11 @@ def bench(scale: str, data_dir: Path) -> int:
     server = Server(env)
     try:
         server.wait_healthy()
-        started = time.monotonic()
         visits = measure(server.url, password, navigation.pages_for("admin"))
-        took = time.monotonic() - started
     finally:
         server.stop()
     print(f"load average after:  {load()}")
-    ok = report(visits)
-    if took > DETECTOR_FIRST_RUN_S:
-        print(f"note: the measure took {took:.0f} s, so serve's first detector run (every detector "
-              "switched off: one count and one insert) fell inside it.")
-    return 0 if ok else 1
+    return 0 if report(visits) else 1
 
 
 def main() -> None:
