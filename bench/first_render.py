@@ -82,6 +82,7 @@ def prepare(scale: str, data_dir: Path) -> None:
     from odwatch.errors import UserError
     from odwatch.settings import Settings
     from warehouse import connect
+    from warehouse.client import EngineBusy
 
     try:
         if data_dir == BENCH_DATA / f"platform_{scale}":
@@ -93,7 +94,7 @@ def prepare(scale: str, data_dir: Path) -> None:
             client = connect(Settings(data_dir=data_dir, clickhouse_url="", clickhouse_cluster="",
                                       clickhouse_database="odwatch"))
         events = client.query(EVENTS).result_rows[0][0]
-    except UserError as exc:
+    except (UserError, EngineBusy) as exc:
         sys.exit(f"{data_dir}: {exc}")
     if not events:
         sys.exit(f"{data_dir} has no access events: point --data-dir at a built platform "
@@ -210,16 +211,18 @@ def timed(page, action, title: str) -> Visit:
     """Seconds from `action` (a click) to the page drawn with its title, idle, with no error box."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    heading, errors = page.get_by_role("heading", name=title, level=1), page.locator(ERROR_BOX)
     started = time.perf_counter()
     try:
         action()
-        page.get_by_role("heading", name=title, level=1).wait_for()
+        heading.or_(errors).first.wait_for()     # an error box instead of the page ends the wait too
         done = finished(page)
     except PlaywrightTimeout:
         return Visit(problem=f"not drawn within {PAGE_TIMEOUT_MS // 1000} s")
-    errors = page.locator(ERROR_BOX)
     if errors.count():
         return Visit(done - started, "error box: " + " ".join(errors.first.inner_text().split())[:160])
+    if not heading.count():
+        return Visit(done - started, f"no title {title!r}")
     return Visit(done - started)
 
 
@@ -241,7 +244,7 @@ def measure(url: str, password: str, specs: list[navigation.PageSpec]) -> dict[s
         # The server's first run of the app script: imports, engine client, jobs, the sign-in form.
         opened = time.monotonic()
         visits["sign_in"].append(timed(page, lambda: page.goto(url), ZH["signin.title"]))
-        wait = DETECTOR_FIRST_RUN_S - (time.monotonic() - opened)
+        wait = max(0.0, DETECTOR_FIRST_RUN_S - (time.monotonic() - opened))
         print(f"waiting {wait:.0f} s on the sign-in page for serve's first detector run...", flush=True)
         page.wait_for_timeout(wait * 1000)
         page.get_by_label(ZH["signin.username"]).fill(ACCOUNT)
