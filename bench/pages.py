@@ -74,9 +74,15 @@ def overview_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("top_datasets", lambda: overview.top_datasets(client, f, limit=10))
 
 
+def usage_top(client, f: ReportFilters, timer: Timer) -> None:
+    """What every section of the usage page shows first: metrics and the trend."""
+    timer("traffic_by_day", lambda: usage.traffic_by_day(client, f))
+    timer("range_totals", lambda: usage.range_totals(client, f))
+
+
 def usage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     """The page as it opens: metrics, trend and the drill-down section."""
-    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
+    usage_top(client, f, timer)
     narrowed = f
     if not f.agency_id:
         agencies = timer("by_agency", lambda: usage.by_agency(client, f))
@@ -89,20 +95,18 @@ def usage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 
 
 def usage_mix_section(client, settings, f: ReportFilters, timer: Timer) -> None:
-    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
-    timer("by_consumer_kind", lambda: usage.by_consumer_kind(client, f))
-    timer("by_channel", lambda: usage.by_channel(client, f))
-    timer("by_scenario", lambda: usage.by_scenario(client, f))
+    usage_top(client, f, timer)
+    timer("mix", lambda: usage.mix(client, f))
 
 
 def usage_fields_section(client, settings, f: ReportFilters, timer: Timer) -> None:
-    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
+    usage_top(client, f, timer)
     timer("top_fields", lambda: usage.top_fields(client, f))
     timer("field_heatmap", lambda: usage.field_heatmap(client, f))
 
 
 def usage_operation_section(client, settings, f: ReportFilters, timer: Timer) -> None:
-    timer("calls_by_day", lambda: usage.calls_by_day(client, f))
+    usage_top(client, f, timer)
     timer("platform_operation", lambda: usage.platform_operation(client, f))
 
 

@@ -111,6 +111,7 @@ def serve(
 
     from streamlit.web import cli as streamlit_cli
 
+    _warm_up()
     os.environ[jobs.SERVE_ENV] = "1"
     console.print(f"Dashboard on http://{address}:{port}/")
     streamlit_cli.main.main(
@@ -120,6 +121,30 @@ def serve(
               "--client.toolbarMode", "viewer"],
         prog_name="streamlit", standalone_mode=False,
     )
+
+
+def _warm_up() -> None:
+    """Load what every page uses and draw one figure before the first visitor arrives.
+
+    Streamlit runs the pages in this process, so their libraries (polars, pyarrow, plotly
+    and its validators, the report modules) would otherwise load during a user's first
+    page view and add seconds to it.
+    """
+    import polars as pl
+
+    import reports.applications
+    import reports.complaints
+    import reports.evaluation
+    import reports.overview
+    import reports.quality
+    import reports.usage
+    import reports.violations  # noqa: F401
+    from dashboard import charts
+
+    sample = pl.DataFrame({"name": ["a", "b"], "calls": [1, 2]})
+    charts.bar(sample, "name", "calls", "", horizontal=True).to_json()
+    charts.line(sample, "name", "calls", "").to_json()
+    charts.pie(sample, "name", "calls", "").to_json()
 
 
 def register(app: typer.Typer) -> None:

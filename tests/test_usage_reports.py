@@ -201,3 +201,21 @@ def test_a_consumer_registered_after_its_calls_gets_its_kind_when_the_consumers_
     people = ReportFilters(RANGE.date_from, RANGE.date_to, consumer_kind="person")
     assert usage.calls_by_day(platform, people)["calls"].sum() == 3
     assert rows_of(usage.top_fields(platform, people), "field", ["calls"])["name"] == (1,)
+
+
+def test_the_mix_section_in_one_query_matches_the_breakdowns_one_by_one(platform):
+    for filters in (RANGE, ReportFilters(RANGE.date_from, RANGE.date_to, agency_id="A1"),
+                    ReportFilters(RANGE.date_from, RANGE.date_to, consumer_kind="company")):
+        together = usage.mix(platform, filters)
+        for key, alone in (("consumer_kind", usage.by_consumer_kind(platform, filters)),
+                           ("channel", usage.by_channel(platform, filters)),
+                           ("scenario", usage.by_scenario(platform, filters))):
+            assert together[key].select(alone.columns).sort(key).rows() == alone.sort(key).rows()
+
+
+def test_traffic_by_day_is_calls_by_day_without_the_distinct_counts(platform):
+    days = ReportFilters(date(2026, 2, 28), date(2026, 3, 3))
+    sums = usage.traffic_by_day(platform, days)
+    full = usage.calls_by_day(platform, days)
+    assert sums.rows() == full.select(sums.columns).rows()
+    assert sums["calls"].to_list() == [0, 3, 4, 2]

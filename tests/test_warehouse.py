@@ -67,6 +67,8 @@ def test_cluster_ddl_is_replicated_and_distributed():
     dist = [s for s in creates if "Distributed(" in s]
     assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log ON CLUSTER") for s in dist)
     assert "'/clickhouse/tables/{shard}/odwatch/access_log_local', '{replica}'" in "\n".join(creates)
+    alters = [s for s in statements if s.startswith("ALTER TABLE")]
+    assert alters and all(s.startswith("ALTER TABLE usage_daily_local ON CLUSTER `city`") for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
     views = [s for s in statements if "MATERIALIZED VIEW" in s]

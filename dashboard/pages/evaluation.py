@@ -18,7 +18,6 @@ from dashboard.components import download_button, table
 from dashboard.session import get_client, get_settings, require_role, today
 from odwatch.i18n import format_number, t
 from reports import evaluation
-from reports.export.annual import write_annual_report
 from warehouse.client import dsn_for
 
 FIRST_YEAR = 2024
@@ -129,6 +128,9 @@ def _exports(year: int) -> None:
     settings = get_settings()
 
     def report(fmt: str) -> bytes:
+        # Imported on demand: the exporters load matplotlib, reportlab and python-docx.
+        from reports.export.annual import write_annual_report
+
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"annual-{year}.{fmt}"
             write_annual_report(get_client(), settings, year, fmt, out)

@@ -21,7 +21,6 @@ from dashboard.components import download_button, table
 from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
 from odwatch.i18n import format_number, t
 from reports import usage
-from reports.export.consumer import write_consumer_report
 from reports.filters import ReportFilters
 
 TOP_BARS = 20
@@ -35,10 +34,12 @@ def _measure_labels() -> dict[str, str]:
     return {m: t(f"pages.col.{m}") for m in usage.MEASURE_COLUMNS}
 
 
-def _metrics(daily: pl.DataFrame) -> None:
-    columns = st.columns(5)
-    for column, measure in zip(columns, ("calls", "api_calls", "downloads", "rows", "errors"), strict=True):
-        column.metric(t(f"pages.col.{measure}"), format_number(int(daily[measure].sum())))
+def _metrics(daily: pl.DataFrame, distinct: dict[str, int]) -> None:
+    """The range's sums, and its distinct consumers and anonymous IPs (not sums of the days)."""
+    figures = {m: int(daily[m].sum()) for m in ("calls", "api_calls", "downloads", "rows", "errors")}
+    figures |= distinct
+    for column, (measure, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
+        column.metric(t(f"pages.col.{measure}"), format_number(value))
 
 
 def _trend(daily: pl.DataFrame) -> None:
@@ -126,19 +127,20 @@ def _drill_down(client, filters: ReportFilters) -> pl.DataFrame:
 
 def _kinds_channels_scenarios(client, filters: ReportFilters) -> None:
     left, right = st.columns(2)
-    kinds = usage.by_consumer_kind(client, filters).with_columns(
+    breakdowns = usage.mix(client, filters)
+    kinds = breakdowns["consumer_kind"].with_columns(
         pl.col("consumer_kind").fill_null("").map_elements(lambda k: t(f"consumer_kind.{k}") if k else "—",
                                                            return_dtype=pl.String))
     with left:
         st.plotly_chart(charts.pie(kinds, "consumer_kind", "calls", t("pages.usage.kinds_chart")),
                         key="usage_kinds")
-    channels = usage.by_channel(client, filters).with_columns(
+    channels = breakdowns["channel"].with_columns(
         pl.col("channel").map_elements(lambda c: t(f"pages.channel.{c}"), return_dtype=pl.String))
     with right:
         st.plotly_chart(charts.pie(channels, "channel", "calls", t("pages.usage.channels_chart")),
                         key="usage_channels")
     st.subheader(t("pages.usage.scenarios"))
-    scenarios = usage.by_scenario(client, filters).with_columns(
+    scenarios = breakdowns["scenario"].with_columns(
         pl.when(pl.col("scenario") == "").then(pl.lit(t("pages.usage.no_scenario")))
         .otherwise(pl.col("scenario")).alias("scenario"))
     if scenarios.height:
@@ -194,6 +196,9 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
                             format_func=lambda c: f"{names[c]} ({c})")
 
     def draft(fmt: str) -> bytes:
+        # Imported on demand: the exporters load matplotlib, reportlab and python-docx.
+        from reports.export.consumer import write_consumer_report
+
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"usage-report.{fmt}"
             write_consumer_report(client, consumer, filters.date_from, filters.date_to, fmt, out)
@@ -225,8 +230,8 @@ def render() -> None:
     filter_sidebar()
     filters = current_filters()
     client = get_client()
-    daily = usage.calls_by_day(client, filters)
-    _metrics(daily)
+    daily = usage.traffic_by_day(client, filters)
+    _metrics(daily, usage.range_totals(client, filters))
     _trend(daily)
     section = st.radio(t("pages.usage.section"), list(SECTIONS), horizontal=True, key="usage_section",
                        format_func=lambda key: t(f"pages.usage.section_{key}"), label_visibility="collapsed")

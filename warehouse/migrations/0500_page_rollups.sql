@@ -20,17 +20,25 @@
 -- field_usage_daily (0002) is dropped: field_usage_channel_daily (0300) holds the same
 -- counts split by channel, and each view costs time on every insert.
 --
--- The daily rollups are sorted by month, then dataset: a date range still selects whole
--- months, and an agency's or a dataset's rows lie together inside each month.
+-- usage_daily, usage_daily_dataset and visitor_presence have a projection sorted by
+-- dataset, so a query for one agency or one dataset (every page an agency user sees, the
+-- drill-down's lower levels) reads that agency's rows rather than every row of the range.
+-- An AggregatingMergeTree keeps a projection only when told to rebuild it on merges.
 --
 -- The INSERT statements fill the new tables from the log already stored (once, when the
 -- migration is applied); the views keep them current from then on.
 -- distributed: usage_daily_dataset, visitor_presence, field_usage_dataset_daily, operation_daily
--- distributed: access_log
+-- distributed: access_log, usage_daily
 
 DROP VIEW IF EXISTS field_usage_daily_mv;
 
 DROP TABLE IF EXISTS field_usage_daily;
+
+ALTER TABLE usage_daily MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
+
+ALTER TABLE usage_daily ADD PROJECTION IF NOT EXISTS by_dataset (SELECT * ORDER BY dataset_id, day, consumer_id);
+
+ALTER TABLE usage_daily MATERIALIZE PROJECTION by_dataset SETTINGS mutations_sync = 2;
 
 CREATE TABLE IF NOT EXISTS usage_daily_dataset (
     day           Date,
@@ -43,10 +51,12 @@ CREATE TABLE IF NOT EXISTS usage_daily_dataset (
     server_errors SimpleAggregateFunction(sum, UInt64),
     rows          SimpleAggregateFunction(sum, UInt64),
     bytes         SimpleAggregateFunction(sum, UInt64),
-    latency       AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt32)
+    latency       AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt32),
+    PROJECTION by_dataset (SELECT * ORDER BY dataset_id, day)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYear(day)
-ORDER BY (toYYYYMM(day), dataset_id, day, channel, scenario, consumer_kind);
+ORDER BY (day, dataset_id, channel, scenario, consumer_kind)
+SETTINGS deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS usage_daily_dataset_mv TO usage_daily_dataset AS
 SELECT
@@ -72,10 +82,12 @@ CREATE TABLE IF NOT EXISTS visitor_presence (
     scenario      LowCardinality(String),
     anonymous     Bool,
     visitor       UInt64,                 -- sipHash64(consumer_id), or of client_ip when anonymous
-    days          SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
+    days          SimpleAggregateFunction(groupUniqArrayArray, Array(Date)),
+    PROJECTION by_dataset (SELECT * ORDER BY dataset_id, month)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYear(month)
-ORDER BY (month, dataset_id, channel, scenario, anonymous, visitor);
+ORDER BY (month, dataset_id, channel, scenario, anonymous, visitor)
+SETTINGS deduplicate_merge_projection_mode = 'rebuild';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS visitor_presence_mv TO visitor_presence AS
 SELECT
@@ -98,7 +110,7 @@ CREATE TABLE IF NOT EXISTS field_usage_dataset_daily (
     calls         SimpleAggregateFunction(sum, UInt64)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYear(day)
-ORDER BY (toYYYYMM(day), dataset_id, day, channel, consumer_kind, field);
+ORDER BY (day, dataset_id, channel, consumer_kind, field);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS field_usage_dataset_daily_mv TO field_usage_dataset_daily AS
 SELECT

@@ -5,7 +5,8 @@ node; `render` turns them into cluster DDL (ON CLUSTER, Replicated engines,
 Distributed tables for those a file marks with `-- distributed: a, b`). An
 `INSERT ... SELECT` in a migration backfills a new table from stored data; on a
 cluster it runs last, through the Distributed tables. `DROP TABLE|VIEW IF EXISTS name`
-drops it on every node (a table with its `_local` twin).
+drops it on every node (a table with its `_local` twin); `ALTER TABLE` runs on every
+node, on the local table of a distributed one.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _distributed_tables(sql: str) -> list[str]:
 _ENGINE = re.compile(r"ENGINE\s*=\s*(Replacing|Aggregating|Summing)?MergeTree(\(([^)]*)\))?")
 _CREATE = re.compile(r"CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)")
 _DROP = re.compile(r"DROP (TABLE|VIEW) IF EXISTS (\w+)$")
+_ALTER = re.compile(r"ALTER TABLE (\w+)")
 
 
 def render(migration: Migration, settings: Settings) -> list[str]:
@@ -101,6 +103,10 @@ def render(migration: Migration, settings: Settings) -> list[str]:
             continue
         for name in distributed:
             statement = re.sub(rf"\b{name}\b", f"{name}_local", statement)
+        altered = _ALTER.match(statement)
+        if altered:
+            rendered.append(_ALTER.sub(rf"ALTER TABLE \1 ON CLUSTER `{cluster}`", statement, 1))
+            continue
         table = _CREATE.search(statement).group(2)
         statement = _CREATE.sub(rf"CREATE \1 IF NOT EXISTS \2 ON CLUSTER `{cluster}`", statement, 1)
 
