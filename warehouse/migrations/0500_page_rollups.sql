@@ -23,6 +23,8 @@
 -- usage_daily, usage_daily_dataset and visitor_presence have a projection sorted by
 -- dataset, so a query for one agency or one dataset (every page an agency user sees, the
 -- drill-down's lower levels) reads that agency's rows rather than every row of the range.
+-- usage_daily_dataset also keeps its sums per day, dataset and channel (a third of its rows),
+-- which the engine reads instead for sums that need neither scenario nor consumer kind.
 -- An AggregatingMergeTree keeps a projection only when told to rebuild it on merges.
 --
 -- The INSERT statements fill the new tables from the log already stored (once, when the
@@ -52,7 +54,11 @@ CREATE TABLE IF NOT EXISTS usage_daily_dataset (
     rows          SimpleAggregateFunction(sum, UInt64),
     bytes         SimpleAggregateFunction(sum, UInt64),
     latency       AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt32),
-    PROJECTION by_dataset (SELECT * ORDER BY dataset_id, day)
+    PROJECTION by_dataset (SELECT * ORDER BY dataset_id, day),
+    PROJECTION per_dataset_channel (
+        SELECT day, dataset_id, channel, sum(calls), sumIf(calls, channel = 'api'),
+               sumIf(calls, channel = 'download'), sum(rows), sum(bytes), sum(errors)
+        GROUP BY day, dataset_id, channel)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYear(day)
 ORDER BY (day, dataset_id, channel, scenario, consumer_kind)
