@@ -81,17 +81,31 @@ def usage_top(client, f: ReportFilters, timer: Timer) -> None:
 
 
 def usage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
-    """The page as it opens: metrics, trend and the drill-down section."""
+    """The page as it opens: metrics, trend and the drill-down's first level (an agency user's
+    filters name the agency, so the page opens at its datasets and their consumers)."""
+    usage_top(client, f, timer)
+    if not f.agency_id:
+        timer("by_agency", lambda: usage.by_agency(client, f))
+        return
+    usage_drilled(client, f, timer)
+
+
+def usage_drilled(client, f: ReportFilters, timer: Timer) -> None:
+    """The datasets of one agency and the consumers of its busiest dataset."""
+    datasets = timer("by_dataset", lambda: usage.by_dataset(client, f))
+    narrowed = replace(f, dataset_id=datasets["dataset_id"][0]) if datasets.height and not f.dataset_id else f
+    timer("by_consumer", lambda: usage.by_consumer(client, narrowed))
+
+
+def usage_drill_section(client, settings, f: ReportFilters, timer: Timer) -> None:
+    """After a click on the busiest agency's bar, then on its busiest dataset's bar."""
     usage_top(client, f, timer)
     narrowed = f
     if not f.agency_id:
         agencies = timer("by_agency", lambda: usage.by_agency(client, f))
-        if agencies.height:   # the drill-down: the busiest agency, then its busiest dataset
+        if agencies.height:
             narrowed = replace(f, agency_id=agencies["agency_id"][0])
-    datasets = timer("by_dataset", lambda: usage.by_dataset(client, narrowed))
-    if datasets.height and not f.dataset_id:
-        narrowed = replace(narrowed, dataset_id=datasets["dataset_id"][0])
-    timer("by_consumer", lambda: usage.by_consumer(client, narrowed))
+    usage_drilled(client, narrowed, timer)
 
 
 def usage_mix_section(client, settings, f: ReportFilters, timer: Timer) -> None:
@@ -159,7 +173,8 @@ def complaints_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 
 
 PAGES = {
-    "overview": overview_page, "usage": usage_page, "usage:mix": usage_mix_section,
+    "overview": overview_page, "usage": usage_page, "usage:drill": usage_drill_section,
+    "usage:mix": usage_mix_section,
     "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
     "quality": quality_page, "evaluation": evaluation_page, "evaluation:cold": evaluation_cold,
     "triage": triage_page, "violations": violations_page, "applications": applications_page,

@@ -318,11 +318,15 @@ def test_usage_page(platform, role):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["调用次数"] == "40"                    # every event of the hand-built log is in range
     assert metrics["下载"] == "8"
-    datasets = next(f for f in _frames(app) if "数据集编号" in f.columns and "领域" in f.columns)
-    assert set(datasets["数据集编号"]) == {"d1", "d2"}
+    assert metrics["利用主体数"] == "1"                   # c1; the other calls are anonymous
     has_agency_level = any("开放主体编号" in f.columns and "数据集编号" not in f.columns
                            for f in _frames(app))
     assert has_agency_level is (role != "agency")       # an agency user starts at its own datasets
+    if role != "agency":                                # the platform's roles open one agency first
+        assert not any("领域" in f.columns for f in _frames(app))
+        app.selectbox(key="usage_drill_agency").set_value("a1").run()
+    datasets = next(f for f in _frames(app) if "数据集编号" in f.columns and "领域" in f.columns)
+    assert set(datasets["数据集编号"]) == {"d1", "d2"}
     offers_draft = any(s.key == "usage_draft_consumer" for s in app.selectbox)
     assert offers_draft is (role != "agency")
 

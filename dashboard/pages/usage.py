@@ -90,7 +90,7 @@ def _agencies(client, filters: ReportFilters) -> ReportFilters:
 
 
 def _datasets(client, filters: ReportFilters) -> ReportFilters:
-    """Level 2: the datasets of the chosen agency (or all)."""
+    """Level 2: the datasets of the chosen agency (an agency user's own)."""
     if filters.dataset_id:
         return filters
     datasets = usage.by_dataset(client, filters)
@@ -104,7 +104,7 @@ def _datasets(client, filters: ReportFilters) -> ReportFilters:
 
 
 def _consumers(client, filters: ReportFilters) -> pl.DataFrame:
-    """Level 3: the consumers of the chosen dataset (or all); personal names masked per role."""
+    """Level 3: the consumers of the chosen dataset (or agency); personal names masked per role."""
     consumers = usage.by_consumer(client, filters).with_columns(
         pl.struct("consumer_id", "consumer_name", "consumer_kind").map_elements(
             lambda r: t("pages.usage.anonymous") if not r["consumer_id"]
@@ -118,9 +118,14 @@ def _consumers(client, filters: ReportFilters) -> pl.DataFrame:
     return consumers
 
 
-def _drill_down(client, filters: ReportFilters) -> pl.DataFrame:
+def _drill_down(client, filters: ReportFilters) -> pl.DataFrame | None:
+    """Each level opens once a choice is made above it: the platform's agencies, one agency's
+    datasets, the consumers of one agency or dataset. A render loads only the levels shown."""
     st.subheader(t("pages.usage.drill"))
     narrowed = _agencies(client, filters)
+    if not narrowed.agency_id:
+        st.info(t("pages.usage.pick_agency"))
+        return None
     narrowed = _datasets(client, narrowed)
     return _consumers(client, narrowed)
 
@@ -216,7 +221,7 @@ def _drill_section(client, filters: ReportFilters) -> None:
     consumers = _drill_down(client, filters)
     user = current_user()
     # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
-    if user is not None and user.role != "agency":
+    if consumers is not None and user is not None and user.role != "agency":
         _draft(client, filters, consumers)
 
 
