@@ -39,6 +39,7 @@ from ingest.validate import FILE_LINES, PARSE_LINES, PARSED_COLUMNS, REASON, STA
 from odwatch.errors import UserError
 from odwatch.settings import TIMEZONE, Settings, get_settings
 from warehouse.client import connect, is_embedded
+from warehouse.rollups import rollup_writes
 
 STAGE = "ingest_stage"
 PARSED = "{parsed}"  # one of the two buffer tables of a run (see _Parser)
@@ -305,7 +306,8 @@ def _store(client: Client, parsed: _Parsed, summary: IngestSummary) -> ChunkRepo
         client.command(sql.replace("{parsed}", parsed.buffer), parameters=params or None)
 
     run(FIND_REPEATS)
-    run(INSERT_ROWS, batch_id=parsed.batch_id)
+    with rollup_writes:   # not while the consumer kinds are being rebuilt (warehouse/rollups.py)
+        run(INSERT_ROWS, batch_id=parsed.batch_id)
     run(REMEMBER_EVENTS, batch_id=parsed.batch_id)
     run(INSERT_REJECTED, batch_id=parsed.batch_id, source=parsed.source)
     counts = dict(client.query(CHUNK_COUNTS.replace("{parsed}", parsed.buffer)).result_rows)

@@ -5,9 +5,13 @@ gave a consumer when the call was ingested: '' for a consumer not yet in the ref
 When the consumers reference is loaded, both are rebuilt from the consumer-grain tables
 (`usage_daily`, `field_usage_channel_daily`) with today's kinds. Each year is built in a
 staging table and swapped in with REPLACE PARTITION, so a page never reads a half-built year.
+Log inserts in this process wait for a rebuild (`rollup_writes`): a row stored between the
+staging copy and the swap would otherwise be missing from the swapped-in year.
 """
 
 from __future__ import annotations
+
+import threading
 
 from clickhouse_connect.driver.client import Client
 
@@ -31,6 +35,8 @@ LEFT JOIN {KINDS} AS k ON k.consumer_id = f.consumer_id
 GROUP BY day, dataset_id, channel, consumer_kind, field
 """
 
+rollup_writes = threading.Lock()
+
 REBUILT = {"usage_daily_dataset": USAGE_BY_KIND, "field_usage_dataset_daily": FIELDS_BY_KIND}
 
 PARTITIONS = """
@@ -42,16 +48,21 @@ ORDER BY partition_id
 
 def rebuild_consumer_kinds(client: Client) -> None:
     """Recompute the kind-bearing rollups from the consumer-grain tables with current kinds."""
-    for table, select in REBUILT.items():
-        staging = f"{table}_rebuild"
+    with rollup_writes:
+        for table, select in REBUILT.items():
+            _rebuild(client, table, select)
+
+
+def _rebuild(client: Client, table: str, select: str) -> None:
+    staging = f"{table}_rebuild"
+    client.command(f"DROP TABLE IF EXISTS `{staging}`")
+    client.command(f"CREATE TABLE `{staging}` AS `{table}`")
+    try:
+        client.command(f"INSERT INTO `{staging}` {select}")
+        for partition in _partitions(client, staging):
+            client.command(f"ALTER TABLE `{table}` REPLACE PARTITION ID '{partition}' FROM `{staging}`")
+    finally:
         client.command(f"DROP TABLE IF EXISTS `{staging}`")
-        client.command(f"CREATE TABLE `{staging}` AS `{table}`")
-        try:
-            client.command(f"INSERT INTO `{staging}` {select}")
-            for partition in _partitions(client, staging):
-                client.command(f"ALTER TABLE `{table}` REPLACE PARTITION ID '{partition}' FROM `{staging}`")
-        finally:
-            client.command(f"DROP TABLE IF EXISTS `{staging}`")
 
 
 def _partitions(client: Client, table: str) -> list[str]:
