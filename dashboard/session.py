@@ -27,7 +27,7 @@ from odwatch.i18n import SHANGHAI, current_language, t
 from odwatch.settings import get_settings
 from reports.filters import ReportFilters
 from warehouse import connect
-from warehouse.client import dsn_for
+from warehouse.client import data_version, dsn_for
 
 __all__ = ["User", "current_user", "current_filters", "filter_sidebar", "require_role", "mask_ip",
            "mask_name", "get_client", "get_settings", "today"]
@@ -45,6 +45,11 @@ MASKED_NAME_ROLES = ("agency",)
 def get_client() -> Client:
     """The warehouse client of this thread (Streamlit runs each script run on a thread)."""
     return connect(get_settings())
+
+
+def current_data_version() -> tuple:
+    """Changes whenever the warehouse does: the key under which a page keeps its figures."""
+    return data_version(get_client())
 
 
 def today() -> date:

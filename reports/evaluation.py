@@ -44,6 +44,7 @@ from reports.complaints import (
 )
 from reports.quality import agency_scores, quality_weights
 from reports.violations import list_violations
+from warehouse.client import data_version
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
@@ -559,13 +560,6 @@ def _evaluate(client: Client, settings: Settings, weights: dict[str, float], yea
                       _worst_datasets(data, names), data.all_violations)
 
 
-# Any insert, mutation or merge changes the active parts, so an evaluation computed at the
-# same state is still right. Counting parts is a few milliseconds; an evaluation is hundreds.
-WAREHOUSE_STATE = """
-SELECT count(), sum(rows), max(modification_time)
-FROM system.parts
-WHERE database = currentDatabase() AND active
-"""
 _KEPT = 8
 _kept: OrderedDict[tuple, Evaluation] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -574,8 +568,7 @@ _kept_lock = threading.Lock()
 def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict[str, float], year: int,
                                today: date) -> Evaluation:
     """`_evaluate`, or the evaluation of the same year made while the warehouse was as it is now."""
-    state = tuple(client.query(WAREHOUSE_STATE).result_rows[0])
-    key = (client.database, year, today, tuple(sorted(weights.items())), state)
+    key = (data_version(client), year, today, tuple(sorted(weights.items())))
     with _kept_lock:
         if key in _kept:
             _kept.move_to_end(key)

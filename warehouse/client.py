@@ -118,3 +118,17 @@ def ensure_schema(settings: Settings | None = None) -> list[str]:
         applied = apply_migrations(client, settings)
         _migrated.add(key)
         return applied
+
+
+# Any insert, mutation or merge changes the active parts of the database.
+DATA_VERSION = """
+SELECT count(), sum(rows), max(modification_time)
+FROM system.parts
+WHERE database = currentDatabase() AND active
+"""
+
+
+def data_version(client: Client) -> tuple:
+    """A value that changes whenever the database's data does: results computed at the same
+    version can be reused. A few milliseconds, against the hundreds a page's figures cost."""
+    return (client.database, *client.query(DATA_VERSION).result_rows[0])

@@ -12,13 +12,21 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from dashboard import charts
 from dashboard.components import download_button, table
-from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
+from dashboard.session import (
+    current_data_version,
+    current_filters,
+    current_user,
+    filter_sidebar,
+    get_client,
+    mask_name,
+)
 from odwatch.i18n import format_number, t
 from reports import usage
 from reports.filters import ReportFilters
@@ -28,6 +36,17 @@ DRILL_AGENCY = "usage_drill_agency"
 DRILL_DATASET = "usage_drill_dataset"
 DRAFT_FORMATS = (("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
                  ("pdf", "application/pdf"))
+
+
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _kept(name: str, filters: ReportFilters, version: tuple) -> Any:
+    return getattr(usage, name)(get_client(), filters)
+
+
+def _figures(name: str, filters: ReportFilters) -> Any:
+    """reports.usage.<name> for these filters, kept while the warehouse is unchanged: a click
+    that drills down or switches section reruns the page, and only what it changes is loaded."""
+    return _kept(name, filters, current_data_version())
 
 
 def _measure_labels() -> dict[str, str]:
@@ -81,7 +100,7 @@ def _agencies(client, filters: ReportFilters) -> ReportFilters:
     """Level 1: agencies. An agency user is already scoped, so the level is skipped."""
     if filters.agency_id:
         return filters
-    agencies = usage.by_agency(client, filters)
+    agencies = _figures("by_agency", filters)
     top, event = _drill_bar(agencies, "agency_name", t("pages.usage.by_agency_chart"), "usage_agency_chart")
     _picked(event, top, "agency_id", DRILL_AGENCY)
     chosen = _drill_choice(t("pages.usage.drill_agency"), agencies, "agency_id", "agency_name", DRILL_AGENCY)
@@ -93,7 +112,7 @@ def _datasets(client, filters: ReportFilters) -> ReportFilters:
     """Level 2: the datasets of the chosen agency (an agency user's own)."""
     if filters.dataset_id:
         return filters
-    datasets = usage.by_dataset(client, filters)
+    datasets = _figures("by_dataset", filters)
     top, event = _drill_bar(datasets.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id"))),
                             "dataset_name", t("pages.usage.by_dataset_chart"), "usage_dataset_chart")
     _picked(event, top, "dataset_id", DRILL_DATASET)
@@ -105,7 +124,7 @@ def _datasets(client, filters: ReportFilters) -> ReportFilters:
 
 def _consumers(client, filters: ReportFilters) -> pl.DataFrame:
     """Level 3: the consumers of the chosen dataset (or agency); personal names masked per role."""
-    consumers = usage.by_consumer(client, filters).with_columns(
+    consumers = _figures("by_consumer", filters).with_columns(
         pl.struct("consumer_id", "consumer_name", "consumer_kind").map_elements(
             lambda r: t("pages.usage.anonymous") if not r["consumer_id"]
             else mask_name(r["consumer_name"] or r["consumer_id"], r["consumer_kind"]),
@@ -132,7 +151,7 @@ def _drill_down(client, filters: ReportFilters) -> pl.DataFrame | None:
 
 def _kinds_channels_scenarios(client, filters: ReportFilters) -> None:
     left, right = st.columns(2)
-    breakdowns = usage.mix(client, filters)
+    breakdowns = _figures("mix", filters)
     kinds = breakdowns["consumer_kind"].with_columns(
         pl.col("consumer_kind").fill_null("").map_elements(lambda k: t(f"consumer_kind.{k}") if k else "—",
                                                            return_dtype=pl.String))
@@ -157,8 +176,8 @@ def _kinds_channels_scenarios(client, filters: ReportFilters) -> None:
 
 def _fields(client, filters: ReportFilters) -> None:
     st.subheader(t("pages.usage.fields"))
-    fields = usage.top_fields(client, filters)
-    heat = usage.field_heatmap(client, filters)
+    fields = _figures("top_fields", filters)
+    heat = _figures("field_heatmap", filters)
     if heat.height:
         heat = heat.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id")))
         st.plotly_chart(charts.heatmap(heat, "field", "dataset_name", "calls", t("pages.usage.heatmap_chart"),
@@ -169,7 +188,7 @@ def _fields(client, filters: ReportFilters) -> None:
 
 def _operation(client, filters: ReportFilters) -> None:
     st.subheader(t("pages.usage.operation"))
-    operation = usage.platform_operation(client, filters)
+    operation = _figures("platform_operation", filters)
     latency = operation.select("day", "latency_p50", "latency_p95", "latency_p99").unpivot(
         index="day", variable_name="percentile", value_name="ms").with_columns(
         pl.col("percentile").str.replace("latency_", "").str.to_uppercase())
@@ -235,8 +254,8 @@ def render() -> None:
     filter_sidebar()
     filters = current_filters()
     client = get_client()
-    daily = usage.traffic_by_day(client, filters)
-    _metrics(daily, usage.range_totals(client, filters))
+    daily = _figures("traffic_by_day", filters)
+    _metrics(daily, _figures("range_totals", filters))
     _trend(daily)
     section = st.radio(t("pages.usage.section"), list(SECTIONS), horizontal=True, key="usage_section",
                        format_func=lambda key: t(f"pages.usage.section_{key}"), label_visibility="collapsed")
