@@ -199,8 +199,7 @@ kinds AS (SELECT sipHash64(consumer_id) AS visitor, kind FROM consumers FINAL),
 sums AS (
     SELECT grouping(t.consumer_kind, t.channel, t.scenario) AS grouped,
            multiIf(grouped = 3, t.consumer_kind, grouped = 5, t.channel, t.scenario) AS value,
-           {SUMS},
-           uniq(t.dataset_id) AS datasets
+           {SUMS}
     FROM traffic AS t
     GROUP BY GROUPING SETS ((t.consumer_kind), (t.channel), (t.scenario))
 ),
@@ -208,15 +207,16 @@ distincts AS (
     SELECT grouping(w.kind, w.channel, w.scenario) AS grouped,
            multiIf(grouped = 3, w.kind, grouped = 5, w.channel, w.scenario) AS value,
            uniqExactIf(w.visitor, NOT w.anonymous) AS consumers,
-           uniqExactIf(w.visitor, w.anonymous) AS anonymous_ips
-    FROM (SELECT v.channel AS channel, v.scenario AS scenario, v.anonymous AS anonymous, v.visitor AS visitor,
-                 if(v.anonymous, 'anonymous', k.kind) AS kind
+           uniqExactIf(w.visitor, w.anonymous) AS anonymous_ips,
+           uniq(w.dataset_id) AS datasets   -- every call has a visitor: the datasets with traffic
+    FROM (SELECT v.dataset_id AS dataset_id, v.channel AS channel, v.scenario AS scenario,
+                 v.anonymous AS anonymous, v.visitor AS visitor, if(v.anonymous, 'anonymous', k.kind) AS kind
           FROM visitors AS v LEFT JOIN kinds AS k ON k.visitor = v.visitor) AS w
     GROUP BY GROUPING SETS ((w.kind), (w.channel), (w.scenario))
 )
 SELECT multiIf(s.grouped = 3, 'consumer_kind', s.grouped = 5, 'channel', 'scenario') AS breakdown,
        s.value AS value, s.* EXCEPT (grouped, value),
-       d.consumers AS consumers, d.anonymous_ips AS anonymous_ips
+       d.consumers AS consumers, d.anonymous_ips AS anonymous_ips, d.datasets AS datasets
 FROM sums AS s LEFT JOIN distincts AS d ON d.grouped = s.grouped AND d.value = s.value
 ORDER BY breakdown, calls DESC, value
 """
