@@ -130,13 +130,20 @@ GROUP BY q.dataset_id
 UTILISATION = """
 WITH
 catalog AS (SELECT dataset_id, agency_id FROM datasets FINAL),
-per_dataset AS (
-    SELECT u.dataset_id                                          AS dataset_id,
-           sum(u.calls) - sum(u.errors)                          AS calls,
-           sumIf(u.calls - u.errors, u.channel = 'download')     AS downloads,
-           sum(u.rows)                                           AS rows
+per_channel AS (
+    -- Plain sums per dataset and channel: the engine reads them from the rollup's projection.
+    SELECT u.dataset_id AS dataset_id, u.channel AS channel,
+           sum(u.calls) AS all_calls, sum(u.errors) AS failed, sum(u.rows) AS channel_rows
     FROM usage_daily_dataset AS u
     WHERE u.day BETWEEN {year_start:Date} AND {year_end:Date}
+    GROUP BY dataset_id, channel
+),
+per_dataset AS (
+    SELECT dataset_id,
+           sum(all_calls) - sum(failed)                           AS calls,
+           sumIf(all_calls - failed, channel = 'download')        AS downloads,
+           sum(channel_rows)                                      AS rows
+    FROM per_channel
     GROUP BY dataset_id
 ),
 sums AS (
