@@ -14,8 +14,8 @@
 
 Every render is measured as a first load of its filters, with nothing kept from before,
 except two that measure what the pages keep: `usage:drill` (the rerun after two drill-down
-clicks, which loads only the new levels) and `evaluation` (the warehouse unchanged since the
-last render; `evaluation:cold` recomputes both years).
+clicks, which loads only the new levels) and `evaluation` (its inputs unchanged since the last
+render; `evaluation:new-traffic` recomputes this year, `evaluation:cold` both years).
 
 Prints figures; asserts nothing. The calls below mirror dashboard/pages/*.py; a page that
 changes what it loads should change its entry here.
@@ -148,6 +148,13 @@ def evaluation_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
 
 
+def evaluation_new_traffic(client, settings, f: ReportFilters, timer: Timer) -> None:
+    """The evaluation page after new traffic: this year recomputed, last year's kept (its inputs,
+    down to the usage rollups' partition of that year, did not change)."""
+    evaluation.forget_evaluations(f.date_to.year)
+    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+
+
 def evaluation_cold(client, settings, f: ReportFilters, timer: Timer) -> None:
     """The evaluation page after the warehouse changed: both years computed afresh."""
     evaluation.forget_evaluations()
@@ -187,7 +194,8 @@ PAGES = {
     "overview": overview_page, "usage": usage_page, "usage:drill": usage_drill_section,
     "usage:mix": usage_mix_section,
     "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
-    "quality": quality_page, "evaluation": evaluation_page, "evaluation:cold": evaluation_cold,
+    "quality": quality_page, "evaluation": evaluation_page, "evaluation:new-traffic": evaluation_new_traffic,
+    "evaluation:cold": evaluation_cold,
     "triage": triage_page, "violations": violations_page, "applications": applications_page,
     "complaints": complaints_page,
 }
@@ -260,7 +268,7 @@ def bench(scale: str, runs: int, seed: int, pages: list[str]) -> None:
     # Figures on a shared machine depend on its load; print it beside them.
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
           + f" on {os.cpu_count()} CPUs")
-    print(f"{'page':<14}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  {'target':<8} slowest call at p95")
+    print(f"{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  {'target':<8} slowest call at p95")
     for name in pages:
         page = PAGES[name]
         page(client, settings, sets[0], Timer())               # warm-up render, not counted
@@ -274,7 +282,7 @@ def bench(scale: str, runs: int, seed: int, pages: list[str]) -> None:
         p95 = percentile(totals, 0.95)
         slowest = max(per_call, key=lambda c: percentile(per_call[c], 0.95))
         verdict = "ok" if p95 <= TARGET_MS else "OVER"
-        print(f"{name:<14}{statistics.median(totals):9.0f}{p95:9.0f}{max(totals):9.0f}  {verdict:<8} "
+        print(f"{name:<24}{statistics.median(totals):9.0f}{p95:9.0f}{max(totals):9.0f}  {verdict:<8} "
               f"{slowest} {percentile(per_call[slowest], 0.95):.0f} ms", flush=True)
 
 

@@ -44,7 +44,6 @@ from reports.complaints import (
 )
 from reports.quality import agency_scores, quality_weights
 from reports.violations import list_violations
-from warehouse.client import data_version
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
@@ -567,15 +566,36 @@ def _evaluate(client: Client, settings: Settings, weights: dict[str, float], yea
                       _worst_datasets(data, names), data.all_violations)
 
 
+# What an evaluation reads. Its reuse is keyed by the parts of these tables, and of the usage
+# rollups only by the year's partition: new traffic today, a detector run or a sign-in leave
+# last year's evaluation as it was.
+RECORD_TABLES = ["agencies", "datasets", "consumers", "api_keys", "measures", "violations", "quality_checks",
+                 "applications", "agreements", "usage_reports", "complaints"]
+YEARLY_ROLLUPS = ["usage_daily_dataset", "visitor_presence"]
+INPUT_PARTS = """
+SELECT table, partition, count(), sum(rows), max(modification_time)
+FROM system.parts
+WHERE database = currentDatabase() AND active
+  AND (table IN {records:Array(String)}
+       OR (table IN {rollups:Array(String)} AND partition = toString({year:UInt16})))
+GROUP BY table, partition
+ORDER BY table, partition
+"""
 _KEPT = 8
 _kept: OrderedDict[tuple, Evaluation] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
+def inputs_version(client: Client, year: int) -> tuple:
+    """Changes whenever anything an evaluation of `year` reads does."""
+    params = {"records": RECORD_TABLES, "rollups": YEARLY_ROLLUPS, "year": year}
+    return (client.database, tuple(map(tuple, client.query(INPUT_PARTS, parameters=params).result_rows)))
+
+
 def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict[str, float], year: int,
                                today: date) -> Evaluation:
-    """`_evaluate`, or the evaluation of the same year made while the warehouse was as it is now."""
-    key = (data_version(client), year, today, tuple(sorted(weights.items())))
+    """`_evaluate`, or the evaluation of the same year made while its inputs were as they are now."""
+    key = (inputs_version(client, year), year, today, tuple(sorted(weights.items())))
     with _kept_lock:
         if key in _kept:
             _kept.move_to_end(key)
@@ -588,17 +608,18 @@ def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict
     return evaluation
 
 
-def forget_evaluations() -> None:
-    """Drop the evaluations kept for an unchanged warehouse (benchmarks measure the cold path)."""
+def forget_evaluations(year: int | None = None) -> None:
+    """Drop the evaluations kept (of one year, or all): benchmarks measure the paths without them."""
     with _kept_lock:
-        _kept.clear()
+        for key in [k for k in _kept if year is None or k[1] == year]:
+            del _kept[key]
 
 
 def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
     """Evaluate every agency with open data by the end of `year`, with the change on the year before.
 
-    An evaluation made while the warehouse has not changed since is reused (previous years
-    are looked at on every call, and rarely change).
+    An evaluation made while its inputs have not changed since is reused (the previous year is
+    looked at on every call, and rarely changes).
     """
     today = today or today_in_shanghai()
     if not 2000 <= year <= today.year:

@@ -18,7 +18,7 @@ from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports.applications import overdue_applications, review_sla, year_filters
 from reports.complaints import complaint_timings
-from reports.evaluation import evaluate_year, grade_for
+from reports.evaluation import evaluate_year, grade_for, inputs_version
 from warehouse import connect
 
 TODAY = date(2026, 11, 27)
@@ -217,3 +217,15 @@ def test_an_evaluation_is_reused_only_while_the_warehouse_is_unchanged(client, s
                 'high', 1)""")
     after = evaluate_year(client, settings, 2025, today=TODAY)
     assert after.agency("a1").capped and after.agency("a1").total < first.agency("a1").total
+
+
+def test_new_traffic_changes_the_inputs_of_its_own_year_only(client, settings):
+    build_two_agency_year(client)
+    before = {year: inputs_version(client, year) for year in (2025, 2026)}
+    client.command("""
+        INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, rows, client_ip)
+        VALUES ('today-1', '2026-11-27 09:00:00', 'c1', 'd1', 'api', 200, 5, '10.0.0.1')""")
+    client.command("INSERT INTO alerts (alert_id) VALUES ('al-new')")     # a detector run: not an input
+    after = {year: inputs_version(client, year) for year in (2025, 2026)}
+    assert after[2025] == before[2025]
+    assert after[2026] != before[2026]
