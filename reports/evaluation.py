@@ -431,24 +431,31 @@ class _YearInputs:
 
 def _gather(client: Client, settings: Settings, year: int, today: date) -> _YearInputs:
     year_end = date(year, 12, 31)
+    params = {"year_start": date(year, 1, 1), "year_end": year_end}
+    usage_rows = _rows(client.query(UTILISATION, parameters=params))
+    return _YearInputs(**_records_unless_unchanged(client, settings, year, today),
+                       usage={row["agency_id"]: row for row in usage_rows})
+
+
+def _records(client: Client, settings: Settings, year: int, today: date) -> dict[str, Any]:
+    """Every input but the use of the datasets: catalog, quality, reviews, complaints, violations."""
+    year_end = date(year, 12, 31)
     as_of = min(year_end, today)
     params = {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": as_of}
     filters = year_filters(year)
     violations = list_violations(client, year=year)
-    usage_rows = _rows(client.query(UTILISATION, parameters=params))
-    return _YearInputs(
-        catalog=_rows(client.query(CATALOG, parameters=params)),
-        lags=_group(_rows(client.query(UPDATE_LAGS, parameters=params))),
-        quality=_group(_rows(client.query(LATEST_QUALITY, parameters=params))),
-        quality_scores={row["agency_id"]: row for row in agency_scores(client, year)},
-        quality_weights=quality_weights(settings),
-        usage={row["agency_id"]: row for row in usage_rows},
-        sla=_frame_by_agency(summarize_reviews(application_reviews(client, filters, as_of=today))),
-        complaints=_frame_by_agency(summarize_complaints(complaint_timings(client, filters, as_of=today))),
-        violations=_group(violations),
-        all_violations=violations,
-        as_of=as_of,
-    )
+    return {
+        "catalog": _rows(client.query(CATALOG, parameters=params)),
+        "lags": _group(_rows(client.query(UPDATE_LAGS, parameters=params))),
+        "quality": _group(_rows(client.query(LATEST_QUALITY, parameters=params))),
+        "quality_scores": {row["agency_id"]: row for row in agency_scores(client, year)},
+        "quality_weights": quality_weights(settings),
+        "sla": _frame_by_agency(summarize_reviews(application_reviews(client, filters, as_of=today))),
+        "complaints": _frame_by_agency(summarize_complaints(complaint_timings(client, filters, as_of=today))),
+        "violations": _group(violations),
+        "all_violations": violations,
+        "as_of": as_of,
+    }
 
 
 def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, DimensionScore]:
@@ -586,6 +593,28 @@ _kept: OrderedDict[tuple, Evaluation] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
+_kept_records: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+
+
+def _records_unless_unchanged(client: Client, settings: Settings, year: int, today: date) -> dict[str, Any]:
+    """`_records`, or those read while the record tables were as they are now: new traffic then
+    costs the use of the datasets alone. Shared, not copied: an evaluation only reads them, and
+    evaluations leave this module as copies (`_evaluate_unless_unchanged`)."""
+    params = {"records": RECORD_TABLES, "rollups": [], "year": year}
+    version = tuple(map(tuple, client.query(INPUT_PARTS, parameters=params).result_rows))
+    key = (client.database, version, year, today, tuple(sorted(quality_weights(settings).items())))
+    with _kept_lock:
+        if key in _kept_records:
+            _kept_records.move_to_end(key)
+            return _kept_records[key]
+    records = _records(client, settings, year, today)
+    with _kept_lock:
+        _kept_records[key] = records
+        while len(_kept_records) > _KEPT:
+            _kept_records.popitem(last=False)
+    return records
+
+
 def inputs_version(client: Client, year: int) -> tuple:
     """Changes whenever anything an evaluation of `year` reads does."""
     params = {"records": RECORD_TABLES, "rollups": YEARLY_ROLLUPS, "year": year}
@@ -602,10 +631,10 @@ def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict
             return copy.deepcopy(_kept[key])
     evaluation = _evaluate(client, settings, weights, year, today)
     with _kept_lock:
-        _kept[key] = copy.deepcopy(evaluation)
+        _kept[key] = evaluation
         while len(_kept) > _KEPT:
             _kept.popitem(last=False)
-    return evaluation
+    return copy.deepcopy(evaluation)
 
 
 def forget_evaluations(year: int | None = None) -> None:
@@ -613,6 +642,8 @@ def forget_evaluations(year: int | None = None) -> None:
     with _kept_lock:
         for key in [k for k in _kept if year is None or k[1] == year]:
             del _kept[key]
+        if year is None:
+            _kept_records.clear()
 
 
 def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:

@@ -229,3 +229,16 @@ def test_new_traffic_changes_the_inputs_of_its_own_year_only(client, settings):
     after = {year: inputs_version(client, year) for year in (2025, 2026)}
     assert after[2025] == before[2025]
     assert after[2026] != before[2026]
+
+
+def test_new_traffic_is_counted_while_the_records_are_reused(client, settings):
+    build_two_agency_year(client)
+    before = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["utilisation"]
+    client.command("""
+        INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, rows, client_ip)
+        SELECT concat('late-', toString(number)), toDateTime64('2025-12-30 10:00:00', 3, 'Asia/Shanghai'),
+               'c3', 'd2', 'api', 200, 1, '10.0.0.3' FROM numbers(5)""")
+    after = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["utilisation"]
+    assert after.inputs["calls"] == before.inputs["calls"] + 5
+    assert after.inputs["consumers"] == before.inputs["consumers"] + 1
+    assert after.inputs["used_datasets"] == 2
