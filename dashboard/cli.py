@@ -111,7 +111,7 @@ def serve(
 
     from streamlit.web import cli as streamlit_cli
 
-    _warm_up(client)
+    _warm_up()
     os.environ[jobs.SERVE_ENV] = "1"
     console.print(f"Dashboard on http://{address}:{port}/")
     streamlit_cli.main.main(
@@ -123,20 +123,18 @@ def serve(
     )
 
 
-def _warm_up(client) -> None:
-    """Load what every page uses, draw one figure and read the overview's figures once,
-    before the first visitor arrives.
+def _warm_up() -> None:
+    """Load what every page uses and draw one figure before the first visitor arrives.
 
     Streamlit runs the pages in this process, so their libraries (polars, pyarrow, plotly
-    and its validators, the report modules) and the engine's index marks of the rollups
-    would otherwise load during a user's first page view and add seconds to it.
+    and its validators, the report modules) would otherwise load during a user's first
+    page view and add seconds to it.
     """
     import polars as pl
 
     import reports.applications
     import reports.complaints
     import reports.evaluation
-    import reports.filters
     import reports.overview
     import reports.quality
     import reports.usage
@@ -147,10 +145,6 @@ def _warm_up(client) -> None:
     charts.bar(sample, "name", "calls", "", horizontal=True).to_json()
     charts.line(sample, "name", "calls", "").to_json()
     charts.pie(sample, "name", "calls", "").to_json()
-    opening = reports.filters.ReportFilters.last_days(30, reports.applications.today_in_shanghai())
-    reports.overview.traffic_summary(client, opening)
-    reports.overview.daily_traffic(client, opening)
-    reports.overview.top_datasets(client, opening)
 
 
 def register(app: typer.Typer) -> None:

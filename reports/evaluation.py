@@ -26,6 +26,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,6 +45,7 @@ from reports.complaints import (
 )
 from reports.quality import agency_scores, quality_weights
 from reports.violations import list_violations
+from warehouse.client import data_versions
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
@@ -429,12 +431,10 @@ class _YearInputs:
     as_of: date
 
 
-def _gather(client: Client, settings: Settings, year: int, today: date) -> _YearInputs:
-    year_end = date(year, 12, 31)
-    params = {"year_start": date(year, 1, 1), "year_end": year_end}
+def _gather(client: Client, year: int, records: dict[str, Any]) -> _YearInputs:
+    params = {"year_start": date(year, 1, 1), "year_end": date(year, 12, 31)}
     usage_rows = _rows(client.query(UTILISATION, parameters=params))
-    return _YearInputs(**_records_unless_unchanged(client, settings, year, today),
-                       usage={row["agency_id"]: row for row in usage_rows})
+    return _YearInputs(**records, usage={row["agency_id"]: row for row in usage_rows})
 
 
 def _records(client: Client, settings: Settings, year: int, today: date) -> dict[str, Any]:
@@ -561,8 +561,8 @@ def _key_figures(data: _YearInputs, agencies: list[AgencyEvaluation]) -> dict[st
 
 
 def _evaluate(client: Client, settings: Settings, weights: dict[str, float], year: int,
-              today: date) -> Evaluation:
-    data = _gather(client, settings, year, today)
+              today: date, records: dict[str, Any] | None = None) -> Evaluation:
+    data = _gather(client, year, records or _records(client, settings, year, today))
     assessed, notes = _assessed(data, weights)
     agencies = _evaluate_agencies(data, weights, assessed)
     names = {a.agency_id: a.name for a in agencies}
@@ -573,77 +573,77 @@ def _evaluate(client: Client, settings: Settings, weights: dict[str, float], yea
                       _worst_datasets(data, names), data.all_violations)
 
 
-# What an evaluation reads. Its reuse is keyed by the parts of these tables, and of the usage
-# rollups only by the year's partition: new traffic today, a detector run or a sign-in leave
-# last year's evaluation as it was.
+# What an evaluation reads. Its reuse is keyed by the versions of these tables, and of the
+# usage rollups only by the year's partition: new traffic today, a detector run or a sign-in
+# leave last year's evaluation as it was. The record inputs alone are kept too, so new traffic
+# costs the use of the datasets only.
 RECORD_TABLES = ["agencies", "datasets", "consumers", "api_keys", "measures", "violations", "quality_checks",
                  "applications", "agreements", "usage_reports", "complaints"]
 YEARLY_ROLLUPS = ["usage_daily_dataset", "visitor_presence"]
-INPUT_PARTS = """
-SELECT table, partition, count(), sum(rows), max(modification_time)
-FROM system.parts
-WHERE database = currentDatabase() AND active
-  AND (table IN {records:Array(String)}
-       OR (table IN {rollups:Array(String)} AND partition = toString({year:UInt16})))
-GROUP BY table, partition
-ORDER BY table, partition
-"""
-_KEPT = 8
-_kept: OrderedDict[tuple, Evaluation] = OrderedDict()
-_kept_lock = threading.Lock()
 
 
-_kept_records: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+class _Kept:
+    """The last few results computed under a key (a version of their inputs), shared between
+    the dashboard's threads."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.results: OrderedDict[tuple, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]
+        result = compute()
+        with self.lock:
+            self.results[key] = result
+            while len(self.results) > self.size:
+                self.results.popitem(last=False)
+        return result
+
+    def forget(self, year: int | None = None) -> None:
+        with self.lock:
+            for key in [k for k in self.results if year is None or k[1] == year]:
+                del self.results[key]
 
 
-def _records_unless_unchanged(client: Client, settings: Settings, year: int, today: date) -> dict[str, Any]:
-    """`_records`, or those read while the record tables were as they are now: new traffic then
-    costs the use of the datasets alone. Shared, not copied: an evaluation only reads them, and
-    evaluations leave this module as copies (`_evaluate_unless_unchanged`)."""
-    params = {"records": RECORD_TABLES, "rollups": [], "year": year}
-    version = tuple(map(tuple, client.query(INPUT_PARTS, parameters=params).result_rows))
-    key = (client.database, version, year, today, tuple(sorted(quality_weights(settings).items())))
-    with _kept_lock:
-        if key in _kept_records:
-            _kept_records.move_to_end(key)
-            return _kept_records[key]
-    records = _records(client, settings, year, today)
-    with _kept_lock:
-        _kept_records[key] = records
-        while len(_kept_records) > _KEPT:
-            _kept_records.popitem(last=False)
-    return records
+_evaluations = _Kept()
+_records_kept = _Kept()   # shared, not copied: an evaluation only reads its records
 
 
-def inputs_version(client: Client, year: int) -> tuple:
+def _records_version(client: Client, versions: dict[tuple[str, str], tuple]) -> tuple:
+    return (client.database, tuple(v for (table, _), v in versions.items() if table in RECORD_TABLES))
+
+
+def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tuple] | None = None) -> tuple:
     """Changes whenever anything an evaluation of `year` reads does."""
-    params = {"records": RECORD_TABLES, "rollups": YEARLY_ROLLUPS, "year": year}
-    return (client.database, tuple(map(tuple, client.query(INPUT_PARTS, parameters=params).result_rows)))
+    versions = data_versions(client) if versions is None else versions
+    return (client.database, tuple(
+        v for (table, partition), v in versions.items()
+        if table in RECORD_TABLES or (table in YEARLY_ROLLUPS and partition == str(year))))
 
 
 def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict[str, float], year: int,
-                               today: date) -> Evaluation:
-    """`_evaluate`, or the evaluation of the same year made while its inputs were as they are now."""
-    key = (inputs_version(client, year), year, today, tuple(sorted(weights.items())))
-    with _kept_lock:
-        if key in _kept:
-            _kept.move_to_end(key)
-            return copy.deepcopy(_kept[key])
-    evaluation = _evaluate(client, settings, weights, year, today)
-    with _kept_lock:
-        _kept[key] = evaluation
-        while len(_kept) > _KEPT:
-            _kept.popitem(last=False)
+                               today: date, versions: dict[tuple[str, str], tuple]) -> Evaluation:
+    """`_evaluate`, or the evaluation of the same year made while its inputs were as they are now.
+    Handed out as a copy, so a caller's changes never reach the kept one or its records."""
+    records_key = (_records_version(client, versions), year, today,
+                   tuple(sorted(quality_weights(settings).items())))
+    key = (inputs_version(client, year, versions), year, today, tuple(sorted(weights.items())))
+    evaluation = _evaluations.get(key, lambda: _evaluate(
+        client, settings, weights, year, today,
+        records=_records_kept.get(records_key, lambda: _records(client, settings, year, today))))
     return copy.deepcopy(evaluation)
 
 
 def forget_evaluations(year: int | None = None) -> None:
-    """Drop the evaluations kept (of one year, or all): benchmarks measure the paths without them."""
-    with _kept_lock:
-        for key in [k for k in _kept if year is None or k[1] == year]:
-            del _kept[key]
-        if year is None:
-            _kept_records.clear()
+    """Drop the evaluations kept (of one year, or all, with their records): benchmarks measure
+    the paths without them."""
+    _evaluations.forget(year)
+    if year is None:
+        _records_kept.forget()
 
 
 def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
@@ -656,9 +656,10 @@ def evaluate_year(client: Client, settings: Settings, year: int, today: date | N
     if not 2000 <= year <= today.year:
         raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
     weights = evaluation_weights(settings)
-    evaluation = _evaluate_unless_unchanged(client, settings, weights, year, today)
+    versions = data_versions(client)
+    evaluation = _evaluate_unless_unchanged(client, settings, weights, year, today, versions)
     previous = {a.agency_id: a for a in _evaluate_unless_unchanged(client, settings, weights, year - 1,
-                                                                     today).agencies}
+                                                                     today, versions).agencies}
     for agency in evaluation.agencies:
         if agency.agency_id in previous:
             agency.previous_total = previous[agency.agency_id].total

@@ -39,14 +39,11 @@ DRAFT_FORMATS = (("docx", "application/vnd.openxmlformats-officedocument.wordpro
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)
-def _kept(name: str, filters: ReportFilters, version: tuple) -> Any:
+def _figures(name: str, filters: ReportFilters, version: tuple) -> Any:
+    """reports.usage.<name> for these filters, kept while the warehouse stays at `version`: a
+    click that drills down or switches section reruns the page, and only what it changes is
+    loaded."""
     return getattr(usage, name)(get_client(), filters)
-
-
-def _figures(name: str, filters: ReportFilters) -> Any:
-    """reports.usage.<name> for these filters, kept while the warehouse is unchanged: a click
-    that drills down or switches section reruns the page, and only what it changes is loaded."""
-    return _kept(name, filters, current_data_version())
 
 
 def _measure_labels() -> dict[str, str]:
@@ -96,11 +93,11 @@ def _drill_bar(frame: pl.DataFrame, y: str, title: str, key: str):
     return top, st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",))
 
 
-def _agencies(client, filters: ReportFilters) -> ReportFilters:
+def _agencies(filters: ReportFilters, version: tuple) -> ReportFilters:
     """Level 1: agencies. An agency user is already scoped, so the level is skipped."""
     if filters.agency_id:
         return filters
-    agencies = _figures("by_agency", filters)
+    agencies = _figures("by_agency", filters, version)
     top, event = _drill_bar(agencies, "agency_name", t("pages.usage.by_agency_chart"), "usage_agency_chart")
     _picked(event, top, "agency_id", DRILL_AGENCY)
     chosen = _drill_choice(t("pages.usage.drill_agency"), agencies, "agency_id", "agency_name", DRILL_AGENCY)
@@ -108,11 +105,11 @@ def _agencies(client, filters: ReportFilters) -> ReportFilters:
     return replace(filters, agency_id=chosen) if chosen else filters
 
 
-def _datasets(client, filters: ReportFilters) -> ReportFilters:
+def _datasets(filters: ReportFilters, version: tuple) -> ReportFilters:
     """Level 2: the datasets of the chosen agency (an agency user's own)."""
     if filters.dataset_id:
         return filters
-    datasets = _figures("by_dataset", filters)
+    datasets = _figures("by_dataset", filters, version)
     top, event = _drill_bar(datasets.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id"))),
                             "dataset_name", t("pages.usage.by_dataset_chart"), "usage_dataset_chart")
     _picked(event, top, "dataset_id", DRILL_DATASET)
@@ -122,9 +119,9 @@ def _datasets(client, filters: ReportFilters) -> ReportFilters:
     return replace(filters, dataset_id=chosen) if chosen else filters
 
 
-def _consumers(client, filters: ReportFilters) -> pl.DataFrame:
+def _consumers(filters: ReportFilters, version: tuple) -> pl.DataFrame:
     """Level 3: the consumers of the chosen dataset (or agency); personal names masked per role."""
-    consumers = _figures("by_consumer", filters).with_columns(
+    consumers = _figures("by_consumer", filters, version).with_columns(
         pl.struct("consumer_id", "consumer_name", "consumer_kind").map_elements(
             lambda r: t("pages.usage.anonymous") if not r["consumer_id"]
             else mask_name(r["consumer_name"] or r["consumer_id"], r["consumer_kind"]),
@@ -137,21 +134,21 @@ def _consumers(client, filters: ReportFilters) -> pl.DataFrame:
     return consumers
 
 
-def _drill_down(client, filters: ReportFilters) -> pl.DataFrame | None:
+def _drill_down(filters: ReportFilters, version: tuple) -> pl.DataFrame | None:
     """Each level opens once a choice is made above it: the platform's agencies, one agency's
     datasets, the consumers of one agency or dataset. A render loads only the levels shown."""
     st.subheader(t("pages.usage.drill"))
-    narrowed = _agencies(client, filters)
+    narrowed = _agencies(filters, version)
     if not narrowed.agency_id:
         st.info(t("pages.usage.pick_agency"))
         return None
-    narrowed = _datasets(client, narrowed)
-    return _consumers(client, narrowed)
+    narrowed = _datasets(narrowed, version)
+    return _consumers(narrowed, version)
 
 
-def _kinds_channels_scenarios(client, filters: ReportFilters) -> None:
+def _kinds_channels_scenarios(filters: ReportFilters, version: tuple) -> None:
     left, right = st.columns(2)
-    breakdowns = _figures("mix", filters)
+    breakdowns = _figures("mix", filters, version)
     kinds = breakdowns["consumer_kind"].with_columns(
         pl.col("consumer_kind").fill_null("").map_elements(lambda k: t(f"consumer_kind.{k}") if k else "—",
                                                            return_dtype=pl.String))
@@ -174,10 +171,10 @@ def _kinds_channels_scenarios(client, filters: ReportFilters) -> None:
     table(charts.label_columns(scenarios), "usage_by_scenario")
 
 
-def _fields(client, filters: ReportFilters) -> None:
+def _fields(filters: ReportFilters, version: tuple) -> None:
     st.subheader(t("pages.usage.fields"))
-    fields = _figures("top_fields", filters)
-    heat = _figures("field_heatmap", filters)
+    fields = _figures("top_fields", filters, version)
+    heat = _figures("field_heatmap", filters, version)
     if heat.height:
         heat = heat.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id")))
         st.plotly_chart(charts.heatmap(heat, "field", "dataset_name", "calls", t("pages.usage.heatmap_chart"),
@@ -186,9 +183,9 @@ def _fields(client, filters: ReportFilters) -> None:
     table(charts.label_columns(fields), "usage_top_fields")
 
 
-def _operation(client, filters: ReportFilters) -> None:
+def _operation(filters: ReportFilters, version: tuple) -> None:
     st.subheader(t("pages.usage.operation"))
-    operation = _figures("platform_operation", filters)
+    operation = _figures("platform_operation", filters, version)
     latency = operation.select("day", "latency_p50", "latency_p95", "latency_p99").unpivot(
         index="day", variable_name="percentile", value_name="ms").with_columns(
         pl.col("percentile").str.replace("latency_", "").str.to_uppercase())
@@ -236,12 +233,12 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
                             detail={"consumer_id": consumer})
 
 
-def _drill_section(client, filters: ReportFilters) -> None:
-    consumers = _drill_down(client, filters)
+def _drill_section(filters: ReportFilters, version: tuple) -> None:
+    consumers = _drill_down(filters, version)
     user = current_user()
     # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
     if consumers is not None and user is not None and user.role != "agency":
-        _draft(client, filters, consumers)
+        _draft(get_client(), filters, consumers)
 
 
 # Each section loads only its own data: a render runs the queries of the section shown.
@@ -253,13 +250,13 @@ def render() -> None:
     st.title(t("pages.usage.title"))
     filter_sidebar()
     filters = current_filters()
-    client = get_client()
-    daily = _figures("traffic_by_day", filters)
-    _metrics(daily, _figures("range_totals", filters))
+    version = current_data_version()     # one check per render; the figures are kept under it
+    daily = _figures("traffic_by_day", filters, version)
+    _metrics(daily, _figures("range_totals", filters, version))
     _trend(daily)
     section = st.radio(t("pages.usage.section"), list(SECTIONS), horizontal=True, key="usage_section",
                        format_func=lambda key: t(f"pages.usage.section_{key}"), label_visibility="collapsed")
-    SECTIONS[section](client, filters)
+    SECTIONS[section](filters, version)
 
 
 render()
