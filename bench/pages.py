@@ -13,9 +13,10 @@
    events), and the slowest call of each page at p95.
 
 Every render is measured as a first load of its filters, with nothing kept from before,
-except two that measure what the pages keep: `usage:drill` (the rerun after two drill-down
+except those that measure what the pages keep: `usage:drill` (the rerun after two drill-down
 clicks, which loads only the new levels) and `evaluation` (its inputs unchanged since the last
-render; `evaluation:new-traffic` recomputes this year, `evaluation:cold` both years).
+render). The other `evaluation:` rows read again the inputs a given change makes stale, and
+`evaluation:cold` all of them.
 
 Prints figures; asserts nothing. The calls below mirror dashboard/pages/*.py; a page that
 changes what it loads should change its entry here.
@@ -148,17 +149,13 @@ def evaluation_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
 
 
-def evaluation_new_traffic(client, settings, f: ReportFilters, timer: Timer) -> None:
-    """The evaluation page after new traffic: this year recomputed, last year's kept (its inputs,
-    down to the usage rollups' partition of that year, did not change)."""
-    evaluation.forget_evaluations(f.date_to.year)
-    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
-
-
-def evaluation_cold(client, settings, f: ReportFilters, timer: Timer) -> None:
-    """The evaluation page after the warehouse changed: both years computed afresh."""
-    evaluation.forget_evaluations()
-    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+def evaluation_after(*changed_inputs: str, this_year_only: bool = False) -> Callable:
+    """The evaluation page after a change that makes `changed_inputs` read again (see
+    reports.evaluation.INPUTS for the tables behind each), of this year or of both."""
+    def page(client, settings, f: ReportFilters, timer: Timer) -> None:
+        evaluation.forget_evaluations(f.date_to.year if this_year_only else None, inputs=changed_inputs)
+        timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+    return page
 
 
 def triage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
@@ -194,8 +191,14 @@ PAGES = {
     "overview": overview_page, "usage": usage_page, "usage:drill": usage_drill_section,
     "usage:mix": usage_mix_section,
     "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
-    "quality": quality_page, "evaluation": evaluation_page, "evaluation:new-traffic": evaluation_new_traffic,
-    "evaluation:cold": evaluation_cold,
+    "quality": quality_page, "evaluation": evaluation_page,
+    # New traffic: this year's use of the datasets. A confirmed violation: both years' violation
+    # records. A quality scan: both years' quality inputs. Cold: every input, as after the
+    # catalog is reloaded (nearly every input joins it) or on the server's first render.
+    "evaluation:new-traffic": evaluation_after("usage", this_year_only=True),
+    "evaluation:violation": evaluation_after("all_violations"),
+    "evaluation:quality-scan": evaluation_after("quality", "quality_scores"),
+    "evaluation:cold": evaluation_after(*evaluation.INPUTS),
     "triage": triage_page, "violations": violations_page, "applications": applications_page,
     "complaints": complaints_page,
 }

@@ -27,6 +27,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,7 +46,7 @@ from reports.complaints import (
 )
 from reports.quality import agency_scores, quality_weights
 from reports.violations import list_violations
-from warehouse.client import data_versions
+from warehouse.client import connect, data_versions
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
@@ -75,7 +76,8 @@ FREQUENCY_LABELS = {
     "realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度",
     "yearly": "每年",
 }
-WORST_DATASETS = 20
+WORST_DATASETS = 20      # in the annex
+WORST_PER_AGENCY = 3     # named in each agency's lost points
 
 CATALOG = """
 SELECT
@@ -110,20 +112,27 @@ WHERE published_at <= {year_end:Date} AND status != 'withdrawn' AND update_frequ
 ORDER BY agency_id, dataset_id
 """
 
-# The latest quality check of each dataset in the year, with its losses (the annex and the reasons);
-# the agency means come from QUALITY's reports.quality.agency_scores over the same checks.
+# The latest quality check of each dataset in the year, of the datasets the evaluation names: the
+# three worst of each agency (the reasons it lost points) and the worst overall (the annex). The
+# agency means come from reports.quality.agency_scores over the same checks.
 LATEST_QUALITY = """
-SELECT
-    q.dataset_id                      AS dataset_id,
-    argMax(q.agency_id, q.checked_at) AS agency_id,
-    argMax(q.total, q.checked_at)     AS total,
-    argMax(q.losses, q.checked_at)    AS losses,
-    max(q.checked_at)                 AS checked_at,
-    any(d.name)                       AS dataset_name
-FROM quality_checks AS q
+SELECT q.dataset_id AS dataset_id, q.agency_id AS agency_id, q.total AS total, q.losses AS losses,
+       q.checked_at AS checked_at, d.name AS dataset_name
+FROM (
+    SELECT dataset_id, agency_id, total, losses, checked_at,
+           row_number() OVER (PARTITION BY agency_id ORDER BY total, dataset_id) AS agency_rank,
+           row_number() OVER (ORDER BY total, dataset_id)                        AS overall_rank
+    FROM (
+        SELECT dataset_id, agency_id, total, losses, checked_at
+        FROM quality_checks
+        WHERE toYear(checked_at) = {year:UInt16}
+        ORDER BY dataset_id, checked_at DESC, run_id DESC
+        LIMIT 1 BY dataset_id
+    )
+) AS q
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = q.dataset_id
-WHERE toYear(q.checked_at) = {year:UInt16}
-GROUP BY q.dataset_id
+WHERE q.agency_rank <= {worst_per_agency:UInt32} OR q.overall_rank <= {worst_overall:UInt32}
+ORDER BY q.total, q.dataset_id
 """
 
 # Use of each agency's datasets in the year, from the rollups (reports/usage.py): sums per
@@ -291,7 +300,7 @@ def _quality(score: dict | None, checks: list[dict], open_datasets: int,
                        if d in quality_weights), reverse=True)
     lost = [f"质量维度“{QUALITY_LABELS.get(d, d)}”平均 {v:.1f}/{quality_weights[d]:g}"
             for deficit, d, v in deficits[:3] if deficit > 0.05]
-    worst = sorted(checks, key=lambda c: c["total"])[:3]
+    worst = sorted(checks, key=lambda c: (c["total"], c["dataset_id"]))[:WORST_PER_AGENCY]
     lost += [f"{c['dataset_name'] or c['dataset_id']} 质量分 {c['total']:.1f}"
              for c in worst if c["total"] < 100]
     if score["datasets"] < open_datasets:
@@ -431,31 +440,79 @@ class _YearInputs:
     as_of: date
 
 
-def _gather(client: Client, year: int, records: dict[str, Any]) -> _YearInputs:
-    params = {"year_start": date(year, 1, 1), "year_end": date(year, 12, 31)}
-    usage_rows = _rows(client.query(UTILISATION, parameters=params))
-    return _YearInputs(**records, usage={row["agency_id"]: row for row in usage_rows})
-
-
-def _records(client: Client, settings: Settings, year: int, today: date) -> dict[str, Any]:
-    """Every input but the use of the datasets: catalog, quality, reviews, complaints, violations."""
+def _period(year: int, today: date) -> dict[str, Any]:
     year_end = date(year, 12, 31)
-    as_of = min(year_end, today)
-    params = {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": as_of}
-    filters = year_filters(year)
-    violations = list_violations(client, year=year)
-    return {
-        "catalog": _rows(client.query(CATALOG, parameters=params)),
-        "lags": _group(_rows(client.query(UPDATE_LAGS, parameters=params))),
-        "quality": _group(_rows(client.query(LATEST_QUALITY, parameters=params))),
-        "quality_scores": {row["agency_id"]: row for row in agency_scores(client, year)},
-        "quality_weights": quality_weights(settings),
-        "sla": _frame_by_agency(summarize_reviews(application_reviews(client, filters, as_of=today))),
-        "complaints": _frame_by_agency(summarize_complaints(complaint_timings(client, filters, as_of=today))),
-        "violations": _group(violations),
-        "all_violations": violations,
-        "as_of": as_of,
-    }
+    return {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": min(year_end, today)}
+
+
+def _read_catalog(client: Client, year: int, today: date) -> list[dict]:
+    return _rows(client.query(CATALOG, parameters=_period(year, today)))
+
+
+def _read_lags(client: Client, year: int, today: date) -> dict[str, list[dict]]:
+    return _group(_rows(client.query(UPDATE_LAGS, parameters=_period(year, today))))
+
+
+def _read_latest_quality(client: Client, year: int, today: date) -> dict[str, list[dict]]:
+    params = _period(year, today) | {"worst_per_agency": WORST_PER_AGENCY, "worst_overall": WORST_DATASETS}
+    return _group(_rows(client.query(LATEST_QUALITY, parameters=params)))
+
+
+def _read_quality_scores(client: Client, year: int, today: date) -> dict[str, dict]:
+    return {row["agency_id"]: row for row in agency_scores(client, year)}
+
+
+def _read_review_sla(client: Client, year: int, today: date) -> dict[str, dict]:
+    return _frame_by_agency(summarize_reviews(application_reviews(client, year_filters(year), as_of=today)))
+
+
+def _read_complaints(client: Client, year: int, today: date) -> dict[str, dict]:
+    return _frame_by_agency(summarize_complaints(complaint_timings(client, year_filters(year), as_of=today)))
+
+
+def _read_violations(client: Client, year: int, today: date) -> list[dict]:
+    return list_violations(client, year=year)
+
+
+def _read_usage(client: Client, year: int, today: date) -> dict[str, dict]:
+    rows = _rows(client.query(UTILISATION, parameters=_period(year, today)))
+    return {row["agency_id"]: row for row in rows}
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One input of a year's evaluation and the tables it reads. It is read again only when one
+    of them changes; of a table partitioned by year (`yearly`), only when the year's partition does."""
+
+    read: Callable[[Client, int, date], Any]
+    tables: tuple[str, ...]
+    yearly: tuple[str, ...] = ()
+
+    def version(self, year: int, versions: dict[tuple[str, str], tuple]) -> tuple:
+        return tuple((part, v) for part, v in versions.items()
+                     if part[0] in self.tables or (part[0] in self.yearly and part[1] == str(year)))
+
+
+# Every input but `usage` is a record table of a few thousand rows. New traffic changes only
+# `usage`, of its own year; a confirmed violation only `all_violations`; a detector run or a
+# sign-in nothing here. tests/test_eval_evaluation.py checks these lists against the SQL each
+# input runs.
+INPUTS: dict[str, _Input] = {
+    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
+    "lags": _Input(_read_lags, ("datasets",)),
+    "quality": _Input(_read_latest_quality, ("quality_checks", "datasets")),
+    "quality_scores": _Input(_read_quality_scores, ("quality_checks", "agencies")),
+    "sla": _Input(_read_review_sla, ("applications", "datasets", "agencies")),
+    "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
+    "all_violations": _Input(_read_violations,
+                             ("violations", "measures", "consumers", "datasets", "agencies")),
+    "usage": _Input(_read_usage, ("datasets",), yearly=("usage_daily_dataset", "visitor_presence")),
+}
+
+
+def _year_inputs(inputs: dict[str, Any], settings: Settings, year: int, today: date) -> _YearInputs:
+    return _YearInputs(**inputs, violations=_group(inputs["all_violations"]),
+                       quality_weights=quality_weights(settings), as_of=_period(year, today)["as_of"])
 
 
 def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, DimensionScore]:
@@ -523,7 +580,8 @@ def _evaluate_agencies(data: _YearInputs, weights: dict[str, float],
 
 
 def _worst_datasets(data: _YearInputs, names: dict[str, str]) -> list[dict]:
-    checks = sorted((c for group in data.quality.values() for c in group), key=lambda c: c["total"])
+    checks = sorted((c for group in data.quality.values() for c in group),
+                    key=lambda c: (c["total"], c["dataset_id"]))
     worst = []
     for check in checks[:WORST_DATASETS]:
         try:
@@ -560,9 +618,9 @@ def _key_figures(data: _YearInputs, agencies: list[AgencyEvaluation]) -> dict[st
     }
 
 
-def _evaluate(client: Client, settings: Settings, weights: dict[str, float], year: int,
-              today: date, records: dict[str, Any] | None = None) -> Evaluation:
-    data = _gather(client, year, records or _records(client, settings, year, today))
+def _evaluate(settings: Settings, weights: dict[str, float], year: int, today: date,
+              inputs: dict[str, Any]) -> Evaluation:
+    data = _year_inputs(inputs, settings, year, today)
     assessed, notes = _assessed(data, weights)
     agencies = _evaluate_agencies(data, weights, assessed)
     names = {a.agency_id: a.name for a in agencies}
@@ -573,93 +631,126 @@ def _evaluate(client: Client, settings: Settings, weights: dict[str, float], yea
                       _worst_datasets(data, names), data.all_violations)
 
 
-# What an evaluation reads. Its reuse is keyed by the versions of these tables, and of the
-# usage rollups only by the year's partition: new traffic today, a detector run or a sign-in
-# leave last year's evaluation as it was. The record inputs alone are kept too, so new traffic
-# costs the use of the datasets only.
-RECORD_TABLES = ["agencies", "datasets", "consumers", "api_keys", "measures", "violations", "quality_checks",
-                 "applications", "agreements", "usage_reports", "complaints"]
-YEARLY_ROLLUPS = ["usage_daily_dataset", "visitor_presence"]
-
-
 class _Kept:
     """The last few results computed under a key (a version of their inputs), shared between
-    the dashboard's threads."""
+    the dashboard's threads. Every key starts with (database, year)."""
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
         self.results: OrderedDict[tuple, Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, compute: Callable[[], Any]) -> Any:
+    def get(self, key: tuple) -> Any | None:
         with self.lock:
             if key in self.results:
                 self.results.move_to_end(key)
                 return self.results[key]
-        result = compute()
+        return None
+
+    def keep(self, key: tuple, result: Any) -> None:
         with self.lock:
             self.results[key] = result
             while len(self.results) > self.size:
                 self.results.popitem(last=False)
-        return result
 
-    def forget(self, year: int | None = None) -> None:
+    def forget(self, matches: Callable[[tuple], bool]) -> None:
         with self.lock:
-            for key in [k for k in self.results if year is None or k[1] == year]:
+            for key in [k for k in self.results if matches(k)]:
                 del self.results[key]
 
 
-_evaluations = _Kept()
-_records_kept = _Kept()   # shared, not copied: an evaluation only reads its records
+_evaluations = _Kept(size=8)
+_inputs = _Kept(size=8 * len(INPUTS))    # shared, not copied: an evaluation only reads its inputs
 
 
-def _records_version(client: Client, versions: dict[tuple[str, str], tuple]) -> tuple:
-    return (client.database, tuple(v for (table, _), v in versions.items() if table in RECORD_TABLES))
+def _input_keys(client: Client, year: int, today: date,
+                versions: dict[tuple[str, str], tuple]) -> dict[str, tuple]:
+    return {name: (client.database, year, name, today, spec.version(year, versions))
+            for name, spec in INPUTS.items()}
 
 
-def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tuple] | None = None) -> tuple:
+def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tuple] | None = None,
+                   today: date | None = None) -> tuple:
     """Changes whenever anything an evaluation of `year` reads does."""
     versions = data_versions(client) if versions is None else versions
-    return (client.database, tuple(
-        v for (table, partition), v in versions.items()
-        if table in RECORD_TABLES or (table in YEARLY_ROLLUPS and partition == str(year))))
+    return tuple(_input_keys(client, year, today or today_in_shanghai(), versions).values())
 
 
-def _evaluate_unless_unchanged(client: Client, settings: Settings, weights: dict[str, float], year: int,
-                               today: date, versions: dict[tuple[str, str], tuple]) -> Evaluation:
-    """`_evaluate`, or the evaluation of the same year made while its inputs were as they are now.
-    Handed out as a copy, so a caller's changes never reach the kept one or its records."""
-    records_key = (_records_version(client, versions), year, today,
-                   tuple(sorted(quality_weights(settings).items())))
-    key = (inputs_version(client, year, versions), year, today, tuple(sorted(weights.items())))
-    evaluation = _evaluations.get(key, lambda: _evaluate(
-        client, settings, weights, year, today,
-        records=_records_kept.get(records_key, lambda: _records(client, settings, year, today))))
-    return copy.deepcopy(evaluation)
+def _read_inputs(client: Client, settings: Settings, keys: list[tuple]) -> dict[tuple, Any]:
+    """Read and keep the inputs under `keys`. Several are read two at a time, each on its thread's
+    own client: most are small queries and Python, and two cores run two of them in little more
+    than the time of one."""
+    def read(key: tuple, on: Client) -> Any:
+        _, year, name, today, _ = key
+        value = INPUTS[name].read(on, year, today)
+        _inputs.keep(key, value)
+        return value
+
+    if len(keys) < 2 or client.database != settings.clickhouse_database:
+        return {key: read(key, client) for key in keys}
+    values = _reading_pool().map(lambda key: read(key, connect(settings, migrate=False)), keys)
+    return dict(zip(keys, values, strict=True))
 
 
-def forget_evaluations(year: int | None = None) -> None:
-    """Drop the evaluations kept (of one year, or all, with their records): benchmarks measure
-    the paths without them."""
-    _evaluations.forget(year)
-    if year is None:
-        _records_kept.forget()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _reading_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evaluation-inputs")
+        return _pool
+
+
+def _evaluations_of(client: Client, settings: Settings, weights: dict[str, float], years: list[int],
+                    today: date) -> list[Evaluation]:
+    """The evaluation of each year: kept while its inputs are unchanged, else made from its inputs,
+    themselves kept until the tables they read change. The kept evaluations themselves: copy one
+    before changing it."""
+    versions = data_versions(client)
+    scoring = (tuple(sorted(weights.items())), tuple(sorted(quality_weights(settings).items())))
+    keys = {year: _input_keys(client, year, today, versions) for year in years}
+    kept = {year: _evaluations.get((client.database, year, tuple(keys[year].values()), scoring))
+            for year in years}
+    values = {key: _inputs.get(key) for year in years if kept[year] is None for key in keys[year].values()}
+    values |= _read_inputs(client, settings, [key for key, value in values.items() if value is None])
+    results = []
+    for year in years:
+        evaluation = kept[year]
+        if evaluation is None:
+            evaluation = _evaluate(settings, weights, year, today,
+                                   {name: values[key] for name, key in keys[year].items()})
+            _evaluations.keep((client.database, year, tuple(keys[year].values()), scoring), evaluation)
+        results.append(evaluation)
+    return results
+
+
+def forget_evaluations(year: int | None = None, inputs: tuple[str, ...] | None = None) -> None:
+    """Drop the evaluations kept (of one year, or all) and their inputs named in `inputs` (None:
+    all of them): benchmarks measure the paths without them."""
+    def of_year(key: tuple) -> bool:
+        return year is None or key[1] == year
+
+    _evaluations.forget(of_year)
+    _inputs.forget(lambda key: of_year(key) and (inputs is None or key[2] in inputs))
 
 
 def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
     """Evaluate every agency with open data by the end of `year`, with the change on the year before.
 
-    An evaluation made while its inputs have not changed since is reused (the previous year is
-    looked at on every call, and rarely changes).
+    An evaluation is reused while its inputs are unchanged, and of its inputs only those whose
+    tables changed are read again (the previous year is looked at on every call, and rarely
+    changes).
     """
     today = today or today_in_shanghai()
     if not 2000 <= year <= today.year:
         raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
     weights = evaluation_weights(settings)
-    versions = data_versions(client)
-    evaluation = _evaluate_unless_unchanged(client, settings, weights, year, today, versions)
-    previous = {a.agency_id: a for a in _evaluate_unless_unchanged(client, settings, weights, year - 1,
-                                                                     today, versions).agencies}
+    kept, previous_year = _evaluations_of(client, settings, weights, [year, year - 1], today)
+    evaluation = copy.deepcopy(kept)      # a caller's changes never reach the kept one
+    previous = {a.agency_id: a for a in previous_year.agencies}
     for agency in evaluation.agencies:
         if agency.agency_id in previous:
             agency.previous_total = previous[agency.agency_id].total

@@ -8,6 +8,7 @@ Agency a2 (市卫生健康委员会): one dataset, a pending application past it
 verified, and a high-severity violation (a major incident).
 """
 
+import re
 import uuid
 from datetime import date
 
@@ -18,7 +19,7 @@ from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports.applications import overdue_applications, review_sla, year_filters
 from reports.complaints import complaint_timings
-from reports.evaluation import evaluate_year, grade_for, inputs_version
+from reports.evaluation import INPUTS, evaluate_year, forget_evaluations, grade_for, inputs_version
 from warehouse import connect
 
 TODAY = date(2026, 11, 27)
@@ -242,3 +243,76 @@ def test_new_traffic_is_counted_while_the_records_are_reused(client, settings):
     assert after.inputs["calls"] == before.inputs["calls"] + 5
     assert after.inputs["consumers"] == before.inputs["consumers"] + 1
     assert after.inputs["used_datasets"] == 2
+
+
+class RecordingClient:
+    """The test's client, noting the SQL of every query made through it."""
+
+    def __init__(self, client) -> None:
+        self.client, self.statements = client, []
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self.client, name)
+        if not name.startswith("query"):
+            return attribute
+
+        def recorded(sql, *args, **kwargs):
+            self.statements.append(sql)
+            return attribute(sql, *args, **kwargs)
+        return recorded
+
+
+def test_each_input_names_every_table_it_reads(built_year):
+    """An input is read again only when a table it names changes: a table missing from its list
+    would leave a stale input in every evaluation after that table changed."""
+    client, _ = built_year
+    tables = {name for (name,) in client.query("SHOW TABLES").result_rows}
+    for name, spec in INPUTS.items():
+        recording = RecordingClient(client)
+        spec.read(recording, 2025, TODAY)
+        read = {table for sql in recording.statements
+                for table in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql) if table in tables}
+        assert read and read <= set(spec.tables) | set(spec.yearly), name
+
+
+def changed_inputs(client, change: str) -> dict[int, list[str]]:
+    before = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
+    client.command(change)
+    after = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
+    return {year: [name for name, old, new in zip(INPUTS, before[year], after[year], strict=True)
+                   if old != new] for year in (2025, 2026)}
+
+
+def test_a_confirmed_violation_makes_only_the_violation_records_stale(client):
+    build_two_agency_year(client)
+    assert changed_inputs(client, """
+        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
+                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
+        VALUES ('v9', 'c1', 'k-c1', 'd1', 'a1', 4, '超范围使用', ['al9'], '2026-11-27 10:00:00', 'sec',
+                'medium', 0)""") == {2025: ["all_violations"], 2026: ["all_violations"]}
+
+
+def test_a_quality_scan_makes_only_the_quality_inputs_stale(client):
+    build_two_agency_year(client)
+    assert changed_inputs(client, """
+        INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, losses,
+                                    profiled)
+        VALUES ('q9', 'd1', 'a1', '2026-11-27 10:00:00', 80, map('validity', 10), '[]', 0)""") == {
+        2025: ["quality", "quality_scores"], 2026: ["quality", "quality_scores"]}
+
+
+def test_evaluations_after_a_change_agree_with_evaluations_made_afresh(client, settings):
+    """Kept inputs and inputs read again make the same evaluation as a process that kept nothing."""
+    build_two_agency_year(client)
+    evaluate_year(client, settings, 2026, today=TODAY)
+    client.command("""
+        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
+                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
+        VALUES ('v8', 'c1', 'k-c1', 'd1', 'a1', 2, '爬取', ['al8'], '2025-06-01 10:00:00', 'sec',
+                'critical', 1)""")
+    after_change = evaluate_year(client, settings, 2026, today=TODAY)
+    forget_evaluations()
+    afresh = evaluate_year(client, settings, 2026, today=TODAY)
+    assert after_change.ranking_rows() == afresh.ranking_rows()
+    assert after_change.agency("a1").previous_total == afresh.agency("a1").previous_total
+    assert after_change.agency("a1").previous_total <= 74.0          # 2025's major incident caps it
