@@ -1,4 +1,5 @@
-"""Background jobs of `odwatch serve`: spool-folder ingest and the detector schedule.
+"""Background jobs of `odwatch serve`: spool-folder ingest, the detector schedule, and keeping
+this year's annual evaluation computed.
 
 chDB lets one process own a data directory, so the jobs run as threads inside
 the Streamlit server process (started once, through `st.cache_resource`), and
@@ -21,6 +22,7 @@ from warehouse import connect
 SERVE_ENV = "ODWATCH_SERVE_JOBS"          # set by `odwatch serve`; AppTest and scripts leave it unset
 SPOOL_EVERY_S = int(os.environ.get("ODWATCH_SPOOL_EVERY_S", "30"))
 DETECT_EVERY_S = int(os.environ.get("ODWATCH_DETECT_EVERY_S", "900"))
+EVALUATE_EVERY_S = int(os.environ.get("ODWATCH_EVALUATE_EVERY_S", "60"))
 
 LAST_DETECTOR_RUN = "SELECT max(until) FROM detector_runs"
 
@@ -66,6 +68,16 @@ def detect_job(settings: Settings, state: dict) -> str:
     state["since"] = until
     alerts = getattr(summary, "alerts", None)
     return f"alerts={alerts}" if alerts is not None else str(summary)
+
+
+def evaluation_job(settings: Settings, state: dict) -> str:
+    """Evaluate this year (and the last, which it is compared with) whenever its inputs changed,
+    so the evaluation page finds it ready: after a start or a catalog load, computing it reads
+    every table of both years. Unchanged inputs cost one look at the tables' parts."""
+    from reports.evaluation import evaluate_year
+
+    evaluation = evaluate_year(connect(settings), settings, _now().year)
+    return f"year={evaluation.year} agencies={len(evaluation.agencies)}"
 
 
 @dataclass
@@ -128,6 +140,7 @@ def build_scheduler(settings: Settings) -> Scheduler:
     scheduler.add("spool_ingest", SPOOL_EVERY_S, spool_job)
     # The first detector run waits a little: at start-up the pages' first renders come first.
     scheduler.add("detectors", DETECT_EVERY_S, detect_job, first_in_s=min(DETECT_EVERY_S, 120))
+    scheduler.add("evaluation", EVALUATE_EVERY_S, evaluation_job)
     return scheduler
 
 

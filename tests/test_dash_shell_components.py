@@ -106,7 +106,7 @@ def test_jobs_start_only_under_serve(settings, monkeypatch):
     assert jobs.ensure_started(settings) is None
 
 
-@pytest.mark.parametrize("name", ["spool_ingest", "detectors"])
+@pytest.mark.parametrize("name", ["spool_ingest", "detectors", "evaluation"])
 def test_real_jobs_run_on_an_empty_warehouse(settings, client, name):
     status = jobs.build_scheduler(settings).run_now(name)
     assert status.last_error == "" and status.runs == 1
