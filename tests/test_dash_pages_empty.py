@@ -42,3 +42,11 @@ def test_page_renders_on_an_empty_platform(empty_platform, page):
     assert not app.exception, [e.value for e in app.exception]
     assert app.title and not app.error
     assert app.info                                  # "no rows" / "nothing to evaluate" says so plainly
+
+
+def test_violations_page_says_there_are_none_rather_than_drawing_empty_bars(empty_platform):
+    app = AppTest.from_file(str(PAGES / "violations.py"), default_timeout=90)
+    app.session_state[USER_KEY] = User("olivia", "official")
+    app.run()
+    assert "所选范围内没有数据。" in [box.value for box in app.info]
+    assert not app.get("plotly_chart")

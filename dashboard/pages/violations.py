@@ -61,6 +61,9 @@ def _registry_frame(rows: list[dict]) -> pl.DataFrame:
 
 
 def _by_category(rows: list[dict]) -> None:
+    if not rows:                      # five zero-length bars would read as a broken chart
+        st.info(t("pages.common.no_data"))
+        return
     counts = {c: 0 for c in CATEGORIES}
     for row in rows:
         counts[row["category"]] = counts.get(row["category"], 0) + 1
