@@ -58,8 +58,12 @@ def spool_job(settings: Settings, state: dict) -> str:
 
 def detect_job(settings: Settings, state: dict) -> str:
     from detectors.runner import run_detectors
+    from detectors.violations_store import lift_expired_measures
 
     client = connect(settings)
+    # Keys whose measures (第三十一条) have ended are set back first, so a failing detector
+    # cannot keep them refused at the gateway.
+    lifted = lift_expired_measures(client)
     if "since" not in state:
         last = client.query(LAST_DETECTOR_RUN).result_rows
         state["since"] = last[0][0] if last and last[0][0] and last[0][0].year > 1970 else None
@@ -67,7 +71,8 @@ def detect_job(settings: Settings, state: dict) -> str:
     summary = run_detectors(client, settings, since=state["since"], until=until)
     state["since"] = until
     alerts = getattr(summary, "alerts", None)
-    return f"alerts={alerts}" if alerts is not None else str(summary)
+    result = f"alerts={alerts}" if alerts is not None else str(summary)
+    return f"{result} keys_lifted={len(lifted)}"
 
 
 def evaluation_job(settings: Settings, state: dict) -> str:

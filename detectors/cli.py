@@ -62,15 +62,20 @@ def detect(
 ) -> None:
     """Run every enabled detector and save the alerts (re-runs never duplicate)."""
     from detectors.runner import run_detectors
+    from detectors.violations_store import lift_expired_measures
     from odwatch.settings import get_settings
 
     client = _client()
     start = parse_time(since, client) if since else None
     end = parse_time(until, client) if until else None
+    # Measures whose period has ended give their keys back before the detectors run (第三十一条).
+    lifted = lift_expired_measures(client)
     summary = run_detectors(client, get_settings(), since=start, until=end, progress=not as_json)
     if as_json:
-        _json(summary.as_dict())
+        _json({**summary.as_dict(), "keys_lifted": lifted})
     else:
+        console.print(f"{len(lifted)} API key(s) restored: the restricting or closing measures behind them "
+                      "ended" + (f" ({', '.join(lifted)})." if lifted else "."))
         table = Table(title=f"Detector run {summary.run_id}: {summary.since:%Y-%m-%d %H:%M} – "
                             f"{summary.until:%Y-%m-%d %H:%M} ({'full' if summary.full else 'incremental'})")
         table.add_column("category")

@@ -3,7 +3,9 @@
 A violation is recorded in one of the article's five categories and may carry
 measures: none, restrict or close access, for a period or open-ended. A
 restricting or closing measure also sets the consumer's API keys to that status,
-which is what the gateway enforces. Every write is an audit entry.
+which is what the gateway enforces; when a measure's period ends,
+`lift_expired_measures` sets its keys back (run by `odwatch detect` and the serve
+detector job). Every write is an audit entry.
 
 Rows are ReplacingMergeTree versions: an update writes the whole row again with
 a later `updated_at`. The read side (lists, enforcement list, public notice) is
@@ -31,6 +33,8 @@ VIOLATION_CATEGORIES = {
     5: "违反法律、法规、规章和数据利用协议的其他行为",
 }
 MEASURES = ("none", "restrict", "close")
+KEY_STATUS = {"restrict": "restricted", "close": "closed"}
+STATUS_STRENGTH = ("active", "restricted", "closed")
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
 VIOLATION_COLUMNS = [
@@ -62,12 +66,52 @@ ORDER BY recorded_at DESC
 LIMIT 1
 """
 
+# A measure reaches the key it names and every key of the consumer it names. The
+# lifting below and reports.violations.enforcement_list use the same rule.
 KEYS_TO_SET = """
-SELECT key_id, consumer_id, created_at
+SELECT key_id, consumer_id, created_at, toString(status) AS status
 FROM api_keys FINAL
 WHERE (consumer_id = {consumer_id:String} AND {consumer_id:String} != '')
    OR (key_id = {key_id:String} AND {key_id:String} != '')
 """
+
+# Restricted or closed keys with a restricting/closing measure that has ended at
+# `at` since the key's status was last written (`ended`), and the actions of the
+# measures still standing (in force, or not yet started: add_measure sets the keys
+# when the measure is written, so a measure yet to start keeps them too).
+#
+# A key with no measure at all was set by someone else (a platform export, by
+# hand) and is not ours to lift; so is a status written after its measures had
+# ended. Hence the INNER JOIN and `ends_at > k.updated_at`.
+KEYS_WITH_ENDED_MEASURES = """
+SELECT
+    k.key_id                  AS key_id,
+    any(k.consumer_id)        AS consumer_id,
+    any(k.created_at)         AS created_at,
+    any(k.status)             AS status,
+    any(k.updated_at)         AS updated_at,
+    arraySort(groupUniqArrayIf(m.measure_id,
+        m.ends_at <= toDateTime({at:Int64}, 'Asia/Shanghai') AND m.ends_at > k.updated_at)) AS ended,
+    groupUniqArrayIf(m.action,
+        m.ends_at IS NULL OR m.ends_at > toDateTime({at:Int64}, 'Asia/Shanghai'))         AS standing
+FROM (
+    SELECT key_id, consumer_id, created_at, toString(status) AS status, updated_at
+    FROM api_keys FINAL
+    WHERE status IN ('restricted', 'closed')
+) AS k
+INNER JOIN (
+    SELECT measure_id, consumer_id, key_id, toString(action) AS action, ends_at
+    FROM measures FINAL
+    WHERE action IN ('restrict', 'close')
+) AS m
+    ON (m.key_id = k.key_id AND m.key_id != '')
+    OR (m.consumer_id = k.consumer_id AND m.consumer_id != '')
+GROUP BY k.key_id
+HAVING length(ended) > 0
+ORDER BY key_id
+"""
+
+KEY_COLUMNS = ["key_id", "consumer_id", "created_at", "status", "updated_at"]
 
 
 def _version_after(previous: datetime | None) -> datetime:
@@ -187,7 +231,9 @@ def add_measure(client: Client, violation_id: str, action: str, actor: str, *, d
         "updated_at": _version_after(None),
     }
     client.insert("measures", [[row[c] for c in MEASURE_COLUMNS]], column_names=MEASURE_COLUMNS)
-    keys = _set_key_status(client, violation["consumer_id"], violation["key_id"], action)
+    # A measure entered after its period is over (a late record) is history: it restricts nothing.
+    over = ends is not None and ends <= now()
+    keys = [] if over else _set_key_status(client, violation["consumer_id"], violation["key_id"], action)
     audit.record(client, actor, "measure.add", "measure", measure_id, {
         "violation_id": violation_id, "action": action, "days": days, "reason": reason,
         "starts_at": row["starts_at"], "ends_at": row["ends_at"], "keys": keys,
@@ -195,15 +241,48 @@ def add_measure(client: Client, violation_id: str, action: str, actor: str, *, d
     return measure_id
 
 
+def _stronger(a: str, b: str) -> str:
+    return max(a, b, key=STATUS_STRENGTH.index)
+
+
 def _set_key_status(client: Client, consumer_id: str, key_id: str, action: str) -> list[str]:
-    """restrict → keys 'restricted', close → 'closed'; 'none' leaves keys alone. Returns the keys set."""
+    """restrict → keys 'restricted', close → 'closed'; 'none' leaves keys alone. Returns the keys set.
+
+    A restriction never reopens a closed key: the key keeps the stronger status."""
     if action == "none":
         return []
-    status = {"restrict": "restricted", "close": "closed"}[action]
     keys = client.query(KEYS_TO_SET, parameters={"consumer_id": consumer_id, "key_id": key_id}).result_rows
     if not keys:
         return []
     version = _version_after(None)
-    client.insert("api_keys", [[k, c, created, status, version] for k, c, created in keys],
-                  column_names=["key_id", "consumer_id", "created_at", "status", "updated_at"])
-    return sorted(k for k, _, _ in keys)
+    client.insert("api_keys", [[k, c, created, _stronger(status, KEY_STATUS[action]), version]
+                               for k, c, created, status in keys], column_names=KEY_COLUMNS)
+    return sorted(k for k, *_ in keys)
+
+
+def lift_expired_measures(client: Client, *, at: datetime | None = None, actor: str = "system") -> list[str]:
+    """Set back the keys whose restricting/closing measures have ended at `at` (default: now).
+
+    A key goes back to 'active' when no measure reaching it still stands, or down to
+    the strongest one still standing (a 7-day close inside a 30-day restriction ends
+    as 'restricted'); it is never raised here. One audit entry per key, naming the
+    measures that ended. Returns the keys changed.
+    """
+    moment = shanghai(at) if at else now()
+    rows = client.query(KEYS_WITH_ENDED_MEASURES, parameters={"at": int(moment.timestamp())})
+    changed = []
+    for key in (dict(zip(rows.column_names, row, strict=True)) for row in rows.result_rows):
+        target = max((KEY_STATUS[a] for a in key["standing"]), key=STATUS_STRENGTH.index, default="active")
+        if STATUS_STRENGTH.index(target) >= STATUS_STRENGTH.index(key["status"]):
+            continue
+        changed.append({**key, "from": key["status"], "status": target,
+                        "updated_at": _version_after(key["updated_at"])})
+    if not changed:
+        return []
+    client.insert("api_keys", [[key[c] for c in KEY_COLUMNS] for key in changed], column_names=KEY_COLUMNS)
+    for key in changed:
+        audit.record(client, actor, "measure.expired", "api_key", key["key_id"], {
+            "consumer_id": key["consumer_id"], "measures": key["ended"], "from": key["from"],
+            "to": key["status"], "at": moment.replace(microsecond=0),
+        })
+    return [key["key_id"] for key in changed]

@@ -28,6 +28,8 @@ CATEGORY_LABELS = {
 CATEGORY_NUMERALS = {1: "(一)", 2: "(二)", 3: "(三)", 4: "(四)", 5: "(五)"}
 MEASURE_LABELS = {"none": "记录在案", "restrict": "限制数据获取权限", "close": "关闭数据获取权限"}
 MAJOR_SEVERITIES = ("critical", "high")
+KEY_STATUS = {"restrict": "restricted", "close": "closed"}
+STATUS_STRENGTH = ("active", "restricted", "closed")
 
 VIOLATIONS = """
 SELECT
@@ -69,7 +71,7 @@ ORDER BY starts_at, measure_id
 
 RESTRICTED_KEYS = """
 SELECT k.key_id AS key_id, k.consumer_id AS consumer_id, c.name AS consumer_name,
-       toString(k.status) AS status
+       toString(k.status) AS status, k.updated_at AS updated_at
 FROM api_keys AS k FINAL
 LEFT JOIN (SELECT consumer_id, name FROM consumers FINAL) AS c ON c.consumer_id = k.consumer_id
 WHERE k.status IN ('restricted', 'closed')
@@ -115,24 +117,48 @@ def list_violations(client: Client, year: int | None = None, agency_id: str | No
     return _violations(client, year=year, agency_id=agency_id, category=category)
 
 
-def _latest_measure_for(key: dict, measures: list[dict]) -> dict | None:
-    """The latest restricting measure naming this key, or its consumer as a whole."""
-    relevant = [m for m in measures if m["action"] in ("restrict", "close")
-                and m["consumer_id"] == key["consumer_id"] and m["key_id"] in ("", key["key_id"])]
-    return max(relevant, key=lambda m: m["starts_at"], default=None)
+def _reaches(measure: dict, key: dict) -> bool:
+    """A restricting measure reaches the key it names and every key of the consumer it names
+    (as detectors.violations_store sets and lifts them)."""
+    return measure["action"] in KEY_STATUS and (
+        (measure["key_id"] != "" and measure["key_id"] == key["key_id"])
+        or (measure["consumer_id"] != "" and measure["consumer_id"] == key["consumer_id"]))
 
 
-def enforcement_list(client: Client) -> list[dict]:
-    """Keys the gateway must restrict or refuse, with the period of the measure behind each."""
+def _enforced(key: dict, measures: list[dict], at: datetime) -> tuple[str, dict | None]:
+    """The status the gateway must apply at `at`, and the measure behind it.
+
+    The stored status can lag: when measures end, the keys are set back only at the
+    next `lift_expired_measures` run. So the status is lowered here the same way:
+    to the strongest measure still standing (in force or yet to start), or 'active'
+    when none does, if a measure reaching the key ended after its status was written.
+    A status with no measure behind it, or written after its measures ended, stands.
+    """
+    reaching = [m for m in measures if _reaches(m, key)]
+    standing = [m for m in reaching if m["ends_at"] is None or m["ends_at"] > at]
+    status = key["status"]
+    if any(m["ends_at"] is not None and key["updated_at"] < m["ends_at"] <= at for m in reaching):
+        target = max((KEY_STATUS[m["action"]] for m in standing), key=STATUS_STRENGTH.index, default="active")
+        status = min(status, target, key=STATUS_STRENGTH.index)
+    behind = [m for m in standing if KEY_STATUS[m["action"]] == status] or standing
+    return status, max(behind, key=lambda m: m["starts_at"], default=None)
+
+
+def enforcement_list(client: Client, at: datetime | None = None) -> list[dict]:
+    """Keys the gateway must restrict or refuse at `at` (default: now), with the period of the
+    measure behind each; keys whose measures have all ended are left out."""
+    at = at.astimezone(SHANGHAI) if at else datetime.now(SHANGHAI)
     measures = [m for group in _measures_by_violation(client).values() for m in group]
     listing = []
     for key in _rows(client.query(RESTRICTED_KEYS)):
-        measure = _latest_measure_for(key, measures)
+        status, measure = _enforced(key, measures, at)
+        if status == "active":
+            continue
         listing.append({
             "key_id": key["key_id"],
             "consumer_id": key["consumer_id"],
             "consumer_name": key["consumer_name"] or "",
-            "status": key["status"],
+            "status": status,
             "starts_at": measure["starts_at"] if measure else None,
             "ends_at": measure["ends_at"] if measure else None,
             "violation_id": measure["violation_id"] if measure else "",
