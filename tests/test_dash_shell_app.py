@@ -7,7 +7,7 @@ ODWATCH_CLICKHOUSE_DATABASE at its own database.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -283,7 +283,12 @@ LOG_LINES = [
 ]
 
 
-def test_admin_uploads_a_log_and_a_reference_file(app_client):
+def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypatch):
+    from dashboard import jobs
+
+    scheduler = jobs.build_scheduler(settings)          # not started: only its due times are read
+    scheduler.run_now("evaluation")
+    monkeypatch.setattr(jobs, "_scheduler", scheduler)
     good = json.dumps(LOG_LINES[0], ensure_ascii=False)
     log = f"{good}\n{{this is not json\n".encode()
     agencies = json.dumps({"agency_id": "A03", "name": "市民政局", "name_en": "Civil Affairs",
@@ -303,6 +308,8 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client):
     assert ("市民政局",) in app_client.query("SELECT name FROM agencies FINAL").result_rows
     uploads = app_client.query("SELECT object_id FROM audit_log WHERE action = 'upload' ORDER BY seq")
     assert uploads.result_rows == [("gateway.jsonl",), ("agencies.jsonl",)]
+    evaluation = scheduler.jobs["evaluation"]               # the loads made the evaluation due at once
+    assert evaluation.next_due < evaluation.last_finished + timedelta(seconds=jobs.EVALUATE_EVERY_S)
 
 
 def test_sign_out_is_audited_and_returns_to_sign_in(app_client):
