@@ -44,7 +44,7 @@ from reports.complaints import (
     complaint_timings,
     summarize_complaints,
 )
-from reports.quality import agency_scores, quality_weights
+from reports.quality import LATEST_CHECKS_OF_YEAR, agency_scores, quality_weights
 from reports.violations import list_violations
 from warehouse.client import connect, data_versions
 
@@ -122,13 +122,7 @@ FROM (
     SELECT dataset_id, agency_id, total, losses, checked_at,
            row_number() OVER (PARTITION BY agency_id ORDER BY total, dataset_id) AS agency_rank,
            row_number() OVER (ORDER BY total, dataset_id)                        AS overall_rank
-    FROM (
-        SELECT dataset_id, agency_id, total, losses, checked_at
-        FROM quality_checks
-        WHERE toYear(checked_at) = {year:UInt16}
-        ORDER BY dataset_id, checked_at DESC, run_id DESC
-        LIMIT 1 BY dataset_id
-    )
+    FROM (""" + LATEST_CHECKS_OF_YEAR + """)
 ) AS q
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = q.dataset_id
 WHERE q.agency_rank <= {worst_per_agency:UInt32} OR q.overall_rank <= {worst_overall:UInt32}

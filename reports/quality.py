@@ -508,6 +508,15 @@ def dataset_scores(client: Client, filters: ReportFilters) -> list[dict]:
     return rows
 
 
+# The latest check of each dataset in a year, the rows the agency means and the evaluation read.
+LATEST_CHECKS_OF_YEAR = """
+    SELECT dataset_id, agency_id, total, dimensions, profiled, losses, checked_at
+    FROM quality_checks
+    WHERE toYear(checked_at) = {year:UInt16}
+    ORDER BY dataset_id, checked_at DESC, run_id DESC
+    LIMIT 1 BY dataset_id
+"""
+
 AGENCY_SCORES = """
 SELECT q.agency_id                                  AS agency_id,
        any(a.name)                                  AS agency_name,
@@ -517,13 +526,7 @@ SELECT q.agency_id                                  AS agency_id,
        avgMap(q.dimensions)                         AS dimensions,
        argMin(q.dataset_id, (q.total, q.dataset_id)) AS worst_dataset_id,
        min(q.total)                                 AS worst_score
-FROM (
-    SELECT dataset_id, agency_id, total, dimensions, profiled
-    FROM quality_checks
-    WHERE toYear(checked_at) = {year:UInt16}
-    ORDER BY dataset_id, checked_at DESC, run_id DESC
-    LIMIT 1 BY dataset_id
-) AS q
+FROM (""" + LATEST_CHECKS_OF_YEAR + """) AS q
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = q.agency_id
 WHERE {agency_id:String} = '' OR q.agency_id = {agency_id:String}
 GROUP BY q.agency_id

@@ -10,7 +10,9 @@ verified, and a high-severity violation (a major incident).
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 import pytest
 from conftest import SESSION_DATA_DIR
@@ -85,6 +87,16 @@ REFERENCE = [
 def build_two_agency_year(client) -> None:
     for statement in REFERENCE:
         client.command(statement)
+
+
+def insert_violation(client, violation_id: str, recorded_at: str, severity: str) -> None:
+    """A confirmed violation by c1 on a1's dataset d1 (category 4: beyond the agreed scenarios)."""
+    client.command("""
+        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
+                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
+        VALUES ({id:String}, 'c1', 'k-c1', 'd1', 'a1', 4, '超范围使用', [{id:String}],
+                {at:String}, 'sec', {severity:String}, 1)""",
+                   parameters={"id": violation_id, "at": recorded_at, "severity": severity})
 
 
 def shared_year() -> tuple:
@@ -211,11 +223,7 @@ def test_an_evaluation_is_reused_only_while_the_warehouse_is_unchanged(client, s
     assert again is not first and again.agency("a1").total == first.agency("a1").total
     again.agency("a1").total = 0.0                        # a caller's change is not kept
     assert evaluate_year(client, settings, 2025, today=TODAY).agency("a1").total == first.agency("a1").total
-    client.command("""
-        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
-                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
-        VALUES ('v2', 'c1', 'k-c1', 'd1', 'a1', 2, '超范围使用', ['al2'], '2025-12-01 10:00:00', 'sec',
-                'high', 1)""")
+    insert_violation(client, "v2", "2025-12-01 10:00:00", "high")
     after = evaluate_year(client, settings, 2025, today=TODAY)
     assert after.agency("a1").capped and after.agency("a1").total < first.agency("a1").total
 
@@ -275,9 +283,9 @@ def test_each_input_names_every_table_it_reads(built_year):
         assert read and read <= set(spec.tables) | set(spec.yearly), name
 
 
-def changed_inputs(client, change: str) -> dict[int, list[str]]:
+def changed_inputs(client, change: Callable[[], None]) -> dict[int, list[str]]:
     before = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
-    client.command(change)
+    change()
     after = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
     return {year: [name for name, old, new in zip(INPUTS, before[year], after[year], strict=True)
                    if old != new] for year in (2025, 2026)}
@@ -285,19 +293,16 @@ def changed_inputs(client, change: str) -> dict[int, list[str]]:
 
 def test_a_confirmed_violation_makes_only_the_violation_records_stale(client):
     build_two_agency_year(client)
-    assert changed_inputs(client, """
-        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
-                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
-        VALUES ('v9', 'c1', 'k-c1', 'd1', 'a1', 4, '超范围使用', ['al9'], '2026-11-27 10:00:00', 'sec',
-                'medium', 0)""") == {2025: ["all_violations"], 2026: ["all_violations"]}
+    confirm = partial(insert_violation, client, "v9", "2026-11-27 10:00:00", "medium")
+    assert changed_inputs(client, confirm) == {2025: ["all_violations"], 2026: ["all_violations"]}
 
 
 def test_a_quality_scan_makes_only_the_quality_inputs_stale(client):
     build_two_agency_year(client)
-    assert changed_inputs(client, """
+    assert changed_inputs(client, lambda: client.command("""
         INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, losses,
                                     profiled)
-        VALUES ('q9', 'd1', 'a1', '2026-11-27 10:00:00', 80, map('validity', 10), '[]', 0)""") == {
+        VALUES ('q9', 'd1', 'a1', '2026-11-27 10:00:00', 80, map('validity', 10), '[]', 0)""")) == {
         2025: ["quality", "quality_scores"], 2026: ["quality", "quality_scores"]}
 
 
@@ -305,11 +310,7 @@ def test_evaluations_after_a_change_agree_with_evaluations_made_afresh(client, s
     """Kept inputs and inputs read again make the same evaluation as a process that kept nothing."""
     build_two_agency_year(client)
     evaluate_year(client, settings, 2026, today=TODAY)
-    client.command("""
-        INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category,
-                                description, alert_ids, recorded_at, recorded_by, severity, publicized)
-        VALUES ('v8', 'c1', 'k-c1', 'd1', 'a1', 2, '爬取', ['al8'], '2025-06-01 10:00:00', 'sec',
-                'critical', 1)""")
+    insert_violation(client, "v8", "2025-06-01 10:00:00", "critical")
     after_change = evaluate_year(client, settings, 2026, today=TODAY)
     forget_evaluations()
     afresh = evaluate_year(client, settings, 2026, today=TODAY)
