@@ -37,13 +37,14 @@ from clickhouse_connect.driver.client import Client
 
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports.applications import application_reviews, summarize_reviews, today_in_shanghai, year_filters
+from reports.applications import application_reviews, summarize_reviews, today_in_shanghai
 from reports.complaints import (
     SUSPEND_WITHIN_HOURS,
     VERIFY_WITHIN_WORKING_DAYS,
     complaint_timings,
     summarize_complaints,
 )
+from reports.filters import ReportFilters
 from reports.quality import LATEST_CHECKS_OF_YEAR, agency_scores, quality_weights
 from reports.violations import list_violations
 from warehouse.client import connect, data_versions
@@ -456,16 +457,26 @@ def _read_quality_scores(client: Client, year: int, today: date) -> dict[str, di
     return {row["agency_id"]: row for row in agency_scores(client, year)}
 
 
-def _read_review_sla(client: Client, year: int, today: date) -> dict[str, dict]:
-    return _frame_by_agency(summarize_reviews(application_reviews(client, year_filters(year), as_of=today)))
+def _span(years: tuple[int, ...]) -> ReportFilters:
+    return ReportFilters(date_from=date(min(years), 1, 1), date_to=date(max(years), 12, 31))
 
 
-def _read_complaints(client: Client, year: int, today: date) -> dict[str, dict]:
-    return _frame_by_agency(summarize_complaints(complaint_timings(client, year_filters(year), as_of=today)))
+# Record tables a year is cut from: the years wanted are read in one query and split here.
+def _read_review_sla(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, dict]]:
+    reviews = application_reviews(client, _span(years), as_of=today)
+    period = pl.coalesce("accepted_day", "decided_day", "submitted_day").dt.year()   # as APPLICATIONS
+    return {year: _frame_by_agency(summarize_reviews(reviews.filter(period == year))) for year in years}
 
 
-def _read_violations(client: Client, year: int, today: date) -> list[dict]:
-    return list_violations(client, year=year)
+def _read_complaints(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, dict]]:
+    timings = complaint_timings(client, _span(years), as_of=today)
+    received = pl.col("received_day").dt.year()                                          # as COMPLAINTS
+    return {year: _frame_by_agency(summarize_complaints(timings.filter(received == year))) for year in years}
+
+
+def _read_violations(client: Client, years: tuple[int, ...], today: date) -> dict[int, list[dict]]:
+    violations = list_violations(client)
+    return {year: [v for v in violations if v["recorded_at"].year == year] for year in years}
 
 
 def _read_usage(client: Client, year: int, today: date) -> dict[str, dict]:
@@ -473,12 +484,19 @@ def _read_usage(client: Client, year: int, today: date) -> dict[str, dict]:
     return {row["agency_id"]: row for row in rows}
 
 
+def _each_year(read_year: Callable[[Client, int, date], Any]) -> Callable[..., dict[int, Any]]:
+    def read(client: Client, years: tuple[int, ...], today: date) -> dict[int, Any]:
+        return {year: read_year(client, year, today) for year in years}
+    return read
+
+
 @dataclass(frozen=True)
 class _Input:
     """One input of a year's evaluation and the tables it reads. It is read again only when one
-    of them changes; of a table partitioned by year (`yearly`), only when the year's partition does."""
+    of them changes; of a table partitioned by year (`yearly`), only when the year's partition does.
+    `read` reads it for the years given, {year: value}."""
 
-    read: Callable[[Client, int, date], Any]
+    read: Callable[[Client, tuple[int, ...], date], dict[int, Any]]
     tables: tuple[str, ...]
     yearly: tuple[str, ...] = ()
 
@@ -492,15 +510,16 @@ class _Input:
 # sign-in nothing here. tests/test_eval_evaluation.py checks these lists against the SQL each
 # input runs. Listed costliest first: that is the order they are read in.
 INPUTS: dict[str, _Input] = {
-    "usage": _Input(_read_usage, ("datasets",), yearly=("usage_daily_dataset", "visitor_presence")),
+    "usage": _Input(_each_year(_read_usage), ("datasets",),
+                    yearly=("usage_daily_dataset", "visitor_presence")),
     "sla": _Input(_read_review_sla, ("applications", "datasets", "agencies")),
-    "quality": _Input(_read_latest_quality, ("quality_checks", "datasets")),
+    "quality": _Input(_each_year(_read_latest_quality), ("quality_checks", "datasets")),
     "all_violations": _Input(_read_violations,
                              ("violations", "measures", "consumers", "datasets", "agencies")),
-    "quality_scores": _Input(_read_quality_scores, ("quality_checks", "agencies")),
+    "quality_scores": _Input(_each_year(_read_quality_scores), ("quality_checks", "agencies")),
     "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
-    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
-    "lags": _Input(_read_lags, ("datasets",)),
+    "catalog": _Input(_each_year(_read_catalog), ("datasets", "agencies")),
+    "lags": _Input(_each_year(_read_lags), ("datasets",)),
 }
 
 
@@ -671,19 +690,24 @@ def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tu
 
 
 def _read_inputs(client: Client, settings: Settings, keys: list[tuple]) -> dict[tuple, Any]:
-    """Read and keep the inputs under `keys`. Several are read two at a time, each on its thread's
-    own client: most are small queries and Python, and two cores run two of them in little more
-    than the time of one."""
-    def read(key: tuple, on: Client) -> Any:
-        _, year, name, today, _ = key
-        value = INPUTS[name].read(on, year, today)
-        _inputs.keep(key, value)
-        return value
+    """Read and keep the inputs under `keys`, each input for all its years at once. Inputs are
+    read two at a time, each on its thread's own client: most are small queries and Python, and
+    two cores run two of them in little more than the time of one."""
+    by_input: dict[str, list[tuple]] = {}
+    for key in keys:
+        by_input.setdefault(key[2], []).append(key)
 
-    if len(keys) < 2 or client.database != settings.clickhouse_database:
-        return {key: read(key, client) for key in keys}
-    values = _reading_pool().map(lambda key: read(key, connect(settings, migrate=False)), keys)
-    return dict(zip(keys, values, strict=True))
+    def read(name: str, on: Client) -> dict[tuple, Any]:
+        wanted = by_input[name]
+        values = INPUTS[name].read(on, tuple(key[1] for key in wanted), wanted[0][3])
+        for key in wanted:
+            _inputs.keep(key, values[key[1]])
+        return {key: values[key[1]] for key in wanted}
+
+    if len(by_input) < 2 or client.database != settings.clickhouse_database:
+        return {key: value for name in by_input for key, value in read(name, client).items()}
+    read_apart = _reading_pool().map(lambda name: read(name, connect(settings, migrate=False)), by_input)
+    return {key: value for values in read_apart for key, value in values.items()}
 
 
 _pool: ThreadPoolExecutor | None = None
