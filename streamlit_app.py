@@ -17,7 +17,6 @@ from warehouse import audit
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
-jobs.ensure_started(session.get_settings())
 
 if SESSION_KEY not in st.session_state:
     configured = session.get_settings().language
@@ -58,4 +57,9 @@ with st.sidebar:
                 st.logout()
             st.rerun()
 
-current.run()
+try:
+    current.run()
+finally:
+    # Started after the page is drawn (a no-op after the first run), so the first visitor's
+    # page does not compete with the jobs' first runs (the spool, this year's evaluation).
+    jobs.ensure_started(session.get_settings())

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from odwatch.errors import UserError
+from odwatch.i18n import LANGUAGES, catalog
 from odwatch.settings import get_settings
 from warehouse import connect
 
@@ -118,7 +119,11 @@ def serve(
         args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
               "--server.headless", "true", "--browser.gatherUsageStats", "false",
               "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-              "--client.toolbarMode", "viewer"],
+              "--client.toolbarMode", "viewer",
+              # Streamlit forces a full gc.collect() after every script run by default. With the
+              # report libraries loaded that is 150-250 ms holding the GIL, and the message that
+              # ends the run waits behind it: every click paid it. Python's own collector still runs.
+              "--runner.postScriptGC", "false"],
         prog_name="streamlit", standalone_mode=False,
     )
 
@@ -128,8 +133,13 @@ def _warm_up() -> None:
 
     Streamlit runs the pages in this process, so their libraries (polars, pyarrow, plotly
     and its validators, the report modules) would otherwise load during a user's first
-    page view and add seconds to it.
+    page view and add seconds to it. Likewise the message catalogs, and inspect's index of
+    the loaded modules: Streamlit's first element in a process walks the stack with
+    `inspect.stack()` (to warn about REPL use), which builds that index over every module
+    loaded, 0.1-0.3 s of the first visitor's sign-in page otherwise.
     """
+    import inspect
+
     import polars as pl
 
     import reports.applications
@@ -145,6 +155,9 @@ def _warm_up() -> None:
     charts.bar(sample, "name", "calls", "", horizontal=True).to_json()
     charts.line(sample, "name", "calls", "").to_json()
     charts.pie(sample, "name", "calls", "").to_json()
+    for lang in LANGUAGES:
+        catalog(lang)
+    inspect.stack()
 
 
 def register(app: typer.Typer) -> None:

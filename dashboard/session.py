@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import streamlit as st
 from clickhouse_connect.driver.client import Client
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import choices
 from dashboard.auth import User
@@ -34,17 +36,32 @@ __all__ = ["User", "current_user", "current_filters", "filter_sidebar", "require
 
 USER_KEY = "odwatch_user"
 FILTERS_KEY = "odwatch_filters"
+CLIENT_KEY = "odwatch_client"
 DEFAULT_DAYS = 30
 ALL_FILTERS = ("dates", "agency", "domain", "dataset", "consumer_kind", "channel")
 CONSUMER_KINDS = ("person", "company", "organisation", "anonymous")
 CHANNELS = ("api", "download")
+RADIO_FILTERS = ("consumer_kind", "channel")
 FULL_IP_ROLES = ("security", "admin")
 MASKED_NAME_ROLES = ("agency",)
 
 
 def get_client() -> Client:
-    """The warehouse client of this thread (Streamlit runs each script run on a thread)."""
-    return connect(get_settings())
+    """The warehouse client of this browser session.
+
+    Streamlit starts each script run on a new thread and `connect()` keeps a client per
+    thread, so every click would open a client (and query the engine's settings) again. A
+    session runs one script at a time, so its runs share the client kept in its state.
+    Outside a script run (a download being produced, a job) this is the thread's client.
+    """
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return connect(get_settings())
+    key = _cache_key()
+    kept = st.session_state.get(CLIENT_KEY)
+    if kept is None or kept[0] != key:
+        kept = (key, connect(get_settings()))
+        st.session_state[CLIENT_KEY] = kept
+    return kept[1]
 
 
 def current_data_version() -> tuple:
@@ -178,15 +195,18 @@ def _keep(name: str) -> None:
 
 
 def _select(name: str, options: list, labels: dict, disabled: bool = False) -> None:
-    """A select box whose choice is kept in the filter store; "" means "all".
+    """A choice kept in the filter store; "" means "all".
 
     Not None: a select box whose state is None shows an empty placeholder, not the "all" option.
+    Short lists are radio buttons: the browser redraws every select box on each update of the
+    page, at a cost that grows with their number and their options.
     """
     store = _store()
     if store.get(name) not in options:
         store[name] = ""
     st.session_state[_widget(name)] = store[name]
-    st.sidebar.selectbox(
+    draw = (partial(st.sidebar.radio, horizontal=True) if name in RADIO_FILTERS else st.sidebar.selectbox)
+    draw(
         t(f"filter.{name}"), ["", *options], key=_widget(name), disabled=disabled,
         format_func=lambda value: t("filter.all") if value == "" else labels.get(value, str(value)),
         on_change=_keep, args=(name,),
@@ -216,8 +236,12 @@ def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
         domains = _domains(cache_key, agency)
         _select("domain", domains, {d: d for d in domains})
     if "dataset" in show:
-        rows = _datasets(cache_key, agency, store.get("domain") or "")
-        _select("dataset", [r["dataset_id"] for r in rows], {r["dataset_id"]: r["name"] for r in rows})
+        # The datasets of an agency or a domain (tens to a few hundred), not the whole catalog:
+        # thousands of options cost the browser most of a second on every page that shows them.
+        domain = store.get("domain") or ""
+        rows = _datasets(cache_key, agency, domain) if agency or domain else []
+        _select("dataset", [r["dataset_id"] for r in rows], {r["dataset_id"]: r["name"] for r in rows},
+                disabled=not rows)
     if "consumer_kind" in show:
         _select("consumer_kind", list(CONSUMER_KINDS), {k: t(f"consumer_kind.{k}") for k in CONSUMER_KINDS})
     if "channel" in show:

@@ -170,18 +170,36 @@ def test_filters_persist_across_pages_that_show_fewer_filters(app_client):
     at.session_state[USER_KEY] = User("olivia", "official")
     at.run()
     # Every filter starts on its "all" option (index 0), not on an empty placeholder.
-    assert [box.index for box in at.sidebar.selectbox] == [0, 0, 0, 0, 0]
-    at.selectbox(key="flt_channel").set_value("api").run()
+    assert [box.index for box in at.sidebar.selectbox] == [0, 0, 0]
+    assert [radio.index for radio in at.sidebar.radio] == [0, 0]
+    at.radio(key="flt_channel").set_value("api").run()
     at.selectbox(key="flt_agency").set_value("A02").run()
     assert at.text[0].value == "agency=A02 channel=api dataset=None"
     at.session_state["show"] = ("dates",)                  # a page with only the date filter
     at.run()
-    assert not at.selectbox
+    assert not at.selectbox and not at.radio
     assert at.text[0].value == "agency=A02 channel=api dataset=None"
     at.session_state["show"] = ("agency", "channel")       # back on a page that shows them
     at.run()
-    assert at.selectbox(key="flt_channel").value == "api"
+    assert at.radio(key="flt_channel").value == "api"
     assert at.selectbox(key="flt_agency").value == "A02"
+
+
+def test_the_dataset_list_opens_once_an_agency_or_a_domain_narrows_it(app_client):
+    at = AppTest.from_function(filters_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("olivia", "official")
+    at.run()
+    datasets = at.selectbox(key="flt_dataset")
+    assert datasets.disabled and datasets.options == ["全部"]
+    at.selectbox(key="flt_domain").set_value("卫生").run()
+    assert at.selectbox(key="flt_dataset").options == ["全部", "医院名录"]
+    at.selectbox(key="flt_dataset").set_value("D2").run()
+    assert at.text[0].value == "agency=None channel=None dataset=D2"
+    at.selectbox(key="flt_domain").set_value("").run()      # widening again drops the dataset
+    assert at.selectbox(key="flt_dataset").disabled
+    assert at.text[0].value == "agency=None channel=None dataset=None"
+    at.selectbox(key="flt_agency").set_value("A01").run()
+    assert at.selectbox(key="flt_dataset").options == ["全部", "公交线路"]
 
 
 def _publicized_violation(client) -> None:
