@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+from functools import cache
+from pathlib import Path
 
 import streamlit as st
+from streamlit.file_util import get_static_dir
 
 from dashboard import auth, session
 from odwatch.i18n import format_datetime, t
@@ -59,6 +63,43 @@ def _submit() -> None:
         st.session_state["signin_error"] = t("signin.invalid")
 
 
+# The browser code of the widgets on the page after sign-in (the overview), by the name of its
+# Streamlit bundle file. Streamlit loads a widget's code when one first appears; on a first
+# visit that is seconds of fetching and compiling, during the first page and its queries.
+FIRST_PAGE_CODE = ("Selectbox", "DateInput", "Metric", "DataFrame", "DownloadButton")
+FIRST_PAGE_CHARTS = ("PlotlyChart",)     # fetched and compiled only: running it takes the browser ~1 s
+PREFETCH = """<script>
+(() => {
+  const index = document.querySelector('script[src*="/static/js/index."]');
+  if (!index) return;
+  const url = name => new URL(name, index.src).href;
+  const fetchAll = () => {
+    %s.forEach(name => import(url(name)).catch(() => {}));
+    %s.forEach(name => {
+      const link = Object.assign(document.createElement("link"), {rel: "modulepreload", href: url(name)});
+      document.head.appendChild(link);
+    });
+  };
+  // Once the form is drawn and the browser idle: the user is typing, the next page not yet asked for.
+  const whenIdle = () => (window.requestIdleCallback || (run => run()))(fetchAll, {timeout: 2000});
+  setTimeout(whenIdle, 1000);
+})();
+</script>"""
+
+
+@cache
+def _prefetch_script() -> str:
+    """The script that fetches the first page's widget code while the user signs in; "" when
+    this Streamlit's bundle has none of those files (then the widgets load as they appear)."""
+    bundle = Path(get_static_dir()) / "static" / "js"
+
+    def files(stems: tuple[str, ...]) -> list[str]:
+        return sorted(path.name for stem in stems for path in bundle.glob(f"{stem}.*.js"))
+
+    code, charts = files(FIRST_PAGE_CODE), files(FIRST_PAGE_CHARTS)
+    return PREFETCH % (json.dumps(code), json.dumps(charts)) if code or charts else ""
+
+
 def sign_in_page() -> None:
     st.title(t("signin.title"))
     st.caption(t("signin.intro"))
@@ -71,3 +112,6 @@ def sign_in_page() -> None:
         st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary")
     if st.session_state.get("signin_error"):
         st.error(st.session_state["signin_error"])
+    if _prefetch_script():
+        # Our own fixed script (no user input in it); st.html runs it only when allowed to.
+        st.html(_prefetch_script(), unsafe_allow_javascript=True)

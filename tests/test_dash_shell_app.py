@@ -7,6 +7,7 @@ ODWATCH_CLICKHOUSE_DATABASE at its own database.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -104,6 +105,21 @@ def test_language_switch_changes_labels(app_client):
     at.radio(key="lang").set_value("en").run()
     assert at.title[0].value == "Sign in"
     assert at.text_input(key="signin_username").label == "Username"
+
+
+def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_client):
+    from streamlit.file_util import get_static_dir
+
+    from dashboard import signin
+
+    at = new_app().run()
+    scripts = [element.proto.body for element in at.get("html")]
+    assert scripts == [signin._prefetch_script()]
+    # Each widget named is a file of this Streamlit's bundle: an upgrade that renames them shows here.
+    named = re.findall(r'"([A-Za-z]+\.[^"/]+\.js)"', scripts[0])
+    widgets = signin.FIRST_PAGE_CODE + signin.FIRST_PAGE_CHARTS
+    assert sorted(name.split(".")[0] for name in named) == sorted(widgets)
+    assert all((Path(get_static_dir()) / "static" / "js" / name).is_file() for name in named)
 
 
 @pytest.mark.parametrize("role", [None, *navigation.ROLES])
