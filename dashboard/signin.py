@@ -64,22 +64,15 @@ def _submit() -> None:
 
 
 # The browser code of the widgets on the page after sign-in (the overview), by the name of its
-# Streamlit bundle file. Streamlit loads a widget's code when one first appears; on a first
-# visit that is seconds of fetching and compiling, during the first page and its queries.
-FIRST_PAGE_CODE = ("Selectbox", "DateInput", "Metric", "DataFrame", "DownloadButton")
-FIRST_PAGE_CHARTS = ("PlotlyChart",)     # fetched and compiled only: running it takes the browser ~1 s
+# Streamlit bundle file. Streamlit loads a widget's code when one first appears: on a first
+# visit, fetching it from this server and running it (Plotly's alone takes the browser about a
+# second) would fall within the first page, competing with its queries.
+FIRST_PAGE_CODE = ("Selectbox", "DateInput", "Metric", "PlotlyChart", "DataFrame", "DownloadButton")
 PREFETCH = """<script>
 (() => {
   const index = document.querySelector('script[src*="/static/js/index."]');
   if (!index) return;
-  const url = name => new URL(name, index.src).href;
-  const fetchAll = () => {
-    %s.forEach(name => import(url(name)).catch(() => {}));
-    %s.forEach(name => {
-      const link = Object.assign(document.createElement("link"), {rel: "modulepreload", href: url(name)});
-      document.head.appendChild(link);
-    });
-  };
+  const fetchAll = () => %s.forEach(name => import(new URL(name, index.src).href).catch(() => {}));
   // Once the form is drawn and the browser idle: the user is typing, the next page not yet asked for.
   const whenIdle = () => (window.requestIdleCallback || (run => run()))(fetchAll, {timeout: 2000});
   setTimeout(whenIdle, 1000);
@@ -89,15 +82,11 @@ PREFETCH = """<script>
 
 @cache
 def _prefetch_script() -> str:
-    """The script that fetches the first page's widget code while the user signs in; "" when
+    """The script that loads the first page's widget code while the user signs in; "" when
     this Streamlit's bundle has none of those files (then the widgets load as they appear)."""
     bundle = Path(get_static_dir()) / "static" / "js"
-
-    def files(stems: tuple[str, ...]) -> list[str]:
-        return sorted(path.name for stem in stems for path in bundle.glob(f"{stem}.*.js"))
-
-    code, charts = files(FIRST_PAGE_CODE), files(FIRST_PAGE_CHARTS)
-    return PREFETCH % (json.dumps(code), json.dumps(charts)) if code or charts else ""
+    files = sorted(path.name for stem in FIRST_PAGE_CODE for path in bundle.glob(f"{stem}.*.js"))
+    return PREFETCH % json.dumps(files) if files else ""
 
 
 def sign_in_page() -> None:

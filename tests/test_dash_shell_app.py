@@ -117,8 +117,7 @@ def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_cl
     assert scripts == [signin._prefetch_script()]
     # Each widget named is a file of this Streamlit's bundle: an upgrade that renames them shows here.
     named = re.findall(r'"([A-Za-z]+\.[^"/]+\.js)"', scripts[0])
-    widgets = signin.FIRST_PAGE_CODE + signin.FIRST_PAGE_CHARTS
-    assert sorted(name.split(".")[0] for name in named) == sorted(widgets)
+    assert sorted(name.split(".")[0] for name in named) == sorted(signin.FIRST_PAGE_CODE)
     assert all((Path(get_static_dir()) / "static" / "js" / name).is_file() for name in named)
 
 
