@@ -22,6 +22,13 @@ from clickhouse_connect.driver.client import Client
 
 from detectors.clock import now, shanghai
 from odwatch.errors import UserError
+from reports.violations import (
+    KEY_STATUS,
+    STATUS_STRENGTH,
+    ended_measures,
+    enforced,
+    measures_and_restricted_keys,
+)
 from warehouse import audit
 
 # 第三十一条 (一)…(五)
@@ -33,8 +40,6 @@ VIOLATION_CATEGORIES = {
     5: "违反法律、法规、规章和数据利用协议的其他行为",
 }
 MEASURES = ("none", "restrict", "close")
-KEY_STATUS = {"restrict": "restricted", "close": "closed"}
-STATUS_STRENGTH = ("active", "restricted", "closed")
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
 VIOLATION_COLUMNS = [
@@ -66,49 +71,13 @@ ORDER BY recorded_at DESC
 LIMIT 1
 """
 
-# A measure reaches the key it names and every key of the consumer it names. The
-# lifting below and reports.violations.enforcement_list use the same rule.
+# A measure reaches the key it names and every key of the consumer it names: the rule
+# (reports.violations._reaches) by which the lifting below and the gateway list set them back.
 KEYS_TO_SET = """
 SELECT key_id, consumer_id, created_at, toString(status) AS status
 FROM api_keys FINAL
 WHERE (consumer_id = {consumer_id:String} AND {consumer_id:String} != '')
    OR (key_id = {key_id:String} AND {key_id:String} != '')
-"""
-
-# Restricted or closed keys with a restricting/closing measure that has ended at
-# `at` since the key's status was last written (`ended`), and the actions of the
-# measures still standing (in force, or not yet started: add_measure sets the keys
-# when the measure is written, so a measure yet to start keeps them too).
-#
-# A key with no measure at all was set by someone else (a platform export, by
-# hand) and is not ours to lift; so is a status written after its measures had
-# ended. Hence the INNER JOIN and `ends_at > k.updated_at`.
-KEYS_WITH_ENDED_MEASURES = """
-SELECT
-    k.key_id                  AS key_id,
-    any(k.consumer_id)        AS consumer_id,
-    any(k.created_at)         AS created_at,
-    any(k.status)             AS status,
-    any(k.updated_at)         AS updated_at,
-    arraySort(groupUniqArrayIf(m.measure_id,
-        m.ends_at <= toDateTime({at:Int64}, 'Asia/Shanghai') AND m.ends_at > k.updated_at)) AS ended,
-    groupUniqArrayIf(m.action,
-        m.ends_at IS NULL OR m.ends_at > toDateTime({at:Int64}, 'Asia/Shanghai'))         AS standing
-FROM (
-    SELECT key_id, consumer_id, created_at, toString(status) AS status, updated_at
-    FROM api_keys FINAL
-    WHERE status IN ('restricted', 'closed')
-) AS k
-INNER JOIN (
-    SELECT measure_id, consumer_id, key_id, toString(action) AS action, ends_at
-    FROM measures FINAL
-    WHERE action IN ('restrict', 'close')
-) AS m
-    ON (m.key_id = k.key_id AND m.key_id != '')
-    OR (m.consumer_id = k.consumer_id AND m.consumer_id != '')
-GROUP BY k.key_id
-HAVING length(ended) > 0
-ORDER BY key_id
 """
 
 KEY_COLUMNS = ["key_id", "consumer_id", "created_at", "status", "updated_at"]
@@ -269,14 +238,14 @@ def lift_expired_measures(client: Client, *, at: datetime | None = None, actor: 
     measures that ended. Returns the keys changed.
     """
     moment = shanghai(at) if at else now()
-    rows = client.query(KEYS_WITH_ENDED_MEASURES, parameters={"at": int(moment.timestamp())})
+    measures, keys = measures_and_restricted_keys(client)
     changed = []
-    for key in (dict(zip(rows.column_names, row, strict=True)) for row in rows.result_rows):
-        target = max((KEY_STATUS[a] for a in key["standing"]), key=STATUS_STRENGTH.index, default="active")
-        if STATUS_STRENGTH.index(target) >= STATUS_STRENGTH.index(key["status"]):
-            continue
-        changed.append({**key, "from": key["status"], "status": target,
-                        "updated_at": _version_after(key["updated_at"])})
+    for key in keys:
+        status, _ = enforced(key, measures, moment)
+        if status != key["status"]:
+            ended = sorted(m["measure_id"] for m in ended_measures(key, measures, moment))
+            changed.append({**key, "from": key["status"], "status": status, "ended": ended,
+                            "updated_at": _version_after(key["updated_at"])})
     if not changed:
         return []
     client.insert("api_keys", [[key[c] for c in KEY_COLUMNS] for key in changed], column_names=KEY_COLUMNS)

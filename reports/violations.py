@@ -71,7 +71,7 @@ ORDER BY starts_at, measure_id
 
 RESTRICTED_KEYS = """
 SELECT k.key_id AS key_id, k.consumer_id AS consumer_id, c.name AS consumer_name,
-       toString(k.status) AS status, k.updated_at AS updated_at
+       k.created_at AS created_at, toString(k.status) AS status, k.updated_at AS updated_at
 FROM api_keys AS k FINAL
 LEFT JOIN (SELECT consumer_id, name FROM consumers FINAL) AS c ON c.consumer_id = k.consumer_id
 WHERE k.status IN ('restricted', 'closed')
@@ -125,33 +125,44 @@ def _reaches(measure: dict, key: dict) -> bool:
         or (measure["consumer_id"] != "" and measure["consumer_id"] == key["consumer_id"]))
 
 
-def _enforced(key: dict, measures: list[dict], at: datetime) -> tuple[str, dict | None]:
+def ended_measures(key: dict, measures: list[dict], at: datetime) -> list[dict]:
+    """The measures reaching the key that ended by `at` after its status was written."""
+    return [m for m in measures if _reaches(m, key)
+            and m["ends_at"] is not None and key["updated_at"] < m["ends_at"] <= at]
+
+
+def enforced(key: dict, measures: list[dict], at: datetime) -> tuple[str, dict | None]:
     """The status the gateway must apply at `at`, and the measure behind it.
 
-    The stored status can lag: when measures end, the keys are set back only at the
-    next `lift_expired_measures` run. So the status is lowered here the same way:
-    to the strongest measure still standing (in force or yet to start), or 'active'
-    when none does, if a measure reaching the key ended after its status was written.
-    A status with no measure behind it, or written after its measures ended, stands.
+    The stored status can lag: when measures end, detectors.violations_store.lift_expired_measures
+    sets the keys back, by this same rule, only at its next run. So the status is lowered to the
+    strongest measure still standing (in force or yet to start), or 'active' when none does, if
+    a measure reaching the key ended after its status was written. A status with no measure
+    behind it, or written after its measures ended, stands.
     """
-    reaching = [m for m in measures if _reaches(m, key)]
-    standing = [m for m in reaching if m["ends_at"] is None or m["ends_at"] > at]
+    standing = [m for m in measures if _reaches(m, key) and (m["ends_at"] is None or m["ends_at"] > at)]
     status = key["status"]
-    if any(m["ends_at"] is not None and key["updated_at"] < m["ends_at"] <= at for m in reaching):
+    if ended_measures(key, measures, at):
         target = max((KEY_STATUS[m["action"]] for m in standing), key=STATUS_STRENGTH.index, default="active")
         status = min(status, target, key=STATUS_STRENGTH.index)
     behind = [m for m in standing if KEY_STATUS[m["action"]] == status] or standing
     return status, max(behind, key=lambda m: m["starts_at"], default=None)
 
 
+def measures_and_restricted_keys(client: Client) -> tuple[list[dict], list[dict]]:
+    """Every measure, and the keys stored as restricted or closed."""
+    measures = [m for group in _measures_by_violation(client).values() for m in group]
+    return measures, _rows(client.query(RESTRICTED_KEYS))
+
+
 def enforcement_list(client: Client, at: datetime | None = None) -> list[dict]:
     """Keys the gateway must restrict or refuse at `at` (default: now), with the period of the
     measure behind each; keys whose measures have all ended are left out."""
     at = at.astimezone(SHANGHAI) if at else datetime.now(SHANGHAI)
-    measures = [m for group in _measures_by_violation(client).values() for m in group]
+    measures, keys = measures_and_restricted_keys(client)
     listing = []
-    for key in _rows(client.query(RESTRICTED_KEYS)):
-        status, measure = _enforced(key, measures, at)
+    for key in keys:
+        status, measure = enforced(key, measures, at)
         if status == "active":
             continue
         listing.append({
