@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,8 @@ from reports.violations import enforcement_list
 from warehouse import audit
 
 KEYS = ["K1", "K1b", "K2"]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CREATED = datetime(2024, 1, 1, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
@@ -33,6 +36,26 @@ def statuses(client) -> dict[str, str]:
 def violation(client, consumer_id="C1", key_id="") -> str:
     return violations_store.record_violation(client, consumer_id=consumer_id, key_id=key_id, category=4,
                                              actor="sam", dataset_id="D1", description="off-agreement use")
+
+
+def store_keys(client, *rows: tuple[str, str, str, str]) -> None:
+    """Keys written earlier, created on 2024-01-01: (key_id, consumer_id, status, updated_at);
+    times are midnight in Shanghai unless given."""
+    client.insert("api_keys", [[key, consumer, CREATED, status, at(updated)]
+                               for key, consumer, status, updated in rows],
+                  column_names=["key_id", "consumer_id", "created_at", "status", "updated_at"])
+
+
+def store_measures(client, *rows: tuple[str, str, str, str, str, str, str | None]) -> None:
+    """Measures written earlier: (measure_id, violation_id, consumer, key, action, starts, ends)."""
+    client.insert("measures", [[m, v, c, k, action, at(starts), at(ends) if ends else None, "s", ""]
+                               for m, v, c, k, action, starts, ends in rows],
+                  column_names=["measure_id", "violation_id", "consumer_id", "key_id", "action", "starts_at",
+                                "ends_at", "decided_by", "reason"])
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
 def lift_after(client, days: float, actor: str = "system") -> list[str]:
@@ -95,13 +118,10 @@ def test_the_audit_trail_records_each_lift_with_the_measures_that_ended(keys):
 
 
 def test_keys_restricted_without_a_standing_measure_of_ours_are_left_alone(keys):
-    keys.command("""INSERT INTO api_keys (key_id, consumer_id, created_at, status, updated_at) VALUES
-        ('K_HAND', 'C3', '2024-01-01 00:00:00', 'restricted', '2026-01-01 00:00:00'),
-        ('K_AFTER', 'C4', '2024-01-01 00:00:00', 'closed', '2026-06-01 00:00:00')""")
+    store_keys(keys, ("K_HAND", "C3", "restricted", "2026-01-01"),
+               ("K_AFTER", "C4", "closed", "2026-06-01"))
     # K_AFTER's measure ended in February; the key was closed again in June, not by it.
-    keys.command("""INSERT INTO measures (measure_id, violation_id, consumer_id, key_id, action, starts_at,
-                                          ends_at, decided_by, reason) VALUES
-        ('m_old', 'v_old', 'C4', '', 'restrict', '2026-01-01 00:00:00', '2026-02-01 00:00:00', 's', '')""")
+    store_measures(keys, ("m_old", "v_old", "C4", "", "restrict", "2026-01-01", "2026-02-01"))
     assert violations_store.lift_expired_measures(keys) == []
     assert statuses(keys)["K_HAND"] == "restricted" and statuses(keys)["K_AFTER"] == "closed"
     listed = {row["key_id"]: row for row in enforcement_list(keys)}
@@ -116,14 +136,11 @@ def test_a_measure_recorded_after_its_period_restricts_nothing(keys):
 
 def test_the_gateway_list_drops_an_ended_measures_keys_before_the_lifting_runs(keys):
     # Written in January by a measure that ended on 1 February; nothing has lifted them yet.
-    keys.command("""INSERT INTO api_keys (key_id, consumer_id, created_at, status, updated_at) VALUES
-        ('K5', 'C5', '2024-01-01 00:00:00', 'restricted', '2026-01-05 00:00:00'),
-        ('K5b', 'C5', '2024-01-01 00:00:00', 'closed', '2026-01-05 00:00:00')""")
-    keys.command("""INSERT INTO measures (measure_id, violation_id, consumer_id, key_id, action, starts_at,
-                                          ends_at, decided_by, reason) VALUES
-        ('m_key', 'v1', 'C5', 'K5', 'restrict', '2026-01-05 00:00:00', '2026-02-01 00:00:00', 's', ''),
-        ('m_close', 'v2', '', 'K5b', 'close', '2026-01-05 00:00:00', '2026-02-01 00:00:00', 's', ''),
-        ('m_long', 'v3', '', 'K5b', 'restrict', '2026-01-05 00:00:00', NULL, 's', '')""")
+    store_keys(keys, ("K5", "C5", "restricted", "2026-01-05"),
+               ("K5b", "C5", "closed", "2026-01-05"))
+    store_measures(keys, ("m_key", "v1", "C5", "K5", "restrict", "2026-01-05", "2026-02-01"),
+                   ("m_close", "v2", "", "K5b", "close", "2026-01-05", "2026-02-01"),
+                   ("m_long", "v3", "", "K5b", "restrict", "2026-01-05", None))
     listed = {row["key_id"]: row for row in enforcement_list(keys)}
     assert set(listed) == {"K5b"}
     # The close ended, the open-ended restriction stands: the gateway restricts, no longer refuses.
@@ -138,12 +155,9 @@ def test_the_gateway_list_drops_an_ended_measures_keys_before_the_lifting_runs(k
 def test_the_serve_detector_job_lifts_before_it_detects(keys, settings):
     from dashboard.jobs import detect_job
 
-    keys.command("""INSERT INTO api_keys (key_id, consumer_id, created_at, status, updated_at) VALUES
-        ('K5', 'C5', '2024-01-01 00:00:00', 'restricted', '2026-01-05 00:00:00'),
-        ('K5b', 'C5', '2024-01-01 00:00:00', 'restricted', '2026-01-05 00:00:00')""")
-    keys.command("""INSERT INTO measures (measure_id, violation_id, consumer_id, key_id, action, starts_at,
-                                          ends_at, decided_by, reason) VALUES
-        ('m1', 'v1', 'C5', '', 'restrict', '2026-01-05 00:00:00', '2026-01-12 00:00:00', 's', '')""")
+    store_keys(keys, ("K5", "C5", "restricted", "2026-01-05"),
+               ("K5b", "C5", "restricted", "2026-01-05"))
+    store_measures(keys, ("m1", "v1", "C5", "", "restrict", "2026-01-05", "2026-01-12"))
     result = detect_job(settings, {})
     assert result.startswith("alerts=") and result.endswith("keys_lifted=2")
     assert set(statuses(keys).values()) == {"active"} and len(statuses(keys)) == 5
@@ -152,11 +166,8 @@ def test_the_serve_detector_job_lifts_before_it_detects(keys, settings):
 def test_odwatch_detect_reports_the_keys_it_restored(keys, settings, monkeypatch):
     monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
     get_settings.cache_clear()
-    keys.command("""INSERT INTO api_keys (key_id, consumer_id, created_at, status, updated_at) VALUES
-        ('K6', 'C6', '2024-01-01 00:00:00', 'closed', '2026-01-05 00:00:00')""")
-    keys.command("""INSERT INTO measures (measure_id, violation_id, consumer_id, key_id, action, starts_at,
-                                          ends_at, decided_by, reason) VALUES
-        ('m2', 'v2', 'C6', '', 'close', '2026-01-05 00:00:00', '2026-02-01 00:00:00', 's', '')""")
+    store_keys(keys, ("K6", "C6", "closed", "2026-01-05"))
+    store_measures(keys, ("m2", "v2", "C6", "", "close", "2026-01-05", "2026-02-01"))
     try:
         result = CliRunner().invoke(app, ["detect"])
         assert result.exit_code == 0, result.output
