@@ -730,8 +730,8 @@ def _evaluations_of(client: Client, settings: Settings, weights: dict[str, float
     versions = data_versions(client)
     scoring = (tuple(sorted(weights.items())), tuple(sorted(quality_weights(settings).items())))
     keys = {year: _input_keys(client, year, today, versions) for year in years}
-    kept = {year: _evaluations.get((client.database, year, tuple(keys[year].values()), scoring))
-            for year in years}
+    evaluation_keys = {year: (client.database, year, tuple(keys[year].values()), scoring) for year in years}
+    kept = {year: _evaluations.get(evaluation_keys[year]) for year in years}
     values = {key: _inputs.get(key) for year in years if kept[year] is None for key in keys[year].values()}
     values |= _read_inputs(client, settings, [key for key, value in values.items() if value is None])
     results = []
@@ -740,7 +740,7 @@ def _evaluations_of(client: Client, settings: Settings, weights: dict[str, float
         if evaluation is None:
             evaluation = _evaluate(settings, weights, year, today,
                                    {name: values[key] for name, key in keys[year].items()})
-            _evaluations.keep((client.database, year, tuple(keys[year].values()), scoring), evaluation)
+            _evaluations.keep(evaluation_keys[year], evaluation)
         results.append(evaluation)
     return results
 
