@@ -45,7 +45,7 @@ from reports.complaints import (
     summarize_complaints,
 )
 from reports.filters import ReportFilters
-from reports.quality import LATEST_CHECKS_OF_YEAR, agency_scores, quality_weights
+from reports.quality import LATEST_CHECKS_OF_YEARS, agency_scores_by_year, quality_weights
 from reports.violations import list_violations
 from warehouse.client import connect, data_versions
 
@@ -80,8 +80,11 @@ FREQUENCY_LABELS = {
 WORST_DATASETS = 20      # in the annex
 WORST_PER_AGENCY = 3     # named in each agency's lost points
 
+# Each input is read for the years asked for (the evaluated one and the one before) in one
+# query: `ARRAY JOIN` repeats the catalog once per year, and every row names its year.
 CATALOG = """
 SELECT
+    year,
     d.agency_id                                                 AS agency_id,
     ag.name                                                     AS agency_name,
     count()                                                     AS datasets,
@@ -89,84 +92,96 @@ SELECT
     countIf(d.open_class = 'unconditional')                     AS unconditional,
     countIf(d.open_class = 'conditional')                       AS conditional,
     uniqExact(d.domain)                                         AS domains,
-    countIf(toYear(d.published_at) = {year:UInt16})             AS new_datasets,
+    countIf(toYear(d.published_at) = year)                      AS new_datasets,
     countIf(d.has_sample = 1 AND d.open_class = 'conditional')  AS conditional_with_sample
 FROM datasets AS d FINAL
+ARRAY JOIN {years:Array(UInt16)} AS year
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS ag ON ag.agency_id = d.agency_id
-WHERE d.published_at <= {year_end:Date} AND d.status != 'withdrawn'
-GROUP BY d.agency_id, ag.name
-ORDER BY d.agency_id
+WHERE d.published_at <= makeDate(year, 12, 31) AND d.status != 'withdrawn'
+GROUP BY year, d.agency_id, ag.name
+ORDER BY year, d.agency_id
 """
 
-# Lag of each dataset's last update at the end of the period, against its declared frequency.
-# The catalog keeps only the latest update time, so for a past year a dataset updated since
-# then has lag 0 (counted on time): the lag is known only for the current state.
+# Lag of each dataset's last update at the end of the period (the year's end, or today in the
+# current year), against its declared frequency. The catalog keeps only the latest update
+# time, so for a past year a dataset updated since then has lag 0 (counted on time): the lag
+# is known only for the current state.
 UPDATE_LAGS = """
 SELECT
+    year,
     agency_id,
     dataset_id,
     name,
     toString(update_frequency)                                  AS update_frequency,
-    greatest(dateDiff('day', toDate(last_updated), {as_of:Date}), 0) AS lag_days
+    greatest(dateDiff('day', toDate(last_updated), least(makeDate(year, 12, 31), {today:Date})), 0)
+                                                                AS lag_days
 FROM datasets FINAL
-WHERE published_at <= {year_end:Date} AND status != 'withdrawn' AND update_frequency != 'irregular'
-ORDER BY agency_id, dataset_id
+ARRAY JOIN {years:Array(UInt16)} AS year
+WHERE published_at <= makeDate(year, 12, 31) AND status != 'withdrawn' AND update_frequency != 'irregular'
+ORDER BY year, agency_id, dataset_id
 """
 
 # The latest quality check of each dataset in the year, of the datasets the evaluation names: the
 # three worst of each agency (the reasons it lost points) and the worst overall (the annex). The
 # agency means come from reports.quality.agency_scores over the same checks.
 LATEST_QUALITY = """
-SELECT q.dataset_id AS dataset_id, q.agency_id AS agency_id, q.total AS total, q.losses AS losses,
-       q.checked_at AS checked_at, d.name AS dataset_name
+SELECT q.year AS year, q.dataset_id AS dataset_id, q.agency_id AS agency_id, q.total AS total,
+       q.losses AS losses, q.checked_at AS checked_at, d.name AS dataset_name
 FROM (
-    SELECT dataset_id, agency_id, total, losses, checked_at,
-           row_number() OVER (PARTITION BY agency_id ORDER BY total, dataset_id) AS agency_rank,
-           row_number() OVER (ORDER BY total, dataset_id)                        AS overall_rank
-    FROM (""" + LATEST_CHECKS_OF_YEAR + """)
+    SELECT year, dataset_id, agency_id, total, losses, checked_at,
+           row_number() OVER (PARTITION BY year, agency_id ORDER BY total, dataset_id) AS agency_rank,
+           row_number() OVER (PARTITION BY year ORDER BY total, dataset_id)            AS overall_rank
+    FROM (""" + LATEST_CHECKS_OF_YEARS + """)
 ) AS q
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = q.dataset_id
 WHERE q.agency_rank <= {worst_per_agency:UInt32} OR q.overall_rank <= {worst_overall:UInt32}
-ORDER BY q.total, q.dataset_id
+ORDER BY q.year, q.total, q.dataset_id
 """
 
-# Use of each agency's datasets in the year, from the rollups (reports/usage.py): sums per
+# Use of each agency's datasets in each year, from the rollups (reports/usage.py): sums per
 # dataset first, so the catalog join touches thousands of rows, not millions.
 UTILISATION = """
 WITH
 catalog AS (SELECT dataset_id, agency_id FROM datasets FINAL),
 per_channel AS (
-    -- Plain sums per dataset and channel: the engine reads them from the rollup's projection.
-    SELECT u.dataset_id AS dataset_id, u.channel AS channel,
+    -- Plain sums per year, dataset and channel: the engine reads them from the rollup's
+    -- projection per_year_dataset_channel (migration 0600), which a condition on `day` itself
+    -- would rule out.
+    SELECT toYear(u.day) AS year, u.dataset_id AS dataset_id, u.channel AS channel,
            sum(u.calls) AS all_calls, sum(u.errors) AS failed, sum(u.rows) AS channel_rows
     FROM usage_daily_dataset AS u
-    WHERE u.day BETWEEN {year_start:Date} AND {year_end:Date}
-    GROUP BY dataset_id, channel
+    WHERE toYear(u.day) IN {years:Array(UInt16)}
+    GROUP BY year, dataset_id, channel
 ),
 per_dataset AS (
-    SELECT dataset_id,
+    SELECT year, dataset_id,
            sum(all_calls) - sum(failed)                           AS calls,
            sumIf(all_calls - failed, channel = 'download')        AS downloads,
            sum(channel_rows)                                      AS rows
     FROM per_channel
-    GROUP BY dataset_id
+    GROUP BY year, dataset_id
 ),
 sums AS (
-    SELECT c.agency_id AS agency_id, sum(p.calls) AS calls, sum(p.downloads) AS downloads,
-           sum(p.rows) AS rows, countIf(p.calls > 0) AS used_datasets
+    SELECT p.year AS year, c.agency_id AS agency_id, sum(p.calls) AS calls,
+           sum(p.downloads) AS downloads, sum(p.rows) AS rows, countIf(p.calls > 0) AS used_datasets
     FROM per_dataset AS p INNER JOIN catalog AS c ON c.dataset_id = p.dataset_id
-    GROUP BY agency_id
+    GROUP BY year, agency_id
 ),
 active AS (
-    SELECT c.agency_id AS agency_id, uniqExact(v.visitor) AS consumers
+    SELECT toYear(v.month) AS year, c.agency_id AS agency_id, uniqExact(v.visitor) AS consumers
     FROM visitor_presence AS v INNER JOIN catalog AS c ON c.dataset_id = v.dataset_id
-    WHERE NOT v.anonymous AND v.month BETWEEN {year_start:Date} AND {year_end:Date}
-    GROUP BY agency_id
+    WHERE NOT v.anonymous AND v.month BETWEEN {first_day:Date} AND {last_day:Date}
+      AND toYear(v.month) IN {years:Array(UInt16)}
+    GROUP BY year, agency_id
 )
-SELECT s.agency_id AS agency_id, s.calls AS calls, s.downloads AS downloads, s.rows AS rows,
-       a.consumers AS consumers, s.used_datasets AS used_datasets
-FROM sums AS s LEFT JOIN active AS a ON a.agency_id = s.agency_id
+SELECT s.year AS year, s.agency_id AS agency_id, s.calls AS calls, s.downloads AS downloads,
+       s.rows AS rows, a.consumers AS consumers, s.used_datasets AS used_datasets
+FROM sums AS s LEFT JOIN active AS a ON a.year = s.year AND a.agency_id = s.agency_id
 """
+
+# The engine picks a projection by the marks it reads, and on a small platform both of the
+# rollup's projections read one or two: named, the yearly one is taken whatever the size.
+YEAR_SUMS = {"preferred_optimize_projection_name": "per_year_dataset_channel"}
 
 
 @dataclass
@@ -440,21 +455,44 @@ def _period(year: int, today: date) -> dict[str, Any]:
     return {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": min(year_end, today)}
 
 
-def _read_catalog(client: Client, year: int, today: date) -> list[dict]:
-    return _rows(client.query(CATALOG, parameters=_period(year, today)))
+def _by_year(rows: list[dict], years: tuple[int, ...]) -> dict[int, list[dict]]:
+    """Rows of a query over several years, {year: its rows without the year column}."""
+    split: dict[int, list[dict]] = {year: [] for year in years}
+    for row in rows:
+        split[row.pop("year")].append(row)
+    return split
 
 
-def _read_lags(client: Client, year: int, today: date) -> dict[str, list[dict]]:
-    return _group(_rows(client.query(UPDATE_LAGS, parameters=_period(year, today))))
+def _years_query(client: Client, sql: str, years: tuple[int, ...], settings: dict | None = None,
+                 **params: Any) -> dict[int, list[dict]]:
+    span = {"years": list(years), "first_day": date(min(years), 1, 1), "last_day": date(max(years), 12, 31)}
+    return _by_year(_rows(client.query(sql, parameters=span | params, settings=settings)), years)
 
 
-def _read_latest_quality(client: Client, year: int, today: date) -> dict[str, list[dict]]:
-    params = _period(year, today) | {"worst_per_agency": WORST_PER_AGENCY, "worst_overall": WORST_DATASETS}
-    return _group(_rows(client.query(LATEST_QUALITY, parameters=params)))
+def _read_catalog(client: Client, years: tuple[int, ...], today: date) -> dict[int, list[dict]]:
+    return _years_query(client, CATALOG, years)
 
 
-def _read_quality_scores(client: Client, year: int, today: date) -> dict[str, dict]:
-    return {row["agency_id"]: row for row in agency_scores(client, year)}
+def _read_lags(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, list[dict]]]:
+    lags = _years_query(client, UPDATE_LAGS, years, today=today)
+    return {year: _group(rows) for year, rows in lags.items()}
+
+
+def _read_latest_quality(client: Client, years: tuple[int, ...],
+                         today: date) -> dict[int, dict[str, list[dict]]]:
+    checks = _years_query(client, LATEST_QUALITY, years, worst_per_agency=WORST_PER_AGENCY,
+                          worst_overall=WORST_DATASETS)
+    return {year: _group(rows) for year, rows in checks.items()}
+
+
+def _read_quality_scores(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, dict]]:
+    return {year: {row["agency_id"]: row for row in rows}
+            for year, rows in agency_scores_by_year(client, years).items()}
+
+
+def _read_usage(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, dict]]:
+    return {year: {row["agency_id"]: row for row in rows}
+            for year, rows in _years_query(client, UTILISATION, years, settings=YEAR_SUMS).items()}
 
 
 def _span(years: tuple[int, ...]) -> ReportFilters:
@@ -479,17 +517,6 @@ def _read_violations(client: Client, years: tuple[int, ...], today: date) -> dic
     return {year: [v for v in violations if v["recorded_at"].year == year] for year in years}
 
 
-def _read_usage(client: Client, year: int, today: date) -> dict[str, dict]:
-    rows = _rows(client.query(UTILISATION, parameters=_period(year, today)))
-    return {row["agency_id"]: row for row in rows}
-
-
-def _each_year(read_year: Callable[[Client, int, date], Any]) -> Callable[..., dict[int, Any]]:
-    def read(client: Client, years: tuple[int, ...], today: date) -> dict[int, Any]:
-        return {year: read_year(client, year, today) for year in years}
-    return read
-
-
 @dataclass(frozen=True)
 class _Input:
     """One input of a year's evaluation and the tables it reads. It is read again only when one
@@ -510,16 +537,16 @@ class _Input:
 # sign-in nothing here. tests/test_eval_evaluation.py checks these lists against the SQL each
 # input runs. Listed costliest first: that is the order they are read in.
 INPUTS: dict[str, _Input] = {
-    "usage": _Input(_each_year(_read_usage), ("datasets",),
+    "usage": _Input(_read_usage, ("datasets",),
                     yearly=("usage_daily_dataset", "visitor_presence")),
     "sla": _Input(_read_review_sla, ("applications", "datasets", "agencies")),
-    "quality": _Input(_each_year(_read_latest_quality), ("quality_checks", "datasets")),
+    "quality": _Input(_read_latest_quality, ("quality_checks", "datasets")),
     "all_violations": _Input(_read_violations,
                              ("violations", "measures", "consumers", "datasets", "agencies")),
-    "quality_scores": _Input(_each_year(_read_quality_scores), ("quality_checks", "agencies")),
+    "quality_scores": _Input(_read_quality_scores, ("quality_checks", "agencies")),
     "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
-    "catalog": _Input(_each_year(_read_catalog), ("datasets", "agencies")),
-    "lags": _Input(_each_year(_read_lags), ("datasets",)),
+    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
+    "lags": _Input(_read_lags, ("datasets",)),
 }
 
 

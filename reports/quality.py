@@ -508,17 +508,20 @@ def dataset_scores(client: Client, filters: ReportFilters) -> list[dict]:
     return rows
 
 
-# The latest check of each dataset in a year, the rows the agency means and the evaluation read.
-LATEST_CHECKS_OF_YEAR = """
-    SELECT dataset_id, agency_id, total, dimensions, profiled, losses, checked_at
+# The latest check of each dataset in each of the years asked for: the rows the agency means
+# and the evaluation read. Several years in one query, since the evaluation looks at two.
+LATEST_CHECKS_OF_YEARS = """
+    SELECT toYear(checked_at) AS year, dataset_id, agency_id, total, dimensions, profiled, losses,
+           checked_at
     FROM quality_checks
-    WHERE toYear(checked_at) = {year:UInt16}
-    ORDER BY dataset_id, checked_at DESC, run_id DESC
-    LIMIT 1 BY dataset_id
+    WHERE toYear(checked_at) IN {years:Array(UInt16)}
+    ORDER BY year, dataset_id, checked_at DESC, run_id DESC
+    LIMIT 1 BY year, dataset_id
 """
 
 AGENCY_SCORES = """
-SELECT q.agency_id                                  AS agency_id,
+SELECT q.year                                       AS year,
+       q.agency_id                                  AS agency_id,
        any(a.name)                                  AS agency_name,
        avg(q.total)                                 AS score,
        count()                                      AS datasets,
@@ -526,25 +529,32 @@ SELECT q.agency_id                                  AS agency_id,
        avgMap(q.dimensions)                         AS dimensions,
        argMin(q.dataset_id, (q.total, q.dataset_id)) AS worst_dataset_id,
        min(q.total)                                 AS worst_score
-FROM (""" + LATEST_CHECKS_OF_YEAR + """) AS q
+FROM (""" + LATEST_CHECKS_OF_YEARS + """) AS q
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS a ON a.agency_id = q.agency_id
 WHERE {agency_id:String} = '' OR q.agency_id = {agency_id:String}
-GROUP BY q.agency_id
+GROUP BY q.year, q.agency_id
 """
 
 
 def agency_scores(client: Client, year: int, agency_id: str | None = None) -> list[dict]:
     """Per agency, the mean of its datasets' latest scores of the year (total and each dimension)."""
-    out = []
-    for row in _rows(client, AGENCY_SCORES, {"year": year, "agency_id": agency_id or ""}):
-        out.append({
+    return agency_scores_by_year(client, (year,), agency_id)[year]
+
+
+def agency_scores_by_year(client: Client, years: tuple[int, ...],
+                          agency_id: str | None = None) -> dict[int, list[dict]]:
+    """`agency_scores` of each year, {year: rows}, best first, read in one query."""
+    by_year: dict[int, list[dict]] = {year: [] for year in years}
+    params = {"years": list(years), "agency_id": agency_id or ""}
+    for row in _rows(client, AGENCY_SCORES, params):
+        by_year[row["year"]].append({
             "agency_id": row["agency_id"], "agency_name": row["agency_name"] or row["agency_id"],
-            "year": year, "score": round(row["score"], 2), "datasets": row["datasets"],
+            "year": row["year"], "score": round(row["score"], 2), "datasets": row["datasets"],
             "profiled": row["profiled"],
             "dimensions": {d: round(float(row["dimensions"].get(d, 0.0)), 2) for d in DIMENSIONS},
             "worst_dataset_id": row["worst_dataset_id"], "worst_score": round(float(row["worst_score"]), 2),
         })
-    return sorted(out, key=lambda r: (-r["score"], r["agency_id"]))
+    return {year: sorted(rows, key=lambda r: (-r["score"], r["agency_id"])) for year, rows in by_year.items()}
 
 
 TREND = """
