@@ -167,11 +167,17 @@ sums AS (
     FROM per_dataset AS p INNER JOIN catalog AS c ON c.dataset_id = p.dataset_id
     GROUP BY year, agency_id
 ),
+visitors AS (
+    -- Each year's registered visitors of each dataset: from the projection
+    -- per_year_dataset_visitor (migration 0601), a row per year, dataset and visitor.
+    SELECT toYear(month) AS year, dataset_id, visitor
+    FROM visitor_presence
+    WHERE NOT anonymous AND toYear(month) IN {years:Array(UInt16)}
+    GROUP BY year, dataset_id, anonymous, visitor
+),
 active AS (
-    SELECT toYear(v.month) AS year, c.agency_id AS agency_id, uniqExact(v.visitor) AS consumers
-    FROM visitor_presence AS v INNER JOIN catalog AS c ON c.dataset_id = v.dataset_id
-    WHERE NOT v.anonymous AND v.month BETWEEN {first_day:Date} AND {last_day:Date}
-      AND toYear(v.month) IN {years:Array(UInt16)}
+    SELECT v.year AS year, c.agency_id AS agency_id, uniqExact(v.visitor) AS consumers
+    FROM visitors AS v INNER JOIN catalog AS c ON c.dataset_id = v.dataset_id
     GROUP BY year, agency_id
 )
 SELECT s.year AS year, s.agency_id AS agency_id, s.calls AS calls, s.downloads AS downloads,
@@ -179,8 +185,8 @@ SELECT s.year AS year, s.agency_id AS agency_id, s.calls AS calls, s.downloads A
 FROM sums AS s LEFT JOIN active AS a ON a.year = s.year AND a.agency_id = s.agency_id
 """
 
-# The engine picks a projection by the marks it reads, and on a small platform both of the
-# rollup's projections read one or two: named, the yearly one is taken whatever the size.
+# The engine picks a projection by the marks it reads, and on a small platform a rollup's
+# projections all read one or two: named, the yearly one is taken whatever the size.
 YEAR_SUMS = {"preferred_optimize_projection_name": "per_year_dataset_channel"}
 
 
@@ -537,16 +543,15 @@ class _Input:
 # sign-in nothing here. tests/test_eval_evaluation.py checks these lists against the SQL each
 # input runs. Listed costliest first: that is the order they are read in.
 INPUTS: dict[str, _Input] = {
-    "usage": _Input(_read_usage, ("datasets",),
-                    yearly=("usage_daily_dataset", "visitor_presence")),
     "sla": _Input(_read_review_sla, ("applications", "datasets", "agencies")),
+    "usage": _Input(_read_usage, ("datasets",), yearly=("usage_daily_dataset", "visitor_presence")),
+    "lags": _Input(_read_lags, ("datasets",)),
     "quality": _Input(_read_latest_quality, ("quality_checks", "datasets")),
+    "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
+    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
     "all_violations": _Input(_read_violations,
                              ("violations", "measures", "consumers", "datasets", "agencies")),
     "quality_scores": _Input(_read_quality_scores, ("quality_checks", "agencies")),
-    "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
-    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
-    "lags": _Input(_read_lags, ("datasets",)),
 }
 
 
