@@ -198,6 +198,7 @@ def test_overview_page(platform, role):
     top = next(f for f in _frames(app) if "数据集编号" in f.columns)
     assert set(top["数据集编号"]) <= ({"d1", "d2"} if role == "agency" else {"d1", "d2", "d3"})
     assert len(top) > 0
+    assert set(top["开放类型"]) <= {"无条件开放", "有条件开放", "非开放"}      # labels, not stored codes
 
 
 def test_overview_page_in_english(platform):

@@ -97,6 +97,8 @@ def _supervision_metrics(alerts: dict[str, int], violations: int, quality: dict,
 
 def _top(top: pl.DataFrame) -> None:
     st.subheader(t("pages.overview.top_datasets"))
+    classes = {c: t(f"pages.open_class.{c}") for c in (*OPEN_CLASSES, "closed")}
+    top = top.with_columns(pl.col("open_class").replace_strict(classes, default=pl.col("open_class")))
     table(charts.label_columns(top), "top_datasets")
 
 
