@@ -145,9 +145,10 @@ class Scheduler:
 def build_scheduler(settings: Settings) -> Scheduler:
     scheduler = Scheduler(settings)
     scheduler.add("spool_ingest", SPOOL_EVERY_S, spool_job)
-    # The first detector run waits a little: at start-up the pages' first renders come first.
+    # The first detector run and evaluation wait a little: at start-up the pages' first renders
+    # come first (a visitor who opens the evaluation page sooner computes it there).
     scheduler.add("detectors", DETECT_EVERY_S, detect_job, first_in_s=min(DETECT_EVERY_S, 120))
-    scheduler.add("evaluation", EVALUATE_EVERY_S, evaluation_job)
+    scheduler.add("evaluation", EVALUATE_EVERY_S, evaluation_job, first_in_s=min(EVALUATE_EVERY_S, 30))
     return scheduler
 
 

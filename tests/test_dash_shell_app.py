@@ -345,6 +345,18 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypa
     assert evaluation.next_due < evaluation.last_finished + timedelta(seconds=jobs.EVALUATE_EVERY_S)
 
 
+def test_the_heavier_jobs_wait_for_the_first_page_views(settings):
+    """At start-up the spool is read at once; the detectors and the evaluation wait, so the first
+    visitor's pages do not share the two cores with them."""
+    from dashboard import jobs
+
+    scheduler = jobs.build_scheduler(settings)
+    built = jobs._now()
+    due = {name: (status.next_due - built).total_seconds() for name, status in scheduler.jobs.items()}
+    assert due["spool_ingest"] < 1
+    assert 25 < due["evaluation"] <= 30 and 115 < due["detectors"] <= 120
+
+
 def test_sign_out_is_audited_and_returns_to_sign_in(app_client):
     at = as_user(new_app(), User("olivia", "official"), app_client).run()
     at.button(key="sign_out").click().run()
