@@ -159,7 +159,8 @@ def evaluation_after(*changed_inputs: str, this_year_only: bool = False) -> Call
 
 
 def triage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
-    timer("alert_counts_by_severity", lambda: store.alert_counts_by_severity(client, agency_id=f.agency_id))
+    timer("alert_counts_by_severity", lambda: store.alert_counts_by_severity(
+        client, agency_id=f.agency_id, dataset_id=f.dataset_id, date_from=f.date_from, date_to=f.date_to))
     rows = []
     for status in ("new", "acknowledged"):   # the default "open" queue
         rows += timer(f"list_alerts({status})", lambda s=status: store.list_alerts(client, AlertFilters(

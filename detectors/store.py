@@ -280,10 +280,13 @@ def get_alert(client: Client, alert_id: str) -> dict[str, Any] | None:
     return alert
 
 
-def alert_counts_by_severity(client: Client, agency_id: str | None = None, *, open_only: bool = True
-                             ) -> dict[str, int]:
-    """{severity: count} for every severity; by default only alerts still open (new or acknowledged)."""
-    params = {**AlertFilters(agency_id=agency_id).as_params(), "open_only": int(open_only)}
+def alert_counts_by_severity(client: Client, agency_id: str | None = None, *, open_only: bool = True,
+                             dataset_id: str | None = None, date_from: date | None = None,
+                             date_to: date | None = None) -> dict[str, int]:
+    """{severity: count} for every severity; by default only alerts still open (new or acknowledged).
+    The dates keep the alerts whose window overlaps them, as in `list_alerts`."""
+    within = AlertFilters(agency_id=agency_id, dataset_id=dataset_id, date_from=date_from, date_to=date_to)
+    params = {**within.as_params(), "open_only": int(open_only)}
     counts = dict(client.query(COUNTS_BY_SEVERITY, parameters=params).result_rows)
     return {severity: int(counts.get(severity, 0)) for severity in SEVERITIES}
 

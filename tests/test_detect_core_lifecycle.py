@@ -179,6 +179,11 @@ def test_counts_by_severity_count_open_alerts(client, alerts):
     assert alert_counts_by_severity(client, open_only=False)["low"] == 1
     assert alert_counts_by_severity(client, agency_id="A7") == {
         "low": 0, "medium": 2, "high": 1, "critical": 1}
+    # As the triage queue: the alerts of one dataset whose window overlaps the dates.
+    later = {"date_from": DAY + timedelta(days=1), "date_to": DAY + timedelta(days=2)}
+    assert alert_counts_by_severity(client, **later) == {"low": 0, "medium": 1, "high": 1, "critical": 0}
+    assert alert_counts_by_severity(client, dataset_id="D2", open_only=False) == {
+        "low": 1, "medium": 0, "high": 0, "critical": 0}
 
 
 def test_every_change_is_audited_and_the_chain_stays_intact(client, alerts):

@@ -335,7 +335,10 @@ def render() -> None:
     filter_sidebar(show=PAGE_FILTERS)
     filters = current_filters()
     client = get_client()
-    counts = store.alert_counts_by_severity(client, agency_id=filters.agency_id)
+    # Open alerts within the sidebar's filters, as the open queue lists them before its own filters.
+    counts = store.alert_counts_by_severity(
+        client, agency_id=filters.agency_id, dataset_id=filters.dataset_id,
+        date_from=filters.date_from, date_to=filters.date_to)
     for column, severity in zip(st.columns(len(SEVERITIES)), reversed(SEVERITIES), strict=True):
         column.metric(t("pages.triage.open_severity", severity=t(f"pages.severity.{severity}")),
                       format_number(counts.get(severity, 0)))
