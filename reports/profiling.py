@@ -263,13 +263,16 @@ def _date_rules(name: str, with_time: bool, tag: str) -> Rules:
     laid_out = separator.is_not_null()
     layouts = {f"layout:{label}": laid_out & exists & (separator == mark)
                for mark, label in DATE_LAYOUTS.items()}
+    # polars skips whitespace before a number, so " 2024-01-01" would parse: a cell must start
+    # with its year's first digit to be accepted (the layout expression below rejects it too).
+    unpadded = pl.col(name).str.contains(r"^[0-9]")
     first, recheck = _parse(pl.col(name), with_time), None
     if with_time:   # the usual layout first: the other parses run only on the cells it rejects
         first = pl.col(name).str.to_datetime(DATETIME_FORMATS[0], strict=False, cache=False).dt.date()
-        recheck = _in_range(_parse(pl.col(name), with_time), with_time).fill_null(False)
+        recheck = (_in_range(_parse(pl.col(name), with_time), with_time) & unpadded).fill_null(False)
     return Rules(prep=[{parsed: first}],
                  parsed=None if with_time else parsed, recheck=recheck,
-                 accepted=_in_range(pl.col(parsed), with_time).fill_null(False),
+                 accepted=(_in_range(pl.col(parsed), with_time) & unpadded).fill_null(False),
                  accepted_rule="layout:yyyy-mm-dd",
                  rejected_prep=[{split: pl.col(name).str.extract_groups(shape)},
                                 {sep: part("2"),

@@ -105,6 +105,7 @@ def test_bad_credit_code_impossible_date_and_type_error_cost_validity(tmp_path):
     rows[2] = "3,企业3,91440300708461136T,2023-02-30,30.5"
     rows[4] = "5,企业5,91440300708461136T,2024-01-06,五十"
     rows[5] = "6,企业6,not-a-code,2024-01-07,60.5"
+    rows[6] = f"7,企业7,{GOOD_CODE}, 2024-01-08,70.5"
     profile = profile_file(write_csv(tmp_path / "invalid.csv", rows), FIELDS)
     points, losses = score_content(DEFAULT_WEIGHTS, profile)["validity"]
     found = {(x.field, x.rule): (x.count, x.example) for x in losses}
@@ -112,12 +113,13 @@ def test_bad_credit_code_impossible_date_and_type_error_cost_validity(tmp_path):
         ("credit_code", "checksum"): (1, BAD_CODE),
         ("credit_code", "format"): (1, "not-a-code"),
         ("reg_date", "impossible_date"): (1, "2023-02-30"),
+        ("reg_date", "format"): (1, " 2024-01-08"),
         ("amount", "type"): (1, "五十"),
     }
     # checked fields: id, credit_code, reg_date, amount (strings are not type-checked)
     share = 15 / 4
     assert sum(x.points for x in losses if x.field == "credit_code") == pytest.approx(share * 0.2 / 0.2)
-    assert points == pytest.approx(15 - share * (1.0 + 0.5 + 0.5))
+    assert points == pytest.approx(15 - share * (1.0 + 1.0 + 0.5))      # two bad cells each in code and date
 
 
 def test_mixed_date_layouts_and_missing_declared_field_cost_consistency(tmp_path):
@@ -338,11 +340,12 @@ def test_vectorised_credit_check_agrees_with_the_scalar_one():
 def test_datetime_fields_accept_layouts_and_catch_impossible_clocks(tmp_path):
     path = tmp_path / "times.csv"
     path.write_text("id,at\n1,2024-01-01 10:00:00\n2,2024/01/02 08:30\n3,2024-01-03T09:00:00+08:00\n"
-                    "4,2024-02-30 10:00:00\n5,2024-01-01 25:00\n6,明天上午\n7,2024-01-05\n")
+                    "4,2024-02-30 10:00:00\n5,2024-01-01 25:00\n6,明天上午\n7,2024-01-05\n"
+                    "8, 2024-01-06 10:00:00\n9,\t2024-01-07\n")
     profile = profile_file(path, [{"name": "id", "type": "integer"}, {"name": "at", "type": "datetime"}])
     at = next(f for f in profile.fields if f.name == "at")
     found = {(f.rule, f.count) for f in at.findings}
-    assert found == {("impossible_date", 2), ("format", 1)}
+    assert found == {("impossible_date", 2), ("format", 3)}          # padded cells are format errors
     assert at.date_layouts == {"yyyy-mm-dd": 3, "yyyy/mm/dd": 1}     # real dates only
 
 
