@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.session import current_user, get_settings
-from odwatch.i18n import t
+from odwatch.i18n import format_number, t
 from odwatch.settings import TIMEZONE, Settings
 from warehouse import audit, connect
 
@@ -83,11 +83,12 @@ def download_button(label: str, make: Callable[[], bytes], file_name: str, mime:
 
 
 def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | None = None,
-          height: int | None = None) -> None:
-    """A table with CSV and XLSX downloads of exactly what is shown.
+          height: int | None = None, shown: int | None = None) -> None:
+    """A table with CSV and XLSX downloads of its rows.
 
     `labels` renames columns for display and export (e.g. to translated headers);
-    `name` names the download files and the audit entries.
+    `name` names the download files and the audit entries. With `shown`, only the first
+    `shown` rows are drawn, a caption says so, and the downloads still hold every row.
     """
     frame = as_frame(df)
     if labels:
@@ -97,7 +98,11 @@ def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | N
         return
     # Shown in Shanghai wall-clock time, without the "+08:00" on every cell.
     sizing = {"height": height} if height else {}
-    st.dataframe(_plain_times(frame), hide_index=True, width="stretch", **sizing)
+    drawn = frame.head(shown) if shown is not None else frame
+    st.dataframe(_plain_times(drawn), hide_index=True, width="stretch", **sizing)
+    if drawn.height < frame.height:
+        st.caption(t("shell.rows_shown", shown=format_number(drawn.height),
+                     total=format_number(frame.height)))
     key = key or name
     left, right, _ = st.columns([1, 1, 6])
     rows = {"rows": frame.height}

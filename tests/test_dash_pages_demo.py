@@ -32,6 +32,7 @@ from reports.quality import scan_catalog
 from warehouse import connect
 
 PAGES = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
+SHOWN_DATASETS = 100     # dashboard/pages/quality.py draws the worst 100 of the matching datasets
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +66,11 @@ def default_filters(agency_id: str | None = None) -> ReportFilters:
     return ReportFilters(date_from=end - timedelta(days=29), date_to=end, agency_id=agency_id)
 
 
-def render(page: str, user: User) -> AppTest:
+def render(page: str, user: User, state: dict | None = None) -> AppTest:
     app = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
     app.session_state[USER_KEY] = user
+    for key, value in (state or {}).items():
+        app.session_state[key] = value
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -108,12 +111,21 @@ def test_usage_for_an_agency_user_is_scoped(demo, agency_user):
     assert everything - own                       # other agencies' datasets exist and are not shown
 
 
-def test_quality_lists_every_scored_dataset(demo):
+def test_quality_reaches_every_scored_dataset(demo):
     client, _ = demo
-    app = render("quality", User("olivia", "official"))
     scores = quality.dataset_scores(client, default_filters())
+    datasets_tab = {"quality_tab": "各数据集与失分原因"}
+    app = render("quality", User("olivia", "official"), datasets_tab)
     assert metrics(app)["已评分数据集"] == format_number(len(scores))
-    assert len(frame_with(app, "失分项")) == len(scores)
+    shown = [s["dataset_id"] for s in scores[:SHOWN_DATASETS]]        # the worst first
+    assert list(frame_with(app, "失分项")["数据集编号"]) == shown
+    assert app.selectbox(key="quality_dataset").value == shown[0]
+    # The best-scored dataset (past the drawn rows in a large catalog) is found by its id.
+    best = scores[-1]["dataset_id"]
+    found = render("quality", User("olivia", "official"), {**datasets_tab, "quality_search": best})
+    assert best in set(frame_with(found, "失分项")["数据集编号"])
+    found.selectbox(key="quality_dataset").select(best).run()
+    assert not found.exception and found.selectbox(key="quality_dataset").value == best
 
 
 def test_evaluation_ranks_every_agency(demo):

@@ -78,6 +78,27 @@ def test_table_shows_the_frame_with_two_downloads(settings, client, monkeypatch)
     assert labels == ["下载 CSV", "下载 XLSX"]
 
 
+def long_table_script():
+    import polars as pl
+
+    from dashboard.components import table
+
+    table(pl.DataFrame({"dataset": [f"d{n}" for n in range(5)]}), "long", shown=2)
+
+
+def test_table_draws_the_first_rows_and_says_how_many_there_are(settings, client, monkeypatch):
+    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+    get_settings.cache_clear()
+    at = AppTest.from_function(long_table_script, default_timeout=60)
+    at.session_state[USER_KEY] = User("olivia", "official")
+    at.run()
+    get_settings.cache_clear()
+    assert not at.exception
+    assert list(at.dataframe[0].value["dataset"]) == ["d0", "d1"]
+    assert at.caption[0].value == "显示前 2 行，共 5 行；下载文件包含全部行。"
+    assert len(at.get("download_button")) == 2
+
+
 def _ok(settings, state):
     state["n"] = state.get("n", 0) + 1
     return f"run {state['n']}"
