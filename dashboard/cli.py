@@ -132,16 +132,14 @@ def _warm_up() -> None:
     """Load what every page uses and draw one figure before the first visitor arrives.
 
     Streamlit runs the pages in this process, so their libraries (polars, pyarrow, plotly
-    and its validators, the report modules) would otherwise load during a user's first
-    page view and add seconds to it. Likewise the message catalogs, and inspect's index of
-    the loaded modules: Streamlit's first element in a process walks the stack with
-    `inspect.stack()` (to warn about REPL use), which builds that index over every module
-    loaded, 0.1-0.3 s of the first visitor's sign-in page otherwise.
+    and its validators, the report modules) would otherwise load during a user's first page
+    view and add seconds to it. Likewise the message catalogs. (The modules with Streamlit
+    caches, dashboard.session and those importing it, load with the first run: imported
+    before the server exists, each cache would log a warning; they take 15 ms.)
     """
-    import inspect
-
     import polars as pl
 
+    import detectors.store  # noqa: F401
     import reports.applications
     import reports.complaints
     import reports.evaluation
@@ -157,7 +155,20 @@ def _warm_up() -> None:
     charts.pie(sample, "name", "calls", "").to_json()
     for lang in LANGUAGES:
         catalog(lang)
-    inspect.stack()
+    _skip_repl_check()
+
+
+def _skip_repl_check() -> None:
+    """Spare the first visitor Streamlit's check for a Python REPL.
+
+    Streamlit's first element in a process calls `inspect.stack()` to warn a REPL user to use
+    `streamlit run`; that walks every loaded module (those the server loads after this
+    warm-up too): 40-90 ms of the first script run, the sign-in page's. serve always runs
+    the app through `streamlit run`, so the check can only answer no: mark it done.
+    """
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True
 
 
 def register(app: typer.Typer) -> None:

@@ -121,6 +121,20 @@ def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_cl
     assert all((Path(get_static_dir()) / "static" / "js" / name).is_file() for name in named)
 
 
+def test_serve_skips_streamlits_repl_check_through_the_flag_this_streamlit_reads():
+    import inspect
+
+    from streamlit import delta_generator
+
+    from dashboard import cli
+
+    # The flag serve sets is the one Streamlit's first element checks before walking the stack:
+    # an upgrade that renames it shows here.
+    assert "_use_warning_has_been_displayed" in inspect.getsource(delta_generator._maybe_print_use_warning)
+    cli._skip_repl_check()
+    assert delta_generator._use_warning_has_been_displayed is True
+
+
 @pytest.mark.parametrize("role", [None, *navigation.ROLES])
 def test_each_role_is_given_exactly_its_pages(role):
     existing = {spec.key for spec in navigation.PAGES if spec.exists()}
