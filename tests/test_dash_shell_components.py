@@ -64,14 +64,20 @@ def table_script():
     table(pl.DataFrame({"dataset": []}), "empty")
 
 
-def test_table_shows_the_frame_with_two_downloads(settings, client, monkeypatch):
+def run_as_official(script, settings, monkeypatch) -> AppTest:
+    """The script run by an official, on the test's database."""
     monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
     get_settings.cache_clear()
-    at = AppTest.from_function(table_script, default_timeout=60)
+    at = AppTest.from_function(script, default_timeout=60)
     at.session_state[USER_KEY] = User("olivia", "official")
     at.run()
     get_settings.cache_clear()
     assert not at.exception
+    return at
+
+
+def test_table_shows_the_frame_with_two_downloads(settings, client, monkeypatch):
+    at = run_as_official(table_script, settings, monkeypatch)
     assert list(at.dataframe[0].value.columns) == ["dataset", "调用次数"]
     assert len(at.dataframe) == 1 and at.info[0].value == "当前筛选条件下没有数据。"
     labels = [b.proto.label for b in at.get("download_button")]
@@ -87,13 +93,7 @@ def long_table_script():
 
 
 def test_table_draws_the_first_rows_and_says_how_many_there_are(settings, client, monkeypatch):
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
-    at = AppTest.from_function(long_table_script, default_timeout=60)
-    at.session_state[USER_KEY] = User("olivia", "official")
-    at.run()
-    get_settings.cache_clear()
-    assert not at.exception
+    at = run_as_official(long_table_script, settings, monkeypatch)
     assert list(at.dataframe[0].value["dataset"]) == ["d0", "d1"]
     assert at.caption[0].value == "显示前 2 行，共 5 行；下载文件包含全部行。"
     assert len(at.get("download_button")) == 2
