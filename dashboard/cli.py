@@ -17,6 +17,16 @@ from warehouse import connect
 
 APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
+# How serve runs Streamlit (bench/first_render.py serves an empty app the same way, to compare).
+STREAMLIT_OPTIONS = [
+    "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+    "--client.toolbarMode", "viewer",
+    # Streamlit forces a full gc.collect() after every script run by default. With the
+    # report libraries loaded that is 150-250 ms holding the GIL, and the message that
+    # ends the run waits behind it: every click paid it. Python's own collector still runs.
+    "--runner.postScriptGC", "false",
+]
 
 console = Console()
 users_app = typer.Typer(help="Dashboard accounts.", no_args_is_help=True)
@@ -117,13 +127,7 @@ def serve(
     console.print(f"Dashboard on http://{address}:{port}/")
     streamlit_cli.main.main(
         args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
-              "--server.headless", "true", "--browser.gatherUsageStats", "false",
-              "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-              "--client.toolbarMode", "viewer",
-              # Streamlit forces a full gc.collect() after every script run by default. With the
-              # report libraries loaded that is 150-250 ms holding the GIL, and the message that
-              # ends the run waits behind it: every click paid it. Python's own collector still runs.
-              "--runner.postScriptGC", "false"],
+              *STREAMLIT_OPTIONS],
         prog_name="streamlit", standalone_mode=False,
     )
 
