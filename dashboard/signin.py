@@ -67,7 +67,7 @@ def _submit() -> None:
 # Streamlit bundle file. Streamlit loads a widget's code when one first appears: on a first
 # visit, fetching it from this server and running it (Plotly's alone takes the browser about a
 # second) would fall within the first page, competing with its queries.
-FIRST_PAGE_CODE = ("Selectbox", "DateInput", "Metric", "PlotlyChart", "DataFrame", "DownloadButton")
+FIRST_PAGE_CODE = ("Selectbox", "Radio", "DateInput", "Metric", "PlotlyChart", "DataFrame", "DownloadButton")
 PREFETCH = """<script>
 (() => {
   const index = document.querySelector('script[src*="/static/js/index."]');

@@ -102,9 +102,13 @@ def test_language_switch_changes_labels(app_client):
     at = new_app().run()
     assert at.title[0].value == "登录"
     assert at.text_input(key="signin_username").label == "用户名"
-    at.radio(key="lang").set_value("en").run()
+    assert at.button(key="lang_zh").proto.type == "primary"
+    at.button(key="lang_en").click().run()
     assert at.title[0].value == "Sign in"
     assert at.text_input(key="signin_username").label == "Username"
+    assert at.button(key="lang_en").proto.type == "primary"
+    at.button(key="lang_zh").click().run()
+    assert at.title[0].value == "登录"
 
 
 def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_client):
