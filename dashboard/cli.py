@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import sys
 from pathlib import Path
@@ -160,6 +161,15 @@ def _warm_up() -> None:
     for lang in LANGUAGES:
         catalog(lang)
     _skip_repl_check()
+    _freeze_loaded_objects()
+
+
+def _freeze_loaded_objects() -> None:
+    """Keep what is loaded by now (libraries, catalogs: alive as long as the server) out of the
+    garbage collector's full passes. Each full pass walked all of it, 100-550 ms holding the GIL
+    at whatever click it fell on; after the freeze, 10-20 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def _skip_repl_check() -> None:

@@ -139,6 +139,18 @@ def test_serve_skips_streamlits_repl_check_through_the_flag_this_streamlit_reads
     assert delta_generator._use_warning_has_been_displayed is True
 
 
+def test_serve_keeps_what_it_loaded_out_of_the_collectors_full_passes():
+    import gc
+
+    from dashboard import cli
+
+    try:
+        cli._freeze_loaded_objects()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()      # the test process goes on collecting as before
+
+
 @pytest.mark.parametrize("role", [None, *navigation.ROLES])
 def test_each_role_is_given_exactly_its_pages(role):
     existing = {spec.key for spec in navigation.PAGES if spec.exists()}
