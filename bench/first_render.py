@@ -60,7 +60,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 300
 PAGE_TIMEOUT_MS = 300_000
-# Idle must still hold this long after a run (a page may rerun itself). It is also a reader's
+# Idle: the run is over, nothing is stale, and no element still waits for its browser code (a
+# skeleton stands in for it until the code is fetched and run). Idle must still hold this long
+# after a run (a page may rerun itself). It is also a reader's
 # pause: Streamlit's gc.collect() after each run is over before the next click.
 PAUSE_MS = 1000
 DETECTOR_FIRST_RUN_S = 120 + 15   # dashboard/jobs.py: the first run, whatever the interval; + margin
@@ -68,7 +70,8 @@ IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
         && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-        && !document.querySelector('[data-stale="true"]');
+        && !document.querySelector('[data-stale="true"]')
+        && !document.querySelector('[data-testid="stSkeleton"]');
 }"""
 ERROR_BOX = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 EVENTS = "SELECT count() FROM access_log"

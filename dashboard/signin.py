@@ -63,17 +63,20 @@ def _submit() -> None:
         st.session_state["signin_error"] = t("signin.invalid")
 
 
-# The browser code of the widgets on the page after sign-in (the overview), by the name of its
-# Streamlit bundle file. Streamlit loads a widget's code when one first appears: on a first
-# visit, fetching it from this server and running it (Plotly's alone takes the browser about a
-# second) would fall within the first page, competing with its queries.
+# The browser code of the widgets on the pages after sign-in, by the name of its Streamlit bundle
+# file: first the overview's, then those the other pages add. Streamlit loads a widget's code when
+# one first appears: on a first visit, fetching it from this server and running it (Plotly's
+# alone takes the browser about a second) would fall within the page, competing with its queries,
+# and the page is not drawn until it has run.
 FIRST_PAGE_CODE = ("Selectbox", "Radio", "DateInput", "Metric", "PlotlyChart", "DataFrame", "DownloadButton")
+OTHER_PAGES_CODE = ("Multiselect", "TextArea", "NumberInput", "Checkbox", "Slider", "Json", "FileUploader")
 PREFETCH = """<script>
 (() => {
   const index = document.querySelector('script[src*="/static/js/index."]');
   if (!index) return;
-  const fetchAll = () => %s.forEach(name => import(new URL(name, index.src).href).catch(() => {}));
+  const load = names => Promise.all(names.map(name => import(new URL(name, index.src).href).catch(() => {})));
   // Once the form is drawn and the browser idle: the user is typing, the next page not yet asked for.
+  const fetchAll = () => load(%s).then(() => load(%s));
   const whenIdle = () => (window.requestIdleCallback || (run => run()))(fetchAll, {timeout: 2000});
   setTimeout(whenIdle, 1000);
 })();
@@ -82,11 +85,12 @@ PREFETCH = """<script>
 
 @cache
 def _prefetch_script() -> str:
-    """The script that loads the first page's widget code while the user signs in; "" when
-    this Streamlit's bundle has none of those files (then the widgets load as they appear)."""
+    """The script that loads the pages' widget code while the user signs in; "" when this
+    Streamlit's bundle has none of those files (then the widgets load as they appear)."""
     bundle = Path(get_static_dir()) / "static" / "js"
-    files = sorted(path.name for stem in FIRST_PAGE_CODE for path in bundle.glob(f"{stem}.*.js"))
-    return PREFETCH % json.dumps(files) if files else ""
+    first, later = ([path.name for stem in stems for path in sorted(bundle.glob(f"{stem}.*.js"))]
+                    for stems in (FIRST_PAGE_CODE, OTHER_PAGES_CODE))
+    return PREFETCH % (json.dumps(first), json.dumps(later)) if first or later else ""
 
 
 def sign_in_page() -> None:

@@ -121,7 +121,8 @@ def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_cl
     assert scripts == [signin._prefetch_script()]
     # Each widget named is a file of this Streamlit's bundle: an upgrade that renames them shows here.
     named = re.findall(r'"([A-Za-z]+\.[^"/]+\.js)"', scripts[0])
-    assert sorted(name.split(".")[0] for name in named) == sorted(signin.FIRST_PAGE_CODE)
+    assert sorted(name.split(".")[0] for name in named) == sorted(signin.FIRST_PAGE_CODE
+                                                                   + signin.OTHER_PAGES_CODE)
     assert all((Path(get_static_dir()) / "static" / "js" / name).is_file() for name in named)
 
 

@@ -40,7 +40,8 @@ IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
         && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-        && !document.querySelector('[data-stale="true"]');
+        && !document.querySelector('[data-stale="true"]')
+        && !document.querySelector('[data-testid="stSkeleton"]');
 }"""
 ZH = catalog("zh")
 
@@ -111,7 +112,8 @@ class Server:
 
 
 def settle(page) -> None:
-    """Wait until Streamlit has finished the current run and no element is stale."""
+    """Wait until Streamlit has finished the current run, no element is stale, and none still
+    shows the skeleton that stands in for it until its browser code is loaded."""
     page.wait_for_function(IDLE)
 
 
