@@ -108,3 +108,27 @@ def sign_in_page() -> None:
     if _prefetch_script():
         # Our own fixed script (no user input in it); st.html runs it only when allowed to.
         st.html(_prefetch_script(), unsafe_allow_javascript=True)
+    _warm_charts()
+
+
+WARM_CHARTS_AFTER_S = 5
+WARM_CHARTS = "signin_charts_due"
+
+
+@st.fragment(run_every=WARM_CHARTS_AFTER_S)
+def _warm_charts() -> None:
+    """Draw one small chart out of sight, once the form has been shown for a few seconds.
+
+    A browser page's first Plotly chart sets Plotly up (0.6-0.9 s of the browser on this
+    machine); drawn while the user types, the overview's charts after sign-in skip it. The
+    fragment's first run, with the page, draws nothing, so the form is not held up; it stops
+    with the sign-in page, whose fragments are not run again after sign-in.
+    """
+    if not st.session_state.get(WARM_CHARTS):
+        st.session_state[WARM_CHARTS] = True
+        return
+    import plotly.graph_objects as go
+
+    st.html("<style>.st-key-signin_charts{position:absolute;left:-10000px;width:320px}</style>")
+    with st.container(key="signin_charts"):
+        st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_chart")

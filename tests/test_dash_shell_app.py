@@ -111,6 +111,16 @@ def test_language_switch_changes_labels(app_client):
     assert at.title[0].value == "登录"
 
 
+def test_the_sign_in_page_draws_a_chart_out_of_sight_only_after_the_form(app_client):
+    """The chart that sets Plotly up in the browser waits for the fragment's timed run, so the
+    form's first drawing is not held up by Plotly's code."""
+    at = new_app().run()
+    assert not at.exception and len(at.get("plotly_chart")) == 0
+    at.run()                                  # as the fragment's timed run, seconds later
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    assert at.text_input(key="signin_password") is not None
+
+
 def test_the_sign_in_page_fetches_the_first_page_code_from_this_streamlit(app_client):
     from streamlit.file_util import get_static_dir
 
