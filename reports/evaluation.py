@@ -456,9 +456,9 @@ class _YearInputs:
     as_of: date
 
 
-def _period(year: int, today: date) -> dict[str, Any]:
-    year_end = date(year, 12, 31)
-    return {"year": year, "year_start": date(year, 1, 1), "year_end": year_end, "as_of": min(year_end, today)}
+def _as_of(year: int, today: date) -> date:
+    """The day a year is evaluated as of: its last day, or today for the current year."""
+    return min(date(year, 12, 31), today)
 
 
 def _by_year(rows: list[dict], years: tuple[int, ...]) -> dict[int, list[dict]]:
@@ -471,8 +471,8 @@ def _by_year(rows: list[dict], years: tuple[int, ...]) -> dict[int, list[dict]]:
 
 def _years_query(client: Client, sql: str, years: tuple[int, ...], settings: dict | None = None,
                  **params: Any) -> dict[int, list[dict]]:
-    span = {"years": list(years), "first_day": date(min(years), 1, 1), "last_day": date(max(years), 12, 31)}
-    return _by_year(_rows(client.query(sql, parameters=span | params, settings=settings)), years)
+    params = {"years": list(years), **params}
+    return _by_year(_rows(client.query(sql, parameters=params, settings=settings)), years)
 
 
 def _read_catalog(client: Client, years: tuple[int, ...], today: date) -> dict[int, list[dict]]:
@@ -557,7 +557,7 @@ INPUTS: dict[str, _Input] = {
 
 def _year_inputs(inputs: dict[str, Any], settings: Settings, year: int, today: date) -> _YearInputs:
     return _YearInputs(**inputs, violations=_group(inputs["all_violations"]),
-                       quality_weights=quality_weights(settings), as_of=_period(year, today)["as_of"])
+                       quality_weights=quality_weights(settings), as_of=_as_of(year, today))
 
 
 def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, DimensionScore]:
