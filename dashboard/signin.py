@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
-from pathlib import Path
+from datetime import date
 
 import streamlit as st
-from streamlit.file_util import get_static_dir
 
 from dashboard import auth, session
 from odwatch.i18n import format_datetime, t
@@ -63,36 +60,6 @@ def _submit() -> None:
         st.session_state["signin_error"] = t("signin.invalid")
 
 
-# The browser code of the widgets on the pages after sign-in, by the name of its Streamlit bundle
-# file: first the overview's, then those the other pages add. Streamlit loads a widget's code when
-# one first appears: on a first visit, fetching it from this server and running it (Plotly's
-# alone takes the browser about a second) would fall within the page, competing with its queries,
-# and the page is not drawn until it has run.
-FIRST_PAGE_CODE = ("Selectbox", "Radio", "DateInput", "Metric", "PlotlyChart", "DataFrame", "DownloadButton")
-OTHER_PAGES_CODE = ("Multiselect", "TextArea", "NumberInput", "Checkbox", "Slider", "Json", "FileUploader")
-PREFETCH = """<script>
-(() => {
-  const index = document.querySelector('script[src*="/static/js/index."]');
-  if (!index) return;
-  const load = names => Promise.all(names.map(name => import(new URL(name, index.src).href).catch(() => {})));
-  // Once the form is drawn and the browser idle: the user is typing, the next page not yet asked for.
-  const fetchAll = () => load(%s).then(() => load(%s));
-  const whenIdle = () => (window.requestIdleCallback || (run => run()))(fetchAll, {timeout: 2000});
-  setTimeout(whenIdle, 1000);
-})();
-</script>"""
-
-
-@cache
-def _prefetch_script() -> str:
-    """The script that loads the pages' widget code while the user signs in; "" when this
-    Streamlit's bundle has none of those files (then the widgets load as they appear)."""
-    bundle = Path(get_static_dir()) / "static" / "js"
-    first, later = ([path.name for stem in stems for path in sorted(bundle.glob(f"{stem}.*.js"))]
-                    for stems in (FIRST_PAGE_CODE, OTHER_PAGES_CODE))
-    return PREFETCH % (json.dumps(first), json.dumps(later)) if first or later else ""
-
-
 def sign_in_page() -> None:
     st.title(t("signin.title"))
     st.caption(t("signin.intro"))
@@ -105,30 +72,47 @@ def sign_in_page() -> None:
         st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary")
     if st.session_state.get("signin_error"):
         st.error(st.session_state["signin_error"])
-    if _prefetch_script():
-        # Our own fixed script (no user input in it); st.html runs it only when allowed to.
-        st.html(_prefetch_script(), unsafe_allow_javascript=True)
-    _warm_charts()
+    _warm_widgets()
 
 
-WARM_CHARTS_AFTER_S = 5
-WARM_CHARTS = "signin_charts_due"
+WARM_AFTER_S = 3
+WARM_STATE = "signin_warm_up"
+# Out of sight and out of the accessibility tree, but laid out, so that each widget's code runs.
+HIDDEN = "<style>.st-key-signin_warm{position:absolute;left:-10000px;width:320px;visibility:hidden}</style>"
 
 
-@st.fragment(run_every=WARM_CHARTS_AFTER_S)
-def _warm_charts() -> None:
-    """Draw one small chart out of sight, once the form has been shown for a few seconds.
+@st.fragment(run_every=WARM_AFTER_S)
+def _warm_widgets() -> None:
+    """Once the form has been shown a few seconds, draw one of each kind of widget the pages after
+    sign-in use, out of sight, once.
 
-    A browser page's first Plotly chart sets Plotly up (0.6-0.9 s of the browser on this
-    machine); drawn while the user types, the overview's charts after sign-in skip it. The
-    fragment's first run, with the page, draws nothing, so the form is not held up; it stops
-    with the sign-in page, whose fragments are not run again after sign-in.
+    Streamlit's browser code loads a kind of widget the first time one is drawn, showing a
+    skeleton meanwhile, and React then holds the page back until 500 ms after the last skeleton
+    appeared; the first chart also sets Plotly up (0.6-0.9 s of this machine's browser). The
+    overview, drawn right after sign-in, paid all of it. Drawn while the user types, the code is
+    loaded and ready for every page. The fragment's first run, with the form, draws nothing, so
+    the form is not held up; its runs after the warm-up draw nothing either, and it stops with
+    the sign-in page. (Not the file uploader: no upload target for a visitor who has not signed in.)
     """
-    if not st.session_state.get(WARM_CHARTS):
-        st.session_state[WARM_CHARTS] = True
+    state = st.session_state.get(WARM_STATE)
+    st.session_state[WARM_STATE] = {None: "due", "due": "done"}.get(state, "done")
+    if state != "due":
         return
     import plotly.graph_objects as go
 
-    st.html("<style>.st-key-signin_charts{position:absolute;left:-10000px;width:320px}</style>")
-    with st.container(key="signin_charts"):
-        st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_chart")
+    st.html(HIDDEN)
+    with st.container(key="signin_warm"):
+        st.metric("·", 1)
+        st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_warm_chart")
+        st.dataframe({"·": [1]})
+        st.json({})
+        st.download_button("·", data=b"", key="signin_warm_download")
+        hidden = {"label": "·", "label_visibility": "collapsed"}
+        st.selectbox(options=["·"], key="signin_warm_selectbox", **hidden)
+        st.multiselect(options=["·"], key="signin_warm_multiselect", **hidden)
+        st.radio(options=["·"], key="signin_warm_radio", **hidden)
+        st.date_input(value=date(2026, 1, 1), key="signin_warm_date", **hidden)
+        st.number_input(key="signin_warm_number", **hidden)
+        st.slider(key="signin_warm_slider", **hidden)
+        st.toggle(key="signin_warm_toggle", **hidden)
+        st.text_area(key="signin_warm_text", **hidden)
