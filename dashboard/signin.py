@@ -106,6 +106,7 @@ def _warm_widgets() -> None:
         st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_warm_chart")
         st.dataframe({"·": [1]})
         st.json({})
+        st.button("·", key="signin_warm_button")
         st.download_button("·", data=b"", key="signin_warm_download")
         hidden = {"label": "·", "label_visibility": "collapsed"}
         st.selectbox(options=["·"], key="signin_warm_selectbox", **hidden)

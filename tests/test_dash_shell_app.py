@@ -115,7 +115,9 @@ WARMED = ("metric", "plotly_chart", "dataframe", "json", "download_button", "sel
 
 
 def warm_elements(at) -> list[str]:
-    return [kind for kind in WARMED if at.get(kind)]
+    """The kinds of warm-up element drawn (a plain button among the sign-in form's submit buttons)."""
+    button = [b for b in at.get("button") if b.key == "signin_warm_button"]
+    return [kind for kind in WARMED if at.get(kind)] + ["button"] * len(button)
 
 
 def test_the_sign_in_page_draws_each_kind_of_widget_out_of_sight_once_after_the_form(app_client):
@@ -124,7 +126,7 @@ def test_the_sign_in_page_draws_each_kind_of_widget_out_of_sight_once_after_the_
     at = new_app().run()
     assert not at.exception and warm_elements(at) == []
     at.run()                                  # as the fragment's timed run, seconds later
-    assert not at.exception and warm_elements(at) == list(WARMED)
+    assert not at.exception and warm_elements(at) == [*WARMED, "button"]
     assert all(len(at.get(kind)) == 1 for kind in WARMED)
     at.run()                                  # the timed runs after it
     assert not at.exception and warm_elements(at) == []
@@ -143,6 +145,16 @@ def test_serve_skips_streamlits_repl_check_through_the_flag_this_streamlit_reads
     assert "_use_warning_has_been_displayed" in inspect.getsource(delta_generator._maybe_print_use_warning)
     cli._skip_repl_check()
     assert delta_generator._use_warning_has_been_displayed is True
+
+
+def test_streamlits_server_parses_http_and_runs_its_loop_in_c():
+    """The dependencies are installed, and this Streamlit and uvicorn pick them up: a fresh
+    browser's hundred requests for Streamlit's code are served about 3x faster than in Python."""
+    from streamlit.web import bootstrap
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    assert AutoHTTPProtocol.__name__ == "HttpToolsProtocol"
+    assert bootstrap._get_uvloop_loop_factory() is not None
 
 
 def test_serve_keeps_what_it_loaded_out_of_the_collectors_full_passes():
