@@ -231,6 +231,10 @@ def test_overview_page(platform, role):
     expected_alerts = {"agency": 2}.get(role)
     if expected_alerts is not None:
         assert metrics["未处理告警"] == str(expected_alerts)
+    # One open alert of each severity; the agency's datasets (d1, d2) have the high and the medium.
+    by_severity = {s: metrics[f"未处理告警 · {s}"] for s in ("严重", "高", "中", "低")}
+    assert by_severity == ({"严重": "0", "高": "1", "中": "1", "低": "0"} if role == "agency"
+                           else {"严重": "1", "高": "1", "中": "1", "低": "1"})
     assert int(metrics["区间接口调用"].replace(",", "")) > 0
     top = next(f for f in _frames(app) if "数据集编号" in f.columns)
     assert set(top["数据集编号"]) <= ({"d1", "d2"} if role == "agency" else {"d1", "d2", "d3"})

@@ -21,6 +21,7 @@ from odwatch.i18n import format_date, format_number, t
 from reports import overview
 
 OPEN_CLASSES = ("unconditional", "conditional")   # 非开放 (closed) entries are listed, not open
+SEVERITIES = tuple(charts.SEVERITY_COLOURS)        # worst first
 
 
 def _delta(current: int, previous: int) -> str | None:
@@ -70,20 +71,19 @@ def _traffic_metrics(traffic: dict[str, int], last_day: date) -> None:
                       _delta(traffic["active_consumers"], traffic["active_consumers_previous"]))
 
 
-def _alerts_chart(alerts: dict[str, int]) -> go.Figure:
-    frame = pl.DataFrame({"severity": list(alerts), "alerts": list(alerts.values())})
-    frame = frame.with_columns(pl.col("severity").replace_strict(
-        {s: t(f"pages.severity.{s}") for s in alerts}, default=pl.col("severity")).alias("label"))
-    colours = {t(f"pages.severity.{s}"): c for s, c in charts.SEVERITY_COLOURS.items()}
-    return charts.bar(frame, "label", "alerts", t("pages.overview.alerts_chart"), color="label",
-                      labels={"label": "", "alerts": t("pages.overview.alerts")}, colours=colours)
-
-
 def _trend_chart(daily: pl.DataFrame) -> go.Figure:
     daily = daily.with_columns(
         pl.col("channel").replace_strict({c: t(f"pages.channel.{c}") for c in ("api", "download")}))
     labels = {"day": t("pages.overview.day"), "calls": t("pages.overview.calls"), "channel": ""}
     return charts.line(daily, "day", "calls", t("pages.overview.trend_chart"), color="channel", labels=labels)
+
+
+def _alert_metrics(alerts: dict[str, int]) -> None:
+    """Open alerts per severity, worst first: four numbers read at a glance, where a bar chart of
+    them was a second Plotly chart for the browser to set up and draw on a first visit."""
+    for column, severity in zip(st.columns(len(SEVERITIES)), SEVERITIES, strict=True):
+        column.metric(t("pages.overview.open_severity", severity=t(f"pages.severity.{severity}")),
+                      format_number(alerts.get(severity, 0)))
 
 
 def _supervision_metrics(alerts: dict[str, int], violations: int, quality: dict, year: int) -> None:
@@ -107,14 +107,12 @@ def render() -> None:
     filter_sidebar()
     filters = current_filters()
     figures = _figures(get_client(), filters)
-    alerts = _alerts_chart(figures["alerts"]) if figures["alerts"] else None
     trend = _trend_chart(figures["daily"])
     st.caption(t("pages.overview.range", date_from=filters.date_from, date_to=filters.date_to))
     _catalog_metrics(figures["by_class"])
     _traffic_metrics(figures["traffic"], filters.date_to)
     _supervision_metrics(figures["alerts"], figures["violations"], figures["quality"], filters.date_to.year)
-    if alerts is not None:
-        st.plotly_chart(alerts, key="overview_alerts")
+    _alert_metrics(figures["alerts"])
     st.plotly_chart(trend, key="overview_trend")
     _top(figures["top"])
 
