@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, session
 from odwatch.i18n import format_datetime, t
@@ -76,31 +76,40 @@ def sign_in_page() -> None:
 
 
 WARM_AFTER_S = 3
-WARM_STATE = "signin_warm_up"
+WARM_DONE = "signin_warm_up_done"
 # Out of sight and out of the accessibility tree, but laid out, so that each widget's code runs.
+# A markdown style, not st.html: the markdown code is in Streamlit's main bundle, so the style
+# applies as the widgets arrive rather than once the html element's code has loaded.
 HIDDEN = "<style>.st-key-signin_warm{position:absolute;left:-10000px;width:320px;visibility:hidden}</style>"
+
+
+def _timed_run() -> bool:
+    """True in a run of the fragment alone (its timer), False in a run of the whole page."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 @st.fragment(run_every=WARM_AFTER_S)
 def _warm_widgets() -> None:
-    """Once the form has been shown a few seconds, draw one of each kind of widget the pages after
-    sign-in use, out of sight, once.
+    """At the fragment's first timed run, a few seconds after the form, draw one of each kind of
+    widget the pages after sign-in use, out of sight, once.
 
     Streamlit's browser code loads a kind of widget the first time one is drawn, showing a
     skeleton meanwhile, and React then holds the page back until 500 ms after the last skeleton
     appeared; the first chart also sets Plotly up (0.6-0.9 s of this machine's browser). The
     overview, drawn right after sign-in, paid all of it. Drawn while the user types, the code is
-    loaded and ready for every page. The fragment's first run, with the form, draws nothing, so
-    the form is not held up; its runs after the warm-up draw nothing either, and it stops with
-    the sign-in page. (Not the file uploader: no upload target for a visitor who has not signed in.)
+    loaded and ready for every page. Runs of the whole page (the form's first drawing, a failed
+    sign-in, a language switch) draw nothing, so they are not held up; after the warm-up the
+    timer's runs (one small round trip every few seconds while the page is open) draw nothing
+    either, and they stop with the sign-in page. Not the file uploader: no upload target for a
+    visitor who has not signed in.
     """
-    state = st.session_state.get(WARM_STATE)
-    st.session_state[WARM_STATE] = {None: "due", "due": "done"}.get(state, "done")
-    if state != "due":
+    if st.session_state.get(WARM_DONE) or not _timed_run():
         return
+    st.session_state[WARM_DONE] = True
     import plotly.graph_objects as go
 
-    st.html(HIDDEN)
+    st.markdown(HIDDEN, unsafe_allow_html=True)
     with st.container(key="signin_warm"):
         st.metric("·", 1)
         st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_warm_chart")
@@ -112,7 +121,7 @@ def _warm_widgets() -> None:
         st.selectbox(options=["·"], key="signin_warm_selectbox", **hidden)
         st.multiselect(options=["·"], key="signin_warm_multiselect", **hidden)
         st.radio(options=["·"], key="signin_warm_radio", **hidden)
-        st.date_input(value=date(2026, 1, 1), key="signin_warm_date", **hidden)
+        st.date_input(key="signin_warm_date", **hidden)
         st.number_input(key="signin_warm_number", **hidden)
         st.slider(key="signin_warm_slider", **hidden)
         st.toggle(key="signin_warm_toggle", **hidden)

@@ -190,6 +190,24 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     context.close()
 
 
+def test_the_sign_in_page_loads_the_pages_widget_code_out_of_sight_once(server, browser):
+    """A few seconds after the form, the warm-up draws each kind of widget hidden, so the pages
+    after sign-in show no loading skeletons; it is drawn once and then removed."""
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(server.url)
+    page.get_by_label(ZH["signin.password"]).wait_for()
+    warm = page.locator(".st-key-signin_warm")
+    warm.wait_for(state="attached")
+    assert warm.evaluate("e => getComputedStyle(e).visibility") == "hidden"
+    assert warm.evaluate("e => e.getBoundingClientRect().right") <= 0            # out of sight
+    for key in ("chart", "selectbox", "date", "download", "toggle"):           # a few of the kinds
+        assert warm.locator(f".st-key-signin_warm_{key}").count() == 1, key
+    warm.wait_for(state="detached")                                              # the next timed run
+    assert page.get_by_label(ZH["signin.password"]).is_visible()
+    context.close()
+
+
 def test_agency_user_reaches_exactly_its_pages(server, browser):
     accounts = server.accounts()
     context = new_context(browser)

@@ -16,12 +16,12 @@ import streamlit as st
 from dashboard import charts
 from dashboard.components import table
 from dashboard.session import current_filters, filter_sidebar, get_client, today
+from detectors.base import SEVERITIES
 from detectors.store import alert_counts_by_severity
 from odwatch.i18n import format_date, format_number, t
 from reports import overview
 
 OPEN_CLASSES = ("unconditional", "conditional")   # 非开放 (closed) entries are listed, not open
-SEVERITIES = tuple(charts.SEVERITY_COLOURS)        # worst first
 
 
 def _delta(current: int, previous: int) -> str | None:
@@ -81,7 +81,8 @@ def _trend_chart(daily: pl.DataFrame) -> go.Figure:
 def _alert_metrics(alerts: dict[str, int]) -> None:
     """Open alerts per severity, worst first: four numbers read at a glance, where a bar chart of
     them was a second Plotly chart for the browser to set up and draw on a first visit."""
-    for column, severity in zip(st.columns(len(SEVERITIES)), SEVERITIES, strict=True):
+    worst_first = tuple(reversed(SEVERITIES))
+    for column, severity in zip(st.columns(len(worst_first)), worst_first, strict=True):
         column.metric(t("pages.overview.open_severity", severity=t(f"pages.severity.{severity}")),
                       format_number(alerts.get(severity, 0)))
 
