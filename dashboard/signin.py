@@ -72,14 +72,15 @@ def sign_in_page() -> None:
         st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary")
     if st.session_state.get("signin_error"):
         st.error(st.session_state["signin_error"])
+    # The warm-up's style comes with the form, so it is in force before the widgets it hides arrive.
+    st.markdown(HIDDEN, unsafe_allow_html=True)
     _warm_widgets()
 
 
 WARM_AFTER_S = 3
 WARM_DONE = "signin_warm_up_done"
 # Out of sight and out of the accessibility tree, but laid out, so that each widget's code runs.
-# A markdown style, not st.html: the markdown code is in Streamlit's main bundle, so the style
-# applies as the widgets arrive rather than once the html element's code has loaded.
+# A markdown style, not st.html, whose code would be one more kind for the sign-in page to load.
 HIDDEN = "<style>.st-key-signin_warm{position:absolute;left:-10000px;width:320px;visibility:hidden}</style>"
 
 
@@ -109,7 +110,6 @@ def _warm_widgets() -> None:
     st.session_state[WARM_DONE] = True
     import plotly.graph_objects as go
 
-    st.markdown(HIDDEN, unsafe_allow_html=True)
     with st.container(key="signin_warm"):
         st.metric("·", 1)
         st.plotly_chart(go.Figure(go.Scatter(y=[1, 2])), key="signin_warm_chart")

@@ -202,7 +202,7 @@ def test_the_sign_in_page_loads_the_pages_widget_code_out_of_sight_once(server, 
     assert warm.evaluate("e => getComputedStyle(e).visibility") == "hidden"
     assert warm.evaluate("e => e.getBoundingClientRect().right") <= 0            # out of sight
     for key in ("chart", "selectbox", "date", "download", "toggle"):           # a few of the kinds
-        assert warm.locator(f".st-key-signin_warm_{key}").count() == 1, key
+        warm.locator(f".st-key-signin_warm_{key}").wait_for(state="attached")   # arriving one by one
     warm.wait_for(state="detached")                                              # the next timed run
     assert page.get_by_label(ZH["signin.password"]).is_visible()
     context.close()
