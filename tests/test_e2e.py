@@ -190,20 +190,41 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     context.close()
 
 
+# Watches the warm-up container on every frame: which widgets it held, in how many frames it was
+# visible or on screen, and whether it has gone again (its widgets arrive one by one, and the
+# fragment's next timed run removes them a few seconds later, sooner than a test could look).
+WATCH_WARM_UP = """
+window.__warm = {keys: new Set(), frames: 0, visible: 0, onScreen: 0, gone: false};
+const watch = () => {
+  const warm = document.querySelector('.st-key-signin_warm');
+  if (warm) {
+    window.__warm.frames += 1;
+    warm.querySelectorAll('[class*="st-key-signin_warm_"]').forEach(element => element.classList.forEach(
+      name => name.startsWith('st-key-signin_warm_') && window.__warm.keys.add(name.slice(7))));
+    if (getComputedStyle(warm).visibility !== 'hidden') window.__warm.visible += 1;
+    if (warm.getBoundingClientRect().right > 0) window.__warm.onScreen += 1;
+  } else if (window.__warm.frames) {
+    window.__warm.gone = true;
+  }
+  if (!window.__warm.gone) requestAnimationFrame(watch);
+};
+requestAnimationFrame(watch);
+"""
+
+
 def test_the_sign_in_page_loads_the_pages_widget_code_out_of_sight_once(server, browser):
     """A few seconds after the form, the warm-up draws each kind of widget hidden, so the pages
     after sign-in show no loading skeletons; it is drawn once and then removed."""
     context = new_context(browser)
+    context.add_init_script(WATCH_WARM_UP)
     page = context.new_page()
     page.goto(server.url)
     page.get_by_label(ZH["signin.password"]).wait_for()
-    warm = page.locator(".st-key-signin_warm")
-    warm.wait_for(state="attached")
-    assert warm.evaluate("e => getComputedStyle(e).visibility") == "hidden"
-    assert warm.evaluate("e => e.getBoundingClientRect().right") <= 0            # out of sight
-    for key in ("chart", "selectbox", "date", "download", "toggle"):           # a few of the kinds
-        warm.locator(f".st-key-signin_warm_{key}").wait_for(state="attached")   # arriving one by one
-    warm.wait_for(state="detached")                                              # the next timed run
+    page.wait_for_function("() => window.__warm.gone")
+    warm = page.evaluate("() => ({...window.__warm, keys: [...window.__warm.keys]})")
+    assert warm["frames"] > 0 and warm["visible"] == 0 and warm["onScreen"] == 0
+    kinds = ("chart", "selectbox", "date", "download", "toggle")        # a few of the kinds
+    assert {f"signin_warm_{kind}" for kind in kinds} <= set(warm["keys"])
     assert page.get_by_label(ZH["signin.password"]).is_visible()
     context.close()
 
