@@ -62,6 +62,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 300
 PAGE_TIMEOUT_MS = 300_000
+VIEWPORT = {"width": 1400, "height": 1800}
 # Idle: the run is over, nothing is stale, and no element still waits for its browser code (a
 # skeleton stands in for it until the code is fetched and run). Idle must still hold this long
 # after a run (a page may rerun itself). It is also a reader's
@@ -262,7 +263,7 @@ def empty_app() -> Visit:
             server.wait_healthy()
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+                page = browser.new_context(viewport=VIEWPORT).new_page()
                 page.set_default_timeout(PAGE_TIMEOUT_MS)
                 visit = timed(page, lambda: page.goto(server.url), EMPTY_TITLE)
                 browser.close()
@@ -289,7 +290,7 @@ def returning_sign_in(env: dict[str, str]) -> Visit:
                 server.wait_healthy()
                 context = playwright.chromium.launch_persistent_context(
                     profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                    viewport={"width": 1400, "height": 1800})
+                    viewport=VIEWPORT)
                 context.set_default_timeout(PAGE_TIMEOUT_MS)
                 page, url = context.new_page(), server.url
                 visits.append(timed(page, lambda page=page, url=url: page.goto(url), ZH["signin.title"]))
@@ -306,7 +307,7 @@ def measure(url: str, password: str, specs: list[navigation.PageSpec]) -> dict[s
     visits: dict[str, list[Visit]] = {"sign_in": [], **{spec.key: [] for spec in specs}}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        context = browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
         # The server's first run of the app script: imports, engine client, jobs, the sign-in form.
@@ -343,17 +344,19 @@ def seconds(visit: Visit | None) -> str:
     return "—" if visit is None or visit.seconds is None else f"{visit.seconds:.2f}"
 
 
+def verdict(visit: Visit) -> str:
+    return "—" if visit.seconds is None else "ok" if visit.seconds <= TARGET_S else "OVER"
+
+
 def report(visits: dict[str, list[Visit]], floor: Visit, returning: Visit) -> bool:
     """Print one row per page; True when every page was drawn without an error box."""
     print(f"{'page':<15}{'first s':>9}{'again s':>9}  target {TARGET_S:g} s")
     print(f"{'(empty app)':<15}{seconds(floor):>9}{'—':>9}  an empty Streamlit app, fresh server and browser")
-    verdict = "—" if returning.seconds is None else "ok" if returning.seconds <= TARGET_S else "OVER"
-    print(f"{'sign_in, back':<15}{seconds(returning):>9}{'—':>9}  {verdict}: fresh server, "
+    print(f"{'sign_in, back':<15}{seconds(returning):>9}{'—':>9}  {verdict(returning)}: fresh server, "
           "a browser that has opened the dashboard before")
     problems = []
     for key, (first, *again) in visits.items():
-        verdict = "—" if first.seconds is None else "ok" if first.seconds <= TARGET_S else "OVER"
-        print(f"{key:<15}{seconds(first):>9}{seconds(again[0] if again else None):>9}  {verdict}")
+        print(f"{key:<15}{seconds(first):>9}{seconds(again[0] if again else None):>9}  {verdict(first)}")
         problems += [f"{key}: {v.problem}" for v in (first, *again) if v.problem]
     problems += [f"empty app: {floor.problem}"] if floor.problem else []
     problems += [f"sign_in, back: {returning.problem}"] if returning.problem else []

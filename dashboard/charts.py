@@ -12,7 +12,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-SEVERITY_COLOURS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#f59e0b", "low": "#60a5fa"}
 HEIGHT = 340
 
 

@@ -1,4 +1,5 @@
-"""Widgets shared by every page: tables with audited CSV / XLSX downloads, audited file downloads."""
+"""Widgets shared by every page: tables with audited CSV / XLSX downloads, audited file downloads,
+alert counts per severity."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.session import current_user, get_settings
+from detectors.base import SEVERITIES
 from odwatch.i18n import format_number, t
 from odwatch.settings import TIMEZONE, Settings
 from warehouse import audit, connect
@@ -117,3 +119,11 @@ def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | N
 def user_error(exc: Exception) -> None:
     """Show a problem the user can act on as one sentence, never a traceback."""
     st.warning(str(exc))
+
+
+def severity_metrics(counts: dict[str, int], label_key: str) -> None:
+    """One figure per severity, worst first; `label_key` is a message with a `{severity}` slot."""
+    worst_first = tuple(reversed(SEVERITIES))
+    for column, severity in zip(st.columns(len(worst_first)), worst_first, strict=True):
+        column.metric(t(label_key, severity=t(f"pages.severity.{severity}")),
+                      format_number(counts.get(severity, 0)))

@@ -14,9 +14,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import table
+from dashboard.components import severity_metrics, table
 from dashboard.session import current_filters, filter_sidebar, get_client, today
-from detectors.base import SEVERITIES
 from detectors.store import alert_counts_by_severity
 from odwatch.i18n import format_date, format_number, t
 from reports import overview
@@ -78,15 +77,6 @@ def _trend_chart(daily: pl.DataFrame) -> go.Figure:
     return charts.line(daily, "day", "calls", t("pages.overview.trend_chart"), color="channel", labels=labels)
 
 
-def _alert_metrics(alerts: dict[str, int]) -> None:
-    """Open alerts per severity, worst first: four numbers read at a glance, where a bar chart of
-    them was a second Plotly chart for the browser to set up and draw on a first visit."""
-    worst_first = tuple(reversed(SEVERITIES))
-    for column, severity in zip(st.columns(len(worst_first)), worst_first, strict=True):
-        column.metric(t("pages.overview.open_severity", severity=t(f"pages.severity.{severity}")),
-                      format_number(alerts.get(severity, 0)))
-
-
 def _supervision_metrics(alerts: dict[str, int], violations: int, quality: dict, year: int) -> None:
     columns = st.columns(3)
     columns[0].metric(t("pages.overview.open_alerts"), format_number(sum(alerts.values())))
@@ -113,7 +103,8 @@ def render() -> None:
     _catalog_metrics(figures["by_class"])
     _traffic_metrics(figures["traffic"], filters.date_to)
     _supervision_metrics(figures["alerts"], figures["violations"], figures["quality"], filters.date_to.year)
-    _alert_metrics(figures["alerts"])
+    # Four figures, where a bar chart of them was one more Plotly chart to build and draw.
+    severity_metrics(figures["alerts"], "pages.overview.open_severity")
     st.plotly_chart(trend, key="overview_trend")
     _top(figures["top"])
 

@@ -18,7 +18,15 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import CSV_MIME, XLSX_MIME, csv_bytes, download_button, user_error, xlsx_bytes
+from dashboard.components import (
+    CSV_MIME,
+    XLSX_MIME,
+    csv_bytes,
+    download_button,
+    severity_metrics,
+    user_error,
+    xlsx_bytes,
+)
 from dashboard.session import current_filters, filter_sidebar, get_client, mask_ip, require_role, today
 from detectors import store, triage
 from detectors.base import CATEGORIES, SEVERITIES
@@ -339,9 +347,7 @@ def render() -> None:
     counts = store.alert_counts_by_severity(
         client, agency_id=filters.agency_id, dataset_id=filters.dataset_id,
         date_from=filters.date_from, date_to=filters.date_to)
-    for column, severity in zip(st.columns(len(SEVERITIES)), reversed(SEVERITIES), strict=True):
-        column.metric(t("pages.triage.open_severity", severity=t(f"pages.severity.{severity}")),
-                      format_number(counts.get(severity, 0)))
+    severity_metrics(counts, "pages.triage.open_severity")
     chosen = _queue_filters()
     rows = load_queue(client, filters, chosen)
     st.caption(t("pages.triage.queue_caption", n=len(rows), today=today()))
