@@ -16,7 +16,7 @@ from odwatch.i18n import LANGUAGES, catalog
 from odwatch.settings import get_settings
 from warehouse import connect
 
-APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+APP_PATH = Path(__file__).resolve().parent / "server.py"   # streamlit_app.py behind the sign-in shell
 HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
 # How serve runs Streamlit (bench/first_render.py serves an empty app the same way, to compare).
 STREAMLIT_OPTIONS = [
@@ -126,11 +126,16 @@ def serve(
     _warm_up()
     os.environ[jobs.SERVE_ENV] = "1"
     console.print(f"Dashboard on http://{address}:{port}/")
-    streamlit_cli.main.main(
-        args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
-              *STREAMLIT_OPTIONS],
-        prog_name="streamlit", standalone_mode=False,
-    )
+    import click
+
+    try:
+        streamlit_cli.main.main(
+            args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
+                  *STREAMLIT_OPTIONS],
+            prog_name="streamlit", standalone_mode=False,
+        )
+    except click.exceptions.Abort:     # Ctrl+C or SIGTERM: the server has shut down cleanly
+        console.print("Dashboard stopped.")
 
 
 def _warm_up() -> None:

@@ -8,16 +8,9 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, session
+from dashboard.signin_shell import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY, oidc_configured
 from odwatch.i18n import format_datetime, t
 from warehouse import audit
-
-
-def oidc_configured() -> bool:
-    """OIDC is on when `.streamlit/secrets.toml` has an [auth] section (st.login's configuration)."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # noqa: BLE001 - no secrets file at all means no OIDC
-        return False
 
 
 def adopt_oidc_identity() -> None:
@@ -39,9 +32,9 @@ def adopt_oidc_identity() -> None:
 
 
 def _submit() -> None:
-    username = st.session_state.get("signin_username", "").strip()
-    password = st.session_state.get("signin_password", "")
-    st.session_state["signin_password"] = ""
+    username = st.session_state.get(USERNAME_KEY, "").strip()
+    password = st.session_state.get(PASSWORD_KEY, "")
+    st.session_state[PASSWORD_KEY] = ""
     if not username or not password:
         st.session_state["signin_error"] = t("signin.missing")
         return
@@ -67,9 +60,9 @@ def sign_in_page() -> None:
         st.button(t("signin.oidc"), on_click=st.login, type="primary", key="signin_oidc")
         st.divider()
     with st.form("signin_form"):
-        st.text_input(t("signin.username"), key="signin_username")
-        st.text_input(t("signin.password"), type="password", key="signin_password")
-        st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary")
+        st.text_input(t("signin.username"), key=USERNAME_KEY)
+        st.text_input(t("signin.password"), type="password", key=PASSWORD_KEY)
+        st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary", key=SUBMIT_KEY)
     if st.session_state.get("signin_error"):
         st.error(st.session_state["signin_error"])
     # The warm-up's style comes with the form, so it is in force before the widgets it hides arrive.

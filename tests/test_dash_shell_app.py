@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
+from dashboard.signin_shell import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
 from odwatch.settings import get_settings
 from warehouse import audit
 
@@ -62,10 +63,18 @@ def as_user(at: AppTest, user: User, client=None) -> AppTest:
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
-    at.text_input(key="signin_username").input(username)
-    at.text_input(key="signin_password").input(password)
-    at.button[0].click()
+    at.text_input(key=USERNAME_KEY).input(username)
+    at.text_input(key=PASSWORD_KEY).input(password)
+    at.button(key=SUBMIT_KEY).click()
     return at.run()
+
+
+def test_the_sign_in_widgets_have_the_keys_the_plain_form_hands_over_to(app_client):
+    """dashboard/signin_shell.py's form finds Streamlit's by these keys in the browser."""
+    at = new_app().run()
+    assert at.text_input(key=USERNAME_KEY).label == "用户名"
+    assert at.text_input(key=PASSWORD_KEY).proto.type == at.text_input(key=PASSWORD_KEY).proto.PASSWORD
+    assert at.button(key=SUBMIT_KEY).proto.is_form_submitter
 
 
 def test_wrong_password_is_refused(app_client):
@@ -100,11 +109,11 @@ def test_repeated_failures_lock_the_account_even_after_a_reload(app_client):
 def test_language_switch_changes_labels(app_client):
     at = new_app().run()
     assert at.title[0].value == "登录"
-    assert at.text_input(key="signin_username").label == "用户名"
+    assert at.text_input(key=USERNAME_KEY).label == "用户名"
     assert at.button(key="lang_zh").proto.type == "primary"
     at.button(key="lang_en").click().run()
     assert at.title[0].value == "Sign in"
-    assert at.text_input(key="signin_username").label == "Username"
+    assert at.text_input(key=USERNAME_KEY).label == "Username"
     assert at.button(key="lang_en").proto.type == "primary"
     # Submit buttons of a form: their browser code is in Streamlit's main bundle (see streamlit_app.py).
     assert at.button(key="lang_en").proto.is_form_submitter
@@ -129,7 +138,7 @@ def test_runs_of_the_whole_sign_in_page_never_draw_the_warm_up(app_client):
     assert not at.exception and warm_elements(at) == []
     at.button(key="lang_en").click().run()
     assert not at.exception and warm_elements(at) == []
-    assert at.text_input(key="signin_password") is not None
+    assert at.text_input(key=PASSWORD_KEY) is not None
 
 
 def test_streamlits_server_parses_http_and_runs_its_loop_in_c():

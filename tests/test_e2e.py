@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import navigation
+from dashboard.signin_shell import PASSWORD_KEY, USERNAME_KEY
 from odwatch.i18n import catalog
 
 pytestmark = pytest.mark.e2e
@@ -179,6 +180,7 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     page.goto(f"{server.url}/public-notice")
     page.get_by_role("heading", name=ZH["notice.title"]).wait_for()
     settle(page)
+    assert page.locator(SHELL).count() == 0          # the plain sign-in form is only the sign-in page's
     assert_no_error_box(page, "public notice")
     page.screenshot(path=str(ARTIFACTS / "page-public-notice-visitor.png"), full_page=True)
     page.goto(f"{server.url}/admin")
@@ -187,6 +189,73 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     settle(page)
     page.screenshot(path=str(ARTIFACTS / "visitor-asks-for-admin.png"), full_page=True)
     assert page.get_by_role("heading", name=ZH["nav.admin"]).count() == 0
+    context.close()
+
+
+SHELL = "#odw-shell"      # dashboard/signin_shell.py's plain sign-in form
+ENTRY_SCRIPT = re.compile(r'<script type="module" crossorigin src="\./(static/js/[^"]+\.js)"')
+
+
+def hold_streamlit(page, url: str):
+    """Hold back Streamlit's entry script, so that its browser code has not started; return the
+    function that lets it go."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        entry = ENTRY_SCRIPT.search(response.read().decode("utf-8")).group(1)
+    held = []
+    page.route(f"{url}/{entry}", lambda route: held.append(route))
+
+    def release() -> None:
+        while not held:
+            page.wait_for_timeout(50)       # the request is made as soon as the page is read
+        held[0].continue_()
+
+    return release
+
+
+def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_was_typed(server, browser):
+    password = server.accounts()["demo_official"]
+    context = new_context(browser)
+    page = context.new_page()
+    release = hold_streamlit(page, server.url)
+    page.goto(server.url, wait_until="commit")
+    shell = page.locator(SHELL)
+    shell.get_by_role("heading", name=ZH["signin.title"]).wait_for()
+    assert shell.get_by_label(ZH["signin.password"]).is_visible()
+    assert page.locator('[data-testid="stApp"]').count() == 0          # Streamlit has not started
+    page.screenshot(path=str(ARTIFACTS / "sign-in-before-streamlit.png"), full_page=True)
+    page.keyboard.type("demo_official")                     # the username field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(password[:4])
+    release()
+    shell.wait_for(state="detached")
+    username = page.locator(f".st-key-{USERNAME_KEY} input")
+    typed = page.locator(f".st-key-{PASSWORD_KEY} input")
+    assert username.input_value() == "demo_official" and typed.input_value() == password[:4]
+    assert typed.evaluate("element => element === document.activeElement")
+    page.keyboard.type(password[4:])                        # on typing, in Streamlit's form now
+    page.keyboard.press("Enter")
+    nav_link(page, navigation.PAGES[0]).wait_for()
+    settle(page)
+    assert_no_error_box(page, "signed in through the hand-over")
+    context.close()
+
+
+def test_a_sign_in_submitted_before_streamlit_starts_goes_through_once_it_has(server, browser):
+    password = server.accounts()["demo_security"]
+    context = new_context(browser)
+    page = context.new_page()
+    release = hold_streamlit(page, server.url)
+    page.goto(server.url, wait_until="commit")
+    shell = page.locator(SHELL)
+    shell.get_by_label(ZH["signin.username"]).fill("demo_security")
+    shell.get_by_label(ZH["signin.password"]).fill(password)
+    shell.get_by_role("button", name=ZH["signin.submit"]).click()
+    assert shell.get_by_text(ZH["signin.connecting"]).is_visible()
+    release()
+    nav_link(page, navigation.PAGES[0]).wait_for()
+    settle(page)
+    assert shell.count() == 0
+    assert_no_error_box(page, "signed in before Streamlit had started")
     context.close()
 
 
