@@ -1,6 +1,7 @@
 """The dashboard: sign-in gate, language switch, and the pages the signed-in role may open.
 
-Run by `odwatch serve` (which also starts the background jobs in this process).
+Run by `odwatch serve` (which also starts the background jobs in this process) through
+serve_app.py, which draws the sign-in page as plain HTML until Streamlit has started in the browser.
 Only pages registered for the session's role exist in `st.navigation`, so a
 forbidden page cannot be reached by URL either.
 """
@@ -11,7 +12,7 @@ import streamlit as st
 
 from dashboard import auth, jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
-from odwatch.i18n import LANGUAGES, SESSION_KEY, t
+from odwatch.i18n import LANGUAGES, SESSION_KEY, configured_language, t
 from warehouse import audit
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -19,8 +20,7 @@ LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
 
 if SESSION_KEY not in st.session_state:
-    configured = session.get_settings().language
-    st.session_state[SESSION_KEY] = configured if configured in LANGUAGES else "zh"
+    st.session_state[SESSION_KEY] = configured_language()
 
 
 def _choose_language(lang: str) -> None:
@@ -57,7 +57,7 @@ pages = [
 ]
 if user is None:
     pages.insert(0, st.Page(sign_in_page, title=t("nav.sign_in"), icon=":material/login:",
-                            url_path="sign-in", default=True))
+                            url_path=navigation.SIGN_IN_URL_PATH, default=True))
 
 current = st.navigation(pages)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import getpass
+import signal
 import sys
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,9 +18,9 @@ from odwatch.i18n import LANGUAGES, catalog
 from odwatch.settings import get_settings
 from warehouse import connect
 
-APP_PATH = Path(__file__).resolve().parent / "server.py"   # streamlit_app.py behind the sign-in shell
+APP_PATH = Path(__file__).resolve().parent.parent / "serve_app.py"   # streamlit_app.py, and the sign-in form
 HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
-# How serve runs Streamlit (bench/first_render.py serves an empty app the same way, to compare).
+# How serve runs Streamlit (bench/first_render.py serves an empty app with them, to compare).
 STREAMLIT_OPTIONS = [
     "--server.headless", "true", "--browser.gatherUsageStats", "false",
     "--server.fileWatcherType", "none", "--global.developmentMode", "false",
@@ -126,15 +128,16 @@ def serve(
     _warm_up()
     os.environ[jobs.SERVE_ENV] = "1"
     console.print(f"Dashboard on http://{address}:{port}/")
-    import click
-
+    # uvicorn shuts down cleanly on SIGINT or SIGTERM, then raises the signal again: SIGTERM's
+    # default would end the process there, before Python's own clean-up. As Ctrl+C, it ends here.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         streamlit_cli.main.main(
             args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
                   *STREAMLIT_OPTIONS],
             prog_name="streamlit", standalone_mode=False,
         )
-    except click.exceptions.Abort:     # Ctrl+C or SIGTERM: the server has shut down cleanly
+    except click.exceptions.Abort:
         console.print("Dashboard stopped.")
 
 

@@ -60,8 +60,11 @@ def sign_in_page() -> None:
         st.button(t("signin.oidc"), on_click=st.login, type="primary", key="signin_oidc")
         st.divider()
     with st.form("signin_form"):
-        st.text_input(t("signin.username"), key=USERNAME_KEY)
-        st.text_input(t("signin.password"), type="password", key=PASSWORD_KEY)
+        # So that password managers fill in a saved account (Streamlit's default for a password
+        # field is "new-password", which they answer with a suggestion for a new one).
+        st.text_input(t("signin.username"), key=USERNAME_KEY, autocomplete="username")
+        st.text_input(t("signin.password"), type="password", key=PASSWORD_KEY,
+                      autocomplete="current-password")
         st.form_submit_button(t("signin.submit"), on_click=_submit, type="primary", key=SUBMIT_KEY)
     if st.session_state.get("signin_error"):
         st.error(st.session_state["signin_error"])

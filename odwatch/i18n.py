@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from odwatch.settings import TIMEZONE
+from odwatch.settings import TIMEZONE, get_settings
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("zh", "en")
@@ -51,6 +51,12 @@ def _streamlit_language() -> str | None:
 
 def current_language() -> str:
     return _streamlit_language() or _language.get() or DEFAULT_LANGUAGE
+
+
+def configured_language() -> str:
+    """A new dashboard session's language: the configured one (`language`), if it is one we have."""
+    configured = get_settings().language
+    return configured if configured in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def set_language(lang: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import navigation
-from dashboard.signin_shell import PASSWORD_KEY, USERNAME_KEY
+from dashboard.signin_shell import PASSWORD_KEY, SHELL_ID, USERNAME_KEY
 from odwatch.i18n import catalog
 
 pytestmark = pytest.mark.e2e
@@ -37,13 +37,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 STARTUP_TIMEOUT_S = 900          # the first start builds the small demo platform
 ACTION_TIMEOUT_MS = 180_000      # generous on a shared machine; a wait ends as soon as the page is ready
 ACCOUNT = re.compile(r"(demo_\w+) / ([A-Za-z0-9_-]+)")   # as `odwatch demo` prints them
-IDLE = """() => {
+STREAMLIT_IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
         && app.getAttribute('data-test-connection-state') === 'CONNECTED'
         && !document.querySelector('[data-stale="true"]')
         && !document.querySelector('[data-testid="stSkeleton"]');
 }"""
+# ... and the plain sign-in form (dashboard/signin_shell.py) no longer in front of it.
+IDLE = f"() => ({STREAMLIT_IDLE})() && !document.getElementById('{SHELL_ID}')"
+FOCUSED = "element => element === document.activeElement"
 ZH = catalog("zh")
 
 AUDIT_ACTIONS = """
@@ -192,7 +195,7 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     context.close()
 
 
-SHELL = "#odw-shell"      # dashboard/signin_shell.py's plain sign-in form
+SHELL = f"#{SHELL_ID}"      # dashboard/signin_shell.py's plain sign-in form
 ENTRY_SCRIPT = re.compile(r'<script type="module" crossorigin src="\./(static/js/[^"]+\.js)"')
 
 
@@ -200,16 +203,24 @@ def hold_streamlit(page, url: str):
     """Hold back Streamlit's entry script, so that its browser code has not started; return the
     function that lets it go."""
     with urllib.request.urlopen(url, timeout=30) as response:
-        entry = ENTRY_SCRIPT.search(response.read().decode("utf-8")).group(1)
+        entry = ENTRY_SCRIPT.search(response.read().decode("utf-8"))
+    assert entry, "no entry script in the sign-in page: has Streamlit's index.html changed?"
     held = []
-    page.route(f"{url}/{entry}", lambda route: held.append(route))
+    page.route(f"{url}/{entry.group(1)}", lambda route: held.append(route))
 
     def release() -> None:
-        while not held:
-            page.wait_for_timeout(50)       # the request is made as soon as the page is read
-        held[0].continue_()
+        for _ in range(600):              # the request is made as soon as the page is read
+            if held:
+                held[0].continue_()
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"the browser never asked for Streamlit's entry script {entry.group(1)}")
 
     return release
+
+
+def is_focused(locator) -> bool:
+    return locator.evaluate(FOCUSED)
 
 
 def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_was_typed(server, browser):
@@ -223,6 +234,8 @@ def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_w
     assert shell.get_by_label(ZH["signin.password"]).is_visible()
     assert page.locator('[data-testid="stApp"]').count() == 0          # Streamlit has not started
     page.screenshot(path=str(ARTIFACTS / "sign-in-before-streamlit.png"), full_page=True)
+    shell_username = shell.get_by_label(ZH["signin.username"])
+    page.wait_for_function(FOCUSED, arg=shell_username.element_handle())
     page.keyboard.type("demo_official")                     # the username field has the focus
     page.keyboard.press("Tab")
     page.keyboard.type(password[:4])
@@ -231,7 +244,7 @@ def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_w
     username = page.locator(f".st-key-{USERNAME_KEY} input")
     typed = page.locator(f".st-key-{PASSWORD_KEY} input")
     assert username.input_value() == "demo_official" and typed.input_value() == password[:4]
-    assert typed.evaluate("element => element === document.activeElement")
+    assert is_focused(typed)
     page.keyboard.type(password[4:])                        # on typing, in Streamlit's form now
     page.keyboard.press("Enter")
     nav_link(page, navigation.PAGES[0]).wait_for()
@@ -256,6 +269,27 @@ def test_a_sign_in_submitted_before_streamlit_starts_goes_through_once_it_has(se
     settle(page)
     assert shell.count() == 0
     assert_no_error_box(page, "signed in before Streamlit had started")
+    context.close()
+
+
+def test_the_hand_over_waits_while_the_user_composes_text_with_an_input_method(server, browser):
+    """Chinese is typed through an input method: moving the focus mid-word would lose the word."""
+    context = new_context(browser)
+    page = context.new_page()
+    release = hold_streamlit(page, server.url)
+    page.goto(server.url, wait_until="commit")
+    username = page.locator(SHELL).get_by_label(ZH["signin.username"])
+    username.fill("张")
+    username.dispatch_event("compositionstart")
+    release()
+    page.locator(f".st-key-{PASSWORD_KEY} input").wait_for()
+    page.wait_for_function(STREAMLIT_IDLE)                  # Streamlit's form is drawn, behind the copy
+    page.wait_for_timeout(500)
+    assert page.locator(SHELL).count() == 1 and is_focused(username)
+    username.dispatch_event("compositionend")
+    page.locator(SHELL).wait_for(state="detached")
+    streamlit_username = page.locator(f".st-key-{USERNAME_KEY} input")
+    assert streamlit_username.input_value() == "张" and is_focused(streamlit_username)
     context.close()
 
 
