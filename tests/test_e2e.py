@@ -223,13 +223,19 @@ def is_focused(locator) -> bool:
     return locator.evaluate(FOCUSED)
 
 
-def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_was_typed(server, browser):
-    password = server.accounts()["demo_official"]
+def sign_in_page_before_streamlit(browser, url: str):
+    """A fresh browser on the sign-in page, Streamlit's code held back: (context, page, the plain
+    form, the function that lets Streamlit start)."""
     context = new_context(browser)
     page = context.new_page()
-    release = hold_streamlit(page, server.url)
-    page.goto(server.url, wait_until="commit")
-    shell = page.locator(SHELL)
+    release = hold_streamlit(page, url)
+    page.goto(url, wait_until="commit")
+    return context, page, page.locator(SHELL), release
+
+
+def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_was_typed(server, browser):
+    password = server.accounts()["demo_official"]
+    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
     shell.get_by_role("heading", name=ZH["signin.title"]).wait_for()
     assert shell.get_by_label(ZH["signin.password"]).is_visible()
     assert page.locator('[data-testid="stApp"]').count() == 0          # Streamlit has not started
@@ -255,11 +261,7 @@ def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_w
 
 def test_a_sign_in_submitted_before_streamlit_starts_goes_through_once_it_has(server, browser):
     password = server.accounts()["demo_security"]
-    context = new_context(browser)
-    page = context.new_page()
-    release = hold_streamlit(page, server.url)
-    page.goto(server.url, wait_until="commit")
-    shell = page.locator(SHELL)
+    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
     shell.get_by_label(ZH["signin.username"]).fill("demo_security")
     shell.get_by_label(ZH["signin.password"]).fill(password)
     shell.get_by_role("button", name=ZH["signin.submit"]).click()
@@ -274,20 +276,17 @@ def test_a_sign_in_submitted_before_streamlit_starts_goes_through_once_it_has(se
 
 def test_the_hand_over_waits_while_the_user_composes_text_with_an_input_method(server, browser):
     """Chinese is typed through an input method: moving the focus mid-word would lose the word."""
-    context = new_context(browser)
-    page = context.new_page()
-    release = hold_streamlit(page, server.url)
-    page.goto(server.url, wait_until="commit")
-    username = page.locator(SHELL).get_by_label(ZH["signin.username"])
+    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
+    username = shell.get_by_label(ZH["signin.username"])
     username.fill("张")
     username.dispatch_event("compositionstart")
     release()
     page.locator(f".st-key-{PASSWORD_KEY} input").wait_for()
     page.wait_for_function(STREAMLIT_IDLE)                  # Streamlit's form is drawn, behind the copy
     page.wait_for_timeout(500)
-    assert page.locator(SHELL).count() == 1 and is_focused(username)
+    assert shell.count() == 1 and is_focused(username)
     username.dispatch_event("compositionend")
-    page.locator(SHELL).wait_for(state="detached")
+    shell.wait_for(state="detached")
     streamlit_username = page.locator(f".st-key-{USERNAME_KEY} input")
     assert streamlit_username.input_value() == "张" and is_focused(streamlit_username)
     context.close()
