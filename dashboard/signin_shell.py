@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from streamlit import config
 from streamlit.file_util import get_static_dir
+from streamlit.url_util import make_url_path
 
 from dashboard.navigation import PAGES, SIGN_IN_URL_PATH
 from odwatch.i18n import catalog, configured_language
@@ -115,9 +116,8 @@ def shell_script() -> str:
 def shell_paths() -> tuple[str, ...]:
     """The sign-in page's addresses (the app's root, where it is the default page, and its own),
     under the server's base URL path."""
-    base = "/" + "/".join(part for part in str(config.get_option("server.baseUrlPath")).split("/") if part)
-    base = base.rstrip("/")
-    return f"{base}/", f"{base}/{SIGN_IN_URL_PATH}"
+    base = config.get_option("server.baseUrlPath")
+    return make_url_path(base, ""), make_url_path(base, SIGN_IN_URL_PATH)
 
 
 def wants_shell(scope: Scope) -> bool:
