@@ -12,15 +12,13 @@ import streamlit as st
 
 from dashboard import auth, jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
-from odwatch.i18n import LANGUAGES, SESSION_KEY, configured_language, t
+from odwatch.i18n import LANGUAGES, SESSION_KEY, t
 from warehouse import audit
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
+session.apply_language()
 st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
-
-if SESSION_KEY not in st.session_state:
-    st.session_state[SESSION_KEY] = configured_language()
 
 
 def _choose_language(lang: str) -> None:

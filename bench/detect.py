@@ -34,7 +34,7 @@ def settings_for(data_dir: Path):
 
 
 def build(data_dir: Path, scale: str, seed: int) -> None:
-    from ingest.synthetic import build_demo
+    from demo.platform import build_demo
     from warehouse import connect
 
     settings = settings_for(data_dir)

@@ -216,7 +216,7 @@ def platform(scale: str, seed: int):
     marker = settings.data_dir / ".built"
     client = connect(settings)
     if not marker.exists():
-        from ingest.synthetic import build_demo
+        from demo.platform import build_demo
         from reports.quality import scan_catalog
 
         print(f"building the {scale} demo platform in {settings.data_dir} (once)...", flush=True)

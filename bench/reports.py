@@ -3,7 +3,7 @@
     .venv/bin/python bench/reports.py [--scale large] [--year 2026] [--quality-size-gb 1.0] [--skip-quality]
 
 1. Reuses the demo platform under bench/data/platform_<scale>/ (built once with
-   ingest.synthetic.build_demo: ~10 M events and ~50 agencies at `large`; the quality
+   demo.platform.build_demo: ~10 M events and ~50 agencies at `large`; the quality
    scan of the catalog runs too, so the quality dimension has inputs).
 2. Times `evaluate_year` and writing the annual assessment report as PDF, DOCX and
    XLSX from that evaluation (target: everything <= 30 s), and the whole
@@ -50,7 +50,7 @@ def _platform(scale: str):
     marker = settings.data_dir / ".built"
     client = connect(settings)
     if not marker.exists():
-        from ingest.synthetic import build_demo
+        from demo.platform import build_demo
 
         print(f"building the {scale} demo platform in {settings.data_dir} (once)...", flush=True)
         _timed("build_demo", lambda: build_demo(client, settings, scale=scale, progress=True))

@@ -12,17 +12,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from clickhouse_connect.driver.client import Client
 
+from odwatch import clock
 from odwatch.errors import UserError
-from odwatch.settings import TIMEZONE
+from odwatch.vocabulary import ROLES
 from warehouse import audit
 
-ROLES = ("official", "security", "agency", "admin")
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
@@ -86,8 +85,7 @@ class SignIn:
 
 
 def now() -> datetime:
-    moment = datetime.now(ZoneInfo(TIMEZONE))
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return clock.now_ms()
 
 
 def hash_password(password: str) -> str:

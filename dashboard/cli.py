@@ -6,20 +6,21 @@ import gc
 import getpass
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import typer
+from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
 from odwatch.errors import UserError
 from odwatch.i18n import LANGUAGES, catalog
-from odwatch.settings import get_settings
+from odwatch.settings import Settings, get_settings
 from warehouse import connect
 
 APP_PATH = Path(__file__).resolve().parent.parent / "serve_app.py"   # streamlit_app.py, and the sign-in form
-HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
 # How serve runs Streamlit (bench/first_render.py serves an empty app with them, to compare).
 STREAMLIT_OPTIONS = [
     "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -84,40 +85,18 @@ def users_disable(name: str = typer.Argument(..., help="The username.")) -> None
     console.print(f"Disabled account {name}.")
 
 
-def build_demo_if_empty(client, settings) -> bool:
-    """Build the small demo platform when the warehouse has no access-log rows; True when it did.
+def serve(port: int, address: str, before_start: Callable[[Client, Settings], object] | None = None) -> None:
+    """Run the dashboard, with spool ingest and the detector schedule in the same process.
 
-    The same steps as `odwatch demo` (its build, then its list of follow-up steps,
-    which ends by creating one account per role); each step's outcome is printed,
-    the demo accounts' passwords included, once.
+    `before_start` runs first on the engine (the CLI builds the demo platform there when asked).
     """
-    if client.query(HAS_TRAFFIC).result_rows[0][0]:
-        return False
-    import odwatch.demo
-    from ingest.synthetic import build_demo
-
-    console.print("The warehouse is empty: building the demo platform first…")
-    summary = build_demo(client, settings, scale="small", progress=True)
-    console.print(f"Loaded {summary.events:,} access events.")
-    for label, outcome in odwatch.demo.run_steps(client, settings):
-        print(f"{label}: {outcome}", flush=True)
-    return True
-
-
-def serve(
-    port: int = typer.Option(8501, "--port", help="The port to listen on."),
-    address: str = typer.Option("127.0.0.1", "--address", help="The address to listen on."),
-    demo_if_empty: bool = typer.Option(False, "--demo-if-empty",
-                                       help="Build the demo platform first when there is no traffic yet."),
-) -> None:
-    """Run the dashboard, with spool ingest and the detector schedule in the same process."""
     from dashboard import auth, jobs
     settings = get_settings()
     # Opening the engine here, in the process that will run the server, both fails
     # early when another process holds it and keeps it to this one process.
     client = connect(settings)
-    if demo_if_empty:
-        build_demo_if_empty(client, settings)
+    if before_start is not None:
+        before_start(client, settings)
     if not auth.list_users(client):
         console.print("[yellow]No accounts yet: create one with "
                       "`odwatch users add NAME --role admin` to sign in.[/yellow]")
@@ -153,13 +132,7 @@ def _warm_up() -> None:
     import polars as pl
 
     import detectors.store  # noqa: F401
-    import reports.applications
-    import reports.complaints
-    import reports.evaluation
-    import reports.overview
-    import reports.quality
-    import reports.usage
-    import reports.violations  # noqa: F401
+    import detectors.violations  # noqa: F401
     from dashboard import charts
 
     sample = pl.DataFrame({"name": ["a", "b"], "calls": [1, 2]})
@@ -195,5 +168,4 @@ def _skip_repl_check() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
-    app.command("serve")(serve)
     app.add_typer(users_app, name="users")

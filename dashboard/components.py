@@ -11,9 +11,10 @@ import polars as pl
 import streamlit as st
 
 from dashboard.session import current_user, get_settings
-from detectors.base import SEVERITIES
+from odwatch.clock import TIMEZONE
 from odwatch.i18n import format_number, t
-from odwatch.settings import TIMEZONE, Settings
+from odwatch.settings import Settings
+from odwatch.vocabulary import SEVERITIES
 from warehouse import audit, connect
 
 CSV_MIME = "text/csv"

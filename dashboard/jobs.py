@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from odwatch.i18n import SHANGHAI
+from odwatch.clock import SHANGHAI, now
 from odwatch.settings import Settings
 from warehouse import connect
 
@@ -43,10 +43,6 @@ class JobStatus:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _now() -> datetime:
-    return datetime.now(SHANGHAI)
-
-
 def spool_job(settings: Settings, state: dict) -> str:
     from ingest.spool import ingest_spool
 
@@ -60,7 +56,7 @@ def spool_job(settings: Settings, state: dict) -> str:
 
 def detect_job(settings: Settings, state: dict) -> str:
     from detectors.runner import run_detectors
-    from detectors.violations_store import lift_expired_measures
+    from detectors.violations import lift_expired_measures
 
     client = connect(settings)
     # Keys whose measures (第三十一条) have ended are set back first, so a failing detector
@@ -69,7 +65,7 @@ def detect_job(settings: Settings, state: dict) -> str:
     if "since" not in state:
         last = client.query(LAST_DETECTOR_RUN).result_rows
         state["since"] = last[0][0] if last and last[0][0] and last[0][0].year > 1970 else None
-    until = _now().replace(microsecond=0)
+    until = now().replace(microsecond=0)
     summary = run_detectors(client, settings, since=state["since"], until=until)
     state["since"] = until
     alerts = getattr(summary, "alerts", None)
@@ -83,7 +79,7 @@ def evaluation_job(settings: Settings, state: dict) -> str:
     every table of both years. Unchanged inputs cost one look at the tables' parts."""
     from reports.evaluation import evaluate_year
 
-    evaluation = evaluate_year(connect(settings), settings, _now().year)
+    evaluation = evaluate_year(connect(settings), settings, now().year)
     return f"year={evaluation.year} agencies={len(evaluation.agencies)}"
 
 
@@ -99,7 +95,7 @@ class Scheduler:
 
     def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str],
             first_in_s: int = 0) -> None:
-        first = datetime.fromtimestamp(_now().timestamp() + first_in_s, SHANGHAI)
+        first = datetime.fromtimestamp(now().timestamp() + first_in_s, SHANGHAI)
         self.jobs[name] = JobStatus(name, every_s, next_due=first)
         self._work[name] = work
         self._state[name] = {}
@@ -109,7 +105,7 @@ class Scheduler:
         """Run one job in the calling thread (the schedule or the admin's button); never two at once."""
         status = self.jobs[name]
         with self._locks[name]:
-            status.running, status.last_started = True, _now()
+            status.running, status.last_started = True, now()
             try:
                 status.last_result, status.last_error = self._work[name](self.settings, self._state[name]), ""
             except Exception as exc:  # noqa: BLE001 - a failing job must not kill the schedule
@@ -118,19 +114,19 @@ class Scheduler:
                     traceback.print_exc()
             finally:
                 status.running, status.runs = False, status.runs + 1
-                status.last_finished = _now()
+                status.last_finished = now()
                 status.next_due = datetime.fromtimestamp(status.last_finished.timestamp() + status.every_s,
                                                          SHANGHAI)
         return status
 
     def trigger(self, name: str) -> None:
         """Ask the schedule to run a job at its next tick, without blocking the caller."""
-        self.jobs[name].next_due = _now()
+        self.jobs[name].next_due = now()
 
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
             for name, status in self.jobs.items():
-                if status.next_due and _now() >= status.next_due and not status.running:
+                if status.next_due and now() >= status.next_due and not status.running:
                     self.run_now(name)
 
     def start(self) -> None:

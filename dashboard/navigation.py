@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from odwatch.vocabulary import ROLES
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-ROLES = ("official", "security", "agency", "admin")
 PUBLIC = "public"  # the pseudo-role of a visitor who has not signed in
 SIGN_IN_URL_PATH = "sign-in"   # the sign-in page, a visitor's default page (streamlit_app.py)
 

@@ -15,7 +15,7 @@ to a `User` to act as a signed-in user.
 from __future__ import annotations
 
 import ipaddress
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,8 +25,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import choices
 from dashboard.auth import User
-from odwatch.i18n import SHANGHAI, current_language, t
+from odwatch import clock
+from odwatch.i18n import SESSION_KEY, configured_language, current_language, set_language, t
 from odwatch.settings import get_settings
+from odwatch.vocabulary import CHANNELS, CONSUMER_KINDS
 from reports.filters import ReportFilters
 from warehouse import connect
 from warehouse.client import data_version, dsn_for
@@ -39,8 +41,6 @@ FILTERS_KEY = "odwatch_filters"
 CLIENT_KEY = "odwatch_client"
 DEFAULT_DAYS = 30
 ALL_FILTERS = ("dates", "agency", "domain", "dataset", "consumer_kind", "channel")
-CONSUMER_KINDS = ("person", "company", "organisation", "anonymous")
-CHANNELS = ("api", "download")
 RADIO_FILTERS = ("consumer_kind", "channel")
 FULL_IP_ROLES = ("security", "admin")
 MASKED_NAME_ROLES = ("agency",)
@@ -64,13 +64,20 @@ def get_client() -> Client:
     return kept[1]
 
 
+def apply_language() -> None:
+    """At the start of every script run: the message catalog speaks this session's language."""
+    if SESSION_KEY not in st.session_state:
+        st.session_state[SESSION_KEY] = configured_language()
+    set_language(st.session_state[SESSION_KEY])
+
+
 def current_data_version() -> tuple:
     """Changes whenever the warehouse does: the key under which a page keeps its figures."""
     return data_version(get_client())
 
 
 def today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return clock.today()
 
 
 def current_user() -> User | None:

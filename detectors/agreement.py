@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from clickhouse_connect.driver.client import Client
 
 from detectors.base import Alert, Detector, Window
-from detectors.clock import day_window, epoch, floor_to_day, shanghai
+from odwatch.clock import day_window, epoch, floor_to_day, shanghai
 
 # Every agreement of a (consumer, dataset) pair as parallel arrays, so one join
 # brings all of a pair's terms and lambdas pick those valid on the call's day.

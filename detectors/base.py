@@ -18,17 +18,6 @@ from typing import Any, ClassVar
 
 from clickhouse_connect.driver.client import Client
 
-# The alert vocabulary (issue #3); dashboards and exports key on these strings.
-MALICIOUS_CATEGORIES = (
-    "scraping", "burst", "key_sharing", "probing", "off_hours_bulk", "sybil_harvest", "ml_outlier",
-)
-AGREEMENT_CATEGORIES = (
-    "no_agreement", "outside_validity", "fields_outside_agreement", "scenario_mismatch",
-    "quota_exceeded", "ip_outside_allowlist", "suspended_dataset", "report_overdue",
-)
-CATEGORIES = MALICIOUS_CATEGORIES + AGREEMENT_CATEGORIES
-SEVERITIES = ("low", "medium", "high", "critical")
-
 
 @dataclass(frozen=True)
 class Window:

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 # Busy hours: per consumer the calls of each hour and of that hour with the one before (a burst that
 # straddles a clock hour still shows whole), kept when either reaches `min_calls`. Each rollup row counts
@@ -112,7 +113,7 @@ class BurstDetector(Detector):
         for row in busy:
             row["hour"], row["calls"] = row.pop("busy_hour"), row.pop("one_hour_calls")
             row["errors"] = row.pop("hour_errors")
-            row["day"] = features.shanghai(row["hour"]).date()
+            row["day"] = clock.shanghai(row["hour"]).date()
         days = sorted({(r["consumer_id"], r["day"]) for r in busy})
         baselines = {(b["consumer_id"], b["day"]): b for b in client.query(BASELINES, parameters={
             "base_start": start - self.lookback, "end": end, "lookback_days": self.lookback.days,
@@ -170,9 +171,9 @@ class BurstDetector(Detector):
         main_ip = max(by_ip, key=by_ip.get) if by_ip else ""
         # One dataset is named when it took most of the burst; otherwise the alert is about the consumer.
         dataset_id = top if totals and totals[top] >= 0.8 * sum(totals.values()) else ""
-        window_start, window_end = features.day_window(day)
+        window_start, window_end = clock.day_window(day)
         evidence = {
-            "burst_hours": [{"hour": features.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
+            "burst_hours": [{"hour": clock.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
                              "calls": r["calls"], "calls_with_hour_before": r["two_hour_calls"],
                              "rows": r["rows_taken"], "errors": r["errors"],
                              "times_baseline": round(r["rate"] / max(median, 1), 1)} for r in rows],

@@ -1,4 +1,4 @@
-"""The `odwatch` commands of the detectors package: detect, alerts …, eval."""
+"""The `odwatch` commands of the detectors package: detect, alerts …, detectors list."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from detectors.clock import SHANGHAI, now, shanghai
+from odwatch.clock import SHANGHAI, now, shanghai
 from odwatch.errors import UserError
 
 console = Console()
 alerts_app = typer.Typer(help="Review and triage alerts: list, show, ack, assign, dismiss, confirm, export.",
                          no_args_is_help=True)
+
+detectors_app = typer.Typer(help="The detectors: their parameters, and how well they score.",
+                             no_args_is_help=True)
 
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
 
@@ -62,7 +65,7 @@ def detect(
 ) -> None:
     """Run every enabled detector and save the alerts (re-runs never duplicate)."""
     from detectors.runner import run_detectors
-    from detectors.violations_store import lift_expired_measures
+    from detectors.violations import lift_expired_measures
     from odwatch.settings import get_settings
 
     client = _client()
@@ -123,7 +126,6 @@ DATE_FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD).")
 DATE_TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD).")
 ACTOR = typer.Option(None, "--actor", help="Who is acting (default: the login name).")
 OUT_FILE = typer.Option(None, "--out", help="File to write (default: standard output).")
-EVAL_DIR = typer.Option(None, "--data-dir", help="Keep (and reuse) the platform in this directory.")
 
 
 def _actor(actor: str | None) -> str:
@@ -258,45 +260,27 @@ def alerts_export(
         Console(stderr=True).print(f"Wrote {count} alert(s) to {out}.")
 
 
-def evaluate(
-    scale: str = typer.Option("small", help="small or medium."),
-    seed: int = typer.Option(7, help="Seed of the demo platform."),
-    data_dir: Path = EVAL_DIR,
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Build the demo platform, run every detector, print recall per episode type and alert precision."""
-    from detectors.evaluation import PRECISION_TARGET, RECALL_TARGET, run_eval
+@detectors_app.command("list")
+def detectors_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every detector with its family, article, look-back, parameters and whether it is enabled."""
+    from detectors.registry import describe
     from odwatch.settings import get_settings
 
-    if scale not in ("small", "medium", "large"):
-        raise UserError("The scale must be small, medium or large.")
-    result = run_eval(scale, seed, data_dir=data_dir, progress=not as_json, detector_settings=get_settings())
+    rows = describe(get_settings())
     if as_json:
-        _json(result.as_dict())
-    else:
-        table = Table(title=f"Detector evaluation on the {scale} demo platform (seed {seed})")
-        for column in ("episode type", "episodes", "detected", "recall"):
-            table.add_column(column, justify="left" if column == "episode type" else "right")
-        for score in result.per_type:
-            recall = "–" if score.recall is None else f"{score.recall:.2f}"
-            style = "red" if score.recall is not None and score.recall < RECALL_TARGET else ""
-            table.add_row(score.episode_type, str(score.episodes), str(score.detected), recall, style=style)
-        console.print(table)
-        precision = "–" if result.precision is None else f"{result.precision:.3f}"
-        console.print(f"Alert precision: {precision} ({result.alert_groups - result.false_groups} of "
-                      f"{result.alert_groups} alert groups by entity, category and day match an episode; "
-                      f"target {PRECISION_TARGET}). Recall target {RECALL_TARGET}.")
-        console.print(f"Timings: {result.timings}")
-        for problem in result.failures():
-            console.print(f"[red]Target missed: {problem}.[/red]")
-    if result.failures():
-        raise typer.Exit(1)
+        _json(rows)
+        return
+    table = Table("id", "family", "article", "enabled", "parameters")
+    for row in rows:
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        table.add_row(row["id"], row["family"], row["article"], "yes" if row["enabled"] else "no", params)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the main CLI."""
     app.command("detect")(detect)
-    app.command("eval")(evaluate)
+    app.add_typer(detectors_app, name="detectors")
     app.add_typer(alerts_app, name="alerts")
 
 

@@ -15,15 +15,14 @@ only for its baseline, so an incremental run does not recompute old days.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
 from detectors.base import Window
+from odwatch import clock
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARTICLE = "第三十条"
 
 # Page index of a paged call, from {"page": n} or {"offset": k, "limit": s} (k // s + 1); 0 when the call
@@ -57,26 +56,16 @@ ORDER BY key, minute
 IN_DATASETS = "AND dataset_id IN {datasets:Array(String)}\nGROUP BY key, minute"
 
 
-def shanghai(moment: datetime) -> datetime:
-    """A tz-aware moment on the Shanghai wall clock (naive values are taken as Shanghai time)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=SHANGHAI)
-    return moment.astimezone(SHANGHAI)
 
 
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
-def day_window(day: date) -> tuple[datetime, datetime]:
-    """The alert window of one Shanghai day."""
-    return day_start(day), day_start(day + timedelta(days=1))
 
 
 def read_range(window: Window, lookback: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
     """The days to report on: from the midnight of the first day after the look-back to the window's end."""
-    start = shanghai(window.start + lookback)
-    return day_start(start.date()), shanghai(window.end)
+    start = clock.shanghai(window.start + lookback)
+    return clock.day_start(start.date()), clock.shanghai(window.end)
 
 
 def agencies_for(client: Client, dataset_ids: Iterable[str]) -> dict[str, str]:
@@ -105,13 +94,13 @@ def minute_series(
     if datasets is not None:
         sql = sql.replace("GROUP BY key, minute", IN_DATASETS)
         parameters["datasets"] = sorted(set(datasets))
-    moments = [k[-1] if isinstance(k[-1], datetime) else day_start(k[-1]) for k in keys]
+    moments = [k[-1] if isinstance(k[-1], datetime) else clock.day_start(k[-1]) for k in keys]
     parameters["start"] = max(start, min(moments))
     parameters["end"] = min(end, max(moments) + timedelta(days=1))
     result = client.query(sql, parameters=parameters)
     series: dict[tuple, list[list[Any]]] = {}
     for key, minute, calls in result.result_rows:
-        series.setdefault(tuple(key), []).append([shanghai(minute).strftime("%Y-%m-%d %H:%M"), calls])
+        series.setdefault(tuple(key), []).append([clock.shanghai(minute).strftime("%Y-%m-%d %H:%M"), calls])
     return series
 
 
@@ -142,6 +131,3 @@ def gaps_of(runs: list[list[int]], limit: int = 10) -> list[list[int]]:
     """The first gaps [from, to] between consecutive runs, for a reader."""
     return [[a[1] + 1, b[0] - 1] for a, b in zip(runs, runs[1:], strict=False)][:limit]
 
-
-def iso(moment: datetime) -> str:
-    return shanghai(moment).strftime("%Y-%m-%d %H:%M:%S")

@@ -16,6 +16,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 # Calls fall into 10-minute slots per credential and network (/24 and /16 of an IPv4 address; an IPv6
 # address counts as its own network). Each slot is counted in the `window_slots` sliding windows that
@@ -95,7 +96,7 @@ class KeySharingDetector(Detector):
             "min_prefixes16": self.min_prefixes16, "window_slots": self.window_slots}).named_results()
         by_day: dict[tuple[str, date], list[dict]] = defaultdict(list)
         for row in windows:
-            by_day[(row["credential"], features.shanghai(row["window_start"]).date())].append(row)
+            by_day[(row["credential"], clock.shanghai(row["window_start"]).date())].append(row)
         if not by_day:
             return []
         series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, list(by_day), start, end)
@@ -113,12 +114,12 @@ class KeySharingDetector(Detector):
             by_network[f"{net24}/24"] += calls
         strength = worst["networks24"] / self.min_networks
         datasets = sorted({d for r in rows for d in r["window_datasets"]})
-        window_start, window_end = features.day_window(day)
-        opened = features.shanghai(worst["first_call"])
+        window_start, window_end = clock.day_window(day)
+        opened = clock.shanghai(worst["first_call"])
         who = f"key {worst['key_id']}" if worst["key_id"] else f"consumer {worst['consumer_id']}"
         evidence = {
-            "first_call": features.iso(worst["first_call"]),
-            "last_call": features.iso(worst["last_call"]),
+            "first_call": clock.iso(worst["first_call"]),
+            "last_call": clock.iso(worst["last_call"]),
             "window_minutes": self.window_slots * 10,
             "calls_in_window": worst["calls"],
             "networks_24": worst["networks24"],

@@ -27,6 +27,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 FEATURES = ("bytes_per_row", "endpoints", "datasets", "rare_agent_share", "slow_share", "error_share",
             "non_get_share")
@@ -196,7 +197,7 @@ class MlOutlierDetector(Detector):
         by_day: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
         for i, score in flagged:
             row = rows[i]
-            day = features.shanghai(row["hour"]).date()
+            day = clock.shanghai(row["hour"]).date()
             by_day[(row["consumer_id"], row["anon_ip"], day)].append((i, score))
         agencies = features.agencies_for(client, [rows[i]["top_dataset"] for i, _ in flagged])
         alerts = []
@@ -206,16 +207,16 @@ class MlOutlierDetector(Detector):
             explanation = self._explain(top, top_i, standing)
             datasets = {rows[i]["top_dataset"] for i, _ in hours if rows[i]["datasets"] == 1}
             dataset_id = datasets.pop() if len(datasets) == 1 else ""
-            window_start, window_end = features.day_window(day)
+            window_start, window_end = clock.day_window(day)
             who = consumer_id or f"anonymous {anon_ip}"
             drivers = ", ".join(e["feature"] for e in explanation if e["driver"])
             alerts.append(Alert(
                 detector_id=self.id, category=self.category, article=self.article,
                 severity=features.severity_for(top_score / self.min_score), score=round(top_score, 3),
-                title=f"{who} unusual at {features.shanghai(top['hour']):%H}:00 on {drivers}",
+                title=f"{who} unusual at {clock.shanghai(top['hour']):%H}:00 on {drivers}",
                 window_start=window_start, window_end=window_end,
                 evidence={
-                    "hours": [{"hour": features.shanghai(rows[i]["hour"]).strftime("%Y-%m-%d %H:00"),
+                    "hours": [{"hour": clock.shanghai(rows[i]["hour"]).strftime("%Y-%m-%d %H:00"),
                                "calls": rows[i]["calls"], "score": round(s, 2)} for i, s in sorted(hours)],
                     "top_hour_explanation": explanation,
                     "models": ["ECOD", "IForest", "COPOD", "HBOS"],

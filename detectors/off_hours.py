@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 from odwatch.calendar import holiday_name, statutory_holidays
 
 # Per consumer and day from the hourly rollup: volume and night volume; over the previous
@@ -170,7 +171,7 @@ class OffHoursBulkDetector(Detector):
         times_calls = took_calls / max(usual_calls, 1)
         strength = max(times_rows, times_calls) / factor
         datasets = sorted(row["bulk_datasets"])
-        window_start, window_end = features.day_window(row["day"])
+        window_start, window_end = clock.day_window(row["day"])
         evidence = {
             "when": when,
             "statutory_holiday": bool(row["holiday"]),
@@ -188,8 +189,8 @@ class OffHoursBulkDetector(Detector):
             "own_night_share": round(row["night_share"], 3),
             "baseline_days": row["prior_days"],
             "baseline_lookback_days": self.lookback.days,
-            "first_seen": features.iso(row["first_seen"]),
-            "last_seen": features.iso(row["last_seen"]),
+            "first_seen": clock.iso(row["first_seen"]),
+            "last_seen": clock.iso(row["last_seen"]),
             "per_minute": series,
             "thresholds": {"night_factor": self.night_factor, "holiday_factor": self.holiday_factor,
                            "bulk_rows": self.bulk_rows, "min_bulk_calls": self.min_bulk_calls,

@@ -13,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 # SQL injection, path traversal, script and template injection as they show up in query parameters.
 INJECTION_PATTERN = (
@@ -106,7 +107,7 @@ class ProbingDetector(Detector):
         share = row["client_errors"] / row["calls"]
         strength = max(share / self.min_error_share * row["denied_datasets"] / self.min_denied_datasets,
                        row["injections"] / self.min_injections)
-        window_start, window_end = features.day_window(row["day"])
+        window_start, window_end = clock.day_window(row["day"])
         who = row["consumer_id"] or f"anonymous {row['anon_ip']}"
         evidence = {
             "calls": row["calls"],
@@ -120,8 +121,8 @@ class ProbingDetector(Detector):
             "injection_samples": row["injection_samples"],
             "client_ips": row["some_ips"],
             "distinct_ips": row["ips"],
-            "first_seen": features.iso(row["first_seen"]),
-            "last_seen": features.iso(row["last_seen"]),
+            "first_seen": clock.iso(row["first_seen"]),
+            "last_seen": clock.iso(row["last_seen"]),
             "per_minute": series,
             "thresholds": {"min_calls": self.min_calls, "min_error_share": self.min_error_share,
                            "min_denied_datasets": self.min_denied_datasets,

@@ -23,9 +23,9 @@ from clickhouse_connect.driver.client import Client
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from detectors.base import Detector, Window
-from detectors.clock import floor_to_day, now, shanghai
 from detectors.registry import all_detectors
 from detectors.store import save_alerts
+from odwatch.clock import floor_to_day, now, shanghai
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 

@@ -15,6 +15,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 # Walks are found in two steps. First only the deep pages (past `deep_page`, where lawful reading
 # never goes) are counted, which leaves a handful of (entity, dataset, day) candidates out of millions
@@ -134,7 +135,7 @@ class ScrapingDetector(Detector):
         ratio = walk["rows_taken"] / max(norm, 1)
         strength = min(walk["pages"] / self.min_pages, ratio / self.coverage_factor)
         day: date = walk["day"]
-        window_start, window_end = features.day_window(day)
+        window_start, window_end = clock.day_window(day)
         who = walk["consumer_id"] or f"anonymous {walk['anon_ip']}"
         main_ip = walk["some_ips"][0]
         evidence = {
@@ -153,8 +154,8 @@ class ScrapingDetector(Detector):
             "dataset_coverage": round(walk["rows_taken"] / dataset_rows, 3) if dataset_rows else None,
             "client_ips": walk["some_ips"],
             "distinct_ips": walk["ips"],
-            "first_seen": features.iso(walk["first_seen"]),
-            "last_seen": features.iso(walk["last_seen"]),
+            "first_seen": clock.iso(walk["first_seen"]),
+            "last_seen": clock.iso(walk["last_seen"]),
             "per_minute": series,
             "thresholds": {"min_pages": self.min_pages, "min_contiguity": self.min_contiguity,
                            "coverage_factor": self.coverage_factor},

@@ -17,9 +17,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors.base import AGREEMENT_CATEGORIES, CATEGORIES, MALICIOUS_CATEGORIES, SEVERITIES, Alert
-from detectors.clock import SHANGHAI, day_start, shanghai
+from detectors.base import Alert
+from odwatch.clock import SHANGHAI, day_start, shanghai
 from odwatch.errors import UserError
+from odwatch.vocabulary import AGREEMENT_CATEGORIES, ALERT_CATEGORIES, MALICIOUS_CATEGORIES, SEVERITIES
 
 ALERT_COLUMNS = [
     "alert_id", "detector_id", "category", "article", "severity", "score", "consumer_id", "key_id",
@@ -175,8 +176,9 @@ class AlertFilters:
     offset: int = 0
 
     def validate(self) -> None:
-        if self.category and self.category not in CATEGORIES:
-            raise UserError(f"Unknown alert category '{self.category}'. Known: {', '.join(CATEGORIES)}.")
+        if self.category and self.category not in ALERT_CATEGORIES:
+            known = ", ".join(ALERT_CATEGORIES)
+            raise UserError(f"Unknown alert category '{self.category}'. Known: {known}.")
         if self.family and self.family not in FAMILIES:
             raise UserError(f"Unknown detector family '{self.family}'. Use malicious or agreement.")
         if self.severity and self.severity not in SEVERITIES:

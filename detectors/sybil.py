@@ -14,6 +14,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors import features
 from detectors.base import Alert, Detector, Window
+from odwatch import clock
 
 # First the addresses from which several consumers read deep pages (past `deep_page`, where lawful
 # reading never goes) of one dataset in a day; then, for those only, per consumer the pages read and how
@@ -124,7 +125,7 @@ class SybilHarvestDetector(Detector):
                                and (not row_quota or rows <= row_quota),
             })
         strength = group["consumers"] / self.min_consumers * group["pages_union"] / self.min_total_pages
-        window_start, window_end = features.day_window(group["day"])
+        window_start, window_end = clock.day_window(group["day"])
         evidence = {
             "client_ip": group["client_ip"],
             "consumers": group["consumers"],

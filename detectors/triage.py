@@ -15,10 +15,11 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors import violations_store
-from detectors.clock import now, shanghai
+from detectors import violations
 from detectors.store import history as alert_history
+from odwatch.clock import now, shanghai
 from odwatch.errors import UserError
+from odwatch.vocabulary import SEVERITIES
 from warehouse import audit
 
 EVENT_COLUMNS = ["alert_id", "at", "actor", "action", "status", "assignee", "reason", "violation_id"]
@@ -175,8 +176,8 @@ def confirm(client: Client, alert_ids: list[str], actor: str, violation_category
     """Confirm alerts as a violation: records a new one, or joins the subject's recent one of the
     same category and dataset; adds the measure; returns the violation id."""
     actor = _actor(actor)
-    violations_store.check_category(violation_category)
-    violations_store.check_measure(measure, measure_days)
+    violations.check_category(violation_category)
+    violations.check_measure(measure, measure_days)
     states = _states(client, alert_ids)
     _check(states, "confirm")
     consumer_id, key_id, client_ip = _one_subject(states)
@@ -187,19 +188,19 @@ def confirm(client: Client, alert_ids: list[str], actor: str, violation_category
     dataset_id = datasets.pop() if len(datasets) == 1 else ""
     agencies = {s.agency_id for s in states}
     agency_id = agencies.pop() if len(agencies) == 1 else ""
-    severity = max((s.severity for s in states), key=violations_store.SEVERITY_ORDER.index)
+    severity = max((s.severity for s in states), key=SEVERITIES.index)
     ids = [s.alert_id for s in states]
-    violation_id = violations_store.recent_violation(
+    violation_id = violations.recent_violation(
         client, consumer_id=consumer_id, key_id=key_id, dataset_id=dataset_id, category=violation_category)
     if violation_id:
-        violations_store.join_violation(client, violation_id, ids, actor, severity)
+        violations.join_violation(client, violation_id, ids, actor, severity)
     else:
         text = description.strip() or "; ".join(s.title for s in states[:5])
-        violation_id = violations_store.record_violation(
+        violation_id = violations.record_violation(
             client, consumer_id=consumer_id, key_id=key_id, client_ip=client_ip, dataset_id=dataset_id,
             agency_id=agency_id, category=violation_category, description=text, alert_ids=ids,
             severity=severity, actor=actor)
-    violations_store.add_measure(client, violation_id, measure, actor, days=measure_days,
+    violations.add_measure(client, violation_id, measure, actor, days=measure_days,
                                  reason=description.strip())
     _write(client, states, "confirm", actor, reason=description.strip(), violation_id=violation_id,
            detail={"violation_category": violation_category, "measure": measure,

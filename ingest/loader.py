@@ -28,16 +28,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
 from ingest.readers import Chunk, detect_format, read_chunks
 from ingest.validate import FILE_LINES, PARSE_LINES, PARSED_COLUMNS, REASON, STAGE_COLUMNS, STAGED_LINES
+from odwatch import clock
 from odwatch.errors import UserError
-from odwatch.settings import TIMEZONE, Settings, get_settings
+from odwatch.settings import Settings, get_settings
 from warehouse.client import connect, is_embedded
 from warehouse.rollups import rollup_writes
 
@@ -290,7 +289,7 @@ def _store(client: Client, parsed: _Parsed, summary: IngestSummary) -> ChunkRepo
         "digest": chunk.digest,
         "chunk_index": chunk.index,
         "format": parsed.fmt,
-        "started_at": _now(),
+        "started_at": clock.now(),
         "finished_at": None,
         "lines_read": len(chunk),
         "inserted": 0,
@@ -320,7 +319,7 @@ def _store(client: Client, parsed: _Parsed, summary: IngestSummary) -> ChunkRepo
         parameters={
             **ledger,
             "status": "done",
-            "finished_at": _now(),
+            "finished_at": clock.now(),
             "inserted": inserted,
             "duplicates": repeats,
             "rejected": sum(rejected.values()),
@@ -469,10 +468,6 @@ def _drop_stale_buffers(client: Client) -> None:
         pid = name.removeprefix(BUFFER_PREFIX).split("_")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             client.command(f"DROP TABLE IF EXISTS {name}")
-
-
-def _now() -> datetime:
-    return datetime.now(ZoneInfo(TIMEZONE))
 
 
 class _NoProgress:

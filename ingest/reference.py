@@ -25,13 +25,13 @@ from clickhouse_connect.driver.client import Client
 from ingest.validate import (
     BadValue,
     check_ip_or_network,
-    credit_code_is_valid,
     parse_date,
     parse_datetime,
     parse_json_array,
     parse_text,
     parse_uint,
 )
+from odwatch import codes
 from odwatch.errors import UserError
 from warehouse.rollups import rebuild_consumer_kinds
 
@@ -179,7 +179,7 @@ def _check_row(table: str, values: dict) -> None:
         code = values["credit_code"]
         if values["kind"] in ("company", "organisation") and not code:
             raise BadValue(f"credit_code is missing (required for {values['kind']}s)")
-        if code and not credit_code_is_valid(code):
+        if code and not codes.is_valid(code):
             raise BadValue(f'credit_code "{code}" fails the GB 32100 check character')
     if table == "agreements" and values["valid_to"] < values["valid_from"]:
         raise BadValue(f"valid_to {values['valid_to']} is before valid_from {values['valid_from']}")

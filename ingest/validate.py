@@ -14,30 +14,8 @@ import ipaddress
 import json
 import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from odwatch.settings import TIMEZONE
-
-SHANGHAI = ZoneInfo(TIMEZONE)
-
-# --- the unified social credit code (GB 32100-2015) ---------------------------------------------
-
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31 for positions 1..17
-
-
-def credit_code_check_char(first17: str) -> str:
-    """The 18th character that makes `first17` a valid code."""
-    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
-
-
-def credit_code_is_valid(code: str) -> bool:
-    """True when `code` is an 18-character unified social credit code with a correct check character."""
-    if not isinstance(code, str) or len(code) != 18 or any(ch not in CREDIT_ALPHABET for ch in code):
-        return False
-    return credit_code_check_char(code[:17]) == code[17]
-
+from odwatch.clock import SHANGHAI
 
 # --- access-log lines: the parse-and-validate query ---------------------------------------------
 

@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 
 import dashboard.cli
+import demo.cli
 import detectors.cli
 import ingest.cli
-import odwatch.demo
 import reports.cli
 from odwatch.errors import UserError
 from warehouse import EngineBusy, audit, connect, ensure_schema
@@ -42,11 +42,22 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    port: int = typer.Option(8501, "--port", help="The port to listen on."),
+    address: str = typer.Option("127.0.0.1", "--address", help="The address to listen on."),
+    demo_if_empty: bool = typer.Option(False, "--demo-if-empty",
+                                       help="Build the demo platform first when there is no traffic yet."),
+) -> None:
+    """Run the dashboard, with spool ingest and the detector schedule in the same process."""
+    dashboard.cli.serve(port, address, before_start=demo.cli.build_demo_if_empty if demo_if_empty else None)
+
+
 ingest.cli.register(app)
 detectors.cli.register(app)
 reports.cli.register(app)
 dashboard.cli.register(app)
-odwatch.demo.register(app)
+demo.cli.register(app, detectors.cli.detectors_app)
 
 
 def main() -> None:

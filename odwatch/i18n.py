@@ -2,7 +2,8 @@
 
 The catalog is the merge of every `odwatch/locales/*.<lang>.json` file (each area
 keeps its own file, e.g. `shell.zh.json`, `pages.zh.json`). Chinese is the
-default; the dashboard switches a session to English. Numbers and dates are
+default; the dashboard switches a session to English by setting this context's language at the
+start of each script run (this module knows nothing of Streamlit). Numbers and dates are
 formatted in the language's form, times always in Asia/Shanghai.
 """
 
@@ -13,15 +14,14 @@ from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from odwatch.settings import TIMEZONE, get_settings
+from odwatch.clock import SHANGHAI
+from odwatch.settings import get_settings
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 SESSION_KEY = "lang"
-SHANGHAI = ZoneInfo(TIMEZONE)
 
 _language: ContextVar[str | None] = ContextVar("odwatch_language", default=None)
 
@@ -35,22 +35,10 @@ def catalog(lang: str) -> dict[str, str]:
     return merged
 
 
-def _streamlit_language() -> str | None:
-    # Inside a Streamlit script run the session's choice wins; elsewhere (CLI,
-    # exports, tests) the context variable or the default applies.
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-    except ImportError:  # pragma: no cover - streamlit is a dependency
-        return None
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None:
-        return None
-    value = ctx.session_state[SESSION_KEY] if SESSION_KEY in ctx.session_state else None
-    return value if value in LANGUAGES else None
-
-
 def current_language() -> str:
-    return _streamlit_language() or _language.get() or DEFAULT_LANGUAGE
+    """The language of this context: set by the dashboard at the start of each script run from the
+    session's choice, by the CLI and exports from their options; else the configured one."""
+    return _language.get() or configured_language()
 
 
 def configured_language() -> str:
@@ -60,7 +48,8 @@ def configured_language() -> str:
 
 
 def set_language(lang: str) -> None:
-    """Choose the language outside Streamlit (CLI, exports); unknown codes fall back to zh."""
+    """Choose the language of this context (a dashboard script run, a CLI command, an export);
+    unknown codes fall back to zh."""
     _language.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
 

@@ -20,8 +20,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-TIMEZONE = "Asia/Shanghai"
-
 
 def _config_file() -> Path:
     return Path(os.environ.get("ODWATCH_CONFIG", "odwatch.toml"))

@@ -8,15 +8,14 @@ and completely (一次性告知); one without a reason is flagged.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from odwatch import clock
 from odwatch.calendar import SLA_WORKING_DAYS, working_days_between
-from odwatch.settings import TIMEZONE
 from reports.filters import ReportFilters
 
 # An application belongs to the period of the day its clock started: acceptance, or
@@ -110,10 +109,6 @@ SLA_SCHEMA = {
 }
 
 
-def today_in_shanghai() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
-
-
 @lru_cache(maxsize=65536)
 def _cached_working_days(accepted: date, decided: date) -> tuple[int, bool]:
     return working_days_between(accepted, decided)
@@ -135,7 +130,7 @@ def application_reviews(client: Client, filters: ReportFilters, as_of: date | No
 
     The clock runs from acceptance to the decision, or for a pending one until `as_of`.
     """
-    as_of = as_of or today_in_shanghai()
+    as_of = as_of or clock.today()
     frame = pl.from_arrow(client.query_arrow(APPLICATIONS, parameters=filters.as_params()))
     if frame.is_empty():
         return pl.DataFrame(schema=REVIEW_SCHEMA)
@@ -195,7 +190,7 @@ def refusals_without_reason(client: Client, filters: ReportFilters) -> pl.DataFr
 def expiring_agreements(client: Client, filters: ReportFilters | None = None, *, within_days: int = 30,
                         as_of: date | None = None) -> pl.DataFrame:
     """Usage agreements whose validity ends within `within_days` of `as_of`."""
-    as_of = as_of or today_in_shanghai()
+    as_of = as_of or clock.today()
     params = _scope_params(filters) | {"as_of": as_of, "within_days": within_days}
     return _frame(client.query(EXPIRING_AGREEMENTS, parameters=params))
 
@@ -203,7 +198,7 @@ def expiring_agreements(client: Client, filters: ReportFilters | None = None, *,
 def overdue_usage_reports(client: Client, filters: ReportFilters | None = None,
                           as_of: date | None = None) -> pl.DataFrame:
     """第二十九条 usage reports past their due date unfiled, or filed late (due date in the period)."""
-    as_of = as_of or today_in_shanghai()
+    as_of = as_of or clock.today()
     filters = filters or ReportFilters(date_from=date(2000, 1, 1), date_to=as_of)
     params = filters.as_params() | {"as_of": as_of}
     return _frame(client.query(OVERDUE_USAGE_REPORTS, parameters=params))

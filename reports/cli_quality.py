@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from odwatch import clock
 from odwatch.errors import UserError
-from odwatch.settings import TIMEZONE, get_settings
+from odwatch.settings import get_settings
 from reports.filters import ReportFilters
 from warehouse import audit, connect
 
@@ -62,7 +61,7 @@ def scan(
     run_id = scan_catalog(client, settings, files, progress=True)
     audit.record(client, "cli", "quality.scan", "quality_run", run_id,
                  {"files": {k: str(v) for k, v in files.items()}})
-    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = clock.today()
     scores = [s for s in dataset_scores(client, ReportFilters(today, today)) if s["run_id"] == run_id]
     if not scores:
         console.print("The catalog is empty: load it with `odwatch load-reference DIR` first.")

@@ -13,8 +13,8 @@ from datetime import date
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from odwatch import clock
 from odwatch.calendar import working_days_between
-from reports.applications import today_in_shanghai
 from reports.filters import ReportFilters
 
 SUSPEND_WITHIN_HOURS = 24
@@ -75,7 +75,7 @@ def _timing(row: dict, as_of: date) -> dict:
 
 def complaint_timings(client: Client, filters: ReportFilters, as_of: date | None = None) -> pl.DataFrame:
     """One row per complaint received in the period: time to suspend, to verify, the outcome."""
-    as_of = as_of or today_in_shanghai()
+    as_of = as_of or clock.today()
     result = client.query(COMPLAINTS, parameters=filters.as_params())
     rows = [_timing(dict(zip(result.column_names, r, strict=True)), as_of) for r in result.result_rows]
     return pl.DataFrame(rows, schema=TIMING_SCHEMA, orient="row")

@@ -35,9 +35,11 @@ from typing import Any
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from detectors.violations import list_violations
+from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports.applications import application_reviews, summarize_reviews, today_in_shanghai
+from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import (
     SUSPEND_WITHIN_HOURS,
     VERIFY_WITHIN_WORKING_DAYS,
@@ -46,7 +48,6 @@ from reports.complaints import (
 )
 from reports.filters import ReportFilters
 from reports.quality import LATEST_CHECKS_OF_YEARS, agency_scores_by_year, quality_weights
-from reports.violations import list_violations
 from warehouse.client import connect, data_versions
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -718,7 +719,7 @@ def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tu
                    today: date | None = None) -> tuple:
     """Changes whenever anything an evaluation of `year` reads does."""
     versions = data_versions(client) if versions is None else versions
-    return tuple(_input_keys(client, year, today or today_in_shanghai(), versions).values())
+    return tuple(_input_keys(client, year, today or clock.today(), versions).values())
 
 
 def _read_inputs(client: Client, settings: Settings, keys: list[tuple]) -> dict[tuple, Any]:
@@ -794,7 +795,7 @@ def evaluate_year(client: Client, settings: Settings, year: int, today: date | N
     tables changed are read again (the previous year is looked at on every call, and rarely
     changes).
     """
-    today = today or today_in_shanghai()
+    today = today or clock.today()
     if not 2000 <= year <= today.year:
         raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
     weights = evaluation_weights(settings)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from odwatch import codes
 from odwatch.errors import UserError
 
 SUPPORTED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson", ".parquet"}
@@ -47,10 +47,6 @@ TYPE_ALIASES = {
 }
 KNOWN_TYPES = set(TYPE_ALIASES)
 
-# GB 32100-2015 unified social credit code: 18 characters from this alphabet, the last a check character.
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]
-CREDIT_SHAPE = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 BOOLEAN_VALUES = ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "是", "否", "Y", "N", "y", "n"]
 
 # Date layouts accepted as valid, told apart by the separator after the year; a column mixing
@@ -111,17 +107,6 @@ class Profile:
 
 def normalise_type(declared: str | None) -> str:
     return TYPE_ALIASES.get((declared or "").strip().lower(), "")
-
-
-def credit_check_char(body: str) -> str:
-    """The GB 32100-2015 check character for the first 17 characters of a credit code."""
-    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(body[:17], CREDIT_WEIGHTS, strict=True))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
-
-
-def credit_code_is_valid(code: str) -> bool:
-    """GB 32100-2015 check: 18 characters of the alphabet, the last the weighted checksum."""
-    return bool(re.fullmatch(CREDIT_SHAPE, code or "")) and code[17] == credit_check_char(code)
 
 
 # ---------------------------------------------------------------- reading
@@ -306,9 +291,9 @@ def _in_range(parsed: pl.Expr, with_time: bool) -> pl.Expr:
 _CREDIT_OUT = 1024                       # more than 18 real entries (each < 31) can add up to
 _CREDIT_TABLE = np.full((18, 256), _CREDIT_OUT, dtype=np.int16)
 for _pos in range(18):
-    for _ch in ("0123456789" if 2 <= _pos < 8 else CREDIT_ALPHABET):
-        _value = CREDIT_ALPHABET.index(_ch)
-        _CREDIT_TABLE[_pos, ord(_ch)] = _value * CREDIT_WEIGHTS[_pos] % 31 if _pos < 17 else _value
+    for _ch in ("0123456789" if _pos in codes.DIVISION_POSITIONS else codes.ALPHABET):
+        _value = codes.ALPHABET.index(_ch)
+        _CREDIT_TABLE[_pos, ord(_ch)] = _value * codes.WEIGHTS[_pos] % 31 if _pos < 17 else _value
 _WORDS = np.arange(1 << 16)
 _CREDIT_WORDS = np.stack([_CREDIT_TABLE[2 * k][_WORDS & 255] + _CREDIT_TABLE[2 * k + 1][_WORDS >> 8]
                           for k in range(8)])

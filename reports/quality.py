@@ -27,16 +27,16 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
+from odwatch import clock
+from odwatch.clock import SHANGHAI as TZ
 from odwatch.errors import UserError
-from odwatch.settings import TIMEZONE, Settings
+from odwatch.settings import Settings
 from reports.filters import ReportFilters
 from reports.profiling import KNOWN_TYPES, Profile, profile_file
 
-TZ = ZoneInfo(TIMEZONE)
 DIMENSIONS = ("completeness", "uniqueness", "validity", "consistency", "timeliness", "metadata", "openness")
 CONTENT_DIMENSIONS = DIMENSIONS[:4]
 DEFAULT_WEIGHTS = {"completeness": 15.0, "uniqueness": 10.0, "validity": 15.0, "consistency": 5.0,
@@ -445,7 +445,7 @@ def scan_catalog(client: Client, settings: Settings, files: dict[str, Path] | No
     for dataset_id, path in files.items():
         if not path.is_file():
             raise UserError(f"No such file for dataset {dataset_id}: {path}")
-    at = (at or datetime.now(TZ)).astimezone(TZ)
+    at = clock.shanghai(at or clock.now())
     at = at.replace(microsecond=at.microsecond // 1000 * 1000)
     previous = {row["dataset_id"]: row for row in _rows(client, LAST_PROFILED)}
     run_id = f"q{at:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -612,7 +612,7 @@ WHERE d.status != 'withdrawn'
 
 def overdue_updates(client: Client, filters: ReportFilters, at: datetime | None = None) -> list[dict]:
     """Datasets not updated within their declared interval plus grace, most overdue first."""
-    at = (at or datetime.now(TZ)).astimezone(TZ)
+    at = clock.shanghai(at or clock.now())
     out = []
     for row in _rows(client, CATALOG_FOR_UPDATES, filters.as_params()):
         interval, grace = FREQUENCY_DAYS.get(row["update_frequency"], FREQUENCY_DAYS["irregular"])

@@ -14,7 +14,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from detectors.base import Window
-from detectors.clock import SHANGHAI
+from odwatch.clock import SHANGHAI
 from odwatch.settings import Settings
 from warehouse import connect
 

@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from detectors.base import Window
-from detectors.features import SHANGHAI
+from odwatch.clock import SHANGHAI
 
 COLUMNS = ["event_id", "ts", "consumer_id", "key_id", "dataset_id", "channel", "endpoint", "method",
            "status", "latency_ms", "rows", "bytes", "fields", "scenario", "client_ip", "user_agent",

@@ -10,22 +10,21 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from page_apps import page_app
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
-from detectors import store, violations_store
+from detectors import store, violations
 from detectors.base import Alert
+from detectors.violations import list_violations
 from odwatch.settings import Settings, get_settings
 from reports.quality import scan_catalog
-from reports.violations import list_violations
 from warehouse import connect
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
 SH = ZoneInfo("Asia/Shanghai")
 USERS = {
     "official": User("olivia", "official"),
@@ -78,10 +77,10 @@ def _hand_built(client) -> None:
     client.insert("access_log", events,
                   column_names=["event_id", "ts", "consumer_id", "dataset_id", "channel", "status", "rows"])
     store.save_alerts(client, ALERTS)
-    VIOLATIONS["company"] = violations_store.record_violation(
+    VIOLATIONS["company"] = violations.record_violation(
         client, consumer_id="c1", category=5, actor="sam", dataset_id="d1", agency_id="a1",
         description="fields outside the agreement", severity="medium")
-    VIOLATIONS["person"] = violations_store.record_violation(
+    VIOLATIONS["person"] = violations.record_violation(
         client, consumer_id="c2", category=4, actor="sam", dataset_id="d3", agency_id="a2",
         description="scenario outside the agreement", severity="high")
 
@@ -130,7 +129,7 @@ def platform():
 
 
 def run_page(page: str, role: str, lang: str = "zh", state: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=90)
+    app = page_app(page, timeout=90)
     app.session_state[USER_KEY] = USERS[role]
     app.session_state["lang"] = lang
     for key, value in (state or {}).items():
@@ -404,7 +403,7 @@ def test_evaluation_page_year_picker_and_refusal(platform):
     app.selectbox(key="evaluation_year").set_value(today().year - 1).run()
     assert not app.exception
     assert app.title[0].value == "Annual evaluation"
-    refused = AppTest.from_file(str(PAGES / "evaluation.py"), default_timeout=90)
+    refused = page_app("evaluation", timeout=90)
     refused.session_state[USER_KEY] = USERS["agency"]
     refused.run()
     assert [e.value for e in refused.error] and not refused.dataframe   # agency users may not open it

@@ -6,17 +6,15 @@ import json
 
 import pytest
 
-from detectors.base import CATEGORIES, SEVERITIES
 from detectors.store import STATUSES
 from detectors.triage import TRANSITIONS
-from detectors.violations_store import MEASURES
 from odwatch import i18n
 from odwatch.i18n import catalog
+from odwatch.vocabulary import ALERT_CATEGORIES, MEASURES, SEVERITIES, VIOLATION_CATEGORIES
 from reports.complaints import OUTCOME_LABELS
 from reports.evaluation import DEFAULT_WEIGHTS, GRADES
 from reports.quality import DIMENSIONS, FREQUENCY_DAYS
 from reports.usage import MEASURE_COLUMNS
-from reports.violations import CATEGORY_LABELS
 
 
 def test_pages_catalogs_have_the_same_keys():
@@ -30,12 +28,12 @@ def test_pages_catalogs_have_the_same_keys():
 def computed_keys() -> list[str]:
     """Keys the pages build from the vocabularies of the other modules."""
     return (
-        [f"pages.triage.cat.{c}" for c in CATEGORIES]
+        [f"pages.triage.cat.{c}" for c in ALERT_CATEGORIES]
         + [f"pages.severity.{s}" for s in SEVERITIES]
         + [f"pages.triage.state.{s}" for s in (*STATUSES, "open", "all")]
         + [f"pages.triage.action.{a}" for a in TRANSITIONS]
         + [f"pages.violations.measure.{m}" for m in MEASURES]
-        + [f"pages.violations.category.{c}" for c in CATEGORY_LABELS]
+        + [f"pages.violations.category.{c}" for c in VIOLATION_CATEGORIES]
         + [f"pages.complaints.outcome.{o}" for o in OUTCOME_LABELS]
         + [f"pages.evaluation.dim.{d}" for d in DEFAULT_WEIGHTS]
         + [f"pages.evaluation.grade.{g}" for g in ("excellent", "good", "pass", "fail")]

@@ -1,7 +1,7 @@
 """Every analytics page on the small demo platform: real figures, each role's scope.
 
 The platform is generated and loaded once for this module with
-`ingest.synthetic.build_demo(scale="small")` (about 60k events), then scored for
+`demo.platform.build_demo(scale="small")` (about 60k events), then scored for
 quality and checked by the agreement and scraping detectors so the triage queue
 holds real alerts. Each test renders one page as a user and compares what the page
 shows with what the report functions return for that user's filters.
@@ -12,18 +12,18 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from page_apps import page_app
 from streamlit.testing.v1 import AppTest
 
 from dashboard import choices
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
+from demo.platform import build_demo
 from detectors import store
 from detectors.registry import all_detectors
 from detectors.runner import run_detectors
-from ingest.synthetic import build_demo
 from odwatch.i18n import format_number
 from odwatch.settings import Settings, get_settings
 from reports import applications, complaints, evaluation, overview, quality, usage
@@ -31,7 +31,6 @@ from reports.filters import ReportFilters
 from reports.quality import scan_catalog
 from warehouse import connect
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
 SHOWN_DATASETS = 100     # dashboard/pages/quality.py draws the worst 100 of the matching datasets
 
 
@@ -67,7 +66,7 @@ def default_filters(agency_id: str | None = None) -> ReportFilters:
 
 
 def render(page: str, user: User, state: dict | None = None) -> AppTest:
-    app = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
+    app = page_app(page, timeout=120)
     app.session_state[USER_KEY] = user
     for key, value in (state or {}).items():
         app.session_state[key] = value

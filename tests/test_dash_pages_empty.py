@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from page_apps import page_app
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY
 from odwatch.settings import Settings, get_settings
 from warehouse import connect
 
-PAGES = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
 ROLE_FOR = {"triage": "security"}
 
 
@@ -36,7 +34,7 @@ def empty_platform():
 @pytest.mark.parametrize("page", ["overview", "usage", "quality", "evaluation", "triage", "violations",
                                   "applications", "complaints"])
 def test_page_renders_on_an_empty_platform(empty_platform, page):
-    app = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=90)
+    app = page_app(page, timeout=90)
     app.session_state[USER_KEY] = User("olivia", ROLE_FOR.get(page, "official"))
     app.run()
     assert not app.exception, [e.value for e in app.exception]
@@ -45,7 +43,7 @@ def test_page_renders_on_an_empty_platform(empty_platform, page):
 
 
 def test_violations_page_says_there_are_none_rather_than_drawing_empty_bars(empty_platform):
-    app = AppTest.from_file(str(PAGES / "violations.py"), default_timeout=90)
+    app = page_app("violations", timeout=90)
     app.session_state[USER_KEY] = User("olivia", "official")
     app.run()
     assert "所选范围内没有数据。" in [box.value for box in app.info]

@@ -12,12 +12,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from page_apps import page_app
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
 from dashboard.signin_shell import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
+from odwatch import clock, vocabulary
 from odwatch.settings import get_settings
 from warehouse import audit
 
@@ -163,7 +165,7 @@ def test_serve_keeps_what_it_loaded_out_of_the_collectors_full_passes():
         gc.unfreeze()      # the test process goes on collecting as before
 
 
-@pytest.mark.parametrize("role", [None, *navigation.ROLES])
+@pytest.mark.parametrize("role", [None, *vocabulary.ROLES])
 def test_each_role_is_given_exactly_its_pages(role):
     existing = {spec.key for spec in navigation.PAGES if spec.exists()}
     assert navigation.page_keys_for(role) == [k for k in EXPECTED_PAGES[role] if k in existing]
@@ -173,7 +175,7 @@ def test_every_registered_page_file_exists():
     assert [spec.key for spec in navigation.PAGES if not spec.exists()] == []
 
 
-@pytest.mark.parametrize("role", navigation.ROLES)
+@pytest.mark.parametrize("role", vocabulary.ROLES)
 def test_forbidden_pages_are_not_registered_for_the_session(app_client, role):
     at = as_user(new_app(), User("uma", role, "A01" if role == "agency" else ""), app_client).run()
     for spec in navigation.PAGES:
@@ -196,7 +198,7 @@ def test_visitor_reaches_only_sign_in_and_public_notice(app_client):
 
 
 def test_admin_page_refuses_other_roles_even_when_run_directly(app_client):
-    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("o", "official")).run()
+    at = as_user(page_app("admin"), User("o", "official")).run()
     assert [e.value for e in at.error] == ["您的账号无权访问此页面。"]
     assert not at.tabs
 
@@ -278,7 +280,7 @@ def _publicized_violation(client) -> None:
 
 def test_public_notice_page_shows_only_publicized_records_without_sign_in(app_client):
     _publicized_violation(app_client)
-    at = new_app(str(ROOT / "dashboard/pages/public_notice.py")).run()
+    at = page_app("public_notice").run()
     assert not at.exception
     assert at.metric[0].value == "2"
     shown = at.dataframe[0].value
@@ -287,7 +289,7 @@ def test_public_notice_page_shows_only_publicized_records_without_sign_in(app_cl
     assert "91310000MA1FL4XQ3X" in set(shown["统一社会信用代码"])
     assert "10.1.2.3" not in shown.to_csv()
     assert set(shown["处理措施"]) == {"限制数据获取权限", "记录在案"}
-    english = new_app(str(ROOT / "dashboard/pages/public_notice.py"))
+    english = page_app("public_notice")
     english.session_state["lang"] = "en"
     english.run()
     assert not english.exception
@@ -316,7 +318,7 @@ def _operations(client) -> None:
 def test_admin_page_renders_ingest_rejects_runs_audit_and_accounts(app_client):
     _operations(app_client)
     auth.add_user(app_client, "adam", "admin", PASSWORD)
-    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    at = as_user(page_app("admin"), User("adam", "admin")).run()
     assert not at.exception
     assert len(at.tabs) == 5
     text = "\n".join(frame.value.to_csv() for frame in at.dataframe)
@@ -328,7 +330,7 @@ def test_admin_page_renders_ingest_rejects_runs_audit_and_accounts(app_client):
 
 
 def test_admin_adds_and_disables_an_account_through_the_page(app_client):
-    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    at = as_user(page_app("admin"), User("adam", "admin")).run()
     at.text_input(key="admin_new_name").input("olivia")
     at.selectbox(key="admin_new_role").set_value("official")
     at.text_input(key="admin_new_password").input(PASSWORD)
@@ -368,7 +370,7 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypa
     log = f"{good}\n{{this is not json\n".encode()
     agencies = json.dumps({"agency_id": "A03", "name": "市民政局", "name_en": "Civil Affairs",
                            "kind": "city_bureau"}, ensure_ascii=False).encode() + b"\n"
-    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    at = as_user(page_app("admin"), User("adam", "admin")).run()
     uploader = next(iter(at.get("file_uploader")))
     uploader.upload("gateway.jsonl", log, "application/json").run()
     at.button(key="admin_upload_go").click().run()
@@ -393,7 +395,7 @@ def test_the_heavier_jobs_wait_for_the_first_page_views(settings):
     from dashboard import jobs
 
     scheduler = jobs.build_scheduler(settings)
-    built = jobs._now()
+    built = clock.now()
     due = {name: (status.next_due - built).total_seconds() for name, status in scheduler.jobs.items()}
     assert due["spool_ingest"] < 1
     assert 25 < due["evaluation"] <= 30 and 115 < due["detectors"] <= 120
@@ -423,7 +425,7 @@ def test_admin_page_shows_the_background_jobs_and_runs_one_on_request(app_client
     scheduler = jobs.build_scheduler(settings)          # not started: the page only reads and triggers
     scheduler.run_now("spool_ingest")
     monkeypatch.setattr(jobs, "_scheduler", scheduler)
-    at = as_user(new_app(str(ROOT / "dashboard/pages/admin.py")), User("adam", "admin")).run()
+    at = as_user(page_app("admin"), User("adam", "admin")).run()
     assert not at.exception
     runs = [m.value for m in at.metric if m.label == "已运行次数"]
     assert runs == ["1", "0", "0"]                       # spool ran once, the others not yet

@@ -12,6 +12,7 @@ from dashboard import auth
 from dashboard.auth import User
 from dashboard.cli import read_password
 from dashboard.session import mask_ip, mask_name
+from odwatch import vocabulary
 from odwatch.cli import app
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
@@ -87,7 +88,7 @@ def test_demo_accounts_one_per_role_agency_scoped(agencies):
     accounts = auth.create_demo_accounts(agencies)
     assert len(accounts) == 4 and len(set(accounts.values())) == 4
     users = {row["username"]: row for row in auth.list_users(agencies)}
-    assert sorted(row["role"] for row in users.values()) == sorted(auth.ROLES)
+    assert sorted(row["role"] for row in users.values()) == sorted(vocabulary.ROLES)
     for username, password in accounts.items():
         signed = auth.authenticate(agencies, username, password).user
         assert signed is not None and signed.agency_id == ("A01" if signed.role == "agency" else "")

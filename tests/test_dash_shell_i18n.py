@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import jobs, navigation, session
-from odwatch import i18n
+from odwatch import i18n, vocabulary
 from odwatch.i18n import catalog, format_date, format_datetime, format_number, set_language, t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,10 +39,10 @@ def test_every_literal_key_exists(lang):
 def test_every_computed_key_exists(lang):
     computed = (
         [spec.title_key for spec in navigation.PAGES]
-        + [f"role.{role}" for role in navigation.ROLES]
+        + [f"role.{role}" for role in vocabulary.ROLES]
         + [f"filter.{name}" for name in session.ALL_FILTERS]
-        + [f"consumer_kind.{kind}" for kind in session.CONSUMER_KINDS]
-        + [f"channel.{channel}" for channel in session.CHANNELS]
+        + [f"consumer_kind.{kind}" for kind in vocabulary.CONSUMER_KINDS]
+        + [f"channel.{channel}" for channel in vocabulary.CHANNELS]
         + [f"admin.jobs.{name}" for name in jobs.build_scheduler(None).jobs]
         + [f"notice.category.{n}" for n in range(1, 6)]
         + [f"notice.measure.{action}" for action in ("none", "restrict", "close")]

@@ -11,9 +11,9 @@ from detect_core_data import MARCH, build_platform
 from typer.testing import CliRunner
 
 from detectors.cli import parse_time
-from detectors.clock import SHANGHAI, now
 from detectors.store import AlertFilters, get_alert, list_alerts
 from odwatch.cli import app
+from odwatch.clock import SHANGHAI, now
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
 

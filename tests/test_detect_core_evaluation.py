@@ -1,4 +1,4 @@
-"""`odwatch eval` matching rules on hand-made alerts and episodes, and on the warehouse tables."""
+"""`odwatch detectors score` matching rules on hand-made alerts and episodes, and on the warehouse tables."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 
 from detect_core_data import insert
 
+from demo.scoring import evaluate, evaluate_platform, matches
 from detectors.base import Alert
-from detectors.clock import SHANGHAI, day_window
-from detectors.evaluation import evaluate, evaluate_platform, matches
 from detectors.store import save_alerts
+from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 1)
 

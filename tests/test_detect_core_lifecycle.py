@@ -7,9 +7,8 @@ from datetime import date, timedelta
 import pytest
 from detect_core_data import insert
 
-from detectors import triage, violations_store
+from detectors import triage, violations
 from detectors.base import Alert
-from detectors.clock import day_window
 from detectors.store import (
     AlertFilters,
     alert_counts_by_severity,
@@ -20,6 +19,7 @@ from detectors.store import (
     save_alerts,
     verdict_labels,
 )
+from odwatch.clock import day_window
 from odwatch.errors import UserError
 from warehouse import audit
 
@@ -100,7 +100,7 @@ def test_acknowledge_assign_confirm_records_violation_measure_and_restricts_keys
         assert shown["status"] == "confirmed" and shown["assignee"] == "bob"
         assert shown["violation_id"] == violation_id
         assert [e["action"] for e in shown["history"]] == ["acknowledge", "assign", "confirm"]
-    violation = violations_store.get_violation(client, violation_id)
+    violation = violations.get_violation(client, violation_id)
     assert violation["consumer_id"] == "C1" and violation["category"] == 5 and violation["agency_id"] == "A7"
     assert sorted(violation["alert_ids"]) == sorted(alerts[:2]) and violation["severity"] == "high"
     measure = client.query("SELECT action, ends_at - starts_at FROM measures FINAL "
@@ -115,7 +115,7 @@ def test_a_second_confirmation_joins_the_recent_violation(client, alerts):
     first = triage.confirm(client, alerts[:1], "alice", 5)
     second = triage.confirm(client, alerts[1:3], "alice", 5)
     assert first == second
-    assert sorted(violations_store.get_violation(client, first)["alert_ids"]) == sorted(alerts[:3])
+    assert sorted(violations.get_violation(client, first)["alert_ids"]) == sorted(alerts[:3])
     assert client.query("SELECT count() FROM measures FINAL").result_rows[0][0] == 2
 
 
@@ -149,7 +149,7 @@ def test_illegal_transitions_are_refused_in_plain_words_and_change_nothing(clien
 def test_anonymous_misuse_is_recorded_with_its_ip_and_no_measure(client, alerts):
     triage.acknowledge(client, [alerts[4]], "alice")
     violation_id = triage.confirm(client, [alerts[4]], "alice", 2, description="page walk")
-    violation = violations_store.get_violation(client, violation_id)
+    violation = violations.get_violation(client, violation_id)
     assert violation["consumer_id"] == ""
     assert violation["description"] == "anonymous client 203.0.113.5: page walk"
 
@@ -190,12 +190,12 @@ def test_every_change_is_audited_and_the_chain_stays_intact(client, alerts):
     triage.acknowledge(client, alerts[:2], "alice")
     triage.assign(client, alerts[:1], "bob", "alice")
     violation_id = triage.confirm(client, alerts[:2], "bob", 5, measure="close")
-    violations_store.set_publicized(client, violation_id, True, "carol")
+    violations.set_publicized(client, violation_id, True, "carol")
     entries = client.query("SELECT actor, action, object_id FROM audit_log ORDER BY seq").result_rows
     actions = [(actor, action) for actor, action, _ in entries]
     assert actions[:3] == [("alice", "alert.acknowledge")] * 2 + [("alice", "alert.assign")]
     assert ("bob", "violation.record") in actions and ("bob", "measure.add") in actions
     assert actions.count(("bob", "alert.confirm")) == 2
     assert actions[-1] == ("carol", "violation.publicize")
-    assert violations_store.get_violation(client, violation_id)["publicized"] == 1
+    assert violations.get_violation(client, violation_id)["publicized"] == 1
     assert audit.verify(client) == (len(entries), [])

@@ -5,9 +5,9 @@ from datetime import date
 
 from detect_patterns_support import whole_days
 
-from detectors.base import MALICIOUS_CATEGORIES
 from detectors.malicious import MALICIOUS_DETECTORS
 from detectors.scraping import ScrapingDetector
+from odwatch.vocabulary import MALICIOUS_CATEGORIES
 
 
 def test_one_detector_per_malicious_category_with_distinct_ids():

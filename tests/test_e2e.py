@@ -25,6 +25,7 @@ import pytest
 
 from dashboard import navigation
 from dashboard.signin_shell import PASSWORD_KEY, SHELL_ID, USERNAME_KEY
+from odwatch import vocabulary
 from odwatch.i18n import catalog
 
 pytestmark = pytest.mark.e2e
@@ -349,7 +350,7 @@ def test_agency_user_reaches_exactly_its_pages(server, browser):
 def test_admin_visits_every_page_acts_and_exports(server, browser):
     """Runs last: it stops the server to read the stored audit entries."""
     accounts = server.accounts()
-    assert set(accounts) == {f"demo_{role}" for role in navigation.ROLES}
+    assert set(accounts) == {f"demo_{role}" for role in vocabulary.ROLES}
     context = new_context(browser, accept_downloads=True)
     page = context.new_page()
     sign_in(page, server.url, "demo_admin", accounts["demo_admin"])

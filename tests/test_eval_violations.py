@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from reports.violations import enforcement_list, list_violations, mask_person_name, public_notice
+from detectors.violations import enforcement_list, list_violations, mask_person_name, public_notice
 
 SETUP = [
     """INSERT INTO agencies (agency_id, name, name_en, kind)

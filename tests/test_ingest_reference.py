@@ -7,11 +7,11 @@ import json
 import pytest
 
 from ingest.reference import load_reference_dir
-from ingest.validate import credit_code_check_char
+from odwatch import codes
 from odwatch.errors import UserError
 
-GOOD_CODE = "91310000MA1FL4XK2" + credit_code_check_char("91310000MA1FL4XK2")
-ORG_CODE = "52310000MJ5013891" + credit_code_check_char("52310000MJ5013891")
+GOOD_CODE = "91310000MA1FL4XK2" + codes.check_char("91310000MA1FL4XK2")
+ORG_CODE = "52310000MJ5013891" + codes.check_char("52310000MJ5013891")
 
 
 REASONS = "SELECT reason FROM rejected_rows FINAL ORDER BY line_no"

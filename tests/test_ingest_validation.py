@@ -10,7 +10,6 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from ingest.loader import ingest_paths
-from ingest.validate import credit_code_check_char, credit_code_is_valid
 from tests.ingest_helpers import event, line, write_lines
 
 BAD_LINES = [
@@ -78,15 +77,6 @@ def test_valid_variants_are_accepted_and_stored_in_shanghai_time(client, setting
     assert empty.result_rows == [([], "{}", "")]
     numbers = client.query("SELECT status, rows FROM access_log WHERE event_id = 'evt-000006'")
     assert numbers.result_rows == [(304, 20)]
-
-
-def test_credit_code_checksum():
-    assert credit_code_is_valid("91310000MA1FL4XK22")
-    assert credit_code_check_char("91310000MA1FL4XK2") == "2"
-    assert not credit_code_is_valid("91310000MA1FL4XK2D")   # wrong check character
-    assert not credit_code_is_valid("91310000MA1FL4XK2")    # too short
-    assert not credit_code_is_valid("91310000MA1FL4XKI2")   # I is not in the alphabet
-    assert not credit_code_is_valid("")
 
 
 BAD_KINDS = {

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from detectors import violations_store
-from detectors.clock import now
+from detectors import violations
+from detectors.violations import enforcement_list
 from odwatch.cli import app
+from odwatch.clock import now
 from odwatch.settings import get_settings
-from reports.violations import enforcement_list
 from warehouse import audit
 
 KEYS = ["K1", "K1b", "K2"]
@@ -34,7 +34,7 @@ def statuses(client) -> dict[str, str]:
 
 
 def violation(client, consumer_id="C1", key_id="") -> str:
-    return violations_store.record_violation(client, consumer_id=consumer_id, key_id=key_id, category=4,
+    return violations.record_violation(client, consumer_id=consumer_id, key_id=key_id, category=4,
                                              actor="sam", dataset_id="D1", description="off-agreement use")
 
 
@@ -60,11 +60,11 @@ def at(text: str) -> datetime:
 
 def lift_after(client, days: float, actor: str = "system") -> list[str]:
     """Lift as if `days` from now."""
-    return violations_store.lift_expired_measures(client, at=now() + timedelta(days=days), actor=actor)
+    return violations.lift_expired_measures(client, at=now() + timedelta(days=days), actor=actor)
 
 
 def test_a_seven_day_restriction_lifts_after_its_end_and_not_before(keys):
-    violations_store.add_measure(keys, violation(keys), "restrict", "sam", days=7)
+    violations.add_measure(keys, violation(keys), "restrict", "sam", days=7)
     assert statuses(keys) == {"K1": "restricted", "K1b": "restricted", "K2": "active"}
     assert lift_after(keys, 6.95) == []
     assert statuses(keys)["K1"] == "restricted"
@@ -75,8 +75,8 @@ def test_a_seven_day_restriction_lifts_after_its_end_and_not_before(keys):
 
 
 def test_a_consumer_wide_close_outlives_a_key_restriction(keys):
-    violations_store.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=7)
-    violations_store.add_measure(keys, violation(keys), "close", "sam", days=30)
+    violations.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=7)
+    violations.add_measure(keys, violation(keys), "close", "sam", days=30)
     assert statuses(keys)["K1"] == "closed"
     assert lift_after(keys, 8) == []
     assert statuses(keys) == {"K1": "closed", "K1b": "closed", "K2": "active"}
@@ -85,9 +85,9 @@ def test_a_consumer_wide_close_outlives_a_key_restriction(keys):
 
 
 def test_a_short_close_inside_a_long_restriction_ends_as_restricted(keys):
-    violations_store.add_measure(keys, violation(keys), "close", "sam", days=7)
+    violations.add_measure(keys, violation(keys), "close", "sam", days=7)
     # A later restriction does not reopen the closed keys.
-    violations_store.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=30)
+    violations.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=30)
     assert statuses(keys)["K1"] == "closed"
     assert lift_after(keys, 8) == ["K1", "K1b"]
     assert statuses(keys) == {"K1": "restricted", "K1b": "restricted", "K2": "active"}
@@ -96,16 +96,16 @@ def test_a_short_close_inside_a_long_restriction_ends_as_restricted(keys):
 
 
 def test_an_open_ended_measure_never_lifts(keys):
-    violations_store.add_measure(keys, violation(keys, consumer_id="C2"), "close", "sam")
-    violations_store.add_measure(keys, violation(keys), "restrict", "sam", days=7)
+    violations.add_measure(keys, violation(keys, consumer_id="C2"), "close", "sam")
+    violations.add_measure(keys, violation(keys), "restrict", "sam", days=7)
     assert lift_after(keys, 3650) == ["K1", "K1b"]
     assert statuses(keys)["K2"] == "closed"
     assert [row["key_id"] for row in enforcement_list(keys, at=now() + timedelta(days=3650))] == ["K2"]
 
 
 def test_the_audit_trail_records_each_lift_with_the_measures_that_ended(keys):
-    first = violations_store.add_measure(keys, violation(keys), "restrict", "sam", days=7)
-    second = violations_store.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=10)
+    first = violations.add_measure(keys, violation(keys), "restrict", "sam", days=7)
+    second = violations.add_measure(keys, violation(keys, key_id="K1"), "restrict", "sam", days=10)
     lift_after(keys, 11, actor="scheduler")
     rows = keys.query("SELECT actor, object_type, object_id, detail FROM audit_log "
                       "WHERE action = 'measure.expired' ORDER BY object_id").result_rows
@@ -122,14 +122,14 @@ def test_keys_restricted_without_a_standing_measure_of_ours_are_left_alone(keys)
                ("K_AFTER", "C4", "closed", "2026-06-01"))
     # K_AFTER's measure ended in February; the key was closed again in June, not by it.
     store_measures(keys, ("m_old", "v_old", "C4", "", "restrict", "2026-01-01", "2026-02-01"))
-    assert violations_store.lift_expired_measures(keys) == []
+    assert violations.lift_expired_measures(keys) == []
     assert statuses(keys)["K_HAND"] == "restricted" and statuses(keys)["K_AFTER"] == "closed"
     listed = {row["key_id"]: row for row in enforcement_list(keys)}
     assert set(listed) == {"K_HAND", "K_AFTER"} and listed["K_AFTER"]["measure_id"] == ""
 
 
 def test_a_measure_recorded_after_its_period_restricts_nothing(keys):
-    violations_store.add_measure(keys, violation(keys), "restrict", "sam", days=7,
+    violations.add_measure(keys, violation(keys), "restrict", "sam", days=7,
                                  starts_at=now() - timedelta(days=30))
     assert set(statuses(keys).values()) == {"active"}
 
@@ -147,7 +147,7 @@ def test_the_gateway_list_drops_an_ended_measures_keys_before_the_lifting_runs(k
     assert listed["K5b"]["status"] == "restricted" and listed["K5b"]["measure_id"] == "m_long"
     assert statuses(keys)["K5"] == "restricted"                # stored status not yet lifted
     # A measure written now is listed now and gone once its period is over.
-    violations_store.add_measure(keys, violation(keys, consumer_id="C2"), "close", "sam", days=7)
+    violations.add_measure(keys, violation(keys, consumer_id="C2"), "close", "sam", days=7)
     assert "K2" in {row["key_id"] for row in enforcement_list(keys)}
     assert "K2" not in {row["key_id"] for row in enforcement_list(keys, at=now() + timedelta(days=8))}
 

@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from detectors.base import CATEGORIES
-from ingest.synthetic import build_demo
+from demo.platform import build_demo
 from odwatch.errors import UserError
+from odwatch.vocabulary import ALERT_CATEGORIES
 
 UNTIL = date(2026, 11, 27)
 
@@ -41,7 +41,7 @@ def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, setti
     assert client.command("SELECT count() FROM access_log") == summary.events
 
     stored = dict(client.query(EPISODES_BY_TYPE).result_rows)
-    assert stored == summary.episodes_by_type and set(stored) == set(CATEGORIES)
+    assert stored == summary.episodes_by_type and set(stored) == set(ALERT_CATEGORIES)
     assert min(stored.values()) >= 8
 
     # A line read back from the warehouse keeps its Shanghai wall-clock time.
@@ -87,8 +87,8 @@ def test_demo_command_rejects_bad_options_in_one_sentence(tmp_path, args, messag
 
 
 def test_demo_steps_detect_triage_score_and_create_accounts(client, settings):
-    from odwatch.demo import SAMPLE_VERDICTS, run_steps
-    from reports.violations import enforcement_list, list_violations, public_notice
+    from demo.cli import SAMPLE_VERDICTS, run_steps
+    from detectors.violations import enforcement_list, list_violations, public_notice
 
     build_demo(client, settings, scale="small", seed=7, until=UNTIL)
     outcomes = dict(run_steps(client, settings, progress=False))

@@ -12,11 +12,10 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
 
-from odwatch.settings import TIMEZONE
+from odwatch import clock
 
 GENESIS = "0" * 64
 _append_lock = threading.Lock()
@@ -56,8 +55,7 @@ def record(client: Client, actor: str, action: str, object_type: str = "",
     with _append_lock:
         head = client.query(CHAIN_HEAD).result_rows
         seq, prev_hash = (head[0][0] + 1, head[0][1]) if head else (1, GENESIS)
-        now = datetime.now(ZoneInfo(TIMEZONE))
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        now = clock.now_ms()
         digest = _row_hash(prev_hash, seq, now, actor, action, object_type, object_id, detail_text)
         client.insert(
             "audit_log",

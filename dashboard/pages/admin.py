@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, components, jobs, session
+from odwatch import vocabulary
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, labels, t
 from reports import admin
@@ -138,7 +139,7 @@ with users_tab:
     with st.form("admin_add_user", clear_on_submit=True):
         st.markdown(f"**{t('admin.users.add')}**")
         name = st.text_input(t("signin.username"), key="admin_new_name")
-        role = st.selectbox(t("admin.users.role"), auth.ROLES, format_func=lambda r: t(f"role.{r}"),
+        role = st.selectbox(t("admin.users.role"), vocabulary.ROLES, format_func=lambda r: t(f"role.{r}"),
                             key="admin_new_role")
         agency = st.text_input(t("admin.users.agency"), key="admin_new_agency")
         password = st.text_input(t("signin.password"), type="password", key="admin_new_password")

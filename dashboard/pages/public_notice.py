@@ -1,6 +1,6 @@
 """公示 Public notice (第三十一条): readable without signing in.
 
-Only what reports.violations.public_notice allows to publish: publicized
+Only what detectors.violations.public_notice allows to publish: publicized
 records, organisation names with credit codes, persons masked, no IPs or keys.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import components, session
+from detectors.violations import public_notice
 from odwatch.i18n import format_date, format_number, labels, t
-from reports.violations import CATEGORY_NUMERALS, MEASURE_LABELS, public_notice
+from odwatch.vocabulary import MEASURE_LABELS, VIOLATION_NUMERALS
 
 DATE_COLUMNS = ("measure_from", "measure_until", "recorded_on")
 SHOWN = ("subject", "credit_code", "dataset", "agency", "category_label", "measure", "measure_from",
@@ -27,7 +28,7 @@ def _shown(row: dict) -> dict:
     shown = {column: row.get(column, "") for column in SHOWN}
     shown.update({column: format_date(row[column]) for column in DATE_COLUMNS if row.get(column)})
     category = row["category"]
-    shown["category_label"] = f"{CATEGORY_NUMERALS[category]} {t(f'notice.category.{category}')}"
+    shown["category_label"] = f"{VIOLATION_NUMERALS[category]} {t(f'notice.category.{category}')}"
     action = MEASURE_ACTIONS.get(row["measure"])
     if action:
         shown["measure"] = t(f"notice.measure.{action}")

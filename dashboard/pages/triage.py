@@ -29,16 +29,14 @@ from dashboard.components import (
 )
 from dashboard.session import current_filters, filter_sidebar, get_client, mask_ip, require_role, today
 from detectors import store, triage
-from detectors.base import CATEGORIES, SEVERITIES
 from detectors.store import AlertFilters
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, t
-from reports.violations import CATEGORY_NUMERALS
+from odwatch.vocabulary import ALERT_CATEGORIES, MEASURES, SEVERITIES, VIOLATION_NUMERALS
 
 PAGE_FILTERS = ("dates", "agency", "dataset")
 STATUSES = ("open", "new", "acknowledged", "confirmed", "dismissed", "all")
 OPEN_STATUSES = ("new", "acknowledged")
-MEASURES = ("none", "restrict", "close")
 FLASH_KEY = "triage_flash"
 SELECTED_KEY = "triage_selected"
 QUEUE_LIMIT = 500
@@ -50,7 +48,7 @@ def _queue_filters() -> dict[str, Any]:
     columns = st.columns(6)
     return {
         "category": columns[0].selectbox(
-            t("pages.triage.category"), [None, *CATEGORIES], key="triage_category",
+            t("pages.triage.category"), [None, *ALERT_CATEGORIES], key="triage_category",
             format_func=lambda c: t("pages.common.all") if c is None else t(f"pages.triage.cat.{c}")),
         "severity": columns[1].selectbox(
             t("pages.triage.severity"), [None, *reversed(SEVERITIES)], key="triage_severity",
@@ -197,11 +195,11 @@ def _actions(client, rows: list[dict], actor: str) -> None:
 def _confirm_form(client, rows: list[dict], ids: list[str], actor: str) -> None:
     by_id = {r["alert_id"]: r for r in rows}
     suggested = triage.SUGGESTED_VIOLATION_CATEGORY.get(by_id[ids[0]]["category"], 5) if ids else 5
-    categories = list(CATEGORY_NUMERALS)
+    categories = list(VIOLATION_NUMERALS)
     category = st.selectbox(
         t("pages.triage.violation_category"), categories, index=categories.index(suggested),
         key=f"triage_vcat_{suggested}",
-        format_func=lambda c: f"{CATEGORY_NUMERALS[c]} {t(f'pages.violations.category.{c}')}")
+        format_func=lambda c: f"{VIOLATION_NUMERALS[c]} {t(f'pages.violations.category.{c}')}")
     measure = st.radio(t("pages.triage.measure"), MEASURES, horizontal=True, key="triage_measure",
                        format_func=lambda m: t(f"pages.violations.measure.{m}"))
     days = st.number_input(t("pages.triage.measure_days"), 0, 3650, 30, key="triage_measure_days",

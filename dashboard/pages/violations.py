@@ -16,15 +16,14 @@ import streamlit as st
 from dashboard import charts
 from dashboard.components import download_button, table
 from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
-from detectors import violations_store
+from detectors import violations
 from odwatch.i18n import format_datetime, format_number, t
-from reports import violations
 from reports.export.enforcement import write_enforcement_list
 from reports.export.notice import write_public_notice
 
 PAGE_FILTERS = ("dates", "agency")
 DECIDING_ROLES = ("security", "admin")
-CATEGORIES = tuple(violations.CATEGORY_LABELS)
+CATEGORIES = tuple(violations.VIOLATION_CATEGORIES)
 FLASH_KEY = "violations_flash"
 
 
@@ -67,7 +66,7 @@ def _by_category(rows: list[dict]) -> None:
     counts = {c: 0 for c in CATEGORIES}
     for row in rows:
         counts[row["category"]] = counts.get(row["category"], 0) + 1
-    labels = [f"{violations.CATEGORY_NUMERALS[c]} {_category_label(c)}" for c in counts]
+    labels = [f"{violations.VIOLATION_NUMERALS[c]} {_category_label(c)}" for c in counts]
     frame = pl.DataFrame({"category": labels, "violations": list(counts.values())})
     st.plotly_chart(charts.bar(frame, "category", "violations", t("pages.violations.by_category"),
                                labels={"category": "", "violations": t("pages.violations.count")},
@@ -89,7 +88,7 @@ def _decide(client, rows: list[dict], actor: str) -> None:
     publicize = st.toggle(t("pages.violations.publicize"), value=bool(row["publicized"]),
                           key=f"violations_public_{chosen}")
     if publicize != bool(row["publicized"]):
-        violations_store.set_publicized(client, chosen, publicize, actor)
+        violations.set_publicized(client, chosen, publicize, actor)
         _flash(t("pages.violations.publicity_saved" if publicize else "pages.violations.publicity_removed"))
     with st.form("violations_measure"):
         action = st.radio(t("pages.violations.measure_action"), ("restrict", "close"), horizontal=True,
@@ -99,7 +98,7 @@ def _decide(client, rows: list[dict], actor: str) -> None:
                                help=t("pages.violations.measure_days_help"), key="violations_measure_days")
         reason = st.text_input(t("pages.violations.measure_reason"), key="violations_measure_reason")
         if st.form_submit_button(t("pages.violations.measure_submit")):
-            violations_store.add_measure(client, chosen, action, actor, days=int(days) or None, reason=reason)
+            violations.add_measure(client, chosen, action, actor, days=int(days) or None, reason=reason)
             _flash(t("pages.violations.measure_saved"))
 
 
@@ -141,7 +140,7 @@ def render() -> None:
     category = right.selectbox(
         t("pages.violations.category_filter"), [None, *CATEGORIES], key="violations_cat",
         format_func=lambda c: t("pages.common.all") if c is None
-        else f"{violations.CATEGORY_NUMERALS[c]} {_category_label(c)}")
+        else f"{violations.VIOLATION_NUMERALS[c]} {_category_label(c)}")
     rows = violations.list_violations(client, year=year, agency_id=filters.agency_id, category=category)
     columns = st.columns(3)
     columns[0].metric(t("pages.violations.records"), format_number(len(rows)))

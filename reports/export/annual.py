@@ -8,12 +8,12 @@ render the same `Document`; XLSX holds every table with typed columns.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from odwatch import clock
 from odwatch.settings import Settings
 from reports.evaluation import LABELS, AgencyEvaluation, Evaluation, evaluate_year
 from reports.export import document as doc
@@ -59,7 +59,7 @@ def _key_figure_value(key: str, value) -> str:
 
 
 def _cover(evaluation: Evaluation) -> list:
-    generated = datetime.now(doc.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    generated = clock.now().strftime("%Y-%m-%d %H:%M")
     return [doc.Paragraph(f"{evaluation.year} 年度公共数据开放工作评估报告", "title"),
             doc.Paragraph("上海市公共数据开放平台 · 数据开放主体年度评估", "subtitle"),
             doc.Paragraph(f"数据截至 {evaluation.as_of.isoformat()} · 生成于 {generated}", "subtitle"),

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from odwatch.settings import TIMEZONE
-
-SHANGHAI = ZoneInfo(TIMEZONE)
+from odwatch.clock import SHANGHAI
 
 
 @dataclass

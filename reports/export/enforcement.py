@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
-from reports.export.document import SHANGHAI
+from detectors.violations import enforcement_list
+from odwatch import clock
+from odwatch.clock import SHANGHAI
 from reports.export.files import check_format, write_atomically
-from reports.violations import enforcement_list
 
 ENFORCEMENT_FORMATS = ("json", "csv")
 COLUMNS = ["key_id", "consumer_id", "consumer_name", "status", "starts_at", "ends_at", "violation_id",
@@ -33,7 +34,7 @@ def enforcement_records(client: Client) -> list[dict]:
 
 
 def _write_json(records: list[dict], path: Path) -> None:
-    payload = {"generated_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"), "keys": records}
+    payload = {"generated_at": clock.now().isoformat(timespec="seconds"), "keys": records}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
 
 

@@ -1,6 +1,6 @@
 """The public violation notice (第三十一条 公示) as PDF, DOCX, CSV or JSON.
 
-Only what reports.violations.public_notice lets out: organisations by name and
+Only what detectors.violations.public_notice lets out: organisations by name and
 credit code, natural persons masked, the category, measure and dates. No IPs,
 keys or case descriptions.
 """
@@ -8,18 +8,18 @@ keys or case descriptions.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from detectors.violations import public_notice
+from odwatch import clock
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
 from reports.export.pdf_writer import write_pdf
 from reports.export.tables import dataframe_to_csv_bytes
-from reports.violations import public_notice
 
 NOTICE_FORMATS = ("pdf", "docx", "csv", "json")
 HEADERS = {"subject": "主体名称", "credit_code": "统一社会信用代码", "category_label": "违规情形",
@@ -31,7 +31,7 @@ INTRO = ("依据《上海市公共数据开放实施细则》第三十一条,现
 
 
 def notice_document(rows: list[dict]) -> doc.Document:
-    today = datetime.now(doc.SHANGHAI).date().isoformat()
+    today = clock.today().isoformat()
     table_rows = [[i, *[row[k] if row[k] is not None else ("长期" if k == "measure_until" else None)
                         for k in HEADERS]] for i, row in enumerate(rows, start=1)]
     document = doc.Document("公共数据开放违法违规行为公示", landscape=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest.synthetic_catalog import SHANGHAI
+from demo.catalog import SHANGHAI
 from odwatch.calendar import is_statutory_holiday, is_working_day
 
 MS_HOUR = 3_600_000

@@ -8,7 +8,7 @@
     episodes.jsonl            ground truth: one labelled misuse episode a line
 
 and `build_demo` loads them through the same path a user would (`load_reference_dir`,
-`ingest_paths`) and stores the ground truth in `demo_episodes` for `odwatch eval`.
+`ingest_paths`) and stores the ground truth in `demo_episodes` for `odwatch detectors score`.
 Same (seed, until) → byte-identical files.
 """
 
@@ -19,18 +19,16 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 from clickhouse_connect.driver.client import Client
 
-from detectors.base import CATEGORIES
-from ingest import synthetic_vocab as vocab
-from ingest.synthetic_catalog import (
+from demo import vocab
+from demo.catalog import (
     LOG_DAYS,
     SCALES,
-    SHANGHAI,
     Platform,
     at,
     json_ready,
@@ -41,7 +39,7 @@ from ingest.synthetic_catalog import (
     make_datasets,
     make_usage_reports,
 )
-from ingest.synthetic_episodes import (
+from demo.episodes import (
     FILE_FORMATS,
     TRAFFIC_EPISODES,
     Generation,
@@ -50,7 +48,7 @@ from ingest.synthetic_episodes import (
     records_endpoint,
     report_overdue,
 )
-from ingest.synthetic_traffic import (
+from demo.traffic import (
     STREAM_KINDS,
     DayContext,
     Interner,
@@ -64,8 +62,10 @@ from ingest.synthetic_traffic import (
     lawful_day,
     take,
 )
+from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
+from odwatch.vocabulary import ALERT_CATEGORIES
 
 Progress = Callable[[int, int], None]
 
@@ -115,7 +115,7 @@ class GeneratedPlatform:
     elapsed_s: float
 
     def episodes_by_type(self) -> dict[str, int]:
-        counts = dict.fromkeys(CATEGORIES, 0)
+        counts = dict.fromkeys(ALERT_CATEGORIES, 0)
         for episode in self.episodes:
             counts[episode["episode_type"]] += 1
         return counts
@@ -140,10 +140,6 @@ class DemoSummary:
         out["out_dir"] = str(self.out_dir)
         out["until"] = self.until.isoformat()
         return out
-
-
-def today_shanghai() -> date:
-    return datetime.now(SHANGHAI).date()
 
 
 # ---------------------------------------------------------------- planning
@@ -409,7 +405,7 @@ def generate_platform(
     if scale not in SCALES:
         raise UserError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
     started = time.perf_counter()
-    until = until or today_shanghai()
+    until = until or clock.today()
     out_dir = Path(out_dir)
     for stale in ("reference", "logs"):
         shutil.rmtree(out_dir / stale, ignore_errors=True)
@@ -490,7 +486,7 @@ def build_demo(
     from ingest.loader import ingest_paths
     from ingest.reference import load_reference_dir
 
-    until = until or today_shanghai()
+    until = until or clock.today()
     _refuse_foreign_log(client, event_id_prefix(seed, until))
     out_dir = Path(settings.data_dir) / "demo"
     generated = generate_platform(out_dir, scale, seed, until, progress=_day_progress() if progress else None)

@@ -1,4 +1,4 @@
-"""`odwatch eval`: how well the detectors find the demo platform's labelled episodes.
+"""`odwatch detectors score`: how well the detectors find the demo platform's labelled episodes.
 
 Matching (contracts.md): an alert matches an episode when some non-empty entity
 field of the alert (consumer_id, key_id, client_ip) equals the episode's, the
@@ -25,10 +25,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors.base import CATEGORIES
-from detectors.clock import shanghai
+from odwatch.clock import shanghai
 from odwatch.errors import UserError
 from odwatch.settings import Settings
+from odwatch.vocabulary import ALERT_CATEGORIES
 
 RECALL_TARGET = 0.95
 PRECISION_TARGET = 0.90
@@ -132,7 +132,7 @@ def evaluate(alerts: list[dict[str, Any]], episodes: list[dict[str, Any]]) -> Ev
         key = (entity_of(alert), alert["category"], shanghai(alert["window_start"]).date())
         groups[key] = groups.get(key, False) or bool(hits)
         examples.setdefault(key, alert)
-    types = sorted({e["episode_type"] for e in episodes} | set(CATEGORIES), key=_category_order)
+    types = sorted({e["episode_type"] for e in episodes} | set(ALERT_CATEGORIES), key=_category_order)
     per_type, missed = [], {}
     for kind in types:
         of_kind = [e for e in episodes if e["episode_type"] == kind]
@@ -147,7 +147,7 @@ def evaluate(alerts: list[dict[str, Any]], episodes: list[dict[str, Any]]) -> Ev
 
 
 def _category_order(kind: str) -> tuple[int, str]:
-    return (CATEGORIES.index(kind) if kind in CATEGORIES else len(CATEGORIES), kind)
+    return (ALERT_CATEGORIES.index(kind) if kind in ALERT_CATEGORIES else len(ALERT_CATEGORIES), kind)
 
 
 def _brief(alert: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +172,9 @@ def run_eval(scale: str = "small", seed: int = 7, *, data_dir: Path | None = Non
     when it already holds a platform).
     """
     try:
-        from ingest.synthetic import build_demo
+        from demo.platform import build_demo
     except ImportError as exc:
-        raise UserError("The demo platform generator (ingest.synthetic) is not available.") from exc
+        raise UserError("The demo platform generator (demo.platform) is not available.") from exc
     from detectors.runner import run_detectors
     from warehouse import connect
 

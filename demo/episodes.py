@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from ingest import synthetic_vocab as vocab
-from ingest.synthetic_catalog import (
+from demo import vocab
+from demo.catalog import (
     SHANGHAI,
     Platform,
     add_agreement,
@@ -25,7 +25,7 @@ from ingest.synthetic_catalog import (
     add_consumer,
     at,
 )
-from ingest.synthetic_traffic import (
+from demo.traffic import (
     CUSTOM,
     HOUR_P,
     MS_HOUR,

@@ -13,17 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from ingest import synthetic_vocab as vocab
+from demo import vocab
+from odwatch import codes
 from odwatch.calendar import add_working_days
+from odwatch.clock import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 REFERENCE_START = date(2024, 1, 1)
 LOG_DAYS = 180
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 NAME_VARIANTS = ("按月", "按区", "历史", "年度汇总", "明细", "按季度")
 FREQUENCY_WORDS = {
@@ -129,16 +128,11 @@ def organisation_code(body: str) -> str:
     return body + {10: "X", 11: "0"}.get(check, str(check))
 
 
-def credit_check_char(first17: str) -> str:
-    total = sum(CREDIT_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(first17))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
-
-
 def make_credit_code(rng: np.random.Generator, authority: str, kind: str, area: str) -> str:
     """A valid unified social credit code: authority, type, division, organisation code, check."""
     body = "".join(str(d) for d in rng.integers(0, 10, 8))
     first17 = authority + kind + area + organisation_code(body)
-    return first17 + credit_check_char(first17)
+    return first17 + codes.check_char(first17)
 
 
 # ---------------------------------------------------------------- agencies and catalog

@@ -1,4 +1,5 @@
-"""`odwatch demo`: build the demo platform, then run what makes it useful at once.
+"""`odwatch demo` (build the demo platform, then run what makes it useful at once) and
+`odwatch detectors score` (how well the detectors find its labelled episodes).
 
 The follow-up steps are a plain list of (label, callable); a step whose module is not
 installed yet is reported as skipped, so the demo works while the project grows.
@@ -10,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -57,7 +59,7 @@ SAMPLE_VERDICTS = [
 
 def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
     """Confirm the strongest alert of a few categories as a security analyst would."""
-    from detectors import triage, violations_store
+    from detectors import triage, violations
     from detectors.store import AlertFilters, list_alerts
 
     actor = "demo-security"
@@ -73,7 +75,7 @@ def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
             client, [strongest["alert_id"]], actor, triage.SUGGESTED_VIOLATION_CATEGORY[category],
             measure=measure, measure_days=days, description=f"Demo verdict: {strongest['title']}")
         if publicize:
-            violations_store.set_publicized(client, violation_id, True, actor)
+            violations.set_publicized(client, violation_id, True, actor)
         recorded += 1
     return f"{recorded} violation(s) recorded from confirmed alerts"
 
@@ -138,36 +140,91 @@ def _parse_until(text: str) -> date | None:
         raise UserError(f"--until {text!r} is not a date like 2026-11-27.") from None
 
 
-def register(app: typer.Typer) -> None:
-    """Add the demo command to the main CLI."""
+def demo(
+    scale: str = typer.Option("small", help="small ≈ 50k events, medium ≈ 2M, large ≈ 10M."),
+    seed: int = typer.Option(7, help="Same seed and date, same platform."),
+    until: str = typer.Option("", help="Last day (YYYY-MM-DD) the platform runs up to; default today."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+) -> None:
+    """Generate a realistic demo platform with labelled misuse episodes, load it, detect and score."""
+    from demo.platform import SCALES, build_demo
+    from warehouse import connect
 
-    @app.command()
-    def demo(
-        scale: str = typer.Option("small", help="small ≈ 50k events, medium ≈ 2M, large ≈ 10M."),
-        seed: int = typer.Option(7, help="Same seed and date, same platform."),
-        until: str = typer.Option("", help="Last day (YYYY-MM-DD) the platform runs up to; default today."),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
-    ) -> None:
-        """Generate a realistic demo platform with labelled misuse episodes, load it, detect and score."""
-        from ingest.synthetic import SCALES, build_demo
-        from warehouse import connect
+    if scale not in SCALES:
+        raise UserError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
+    last_day = _parse_until(until)
+    started = time.perf_counter()
+    settings = get_settings()
+    client = connect(settings)
+    summary = build_demo(client, settings, scale=scale, seed=seed, until=last_day, progress=not as_json)
+    steps = run_steps(client, settings, progress=not as_json)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        payload = summary.as_dict() | {"steps": dict(steps), "elapsed_s": round(elapsed, 1)}
+        print(json.dumps(payload, ensure_ascii=False, default=str))
+        return
+    console.print(_summary_table(summary, steps, elapsed))
 
-        if scale not in SCALES:
-            raise UserError(f"Unknown scale {scale!r}; choose one of {', '.join(SCALES)}.")
-        last_day = _parse_until(until)
-        started = time.perf_counter()
-        settings = get_settings()
-        client = connect(settings)
-        summary = build_demo(client, settings, scale=scale, seed=seed, until=last_day, progress=not as_json)
-        steps = run_steps(client, settings, progress=not as_json)
-        elapsed = time.perf_counter() - started
-        if as_json:
-            print(
-                json.dumps(
-                    summary.as_dict() | {"steps": dict(steps), "elapsed_s": round(elapsed, 1)},
-                    ensure_ascii=False,
-                    default=str,
-                )
-            )
-            return
-        console.print(_summary_table(summary, steps, elapsed))
+
+SCORING_DIR = typer.Option(None, "--data-dir", help="Keep (and reuse) the platform in this directory.")
+HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
+
+
+def build_demo_if_empty(client: Any, settings: Settings) -> bool:
+    """Build the small demo platform when the warehouse has no access-log rows; True when it did.
+
+    The same steps as `odwatch demo`; each step's outcome is printed, the demo accounts'
+    passwords included, once.
+    """
+    from demo.platform import build_demo
+
+    if client.query(HAS_TRAFFIC).result_rows[0][0]:
+        return False
+    console.print("The warehouse is empty: building the demo platform first…")
+    summary = build_demo(client, settings, scale="small", progress=True)
+    console.print(f"Loaded {summary.events:,} access events.")
+    for label, outcome in run_steps(client, settings):
+        print(f"{label}: {outcome}", flush=True)
+    return True
+
+
+def score_detectors(
+    scale: str = typer.Option("small", help="small or medium."),
+    seed: int = typer.Option(7, help="Seed of the demo platform."),
+    data_dir: Path = SCORING_DIR,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Build the demo platform, run every detector, print recall per episode type and alert precision."""
+    from demo.scoring import PRECISION_TARGET, RECALL_TARGET, run_eval
+
+    if scale not in ("small", "medium", "large"):
+        raise UserError("The scale must be small, medium or large.")
+    result = run_eval(scale, seed, data_dir=data_dir, progress=not as_json, detector_settings=get_settings())
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        table = Table(title=f"Detector evaluation on the {scale} demo platform (seed {seed})")
+        for column in ("episode type", "episodes", "detected", "recall"):
+            table.add_column(column, justify="left" if column == "episode type" else "right")
+        for score in result.per_type:
+            recall = "–" if score.recall is None else f"{score.recall:.2f}"
+            style = "red" if score.recall is not None and score.recall < RECALL_TARGET else ""
+            table.add_row(score.episode_type, str(score.episodes), str(score.detected), recall, style=style)
+        console.print(table)
+        precision = "–" if result.precision is None else f"{result.precision:.3f}"
+        console.print(f"Alert precision: {precision} ({result.alert_groups - result.false_groups} of "
+                      f"{result.alert_groups} alert groups by entity, category and day match an episode; "
+                      f"target {PRECISION_TARGET}). Recall target {RECALL_TARGET}.")
+        console.print(f"Timings: {result.timings}")
+        for problem in result.failures():
+            console.print(f"[red]Target missed: {problem}.[/red]")
+    if result.failures():
+        raise typer.Exit(1)
+
+
+
+
+def register(app: typer.Typer, detectors_app: typer.Typer) -> None:
+    """Add `odwatch demo` and `odwatch detectors score` to the main CLI."""
+    app.command("demo")(demo)
+    detectors_app.command("score")(score_detectors)
