@@ -61,9 +61,13 @@ demo.cli.register(app, detectors.cli.detectors_app)
 
 
 def main() -> None:
-    """Run the CLI; user-facing errors become one plain sentence and exit code 2."""
+    """Run the CLI; user-facing errors become one plain sentence and exit code 2.
+
+    Without standalone mode click returns a command's `typer.Exit` code instead of exiting with
+    it, so the code is passed on here: a failed check must reach a cron job or a monitor.
+    """
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except (EngineBusy, UserError) as exc:
         Console(stderr=True).print(f"[red]{exc}[/red]")
         sys.exit(2)
@@ -84,6 +88,7 @@ def main() -> None:
         if __import__("os").environ.get("ODWATCH_DEBUG"):
             raise
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
