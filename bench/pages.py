@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from detectors import store  # noqa: E402
+from detectors import store, violations  # noqa: E402
 from detectors.store import AlertFilters  # noqa: E402
 from odwatch.settings import Settings  # noqa: E402
-from reports import applications, complaints, evaluation, overview, quality, usage, violations  # noqa: E402
+from reports import applications, complaints, evaluation, overview, quality, usage  # noqa: E402
 from reports.filters import ReportFilters  # noqa: E402
 from warehouse.client import data_version  # noqa: E402
 
