@@ -2,7 +2,7 @@
 this year's annual evaluation computed.
 
 chDB lets one process own a data directory, so the jobs run as threads inside
-the Streamlit server process (started once, through `st.cache_resource`), and
+the Streamlit server process (started once per process, by `ensure_started`), and
 the Administration page reads their status from the same object.
 """
 

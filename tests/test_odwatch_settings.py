@@ -118,3 +118,9 @@ def test_the_cli_says_which_key_is_unknown_and_exits_2(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "data").exists()                  # nothing was done with the bad settings
 
+
+def test_the_process_cache_takes_its_size_from_the_settings(tmp_path):
+    probe = "from warehouse.cache import shared_cache; print(shared_cache().size)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ODWATCH_CACHE_ENTRIES": "7"})
+    assert result.stdout.strip() == "7", result.stderr
