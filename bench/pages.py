@@ -12,11 +12,12 @@
 3. Prints per page p50 and p95 of one render's data calls (target: p95 <= 300 ms at ~10 M
    events), and the slowest call of each page at p95.
 
-Every render is measured as a first load of its filters, with nothing kept from before,
-except those that measure what the pages keep: `usage:drill` (the rerun after two drill-down
-clicks, which loads only the new levels) and `evaluation` (its inputs unchanged since the last
-render). The other `evaluation:` rows read again the inputs a given change makes stale, and
-`evaluation:cold` all of them.
+Every render is measured as a first load of its filters, with nothing kept from before (the
+cache of warehouse.cache is cleared before it), except those that measure what the pages keep:
+`usage:drill` (the rerun after two drill-down clicks: what the first render loaded is kept, the
+new levels are loaded) and `evaluation` (the warehouse unchanged since the last render).
+`evaluation:cold` is the evaluation after any write to the warehouse (or on the server's first
+render): both years' inputs read and scored.
 
 Prints figures; asserts nothing. The calls below mirror dashboard/pages/*.py; a page that
 changes what it loads should change its entry here.
@@ -40,14 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from detectors import store  # noqa: E402
+from detectors import store, violations  # noqa: E402
 from detectors.store import AlertFilters  # noqa: E402
 from odwatch.settings import Settings  # noqa: E402
-from reports import applications, complaints, evaluation, overview, quality, usage, violations  # noqa: E402
+from reports import applications, complaints, evaluation, overview, quality, usage  # noqa: E402
 from reports.filters import ReportFilters  # noqa: E402
-from warehouse.client import data_version  # noqa: E402
+from warehouse import cache  # noqa: E402
 
 TARGET_MS = 300.0
+KEEPING_PAGES = {"usage:drill", "evaluation"}    # rows that measure what the cache keeps
 PLATFORM_FIGURES = """
 SELECT (SELECT count() FROM access_log), (SELECT max(toDate(ts)) FROM access_log),
        (SELECT count() FROM alerts FINAL), (SELECT count() FROM datasets FINAL),
@@ -107,16 +109,20 @@ def usage_drilled(client, f: ReportFilters, timer: Timer) -> None:
 def usage_drill_section(client, settings, f: ReportFilters, timer: Timer) -> None:
     """The rerun after a click on the busiest agency's bar and one on its busiest dataset's.
 
-    The page keeps what it loaded while the filters and the warehouse are unchanged
-    (dashboard/pages/usage.py `_figures`), so a click checks the warehouse's data version
-    and loads only the new levels: that agency's datasets and that dataset's consumers.
+    The usage functions keep what they loaded while the warehouse is unchanged (warehouse.cache),
+    so the rerun finds the metrics, the trend and the agencies kept (each a look at the data
+    version and a copy) and loads only the new levels: that agency's datasets and that dataset's
+    consumers.
     """
+    cache.clear()
+    usage_top(client, f, Timer())                   # the page's first render: not timed
     narrowed = f
     if not f.agency_id:
-        agencies = usage.by_agency(client, f)       # not timed: kept from the page's first render
+        agencies = usage.by_agency(client, f)
         if agencies.height:
             narrowed = replace(f, agency_id=agencies["agency_id"][0])
-    timer("data_version", lambda: data_version(client))
+    timer("kept", lambda: (usage.traffic_by_day(client, f), usage.range_totals(client, f),
+                           f.agency_id or usage.by_agency(client, f)))
     usage_drilled(client, narrowed, timer)
 
 
@@ -149,13 +155,10 @@ def evaluation_page(client, settings, f: ReportFilters, timer: Timer) -> None:
     timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
 
 
-def evaluation_after(*changed_inputs: str, this_year_only: bool = False) -> Callable:
-    """The evaluation page after a change that makes `changed_inputs` read again (see
-    reports.evaluation.INPUTS for the tables behind each), of this year or of both."""
-    def page(client, settings, f: ReportFilters, timer: Timer) -> None:
-        evaluation.forget_evaluations(f.date_to.year if this_year_only else None, inputs=changed_inputs)
-        timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
-    return page
+def evaluation_cold(client, settings, f: ReportFilters, timer: Timer) -> None:
+    """The evaluation page after any write to the warehouse: nothing kept."""
+    cache.clear()
+    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
 
 
 def triage_page(client, settings, f: ReportFilters, timer: Timer) -> None:
@@ -193,13 +196,9 @@ PAGES = {
     "usage:mix": usage_mix_section,
     "usage:fields": usage_fields_section, "usage:operation": usage_operation_section,
     "quality": quality_page, "evaluation": evaluation_page,
-    # New traffic: this year's use of the datasets. A confirmed violation: both years' violation
-    # records. A quality scan: both years' quality inputs. Cold: every input, as after the
-    # catalog is reloaded (nearly every input joins it) or on the server's first render.
-    "evaluation:new-traffic": evaluation_after("usage", this_year_only=True),
-    "evaluation:violation": evaluation_after("all_violations"),
-    "evaluation:quality-scan": evaluation_after("quality", "quality_scores"),
-    "evaluation:cold": evaluation_after(*evaluation.INPUTS),
+    # Any write (new traffic, a confirmed violation, a quality scan, a sign-in) is a new data
+    # version: the next render computes the evaluation afresh.
+    "evaluation:cold": evaluation_cold,
     "triage": triage_page, "violations": violations_page, "applications": applications_page,
     "complaints": complaints_page,
 }
@@ -278,6 +277,8 @@ def bench(scale: str, runs: int, seed: int, pages: list[str]) -> None:
         page(client, settings, sets[0], Timer())               # warm-up render, not counted
         totals, per_call = [], defaultdict(list)
         for f in sets:
+            if name not in KEEPING_PAGES:
+                cache.clear()
             timer = Timer()
             page(client, settings, f, timer)
             totals.append(sum(timer.calls.values()))

@@ -1,8 +1,9 @@
 """Accounts, passwords and sign-in (local accounts; OIDC is handled in dashboard.session).
 
 Passwords are hashed with argon2id. Failed sign-ins are limited per username:
-after MAX_FAILURES failures within WINDOW, further attempts are refused for
-LOCKOUT; attempts are stored, so a reload or restart does not reset the count.
+after `signin_max_failures` failures within `signin_window_minutes`, further
+attempts are refused for `signin_lockout_minutes` (Settings); attempts are
+stored, so a reload or restart does not reset the count.
 Every sign-in, failed or not, is written to the audit trail.
 """
 
@@ -19,14 +20,11 @@ from clickhouse_connect.driver.client import Client
 
 from odwatch import clock
 from odwatch.errors import UserError
+from odwatch.settings import get_settings
 from odwatch.vocabulary import ROLES
 from warehouse import audit
 
-MAX_FAILURES = 5
-WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-MIN_PASSWORD = 8
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases cost the same time.
@@ -127,8 +125,9 @@ def add_user(client: Client, username: str, role: str, password: str, agency_id:
              actor: str = "cli") -> User:
     """Create an account, or replace the role and password of an existing one."""
     _check_account(client, username, role, agency_id)
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"A password needs at least {MIN_PASSWORD} characters.")
+    shortest = get_settings().min_password_length
+    if len(password) < shortest:
+        raise UserError(f"A password needs at least {shortest} characters.")
     client.insert("users", [[username, role, agency_id, hash_password(password), 0]],
                   column_names=USER_COLUMNS)
     audit.record(client, actor, "user_saved", "user", username, {"role": role, "agency_id": agency_id})
@@ -150,15 +149,19 @@ def _locked_until(client: Client, username: str, moment: datetime) -> datetime |
     Refused attempts are not stored as failures, so the last stored failure is
     the one that reached the limit; the lockout runs from it.
     """
+    settings = get_settings()
+    limit = settings.signin_max_failures
+    window = timedelta(minutes=settings.signin_window_minutes)
+    lockout = timedelta(minutes=settings.signin_lockout_minutes)
     rows = client.query(RECENT_FAILURES, parameters={
-        "username": username, "since": moment - WINDOW - LOCKOUT}).result_rows
+        "username": username, "since": moment - window - lockout}).result_rows
     failures = [row[0] for row in rows]
-    if len(failures) < MAX_FAILURES:
+    if len(failures) < limit:
         return None
     last = failures[-1]
-    in_window = [at for at in failures if at >= last - WINDOW]
-    if len(in_window) >= MAX_FAILURES and moment < last + LOCKOUT:
-        return last + LOCKOUT
+    in_window = [at for at in failures if at >= last - window]
+    if len(in_window) >= limit and moment < last + lockout:
+        return last + lockout
     return None
 
 

@@ -2,7 +2,7 @@
 this year's annual evaluation computed.
 
 chDB lets one process own a data directory, so the jobs run as threads inside
-the Streamlit server process (started once, through `st.cache_resource`), and
+the Streamlit server process (started once per process, by `ensure_started`), and
 the Administration page reads their status from the same object.
 """
 
@@ -20,9 +20,6 @@ from odwatch.settings import Settings
 from warehouse import connect
 
 SERVE_ENV = "ODWATCH_SERVE_JOBS"          # set by `odwatch serve`; AppTest and scripts leave it unset
-SPOOL_EVERY_S = int(os.environ.get("ODWATCH_SPOOL_EVERY_S", "30"))
-DETECT_EVERY_S = int(os.environ.get("ODWATCH_DETECT_EVERY_S", "900"))
-EVALUATE_EVERY_S = int(os.environ.get("ODWATCH_EVALUATE_EVERY_S", "60"))
 
 LAST_DETECTOR_RUN = "SELECT max(until) FROM detector_runs"
 
@@ -74,9 +71,9 @@ def detect_job(settings: Settings, state: dict) -> str:
 
 
 def evaluation_job(settings: Settings, state: dict) -> str:
-    """Evaluate this year (and the last, which it is compared with) whenever its inputs changed,
-    so the evaluation page finds it ready: after a start or a catalog load, computing it reads
-    every table of both years. Unchanged inputs cost one look at the tables' parts."""
+    """Evaluate this year (and the last, which it is compared with) whenever the warehouse changed,
+    so the evaluation page finds it ready in the cache they share (warehouse.cache): computing it
+    reads every table of both years. An unchanged warehouse costs one look at the tables' parts."""
     from reports.evaluation import evaluate_year
 
     evaluation = evaluate_year(connect(settings), settings, now().year)
@@ -139,12 +136,15 @@ class Scheduler:
 
 
 def build_scheduler(settings: Settings) -> Scheduler:
+    """The jobs at the intervals of `settings` (spool_every_s, detect_every_s, evaluate_every_s)."""
     scheduler = Scheduler(settings)
-    scheduler.add("spool_ingest", SPOOL_EVERY_S, spool_job)
+    scheduler.add("spool_ingest", settings.spool_every_s, spool_job)
     # The first detector run and evaluation wait a little: at start-up the pages' first renders
     # come first (a visitor who opens the evaluation page sooner computes it there).
-    scheduler.add("detectors", DETECT_EVERY_S, detect_job, first_in_s=min(DETECT_EVERY_S, 120))
-    scheduler.add("evaluation", EVALUATE_EVERY_S, evaluation_job, first_in_s=min(EVALUATE_EVERY_S, 30))
+    scheduler.add("detectors", settings.detect_every_s, detect_job,
+                  first_in_s=min(settings.detect_every_s, 120))
+    scheduler.add("evaluation", settings.evaluate_every_s, evaluation_job,
+                  first_in_s=min(settings.evaluate_every_s, 30))
     return scheduler
 
 

@@ -178,21 +178,6 @@ def _cache_key() -> str:
     return f"{dsn_for(current)}|{current.clickhouse_database}"
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _agencies(cache_key: str) -> list[dict]:
-    return choices.agencies(get_client())
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _domains(cache_key: str, agency_id: str) -> list[str]:
-    return choices.domains(get_client(), agency_id)
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _datasets(cache_key: str, agency_id: str, domain: str) -> list[dict]:
-    return choices.datasets(get_client(), agency_id, domain)
-
-
 def _widget(name: str) -> str:
     return f"flt_{name}"
 
@@ -223,7 +208,7 @@ def _select(name: str, options: list, labels: dict, disabled: bool = False) -> N
 def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
     """Draw the chosen filters in the sidebar and return the filters in force."""
     store = _store()
-    cache_key = _cache_key()
+    client = get_client()
     scope = _scope()
     english = current_language() == "en"
     st.sidebar.subheader(t("filter.heading"))
@@ -232,7 +217,7 @@ def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
         st.sidebar.date_input(t("filter.dates"), key=_widget("dates"), on_change=_keep, args=("dates",),
                               max_value=today() + timedelta(days=1))
     if "agency" in show:
-        rows = _agencies(cache_key)
+        rows = choices.agencies(client)
         labels = {r["agency_id"]: (r["name_en"] or r["name"]) if english else r["name"] for r in rows}
         if scope:
             store["agency"] = scope
@@ -240,13 +225,13 @@ def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
                 disabled=bool(scope))
     agency = scope or store.get("agency") or ""
     if "domain" in show:
-        domains = _domains(cache_key, agency)
+        domains = choices.domains(client, agency)
         _select("domain", domains, {d: d for d in domains})
     if "dataset" in show:
         # The datasets of an agency or a domain (tens to a few hundred), not the whole catalog:
         # thousands of options cost the browser most of a second on every page that shows them.
         domain = store.get("domain") or ""
-        rows = _datasets(cache_key, agency, domain) if agency or domain else []
+        rows = choices.datasets(client, agency, domain) if agency or domain else []
         _select("dataset", [r["dataset_id"] for r in rows], {r["dataset_id"]: r["name"] for r in rows},
                 disabled=not rows)
     if "consumer_kind" in show:

@@ -1,18 +1,26 @@
 """Settings from the environment (ODWATCH_*) and an optional TOML file.
 
 Order of precedence: environment, then `ODWATCH_CONFIG` (a TOML file, default
-`./odwatch.toml` when present), then the defaults below. Detector parameters and
-scoring weights live in nested tables so an operator can tune them without code.
+`./odwatch.toml` when present), then the defaults below. Every knob an operator
+may tune is a field here: its environment name is `ODWATCH_` and the field name in
+capitals (`spool_every_s` is `ODWATCH_SPOOL_EVERY_S`), its TOML name the field name.
+Detector parameters and scoring weights live in nested tables.
+
+A key the TOML file has and `Settings` does not is an error naming it (a typo
+must not be dropped in silence); environment variables that are not settings
+(`ODWATCH_CONFIG`, `ODWATCH_DEBUG`, anyone else's) are left alone.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,21 +28,39 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from odwatch.errors import UserError
 
-def _config_file() -> Path:
-    return Path(os.environ.get("ODWATCH_CONFIG", "odwatch.toml"))
+CONFIG_ENV = "ODWATCH_CONFIG"
+ENV_PREFIX = "ODWATCH_"
+
+
+def config_file() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, "odwatch.toml"))
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ODWATCH_", extra="ignore")
+    # "forbid": a misspelt keyword in code fails too; the environment source only ever reads
+    # the fields' own names, so other variables cannot trip it.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     data_dir: Path = Path("var/odwatch")
     clickhouse_url: str = ""
     clickhouse_database: str = "odwatch"
     clickhouse_cluster: str = ""
-    access_log_ttl_days: int = 0
-    ingest_chunk_lines: int = 200_000
+    access_log_ttl_days: int = Field(0, ge=0)
+    ingest_chunk_lines: int = Field(200_000, ge=1)
     language: str = "zh"
+    # `odwatch serve`'s background jobs: seconds between two runs.
+    spool_every_s: int = Field(30, ge=1)
+    detect_every_s: int = Field(900, ge=1)
+    evaluate_every_s: int = Field(60, ge=1)
+    # Results of data functions kept by warehouse.cache, across all sessions of the process.
+    cache_entries: int = Field(256, ge=1)
+    # Sign-in: after this many failures within the window, refused for the lockout.
+    signin_max_failures: int = Field(5, ge=1)
+    signin_window_minutes: int = Field(15, ge=1)
+    signin_lockout_minutes: int = Field(15, ge=1)
+    min_password_length: int = Field(8, ge=1)
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     quality_weights: dict[str, float] = Field(default_factory=dict)
     evaluation_weights: dict[str, float] = Field(default_factory=dict)
@@ -57,11 +83,42 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if _config_file().is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
+        path = config_file()
+        if path.is_file():
+            check_config_keys(path, set(settings_cls.model_fields))
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        elif CONFIG_ENV in os.environ:
+            raise UserError(f"{CONFIG_ENV} names {path}, which is not a file.")
         return tuple(sources)
+
+
+def check_config_keys(path: Path, known: set[str]) -> None:
+    """Raise a UserError naming the first top-level key of the TOML file that is not a setting."""
+    try:
+        with path.open("rb") as handle:
+            keys = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not valid TOML: {exc}.") from None
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise UserError(f"Unknown setting {key!r} in {path}{hint}")
+
+
+def _problem(error: dict) -> str:
+    name = ".".join(str(part) for part in error["loc"])
+    field = str(error["loc"][0]) if error["loc"] else name
+    where = f"{ENV_PREFIX}{field.upper()}"
+    if config_file().is_file():
+        where += f" or {field} in {config_file()}"
+    return f"{name} ({where}): {error['msg']}"
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; a value that does not fit its setting is a UserError naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise UserError("Invalid setting " + "; ".join(_problem(e) for e in exc.errors()) + ".") from None

@@ -23,11 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -48,7 +44,7 @@ from reports.complaints import (
 )
 from reports.filters import ReportFilters
 from reports.quality import LATEST_CHECKS_OF_YEARS, agency_scores_by_year, quality_weights
-from warehouse.client import connect, data_versions
+from warehouse.cache import cached
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
@@ -524,41 +520,28 @@ def _read_violations(client: Client, years: tuple[int, ...], today: date) -> dic
     return {year: [v for v in violations if v["recorded_at"].year == year] for year in years}
 
 
-@dataclass(frozen=True)
-class _Input:
-    """One input of a year's evaluation and the tables it reads. It is read again only when one
-    of them changes; of a table partitioned by year (`yearly`), only when the year's partition does.
-    `read` reads it for the years given, {year: value}."""
-
-    read: Callable[[Client, tuple[int, ...], date], dict[int, Any]]
-    tables: tuple[str, ...]
-    yearly: tuple[str, ...] = ()
-
-    def version(self, year: int, versions: dict[tuple[str, str], tuple]) -> tuple:
-        return tuple((part, v) for part, v in versions.items()
-                     if part[0] in self.tables or (part[0] in self.yearly and part[1] == str(year)))
-
-
-# Every input but `usage` is a record table of a few thousand rows. New traffic changes only
-# `usage`, of its own year; a confirmed violation only `all_violations`; a detector run or a
-# sign-in nothing here. tests/test_eval_evaluation.py checks these lists against the SQL each
-# input runs. Listed costliest first: that is the order they are read in.
-INPUTS: dict[str, _Input] = {
-    "sla": _Input(_read_review_sla, ("applications", "datasets", "agencies")),
-    "usage": _Input(_read_usage, ("datasets",), yearly=("usage_daily_dataset", "visitor_presence")),
-    "lags": _Input(_read_lags, ("datasets",)),
-    "quality": _Input(_read_latest_quality, ("quality_checks", "datasets")),
-    "complaints": _Input(_read_complaints, ("complaints", "datasets", "agencies")),
-    "catalog": _Input(_read_catalog, ("datasets", "agencies")),
-    "all_violations": _Input(_read_violations,
-                             ("violations", "measures", "consumers", "datasets", "agencies")),
-    "quality_scores": _Input(_read_quality_scores, ("quality_checks", "agencies")),
+# Each input of a year's evaluation, read for the years given, {year: value}.
+INPUTS: dict[str, Callable[[Client, tuple[int, ...], date], dict[int, Any]]] = {
+    "sla": _read_review_sla,
+    "usage": _read_usage,
+    "lags": _read_lags,
+    "quality": _read_latest_quality,
+    "complaints": _read_complaints,
+    "catalog": _read_catalog,
+    "all_violations": _read_violations,
+    "quality_scores": _read_quality_scores,
 }
 
 
-def _year_inputs(inputs: dict[str, Any], settings: Settings, year: int, today: date) -> _YearInputs:
+def _read_inputs(client: Client, years: tuple[int, ...], today: date) -> dict[int, dict[str, Any]]:
+    """Every input, each read for all `years` in one go: {year: {input: value}}."""
+    read = {name: reader(client, years, today) for name, reader in INPUTS.items()}
+    return {year: {name: values[year] for name, values in read.items()} for year in years}
+
+
+def _year_inputs(inputs: dict[str, Any], quality: dict[str, float], year: int, today: date) -> _YearInputs:
     return _YearInputs(**inputs, violations=_group(inputs["all_violations"]),
-                       quality_weights=quality_weights(settings), as_of=_as_of(year, today))
+                       quality_weights=quality, as_of=_as_of(year, today))
 
 
 def _score_agency(agency: dict, data: _YearInputs, best: dict) -> dict[str, DimensionScore]:
@@ -664,9 +647,9 @@ def _key_figures(data: _YearInputs, agencies: list[AgencyEvaluation]) -> dict[st
     }
 
 
-def _evaluate(settings: Settings, weights: dict[str, float], year: int, today: date,
+def _evaluate(quality: dict[str, float], weights: dict[str, float], year: int, today: date,
               inputs: dict[str, Any]) -> Evaluation:
-    data = _year_inputs(inputs, settings, year, today)
+    data = _year_inputs(inputs, quality, year, today)
     assessed, notes = _assessed(data, weights)
     agencies = _evaluate_agencies(data, weights, assessed)
     names = {a.agency_id: a.name for a in agencies}
@@ -677,135 +660,31 @@ def _evaluate(settings: Settings, weights: dict[str, float], year: int, today: d
                       _worst_datasets(data, names), data.all_violations)
 
 
-class _Kept:
-    """The last few results computed under a key (a version of their inputs), shared between
-    the dashboard's threads. Every key starts with (database, year)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.results: OrderedDict[tuple, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> Any | None:
-        with self.lock:
-            if key in self.results:
-                self.results.move_to_end(key)
-                return self.results[key]
-        return None
-
-    def keep(self, key: tuple, result: Any) -> None:
-        with self.lock:
-            self.results[key] = result
-            while len(self.results) > self.size:
-                self.results.popitem(last=False)
-
-    def forget(self, matches: Callable[[tuple], bool]) -> None:
-        with self.lock:
-            for key in [k for k in self.results if matches(k)]:
-                del self.results[key]
-
-
-_evaluations = _Kept(size=8)
-_inputs = _Kept(size=8 * len(INPUTS))    # shared, not copied: an evaluation only reads its inputs
-
-
-def _input_keys(client: Client, year: int, today: date,
-                versions: dict[tuple[str, str], tuple]) -> dict[str, tuple]:
-    return {name: (client.database, year, name, today, spec.version(year, versions))
-            for name, spec in INPUTS.items()}
-
-
-def inputs_version(client: Client, year: int, versions: dict[tuple[str, str], tuple] | None = None,
-                   today: date | None = None) -> tuple:
-    """Changes whenever anything an evaluation of `year` reads does."""
-    versions = data_versions(client) if versions is None else versions
-    return tuple(_input_keys(client, year, today or clock.today(), versions).values())
-
-
-def _read_inputs(client: Client, settings: Settings, keys: list[tuple]) -> dict[tuple, Any]:
-    """Read and keep the inputs under `keys`, each input for all its years at once. Inputs are
-    read two at a time, each on its thread's own client: most are small queries and Python, and
-    two cores run two of them in little more than the time of one."""
-    by_input: dict[str, list[tuple]] = {}
-    for key in keys:
-        by_input.setdefault(key[2], []).append(key)
-
-    def read(name: str, on: Client) -> dict[tuple, Any]:
-        wanted = by_input[name]
-        values = INPUTS[name].read(on, tuple(key[1] for key in wanted), wanted[0][3])
-        for key in wanted:
-            _inputs.keep(key, values[key[1]])
-        return {key: values[key[1]] for key in wanted}
-
-    if len(by_input) < 2 or client.database != settings.clickhouse_database:
-        return {key: value for name in by_input for key, value in read(name, client).items()}
-    read_apart = _reading_pool().map(lambda name: read(name, connect(settings, migrate=False)), by_input)
-    return {key: value for values in read_apart for key, value in values.items()}
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _reading_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evaluation-inputs")
-        return _pool
-
-
-def _evaluations_of(client: Client, settings: Settings, weights: dict[str, float], years: list[int],
-                    today: date) -> list[Evaluation]:
-    """The evaluation of each year: kept while its inputs are unchanged, else made from its inputs,
-    themselves kept until the tables they read change. The kept evaluations themselves: copy one
-    before changing it."""
-    versions = data_versions(client)
-    scoring = (tuple(sorted(weights.items())), tuple(sorted(quality_weights(settings).items())))
-    keys = {year: _input_keys(client, year, today, versions) for year in years}
-    evaluation_keys = {year: (client.database, year, tuple(keys[year].values()), scoring) for year in years}
-    kept = {year: _evaluations.get(evaluation_keys[year]) for year in years}
-    values = {key: _inputs.get(key) for year in years if kept[year] is None for key in keys[year].values()}
-    values |= _read_inputs(client, settings, [key for key, value in values.items() if value is None])
-    results = []
-    for year in years:
-        evaluation = kept[year]
-        if evaluation is None:
-            evaluation = _evaluate(settings, weights, year, today,
-                                   {name: values[key] for name, key in keys[year].items()})
-            _evaluations.keep(evaluation_keys[year], evaluation)
-        results.append(evaluation)
-    return results
-
-
-def forget_evaluations(year: int | None = None, inputs: tuple[str, ...] | None = None) -> None:
-    """Drop the evaluations kept (of one year, or all) and their inputs named in `inputs` (None:
-    all of them): benchmarks measure the paths without them."""
-    def of_year(key: tuple) -> bool:
-        return year is None or key[1] == year
-
-    _evaluations.forget(of_year)
-    _inputs.forget(lambda key: of_year(key) and (inputs is None or key[2] in inputs))
-
-
-def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
-    """Evaluate every agency with open data by the end of `year`, with the change on the year before.
-
-    An evaluation is reused while its inputs are unchanged, and of its inputs only those whose
-    tables changed are read again (the previous year is looked at on every call, and rarely
-    changes).
-    """
-    today = today or clock.today()
-    if not 2000 <= year <= today.year:
-        raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
-    weights = evaluation_weights(settings)
-    kept, previous_year = _evaluations_of(client, settings, weights, [year, year - 1], today)
-    # A copy, so a caller's changes never reach the kept one (a pickle round trip: a third of
-    # the time of copy.deepcopy).
-    evaluation = pickle.loads(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL))
+@cached
+def _evaluation_with_previous(client: Client, year: int, today: date, weights: tuple[tuple[str, float], ...],
+                              quality: tuple[tuple[str, float], ...]) -> Evaluation:
+    """The evaluation of `year` with each agency's total and rank of the year before: both years'
+    inputs are read together. Kept while the warehouse is unchanged (warehouse.cache): the page,
+    the serve job and the exports share it."""
+    inputs = _read_inputs(client, (year, year - 1), today)
+    evaluation, previous_year = (_evaluate(dict(quality), dict(weights), y, today, inputs[y])
+                                 for y in (year, year - 1))
     previous = {a.agency_id: a for a in previous_year.agencies}
     for agency in evaluation.agencies:
         if agency.agency_id in previous:
             agency.previous_total = previous[agency.agency_id].total
             agency.previous_rank = previous[agency.agency_id].rank
     return evaluation
+
+
+def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
+    """Evaluate every agency with open data by the end of `year`, with the change on the year before.
+
+    Computed once per version of the warehouse's data, weights and day; each caller gets its own copy.
+    """
+    today = today or clock.today()
+    if not 2000 <= year <= today.year:
+        raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
+    weights = evaluation_weights(settings)
+    return _evaluation_with_previous(client, year, today, tuple(weights.items()),
+                                     tuple(quality_weights(settings).items()))

@@ -12,6 +12,10 @@ Measures everywhere: calls (all requests), api_calls, downloads, rows, bytes, er
 (status >= 400), consumers (distinct identified consumers) and anonymous_ips (distinct
 client IPs of anonymous requests). Per day, consumers counts each day's distinct consumers;
 distinct anonymous IPs are counted over the range only (see `calls_by_day`).
+
+What the usage page shows is kept per version of the warehouse's data (`@cached`,
+warehouse.cache): a click that drills down or switches section reruns the page, and only
+what it changes is loaded.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from clickhouse_connect.driver.client import Client
 
 from odwatch.errors import UserError
 from reports.filters import ReportFilters
+from warehouse.cache import cached
 
 # The queries are templates: $traffic, $visitors, $fields and the scopes become the fixed text
 # the filters call for (see ReportFilters.conditions); every value stays a query parameter.
@@ -300,6 +305,7 @@ def calls_by_day(client: Client, filters: ReportFilters) -> pl.DataFrame:
     return _fill_days(_frame(client, CALLS_BY_DAY, filters), filters, day_columns)
 
 
+@cached
 def traffic_by_day(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Calls, API calls, downloads, rows, bytes and errors per day, every day of the range
     (`calls_by_day` without the distinct consumers, at a fraction of the cost)."""
@@ -307,12 +313,14 @@ def traffic_by_day(client: Client, filters: ReportFilters) -> pl.DataFrame:
                       [c for c in MEASURE_COLUMNS if c not in ("consumers", "anonymous_ips")])
 
 
+@cached
 def range_totals(client: Client, filters: ReportFilters) -> dict[str, int]:
     """Distinct consumers and anonymous IPs over the whole range (not the sum of the days)."""
     result = client.query(_sql(RANGE_TOTALS, filters), parameters=filters.as_params())
     return dict(zip(result.column_names, result.result_rows[0], strict=True))
 
 
+@cached
 def by_agency(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage of each agency's datasets."""
     return _frame(client, BY_AGENCY, filters)
@@ -323,11 +331,13 @@ def by_domain(client: Client, filters: ReportFilters) -> pl.DataFrame:
     return _frame(client, BY_DOMAIN, filters)
 
 
+@cached
 def by_dataset(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per dataset, with its name, agency and domain."""
     return _frame(client, BY_DATASET, filters)
 
 
+@cached
 def by_consumer(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Usage per consumer; anonymous traffic is one row with consumer_id '' and kind 'anonymous'."""
     return _frame(client, BY_CONSUMER, filters)
@@ -348,6 +358,7 @@ def by_scenario(client: Client, filters: ReportFilters) -> pl.DataFrame:
     return _frame(client, BY_SCENARIO, filters)
 
 
+@cached
 def mix(client: Client, filters: ReportFilters) -> dict[str, pl.DataFrame]:
     """`by_consumer_kind`, `by_channel` and `by_scenario` (each with `datasets` too) from one query,
     keyed 'consumer_kind', 'channel', 'scenario'."""
@@ -356,18 +367,21 @@ def mix(client: Client, filters: ReportFilters) -> dict[str, pl.DataFrame]:
             for key in ("consumer_kind", "channel", "scenario")}
 
 
+@cached
 def top_fields(client: Client, filters: ReportFilters, limit: int = 20) -> pl.DataFrame:
     """The most requested fields ('*' counts requests for all fields), in how many datasets,
     and their share of field requests."""
     return _frame(client, TOP_FIELDS, filters, limit=limit)
 
 
+@cached
 def field_heatmap(client: Client, filters: ReportFilters, max_datasets: int = 15,
                   max_fields: int = 20) -> pl.DataFrame:
     """Long form (dataset_id, dataset_name, field, calls) for the most used datasets and their fields."""
     return _frame(client, FIELD_HEATMAP, filters, max_datasets=max_datasets, max_fields=max_fields)
 
 
+@cached
 def platform_operation(client: Client, filters: ReportFilters) -> pl.DataFrame:
     """Per day: latency p50/p95/p99 (ms), error rate (4xx+5xx) and availability (share of non-5xx)."""
     scoped = filters.agency_id or filters.domain or filters.dataset_id or filters.registered_kind

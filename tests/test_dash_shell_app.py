@@ -98,7 +98,7 @@ def test_right_password_signs_in_and_is_audited(app_client):
 def test_repeated_failures_lock_the_account_even_after_a_reload(app_client):
     auth.add_user(app_client, "alice", "official", PASSWORD)
     at = new_app().run()
-    for _ in range(auth.MAX_FAILURES):
+    for _ in range(get_settings().signin_max_failures):
         at = sign_in(at, "alice", "wrong password")
     at = sign_in(at, "alice", PASSWORD)          # right password, but locked now
     assert USER_KEY not in at.session_state
@@ -386,7 +386,7 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypa
     uploads = app_client.query("SELECT object_id FROM audit_log WHERE action = 'upload' ORDER BY seq")
     assert uploads.result_rows == [("gateway.jsonl",), ("agencies.jsonl",)]
     evaluation = scheduler.jobs["evaluation"]               # the loads made the evaluation due at once
-    assert evaluation.next_due < evaluation.last_finished + timedelta(seconds=jobs.EVALUATE_EVERY_S)
+    assert evaluation.next_due < evaluation.last_finished + timedelta(seconds=settings.evaluate_every_s)
 
 
 def test_the_heavier_jobs_wait_for_the_first_page_views(settings):

@@ -11,6 +11,7 @@ import pytest
 from dashboard import jobs, navigation, session
 from odwatch import i18n, vocabulary
 from odwatch.i18n import catalog, format_date, format_datetime, format_number, set_language, t
+from odwatch.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([^"'{}]+)["']""")
@@ -43,7 +44,7 @@ def test_every_computed_key_exists(lang):
         + [f"filter.{name}" for name in session.ALL_FILTERS]
         + [f"consumer_kind.{kind}" for kind in vocabulary.CONSUMER_KINDS]
         + [f"channel.{channel}" for channel in vocabulary.CHANNELS]
-        + [f"admin.jobs.{name}" for name in jobs.build_scheduler(None).jobs]
+        + [f"admin.jobs.{name}" for name in jobs.build_scheduler(Settings()).jobs]
         + [f"notice.category.{n}" for n in range(1, 6)]
         + [f"notice.measure.{action}" for action in ("none", "restrict", "close")]
     )

@@ -8,28 +8,21 @@ Agency a2 (市卫生健康委员会): one dataset, a pending application past it
 verified, and a high-severity violation (a major incident).
 """
 
-import re
 import uuid
-from collections.abc import Callable
 from datetime import date
-from functools import partial
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 from conftest import SESSION_DATA_DIR
 
+from detectors.violations import record_violation
+from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports.applications import overdue_applications, review_sla, year_filters
 from reports.complaints import complaint_timings
-from reports.evaluation import (
-    INPUTS,
-    evaluate_year,
-    forget_evaluations,
-    grade_for,
-    inputs_version,
-)
-from warehouse import connect
+from reports.evaluation import INPUTS, evaluate_year, grade_for
+from warehouse import cache, connect
 
 TODAY = date(2026, 11, 27)
 
@@ -235,19 +228,7 @@ def test_an_evaluation_is_reused_only_while_the_warehouse_is_unchanged(client, s
     assert after.agency("a1").capped and after.agency("a1").total < first.agency("a1").total
 
 
-def test_new_traffic_changes_the_inputs_of_its_own_year_only(client, settings):
-    build_two_agency_year(client)
-    before = {year: inputs_version(client, year) for year in (2025, 2026)}
-    client.command("""
-        INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, rows, client_ip)
-        VALUES ('today-1', '2026-11-27 09:00:00', 'c1', 'd1', 'api', 200, 5, '10.0.0.1')""")
-    client.command("INSERT INTO alerts (alert_id) VALUES ('al-new')")     # a detector run: not an input
-    after = {year: inputs_version(client, year) for year in (2025, 2026)}
-    assert after[2025] == before[2025]
-    assert after[2026] != before[2026]
-
-
-def test_new_traffic_is_counted_while_the_records_are_reused(client, settings):
+def test_new_traffic_is_counted_on_the_next_evaluation(client, settings):
     build_two_agency_year(client)
     before = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["utilisation"]
     client.command("""
@@ -258,6 +239,41 @@ def test_new_traffic_is_counted_while_the_records_are_reused(client, settings):
     assert after.inputs["calls"] == before.inputs["calls"] + 5
     assert after.inputs["consumers"] == before.inputs["consumers"] + 1
     assert after.inputs["used_datasets"] == 2
+
+
+def test_a_confirmed_violation_counts_at_once(client, settings):
+    """Recorded through detectors.violations (as triage confirms an alert), it reaches the very
+    next evaluation: the kept one was computed before the write."""
+    build_two_agency_year(client)
+    year = clock.today().year                                      # the year the record is made in
+    before = evaluate_year(client, settings, year).agency("a1").dimensions["security"]
+    violation_id = record_violation(client, consumer_id="c1", category=4, actor="sam", dataset_id="d1",
+                                    agency_id="a1", description="超范围使用", severity="high")
+    after = evaluate_year(client, settings, year).agency("a1").dimensions["security"]
+    assert before.inputs["violation_ids"] == [] and before.ratio == 1.0
+    assert after.inputs["violation_ids"] == [violation_id] and after.ratio == 0.0
+
+
+def test_evaluations_after_a_change_agree_with_evaluations_made_afresh(client, settings):
+    """An evaluation after a change is the one a process that kept nothing makes."""
+    build_two_agency_year(client)
+    evaluate_year(client, settings, 2026, today=TODAY)
+    insert_violation(client, "v8", "2025-06-01 10:00:00", "critical")
+    after_change = evaluate_year(client, settings, 2026, today=TODAY)
+    cache.clear()
+    afresh = evaluate_year(client, settings, 2026, today=TODAY)
+    assert after_change.ranking_rows() == afresh.ranking_rows()
+    assert after_change.agency("a1").previous_total == afresh.agency("a1").previous_total
+    assert after_change.agency("a1").previous_total <= 74.0          # 2025's major incident caps it
+
+
+def test_each_input_reads_a_year_alike_alone_or_with_another(built_year):
+    """Inputs read both years in one query; a year's rows must not depend on the other year."""
+    client, _ = built_year
+    for name, read in INPUTS.items():
+        together = read(client, (2025, 2026), TODAY)
+        for year in (2025, 2026):
+            assert together[year] == read(client, (year,), TODAY)[year], (name, year)
 
 
 class RecordingClient:
@@ -277,64 +293,6 @@ class RecordingClient:
         return recorded
 
 
-def test_each_input_names_every_table_it_reads(built_year):
-    """An input is read again only when a table it names changes: a table missing from its list
-    would leave a stale input in every evaluation after that table changed."""
-    client, _ = built_year
-    tables = {name for (name,) in client.query("SHOW TABLES").result_rows}
-    for name, spec in INPUTS.items():
-        recording = RecordingClient(client)
-        spec.read(recording, (2025, 2026), TODAY)
-        read = {table for sql in recording.statements
-                for table in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql) if table in tables}
-        assert read and read <= set(spec.tables) | set(spec.yearly), name
-
-
-def changed_inputs(client, change: Callable[[], None]) -> dict[int, list[str]]:
-    before = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
-    change()
-    after = {year: inputs_version(client, year, today=TODAY) for year in (2025, 2026)}
-    return {year: [name for name, old, new in zip(INPUTS, before[year], after[year], strict=True)
-                   if old != new] for year in (2025, 2026)}
-
-
-def test_a_confirmed_violation_makes_only_the_violation_records_stale(client):
-    build_two_agency_year(client)
-    confirm = partial(insert_violation, client, "v9", "2026-11-27 10:00:00", "medium")
-    assert changed_inputs(client, confirm) == {2025: ["all_violations"], 2026: ["all_violations"]}
-
-
-def test_a_quality_scan_makes_only_the_quality_inputs_stale(client):
-    build_two_agency_year(client)
-    assert changed_inputs(client, lambda: client.command("""
-        INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, losses,
-                                    profiled)
-        VALUES ('q9', 'd1', 'a1', '2026-11-27 10:00:00', 80, map('validity', 10), '[]', 0)""")) == {
-        2025: ["quality", "quality_scores"], 2026: ["quality", "quality_scores"]}
-
-
-def test_evaluations_after_a_change_agree_with_evaluations_made_afresh(client, settings):
-    """Kept inputs and inputs read again make the same evaluation as a process that kept nothing."""
-    build_two_agency_year(client)
-    evaluate_year(client, settings, 2026, today=TODAY)
-    insert_violation(client, "v8", "2025-06-01 10:00:00", "critical")
-    after_change = evaluate_year(client, settings, 2026, today=TODAY)
-    forget_evaluations()
-    afresh = evaluate_year(client, settings, 2026, today=TODAY)
-    assert after_change.ranking_rows() == afresh.ranking_rows()
-    assert after_change.agency("a1").previous_total == afresh.agency("a1").previous_total
-    assert after_change.agency("a1").previous_total <= 74.0          # 2025's major incident caps it
-
-
-def test_each_input_reads_a_year_alike_alone_or_with_another(built_year):
-    """Inputs read both years in one query; a year's rows must not depend on the other year."""
-    client, _ = built_year
-    for name, spec in INPUTS.items():
-        together = spec.read(client, (2025, 2026), TODAY)
-        for year in (2025, 2026):
-            assert together[year] == spec.read(client, (year,), TODAY)[year], (name, year)
-
-
 class ProjectionCheckingClient(RecordingClient):
     """The test's client, making the engine refuse a query that does not read `projection`."""
 
@@ -352,7 +310,7 @@ def test_the_use_of_a_year_is_read_from_the_yearly_projections(built_year, proje
     """Read from the per-day and per-month rows instead, the usage input costs 100-200 ms at 10 M events."""
     client, _ = built_year
     checking = ProjectionCheckingClient(client, projection)
-    usage = INPUTS["usage"].read(checking, (2025, 2026), TODAY)[2025]
+    usage = INPUTS["usage"](checking, (2025, 2026), TODAY)[2025]
     assert (usage["a1"]["calls"], usage["a2"]["consumers"]) == (100, 1)
     with pytest.raises(DatabaseError, match=projection):                    # the check itself can fail
         checking.query(f"SELECT * FROM {table}")

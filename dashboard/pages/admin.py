@@ -60,7 +60,6 @@ def _ingest_upload(uploaded) -> None:
     else:
         raise UserError(t("admin.upload.unknown", name=path.name))
     audit.record(client, user.username, "upload", "file", path.name, detail)
-    st.cache_data.clear()    # new data: filter choices and cached figures must not lag behind
     jobs.evaluate_soon()
 
 

@@ -18,7 +18,6 @@ from dashboard.components import download_button, table
 from dashboard.session import get_client, get_settings, require_role, today
 from odwatch.i18n import format_number, t
 from reports import evaluation
-from warehouse.client import dsn_for
 
 FIRST_YEAR = 2024
 GRADE_KEYS = {"优秀": "excellent", "良好": "good", "合格": "pass", "不合格": "fail"}
@@ -26,13 +25,6 @@ GRADE_COLOURS = {"excellent": "#15803d", "good": "#65a30d", "pass": "#f59e0b", "
 EXPORTS = (("pdf", "application/pdf"),
            ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _evaluate(database: str, year: int) -> evaluation.Evaluation:
-    # An evaluation reads a whole year across every table; officials switch years back and
-    # forth, so each (database, year) is kept for five minutes instead of recomputed per rerun.
-    return evaluation.evaluate_year(get_client(), get_settings(), year)
 
 
 def _grade(label: str) -> str:
@@ -149,8 +141,9 @@ def render() -> None:
     this_year = today().year
     year = st.selectbox(t("pages.evaluation.year"), list(range(this_year, FIRST_YEAR - 1, -1)),
                         key="evaluation_year")
-    settings = get_settings()
-    result = _evaluate(f"{dsn_for(settings)}|{settings.clickhouse_database}", year)
+    # Kept while the warehouse is unchanged (reports.evaluation, warehouse.cache): switching years
+    # back and forth, or a rerun of the page, computes nothing again; a confirmed violation shows.
+    result = evaluation.evaluate_year(get_client(), get_settings(), year)
     if not result.agencies:
         st.info(t("pages.evaluation.nothing", year=year))
         return

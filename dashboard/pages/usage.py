@@ -12,21 +12,13 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from dashboard import charts
 from dashboard.components import download_button, table
-from dashboard.session import (
-    current_data_version,
-    current_filters,
-    current_user,
-    filter_sidebar,
-    get_client,
-    mask_name,
-)
+from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
 from odwatch.i18n import format_number, t
 from reports import usage
 from reports.filters import ReportFilters
@@ -36,14 +28,6 @@ DRILL_AGENCY = "usage_drill_agency"
 DRILL_DATASET = "usage_drill_dataset"
 DRAFT_FORMATS = (("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
                  ("pdf", "application/pdf"))
-
-
-@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
-def _figures(name: str, filters: ReportFilters, version: tuple) -> Any:
-    """reports.usage.<name> for these filters, kept while the warehouse stays at `version`: a
-    click that drills down or switches section reruns the page, and only what it changes is
-    loaded."""
-    return getattr(usage, name)(get_client(), filters)
 
 
 def _measure_labels() -> dict[str, str]:
@@ -93,11 +77,11 @@ def _drill_bar(frame: pl.DataFrame, y: str, title: str, key: str):
     return top, st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",))
 
 
-def _agencies(filters: ReportFilters, version: tuple) -> ReportFilters:
+def _agencies(filters: ReportFilters) -> ReportFilters:
     """Level 1: agencies. An agency user is already scoped, so the level is skipped."""
     if filters.agency_id:
         return filters
-    agencies = _figures("by_agency", filters, version)
+    agencies = usage.by_agency(get_client(), filters)
     top, event = _drill_bar(agencies, "agency_name", t("pages.usage.by_agency_chart"), "usage_agency_chart")
     _picked(event, top, "agency_id", DRILL_AGENCY)
     chosen = _drill_choice(t("pages.usage.drill_agency"), agencies, "agency_id", "agency_name", DRILL_AGENCY)
@@ -105,11 +89,11 @@ def _agencies(filters: ReportFilters, version: tuple) -> ReportFilters:
     return replace(filters, agency_id=chosen) if chosen else filters
 
 
-def _datasets(filters: ReportFilters, version: tuple) -> ReportFilters:
+def _datasets(filters: ReportFilters) -> ReportFilters:
     """Level 2: the datasets of the chosen agency (an agency user's own)."""
     if filters.dataset_id:
         return filters
-    datasets = _figures("by_dataset", filters, version)
+    datasets = usage.by_dataset(get_client(), filters)
     top, event = _drill_bar(datasets.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id"))),
                             "dataset_name", t("pages.usage.by_dataset_chart"), "usage_dataset_chart")
     _picked(event, top, "dataset_id", DRILL_DATASET)
@@ -119,9 +103,9 @@ def _datasets(filters: ReportFilters, version: tuple) -> ReportFilters:
     return replace(filters, dataset_id=chosen) if chosen else filters
 
 
-def _consumers(filters: ReportFilters, version: tuple) -> pl.DataFrame:
+def _consumers(filters: ReportFilters) -> pl.DataFrame:
     """Level 3: the consumers of the chosen dataset (or agency); personal names masked per role."""
-    consumers = _figures("by_consumer", filters, version).with_columns(
+    consumers = usage.by_consumer(get_client(), filters).with_columns(
         pl.struct("consumer_id", "consumer_name", "consumer_kind").map_elements(
             lambda r: t("pages.usage.anonymous") if not r["consumer_id"]
             else mask_name(r["consumer_name"] or r["consumer_id"], r["consumer_kind"]),
@@ -134,21 +118,21 @@ def _consumers(filters: ReportFilters, version: tuple) -> pl.DataFrame:
     return consumers
 
 
-def _drill_down(filters: ReportFilters, version: tuple) -> pl.DataFrame | None:
+def _drill_down(filters: ReportFilters) -> pl.DataFrame | None:
     """Each level opens once a choice is made above it: the platform's agencies, one agency's
     datasets, the consumers of one agency or dataset. A render loads only the levels shown."""
     st.subheader(t("pages.usage.drill"))
-    narrowed = _agencies(filters, version)
+    narrowed = _agencies(filters)
     if not narrowed.agency_id:
         st.info(t("pages.usage.pick_agency"))
         return None
-    narrowed = _datasets(narrowed, version)
-    return _consumers(narrowed, version)
+    narrowed = _datasets(narrowed)
+    return _consumers(narrowed)
 
 
-def _kinds_channels_scenarios(filters: ReportFilters, version: tuple) -> None:
+def _kinds_channels_scenarios(filters: ReportFilters) -> None:
     left, right = st.columns(2)
-    breakdowns = _figures("mix", filters, version)
+    breakdowns = usage.mix(get_client(), filters)
     kinds = breakdowns["consumer_kind"].with_columns(
         pl.col("consumer_kind").fill_null("").map_elements(lambda k: t(f"consumer_kind.{k}") if k else "—",
                                                            return_dtype=pl.String))
@@ -171,10 +155,10 @@ def _kinds_channels_scenarios(filters: ReportFilters, version: tuple) -> None:
     table(charts.label_columns(scenarios), "usage_by_scenario")
 
 
-def _fields(filters: ReportFilters, version: tuple) -> None:
+def _fields(filters: ReportFilters) -> None:
     st.subheader(t("pages.usage.fields"))
-    fields = _figures("top_fields", filters, version)
-    heat = _figures("field_heatmap", filters, version)
+    fields = usage.top_fields(get_client(), filters)
+    heat = usage.field_heatmap(get_client(), filters)
     if heat.height:
         heat = heat.with_columns(pl.col("dataset_name").fill_null(pl.col("dataset_id")))
         st.plotly_chart(charts.heatmap(heat, "field", "dataset_name", "calls", t("pages.usage.heatmap_chart"),
@@ -183,9 +167,9 @@ def _fields(filters: ReportFilters, version: tuple) -> None:
     table(charts.label_columns(fields), "usage_top_fields")
 
 
-def _operation(filters: ReportFilters, version: tuple) -> None:
+def _operation(filters: ReportFilters) -> None:
     st.subheader(t("pages.usage.operation"))
-    operation = _figures("platform_operation", filters, version)
+    operation = usage.platform_operation(get_client(), filters)
     latency = operation.select("day", "latency_p50", "latency_p95", "latency_p99").unpivot(
         index="day", variable_name="percentile", value_name="ms").with_columns(
         pl.col("percentile").str.replace("latency_", "").str.to_uppercase())
@@ -233,8 +217,8 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
                             detail={"consumer_id": consumer})
 
 
-def _drill_section(filters: ReportFilters, version: tuple) -> None:
-    consumers = _drill_down(filters, version)
+def _drill_section(filters: ReportFilters) -> None:
+    consumers = _drill_down(filters)
     user = current_user()
     # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
     if consumers is not None and user is not None and user.role != "agency":
@@ -250,13 +234,12 @@ def render() -> None:
     st.title(t("pages.usage.title"))
     filter_sidebar()
     filters = current_filters()
-    version = current_data_version()     # one check per render; the figures are kept under it
-    daily = _figures("traffic_by_day", filters, version)
-    _metrics(daily, _figures("range_totals", filters, version))
+    daily = usage.traffic_by_day(get_client(), filters)
+    _metrics(daily, usage.range_totals(get_client(), filters))
     _trend(daily)
     section = st.radio(t("pages.usage.section"), list(SECTIONS), horizontal=True, key="usage_section",
                        format_func=lambda key: t(f"pages.usage.section_{key}"), label_visibility="collapsed")
-    SECTIONS[section](filters, version)
+    SECTIONS[section](filters)
 
 
 render()
