@@ -20,8 +20,8 @@ client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 1 SET
 
 
 def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CONFIG": str(data_dir / "none.toml")}
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "ODWATCH_CONFIG"} | {"ODWATCH_DATA_DIR": str(data_dir)}
+    return subprocess.run(args, env=env, cwd=data_dir, capture_output=True, text=True, timeout=120)
 
 
 def test_audit_verify_exits_non_zero_on_a_broken_chain(tmp_path):
