@@ -18,9 +18,9 @@ from odwatch.i18n import LANGUAGES, catalog
 from odwatch.settings import get_settings
 from warehouse import connect
 
-APP_PATH = Path(__file__).resolve().parent.parent / "serve_app.py"   # streamlit_app.py, and the sign-in form
+APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 HAS_TRAFFIC = "SELECT count() > 0 FROM (SELECT 1 FROM access_log LIMIT 1)"
-# How serve runs Streamlit (bench/first_render.py serves an empty app with them, to compare).
+# How serve runs Streamlit.
 STREAMLIT_OPTIONS = [
     "--server.headless", "true", "--browser.gatherUsageStats", "false",
     "--server.fileWatcherType", "none", "--global.developmentMode", "false",

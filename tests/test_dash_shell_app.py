@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
-from dashboard.signin_shell import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
+from dashboard.signin import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
 from odwatch.settings import get_settings
 from warehouse import audit
 
@@ -69,11 +69,13 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.run()
 
 
-def test_the_sign_in_widgets_have_the_keys_the_plain_form_hands_over_to(app_client):
-    """dashboard/signin_shell.py's form finds Streamlit's by these keys in the browser."""
+def test_the_sign_in_form_hides_the_password_and_offers_saved_accounts(app_client):
     at = new_app().run()
-    assert at.text_input(key=USERNAME_KEY).label == "用户名"
-    assert at.text_input(key=PASSWORD_KEY).proto.type == at.text_input(key=PASSWORD_KEY).proto.PASSWORD
+    username, password = at.text_input(key=USERNAME_KEY), at.text_input(key=PASSWORD_KEY)
+    assert username.label == "用户名" and password.label == "密码"
+    assert password.proto.type == password.proto.PASSWORD
+    # What password managers look for to fill in a saved account rather than suggest a new one.
+    assert (username.proto.autocomplete, password.proto.autocomplete) == ("username", "current-password")
     assert at.button(key=SUBMIT_KEY).proto.is_form_submitter
 
 
@@ -115,52 +117,8 @@ def test_language_switch_changes_labels(app_client):
     assert at.title[0].value == "Sign in"
     assert at.text_input(key=USERNAME_KEY).label == "Username"
     assert at.button(key="lang_en").proto.type == "primary"
-    # Submit buttons of a form: their browser code is in Streamlit's main bundle (see streamlit_app.py).
-    assert at.button(key="lang_en").proto.is_form_submitter
     at.button(key="lang_zh").click().run()
     assert at.title[0].value == "登录"
-
-
-WARMED = ("metric", "plotly_chart", "dataframe", "json", "download_button", "selectbox",
-          "multiselect", "radio", "date_input", "number_input", "slider", "toggle", "text_area")
-
-
-def warm_elements(at) -> list[str]:
-    """The kinds of warm-up element drawn (a plain button among the sign-in form's submit buttons)."""
-    button = [b for b in at.get("button") if b.key == "signin_warm_button"]
-    return [kind for kind in WARMED if at.get(kind)] + ["button"] * len(button)
-
-
-def test_runs_of_the_whole_sign_in_page_never_draw_the_warm_up(app_client):
-    """Only the fragment's timed run draws it (tests/test_e2e.py sees that run in Chromium), so
-    the form's first drawing, a failed sign-in or a language switch are not held up."""
-    at = new_app().run()
-    assert not at.exception and warm_elements(at) == []
-    at.button(key="lang_en").click().run()
-    assert not at.exception and warm_elements(at) == []
-    assert at.text_input(key=PASSWORD_KEY) is not None
-
-
-def test_streamlits_server_parses_http_and_runs_its_loop_in_c():
-    """The dependencies are installed, and this Streamlit and uvicorn pick them up: a fresh
-    browser's hundred requests for Streamlit's code are served about 3x faster than in Python."""
-    from streamlit.web import bootstrap
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-    assert AutoHTTPProtocol.__name__ == "HttpToolsProtocol"
-    assert bootstrap._get_uvloop_loop_factory() is not None
-
-
-def test_serve_keeps_what_it_loaded_out_of_the_collectors_full_passes():
-    import gc
-
-    from dashboard import cli
-
-    try:
-        cli._freeze_loaded_objects()
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()      # the test process goes on collecting as before
 
 
 @pytest.mark.parametrize("role", [None, *navigation.ROLES])
