@@ -21,10 +21,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dashboard import navigation
 from odwatch.i18n import catalog
+from warehouse.client import BUSY_MESSAGE
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +74,8 @@ class Server:
             [sys.executable, "-m", "odwatch", "serve", "--port", str(port), "--demo-if-empty"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         for line in self.process.stdout:
@@ -101,14 +104,21 @@ class Server:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                for child in psutil.Process(self.process.pid).children(recursive=True):
+                    child.kill()              # Streamlit's process has a process group of its own
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
+        self.pump.join(timeout=30)
         (ARTIFACTS / "e2e-server.log").write_text("\n".join(self.lines), encoding="utf-8")
 
     def audit_entries(self) -> list[list[str]]:
         done = subprocess.run([sys.executable, "-c", AUDIT_ACTIONS], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=300, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def odwatch(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "odwatch", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300)
 
 
 def settle(page) -> None:
@@ -246,7 +256,12 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert_no_error_box(page, "triage after export")
     context.close()
 
+    # The dashboard's process holds the engine now: another command is refused in one sentence.
+    busy = server.odwatch("users", "list")
+    assert busy.returncode == 2
+    assert BUSY_MESSAGE in " ".join(busy.stderr.split()) and "Cannot lock file" not in busy.stderr
     server.stop()
+    assert server.process.returncode == 0 and "Dashboard stopped." in server.lines
     entries = server.audit_entries()
     actions = [(action, actor) for action, actor, _ in entries]
     assert ("sign_in", "demo_admin") in actions
