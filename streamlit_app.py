@@ -11,15 +11,17 @@ import streamlit as st
 
 from dashboard import auth, jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
-from odwatch.i18n import LANGUAGES, SESSION_KEY, configured_language, t
-from warehouse import audit
+from odwatch.i18n import LANGUAGES, SESSION_KEY, configured_language, set_language, t
+from warehouse import EngineBusy, audit
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
-st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
-
 if SESSION_KEY not in st.session_state:
     st.session_state[SESSION_KEY] = configured_language()
+# Every message of this run in the session's language (the buttons below change it before the run).
+set_language(st.session_state[SESSION_KEY])
+
+st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
 
 
 def _choose_language(lang: str) -> None:
@@ -31,6 +33,14 @@ with st.sidebar:
     for column, lang in zip(st.columns(len(LANGUAGES)), LANGUAGES, strict=True):
         column.button(LANGUAGE_NAMES[lang], key=f"lang_{lang}", on_click=_choose_language, args=(lang,),
                       type="primary" if st.session_state[SESSION_KEY] == lang else "secondary")
+
+try:
+    # `odwatch serve` lets go of the data directory before it starts Streamlit, and chDB lets one
+    # process at a time open it: a command run meanwhile can hold it when a session first needs it.
+    session.get_client()
+except EngineBusy:
+    st.error(t("shell.engine_busy"))
+    st.stop()
 
 adopt_oidc_identity()
 user = session.current_user()

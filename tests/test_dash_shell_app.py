@@ -7,6 +7,9 @@ ODWATCH_CLICKHOUSE_DATABASE at its own database.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +21,7 @@ from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
 from dashboard.signin import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
+from odwatch.i18n import catalog
 from odwatch.settings import get_settings
 from warehouse import audit
 
@@ -119,6 +123,42 @@ def test_language_switch_changes_labels(app_client):
     assert at.button(key="lang_en").proto.type == "primary"
     at.button(key="lang_zh").click().run()
     assert at.title[0].value == "登录"
+
+
+def client_script():
+    import streamlit as st
+
+    from dashboard.session import get_client
+
+    st.text(str(id(get_client())))
+
+
+def test_a_session_keeps_one_client_across_its_runs(app_client):
+    session = AppTest.from_function(client_script, default_timeout=60).run()
+    kept = session.text[0].value
+    assert session.run().text[0].value == kept        # each run is on a new thread
+    other = AppTest.from_function(client_script, default_timeout=60).run()
+    assert other.text[0].value != kept
+
+
+# The app in a process of its own (chDB: one data directory per process), printing what it shows.
+SHOWN_IN_ANOTHER_PROCESS = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=90).run()
+print(json.dumps({"errors": [e.value for e in at.error], "exceptions": len(at.exception),
+                  "titles": [t.value for t in at.title]}))
+"""
+
+
+def test_a_session_opened_while_another_process_holds_the_engine_is_told_so_plainly(client, settings):
+    """This test's process holds the data directory (the client fixture opened it)."""
+    env = {**os.environ, "ODWATCH_DATA_DIR": str(settings.data_dir),
+           "ODWATCH_CLICKHOUSE_DATABASE": settings.clickhouse_database}
+    done = subprocess.run([sys.executable, "-c", SHOWN_IN_ANOTHER_PROCESS, APP], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=True)
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown == {"errors": [catalog("zh")["shell.engine_busy"]], "exceptions": 0, "titles": []}
 
 
 @pytest.mark.parametrize("role", [None, *navigation.ROLES])
