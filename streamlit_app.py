@@ -1,7 +1,6 @@
 """The dashboard: sign-in gate, language switch, and the pages the signed-in role may open.
 
-Run by `odwatch serve` (which also starts the background jobs in this process) through
-serve_app.py, which draws the sign-in page as plain HTML until Streamlit has started in the browser.
+Run by `odwatch serve` (which also starts the background jobs in this process).
 Only pages registered for the session's role exist in `st.navigation`, so a
 forbidden page cannot be reached by URL either.
 """
@@ -13,11 +12,13 @@ import streamlit as st
 from dashboard import auth, jobs, navigation, session
 from dashboard.signin import adopt_oidc_identity, oidc_configured, sign_in_page
 from odwatch.i18n import LANGUAGES, SESSION_KEY, t
-from warehouse import audit
+from warehouse import EngineBusy, audit
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
+# Every message of this run in the session's language (the buttons below change it before the run).
 session.apply_language()
+
 st.set_page_config(page_title=t("app.title"), page_icon=":material/visibility:", layout="wide")
 
 
@@ -25,17 +26,19 @@ def _choose_language(lang: str) -> None:
     st.session_state[SESSION_KEY] = lang
 
 
-# A form's submit buttons, not plain buttons or a radio: theirs is the one widget code in
-# Streamlit's main bundle. The browser fetches the code of any other widget from this server the
-# first time one is drawn, showing a skeleton meanwhile; with two kinds of widget loading (these
-# and the sign-in form's text inputs), React held a first visitor's sign-in page back until 500 ms
-# after the skeletons appeared, instead of until the code was there.
-with st.sidebar.form("language", border=False):
+with st.sidebar:
     st.caption(t("app.language"))
     for column, lang in zip(st.columns(len(LANGUAGES)), LANGUAGES, strict=True):
-        column.form_submit_button(LANGUAGE_NAMES[lang], key=f"lang_{lang}", on_click=_choose_language,
-                                  args=(lang,),
-                                  type="primary" if st.session_state[SESSION_KEY] == lang else "secondary")
+        column.button(LANGUAGE_NAMES[lang], key=f"lang_{lang}", on_click=_choose_language, args=(lang,),
+                      type="primary" if st.session_state[SESSION_KEY] == lang else "secondary")
+
+try:
+    # `odwatch serve` lets go of the data directory before it starts Streamlit, and chDB lets one
+    # process at a time open it: a command run meanwhile can hold it when a session first needs it.
+    session.get_client()
+except EngineBusy:
+    st.error(t("shell.engine_busy"))
+    st.stop()
 
 adopt_oidc_identity()
 user = session.current_user()

@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import gc
 import getpass
+import os
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import click
 import typer
 from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
 from odwatch.errors import UserError
-from odwatch.i18n import LANGUAGES, catalog
-from odwatch.settings import Settings, get_settings
+from odwatch.settings import get_settings
 from warehouse import connect
 
-APP_PATH = Path(__file__).resolve().parent.parent / "serve_app.py"   # streamlit_app.py, and the sign-in form
-# How serve runs Streamlit (bench/first_render.py serves an empty app with them, to compare).
+APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+# `streamlit run`'s documented options: no browser opened on the server, no usage statistics
+# sent, no watching of the source files, and no developer menu for the dashboard's users.
 STREAMLIT_OPTIONS = [
     "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-    "--client.toolbarMode", "viewer",
-    # Streamlit forces a full gc.collect() after every script run by default. With the
-    # report libraries loaded that is 150-250 ms holding the GIL, and the message that
-    # ends the run waits behind it: every click paid it. Python's own collector still runs.
-    "--runner.postScriptGC", "false",
+    "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
 ]
+# The signals that stop serve (Ctrl+C, kill, a closed terminal), passed on to the process it runs.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 console = Console()
 users_app = typer.Typer(help="Dashboard accounts.", no_args_is_help=True)
@@ -85,85 +81,69 @@ def users_disable(name: str = typer.Argument(..., help="The username.")) -> None
     console.print(f"Disabled account {name}.")
 
 
-def serve(port: int, address: str, before_start: Callable[[Client, Settings], object] | None = None) -> None:
-    """Run the dashboard, with spool ingest and the detector schedule in the same process.
+def warn_if_no_accounts(client: Client) -> None:
+    """Say how to create the first account when there is none yet."""
+    from dashboard import auth
 
-    `before_start` runs first on the engine (the CLI builds the demo platform there when asked).
-    """
-    from dashboard import auth, jobs
-    settings = get_settings()
-    # Opening the engine here, in the process that will run the server, both fails
-    # early when another process holds it and keeps it to this one process.
-    client = connect(settings)
-    if before_start is not None:
-        before_start(client, settings)
     if not auth.list_users(client):
         console.print("[yellow]No accounts yet: create one with "
                       "`odwatch users add NAME --role admin` to sign in.[/yellow]")
-    import os
 
-    from streamlit.web import cli as streamlit_cli
 
-    _warm_up()
-    os.environ[jobs.SERVE_ENV] = "1"
+def serve(port: int, address: str, prepare: list[str]) -> None:
+    """Run `prepare` (an `odwatch` command line that opens the engine first), then the dashboard.
+
+    chDB lets one process at a time open a data directory, and the dashboard's process (Streamlit's)
+    must open it. The checks that open it first run in a process of their own, whose exit lets go
+    of the directory whatever it opened; closing the clients here would let go of it too, but this
+    process would keep the engine's memory for as long as the dashboard runs.
+    """
+    from dashboard import jobs
+
+    code, _ = run_to_the_end([sys.executable, "-m", "odwatch", *prepare])
+    if code:
+        raise typer.Exit(code)
     console.print(f"Dashboard on http://{address}:{port}/")
-    # uvicorn shuts down cleanly on SIGINT or SIGTERM, then raises the signal again: SIGTERM's
-    # default would end the process there, before Python's own clean-up. As Ctrl+C, it ends here.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        streamlit_cli.main.main(
-            args=["run", str(APP_PATH), "--server.port", str(port), "--server.address", address,
-                  *STREAMLIT_OPTIONS],
-            prog_name="streamlit", standalone_mode=False,
-        )
-    except click.exceptions.Abort:
+    code, stopped = run_to_the_end(
+        [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+         "--server.port", str(port), "--server.address", address, *STREAMLIT_OPTIONS],
+        env={**os.environ, jobs.SERVE_ENV: "1"},
+    )
+    if stopped:
         console.print("Dashboard stopped.")
+    if code:
+        raise typer.Exit(code)
 
 
-def _warm_up() -> None:
-    """Load what every page uses and draw one figure before the first visitor arrives.
+def run_to_the_end(command: list[str], env: dict[str, str] | None = None) -> tuple[int, bool]:
+    """Run `command` until it exits, passing on the signals that would stop this process.
 
-    Streamlit runs the pages in this process, so their libraries (polars, pyarrow, plotly
-    and its validators, the report modules) would otherwise load during a user's first page
-    view and add seconds to it. Likewise the message catalogs. (The modules with Streamlit
-    caches, dashboard.session and those importing it, load with the first run: imported
-    before the server exists, each cache would log a warning; they take 15 ms.)
+    Returns its exit status (128 + N when signal N ended it) and whether a signal was passed on.
+    The command gets a process group of its own, so that a Ctrl+C in the terminal reaches it once,
+    from here, rather than twice. A signal this process ignores (started with nohup, say) stays
+    ignored.
     """
-    import polars as pl
+    received: list[int] = []
+    child: subprocess.Popen | None = None
 
-    import detectors.store  # noqa: F401
-    import detectors.violations  # noqa: F401
-    from dashboard import charts
+    def pass_on(signum: int, frame: object) -> None:
+        received.append(signum)
+        if child is not None:
+            child.send_signal(signum)
 
-    sample = pl.DataFrame({"name": ["a", "b"], "calls": [1, 2]})
-    charts.bar(sample, "name", "calls", "", horizontal=True).to_json()
-    charts.line(sample, "name", "calls", "").to_json()
-    charts.pie(sample, "name", "calls", "").to_json()
-    for lang in LANGUAGES:
-        catalog(lang)
-    _skip_repl_check()
-    _freeze_loaded_objects()
-
-
-def _freeze_loaded_objects() -> None:
-    """Keep what is loaded by now (libraries, catalogs: alive as long as the server) out of the
-    garbage collector's full passes. Each full pass walked all of it, 100-550 ms holding the GIL
-    at whatever click it fell on; after the freeze, 10-20 ms."""
-    gc.collect()
-    gc.freeze()
-
-
-def _skip_repl_check() -> None:
-    """Spare the first visitor Streamlit's check for a Python REPL.
-
-    Streamlit's first element in a process calls `inspect.stack()` to warn a REPL user to use
-    `streamlit run`; that walks every loaded module (those the server loads after this
-    warm-up too): 40-90 ms of the first script run, the sign-in page's. serve always runs
-    the app through `streamlit run`, so the check can only answer no: mark it done.
-    """
-    from streamlit import delta_generator
-
-    delta_generator._use_warning_has_been_displayed = True
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum, handler in previous.items():
+        if handler != signal.SIG_IGN:
+            signal.signal(signum, pass_on)
+    try:
+        child = subprocess.Popen(command, env=env, process_group=0)
+        if received:                # a signal that came before the command had started
+            child.send_signal(received[-1])
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return (128 - code if code < 0 else code), bool(received)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 
 import streamlit as st
 from clickhouse_connect.driver.client import Client
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import choices
 from dashboard.auth import User
@@ -47,14 +46,16 @@ MASKED_NAME_ROLES = ("agency",)
 
 
 def get_client() -> Client:
-    """The warehouse client of this browser session.
+    """The warehouse client of this browser session, for code that runs in a script run.
 
     Streamlit starts each script run on a new thread and `connect()` keeps a client per
     thread, so every click would open a client (and query the engine's settings) again. A
     session runs one script at a time, so its runs share the client kept in its state.
-    Outside a script run (a download being produced, a job) this is the thread's client.
+    Under Streamlit, code that runs outside a script run (a download produced on click, a job)
+    has no session state of its own: it calls `warehouse.connect` itself. Without Streamlit's
+    runtime (a script, a test) this is the thread's client.
     """
-    if get_script_run_ctx(suppress_warning=True) is None:
+    if not st.runtime.exists():
         return connect(get_settings())
     key = _cache_key()
     kept = st.session_state.get(CLIENT_KEY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -13,6 +14,7 @@ import detectors.cli
 import ingest.cli
 import reports.cli
 from odwatch.errors import UserError
+from odwatch.settings import get_settings
 from warehouse import EngineBusy, audit, connect, ensure_schema
 
 app = typer.Typer(help="Open Data Watch: supervision and compliance analytics for public data.",
@@ -42,15 +44,28 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+DEMO_IF_EMPTY = typer.Option(False, "--demo-if-empty",
+                             help="Build the demo platform first when there is no traffic yet.")
+
+
 @app.command()
 def serve(
     port: int = typer.Option(8501, "--port", help="The port to listen on."),
     address: str = typer.Option("127.0.0.1", "--address", help="The address to listen on."),
-    demo_if_empty: bool = typer.Option(False, "--demo-if-empty",
-                                       help="Build the demo platform first when there is no traffic yet."),
+    demo_if_empty: bool = DEMO_IF_EMPTY,
 ) -> None:
     """Run the dashboard, with spool ingest and the detector schedule in the same process."""
-    dashboard.cli.serve(port, address, before_start=demo.cli.build_demo_if_empty if demo_if_empty else None)
+    dashboard.cli.serve(port, address, ["serve-prepare", *(["--demo-if-empty"] if demo_if_empty else [])])
+
+
+@app.command("serve-prepare", hidden=True)
+def serve_prepare(demo_if_empty: bool = DEMO_IF_EMPTY) -> None:
+    """What serve does before the dashboard starts, in a process of its own (see dashboard.cli.serve)."""
+    settings = get_settings()
+    client = connect(settings)      # EngineBusy, one plain sentence, when another process holds it
+    if demo_if_empty:
+        demo.cli.build_demo_if_empty(client, settings)
+    dashboard.cli.warn_if_no_accounts(client)
 
 
 ingest.cli.register(app)
@@ -78,14 +93,12 @@ def main() -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("Interrupted.")
         sys.exit(130)
+    except typer.TyperException as exc:         # a bad option or command: click's message, exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         Console(stderr=True).print(f"[red]odwatch failed: {exc}[/red] (run with ODWATCH_DEBUG=1 for details)")
-        if __import__("os").environ.get("ODWATCH_DEBUG"):
+        if os.environ.get("ODWATCH_DEBUG"):
             raise
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -7,6 +7,9 @@ ODWATCH_CLICKHOUSE_DATABASE at its own database.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,8 +21,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, navigation
 from dashboard.auth import User
 from dashboard.session import USER_KEY
-from dashboard.signin_shell import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
+from dashboard.signin import PASSWORD_KEY, SUBMIT_KEY, USERNAME_KEY
 from odwatch import clock, vocabulary
+from odwatch.i18n import catalog
 from odwatch.settings import get_settings
 from warehouse import audit
 
@@ -71,11 +75,13 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.run()
 
 
-def test_the_sign_in_widgets_have_the_keys_the_plain_form_hands_over_to(app_client):
-    """dashboard/signin_shell.py's form finds Streamlit's by these keys in the browser."""
+def test_the_sign_in_form_hides_the_password_and_offers_saved_accounts(app_client):
     at = new_app().run()
-    assert at.text_input(key=USERNAME_KEY).label == "用户名"
-    assert at.text_input(key=PASSWORD_KEY).proto.type == at.text_input(key=PASSWORD_KEY).proto.PASSWORD
+    username, password = at.text_input(key=USERNAME_KEY), at.text_input(key=PASSWORD_KEY)
+    assert username.label == "用户名" and password.label == "密码"
+    assert password.proto.type == password.proto.PASSWORD
+    # What password managers look for to fill in a saved account rather than suggest a new one.
+    assert (username.proto.autocomplete, password.proto.autocomplete) == ("username", "current-password")
     assert at.button(key=SUBMIT_KEY).proto.is_form_submitter
 
 
@@ -117,52 +123,52 @@ def test_language_switch_changes_labels(app_client):
     assert at.title[0].value == "Sign in"
     assert at.text_input(key=USERNAME_KEY).label == "Username"
     assert at.button(key="lang_en").proto.type == "primary"
-    # Submit buttons of a form: their browser code is in Streamlit's main bundle (see streamlit_app.py).
-    assert at.button(key="lang_en").proto.is_form_submitter
     at.button(key="lang_zh").click().run()
     assert at.title[0].value == "登录"
 
 
-WARMED = ("metric", "plotly_chart", "dataframe", "json", "download_button", "selectbox",
-          "multiselect", "radio", "date_input", "number_input", "slider", "toggle", "text_area")
-
-
-def warm_elements(at) -> list[str]:
-    """The kinds of warm-up element drawn (a plain button among the sign-in form's submit buttons)."""
-    button = [b for b in at.get("button") if b.key == "signin_warm_button"]
-    return [kind for kind in WARMED if at.get(kind)] + ["button"] * len(button)
-
-
-def test_runs_of_the_whole_sign_in_page_never_draw_the_warm_up(app_client):
-    """Only the fragment's timed run draws it (tests/test_e2e.py sees that run in Chromium), so
-    the form's first drawing, a failed sign-in or a language switch are not held up."""
+def test_a_failed_sign_in_is_told_in_the_sessions_language(app_client):
+    auth.add_user(app_client, "alice", "official", PASSWORD)
     at = new_app().run()
-    assert not at.exception and warm_elements(at) == []
     at.button(key="lang_en").click().run()
-    assert not at.exception and warm_elements(at) == []
-    assert at.text_input(key=PASSWORD_KEY) is not None
+    at = sign_in(at, "alice", "wrong password")   # the sign-in callback runs before the shell's script
+    assert at.error[0].value == "Wrong username or password."
 
 
-def test_streamlits_server_parses_http_and_runs_its_loop_in_c():
-    """The dependencies are installed, and this Streamlit and uvicorn pick them up: a fresh
-    browser's hundred requests for Streamlit's code are served about 3x faster than in Python."""
-    from streamlit.web import bootstrap
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+def client_script():
+    import streamlit as st
 
-    assert AutoHTTPProtocol.__name__ == "HttpToolsProtocol"
-    assert bootstrap._get_uvloop_loop_factory() is not None
+    from dashboard.session import get_client
+
+    st.text(str(id(get_client())))
 
 
-def test_serve_keeps_what_it_loaded_out_of_the_collectors_full_passes():
-    import gc
+def test_a_session_keeps_one_client_across_its_runs(app_client):
+    session = AppTest.from_function(client_script, default_timeout=60).run()
+    kept = session.text[0].value
+    assert session.run().text[0].value == kept        # each run is on a new thread
+    other = AppTest.from_function(client_script, default_timeout=60).run()
+    assert other.text[0].value != kept
 
-    from dashboard import cli
 
-    try:
-        cli._freeze_loaded_objects()
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()      # the test process goes on collecting as before
+# The app in a process of its own (chDB: one data directory per process), printing what it shows.
+SHOWN_IN_ANOTHER_PROCESS = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=90).run()
+print(json.dumps({"errors": [e.value for e in at.error], "exceptions": len(at.exception),
+                  "titles": [t.value for t in at.title]}))
+"""
+
+
+def test_a_session_opened_while_another_process_holds_the_engine_is_told_so_plainly(client, settings):
+    """This test's process holds the data directory (the client fixture opened it)."""
+    env = {**os.environ, "ODWATCH_DATA_DIR": str(settings.data_dir),
+           "ODWATCH_CLICKHOUSE_DATABASE": settings.clickhouse_database}
+    done = subprocess.run([sys.executable, "-c", SHOWN_IN_ANOTHER_PROCESS, APP], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=True)
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown == {"errors": [catalog("zh")["shell.engine_busy"]], "exceptions": 0, "titles": []}
 
 
 @pytest.mark.parametrize("role", [None, *vocabulary.ROLES])

@@ -21,12 +21,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dashboard import navigation
-from dashboard.signin_shell import PASSWORD_KEY, SHELL_ID, USERNAME_KEY
 from odwatch import vocabulary
 from odwatch.i18n import catalog
+from warehouse.client import BUSY_MESSAGE
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +39,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 STARTUP_TIMEOUT_S = 900          # the first start builds the small demo platform
 ACTION_TIMEOUT_MS = 180_000      # generous on a shared machine; a wait ends as soon as the page is ready
 ACCOUNT = re.compile(r"(demo_\w+) / ([A-Za-z0-9_-]+)")   # as `odwatch demo` prints them
-STREAMLIT_IDLE = """() => {
+IDLE = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return app && app.getAttribute('data-test-script-state') === 'notRunning'
         && app.getAttribute('data-test-connection-state') === 'CONNECTED'
         && !document.querySelector('[data-stale="true"]')
         && !document.querySelector('[data-testid="stSkeleton"]');
 }"""
-# ... and the plain sign-in form (dashboard/signin_shell.py) no longer in front of it.
-IDLE = f"() => ({STREAMLIT_IDLE})() && !document.getElementById('{SHELL_ID}')"
-FOCUSED = "element => element === document.activeElement"
 ZH = catalog("zh")
 
 AUDIT_ACTIONS = """
@@ -77,7 +75,8 @@ class Server:
             [sys.executable, "-m", "odwatch", "serve", "--port", str(port), "--demo-if-empty"],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         for line in self.process.stdout:
@@ -106,14 +105,21 @@ class Server:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                for child in psutil.Process(self.process.pid).children(recursive=True):
+                    child.kill()              # Streamlit's process has a process group of its own
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
+        self.pump.join(timeout=30)
         (ARTIFACTS / "e2e-server.log").write_text("\n".join(self.lines), encoding="utf-8")
 
     def audit_entries(self) -> list[list[str]]:
         done = subprocess.run([sys.executable, "-c", AUDIT_ACTIONS], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=300, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def odwatch(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "odwatch", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300)
 
 
 def settle(page) -> None:
@@ -184,7 +190,6 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     page.goto(f"{server.url}/public-notice")
     page.get_by_role("heading", name=ZH["notice.title"]).wait_for()
     settle(page)
-    assert page.locator(SHELL).count() == 0          # the plain sign-in form is only the sign-in page's
     assert_no_error_box(page, "public notice")
     page.screenshot(path=str(ARTIFACTS / "page-public-notice-visitor.png"), full_page=True)
     page.goto(f"{server.url}/admin")
@@ -193,142 +198,6 @@ def test_visitor_sees_the_public_notice_but_no_signed_in_page(server, browser):
     settle(page)
     page.screenshot(path=str(ARTIFACTS / "visitor-asks-for-admin.png"), full_page=True)
     assert page.get_by_role("heading", name=ZH["nav.admin"]).count() == 0
-    context.close()
-
-
-SHELL = f"#{SHELL_ID}"      # dashboard/signin_shell.py's plain sign-in form
-ENTRY_SCRIPT = re.compile(r'<script type="module" crossorigin src="\./(static/js/[^"]+\.js)"')
-
-
-def hold_streamlit(page, url: str):
-    """Hold back Streamlit's entry script, so that its browser code has not started; return the
-    function that lets it go."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        entry = ENTRY_SCRIPT.search(response.read().decode("utf-8"))
-    assert entry, "no entry script in the sign-in page: has Streamlit's index.html changed?"
-    held = []
-    page.route(f"{url}/{entry.group(1)}", lambda route: held.append(route))
-
-    def release() -> None:
-        for _ in range(600):              # the request is made as soon as the page is read
-            if held:
-                held[0].continue_()
-                return
-            page.wait_for_timeout(50)
-        raise AssertionError(f"the browser never asked for Streamlit's entry script {entry.group(1)}")
-
-    return release
-
-
-def is_focused(locator) -> bool:
-    return locator.evaluate(FOCUSED)
-
-
-def sign_in_page_before_streamlit(browser, url: str):
-    """A fresh browser on the sign-in page, Streamlit's code held back: (context, page, the plain
-    form, the function that lets Streamlit start)."""
-    context = new_context(browser)
-    page = context.new_page()
-    release = hold_streamlit(page, url)
-    page.goto(url, wait_until="commit")
-    return context, page, page.locator(SHELL), release
-
-
-def test_the_sign_in_form_is_drawn_before_streamlit_starts_and_hands_over_what_was_typed(server, browser):
-    password = server.accounts()["demo_official"]
-    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
-    shell.get_by_role("heading", name=ZH["signin.title"]).wait_for()
-    assert shell.get_by_label(ZH["signin.password"]).is_visible()
-    assert page.locator('[data-testid="stApp"]').count() == 0          # Streamlit has not started
-    page.screenshot(path=str(ARTIFACTS / "sign-in-before-streamlit.png"), full_page=True)
-    shell_username = shell.get_by_label(ZH["signin.username"])
-    page.wait_for_function(FOCUSED, arg=shell_username.element_handle())
-    page.keyboard.type("demo_official")                     # the username field has the focus
-    page.keyboard.press("Tab")
-    page.keyboard.type(password[:4])
-    release()
-    shell.wait_for(state="detached")
-    username = page.locator(f".st-key-{USERNAME_KEY} input")
-    typed = page.locator(f".st-key-{PASSWORD_KEY} input")
-    assert username.input_value() == "demo_official" and typed.input_value() == password[:4]
-    assert is_focused(typed)
-    page.keyboard.type(password[4:])                        # on typing, in Streamlit's form now
-    page.keyboard.press("Enter")
-    nav_link(page, navigation.PAGES[0]).wait_for()
-    settle(page)
-    assert_no_error_box(page, "signed in through the hand-over")
-    context.close()
-
-
-def test_a_sign_in_submitted_before_streamlit_starts_goes_through_once_it_has(server, browser):
-    password = server.accounts()["demo_security"]
-    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
-    shell.get_by_label(ZH["signin.username"]).fill("demo_security")
-    shell.get_by_label(ZH["signin.password"]).fill(password)
-    shell.get_by_role("button", name=ZH["signin.submit"]).click()
-    assert shell.get_by_text(ZH["signin.connecting"]).is_visible()
-    release()
-    nav_link(page, navigation.PAGES[0]).wait_for()
-    settle(page)
-    assert shell.count() == 0
-    assert_no_error_box(page, "signed in before Streamlit had started")
-    context.close()
-
-
-def test_the_hand_over_waits_while_the_user_composes_text_with_an_input_method(server, browser):
-    """Chinese is typed through an input method: moving the focus mid-word would lose the word."""
-    context, page, shell, release = sign_in_page_before_streamlit(browser, server.url)
-    username = shell.get_by_label(ZH["signin.username"])
-    username.fill("张")
-    username.dispatch_event("compositionstart")
-    release()
-    page.locator(f".st-key-{PASSWORD_KEY} input").wait_for()
-    page.wait_for_function(STREAMLIT_IDLE)                  # Streamlit's form is drawn, behind the copy
-    page.wait_for_timeout(500)
-    assert shell.count() == 1 and is_focused(username)
-    username.dispatch_event("compositionend")
-    shell.wait_for(state="detached")
-    streamlit_username = page.locator(f".st-key-{USERNAME_KEY} input")
-    assert streamlit_username.input_value() == "张" and is_focused(streamlit_username)
-    context.close()
-
-
-# Watches the warm-up container on every frame: which widgets it held, in how many frames it was
-# visible or on screen, and whether it has gone again (its widgets arrive one by one, and the
-# fragment's next timed run removes them a few seconds later, sooner than a test could look).
-WATCH_WARM_UP = """
-window.__warm = {keys: new Set(), frames: 0, visible: 0, onScreen: 0, gone: false};
-const watch = () => {
-  const warm = document.querySelector('.st-key-signin_warm');
-  if (warm) {
-    window.__warm.frames += 1;
-    warm.querySelectorAll('[class*="st-key-signin_warm_"]').forEach(element => element.classList.forEach(
-      name => name.startsWith('st-key-signin_warm_') && window.__warm.keys.add(name.slice(7))));
-    if (getComputedStyle(warm).visibility !== 'hidden') window.__warm.visible += 1;
-    if (warm.getBoundingClientRect().right > 0) window.__warm.onScreen += 1;
-  } else if (window.__warm.frames) {
-    window.__warm.gone = true;
-  }
-  if (!window.__warm.gone) requestAnimationFrame(watch);
-};
-requestAnimationFrame(watch);
-"""
-
-
-def test_the_sign_in_page_loads_the_pages_widget_code_out_of_sight_once(server, browser):
-    """A few seconds after the form, the warm-up draws each kind of widget hidden, so the pages
-    after sign-in show no loading skeletons; it is drawn once and then removed."""
-    context = new_context(browser)
-    context.add_init_script(WATCH_WARM_UP)
-    page = context.new_page()
-    page.goto(server.url)
-    page.get_by_label(ZH["signin.password"]).wait_for()
-    page.wait_for_function("() => window.__warm.gone")
-    warm = page.evaluate("() => ({...window.__warm, keys: [...window.__warm.keys]})")
-    assert warm["frames"] > 0 and warm["visible"] == 0 and warm["onScreen"] == 0
-    kinds = ("chart", "selectbox", "date", "download", "toggle")        # a few of the kinds
-    assert {f"signin_warm_{kind}" for kind in kinds} <= set(warm["keys"])
-    assert page.get_by_label(ZH["signin.password"]).is_visible()
     context.close()
 
 
@@ -388,7 +257,12 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert_no_error_box(page, "triage after export")
     context.close()
 
+    # The dashboard's process holds the engine now: another command is refused in one sentence.
+    busy = server.odwatch("users", "list")
+    assert busy.returncode == 2
+    assert BUSY_MESSAGE in " ".join(busy.stderr.split()) and "Cannot lock file" not in busy.stderr
     server.stop()
+    assert server.process.returncode == 0 and "Dashboard stopped." in server.lines
     entries = server.audit_entries()
     actions = [(action, actor) for action, actor, _ in entries]
     assert ("sign_in", "demo_admin") in actions

@@ -37,3 +37,9 @@ def test_a_user_error_exits_2_with_one_sentence(tmp_path):
     result = run([str(ODWATCH), "ingest", str(tmp_path / "missing.jsonl")], tmp_path)
     assert result.returncode == 2
     assert "No such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_option_exits_2_with_the_usage_message(tmp_path):
+    result = run([str(ODWATCH), "ingest", "--bogus"], tmp_path)
+    assert result.returncode == 2
+    assert "No such option" in result.stderr and "odwatch failed" not in result.stderr

@@ -18,6 +18,7 @@ from dashboard.components import download_button, table
 from dashboard.session import get_client, get_settings, require_role, today
 from odwatch.i18n import format_number, t
 from reports import evaluation
+from warehouse import connect
 
 FIRST_YEAR = 2024
 GRADE_KEYS = {"优秀": "excellent", "良好": "good", "合格": "pass", "不合格": "fail"}
@@ -125,7 +126,8 @@ def _exports(year: int) -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"annual-{year}.{fmt}"
-            write_annual_report(get_client(), settings, year, fmt, out)
+            # Streamlit calls this when the button is clicked, outside the script run: no session.
+            write_annual_report(connect(settings), settings, year, fmt, out)
             return out.read_bytes()
 
     for column, (fmt, mime) in zip(st.columns(len(EXPORTS)), EXPORTS, strict=True):

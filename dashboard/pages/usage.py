@@ -18,10 +18,18 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.components import download_button, table
-from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
+from dashboard.session import (
+    current_filters,
+    current_user,
+    filter_sidebar,
+    get_client,
+    get_settings,
+    mask_name,
+)
 from odwatch.i18n import format_number, t
 from reports import usage
 from reports.filters import ReportFilters
+from warehouse import connect
 
 TOP_BARS = 20
 DRILL_AGENCY = "usage_drill_agency"
@@ -188,7 +196,7 @@ def _operation(filters: ReportFilters) -> None:
     table(charts.label_columns(operation), "platform_operation")
 
 
-def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
+def _draft(filters: ReportFilters, consumers: pl.DataFrame) -> None:
     """第二十九条: a registered consumer's usage-report draft for the range, drafted from the logs."""
     st.subheader(t("pages.usage.draft"))
     st.caption(t("pages.usage.draft_help", date_from=filters.date_from, date_to=filters.date_to))
@@ -199,6 +207,7 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
     names = dict(zip(registered["consumer_id"].to_list(), registered["consumer_name"].to_list(), strict=True))
     consumer = st.selectbox(t("pages.usage.consumer"), list(names), key="usage_draft_consumer",
                             format_func=lambda c: f"{names[c]} ({c})")
+    settings = get_settings()
 
     def draft(fmt: str) -> bytes:
         # Imported on demand: the exporters load matplotlib, reportlab and python-docx.
@@ -206,7 +215,9 @@ def _draft(client, filters: ReportFilters, consumers: pl.DataFrame) -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"usage-report.{fmt}"
-            write_consumer_report(client, consumer, filters.date_from, filters.date_to, fmt, out)
+            # Streamlit calls this when the button is clicked, outside the script run: the
+            # session's client may be busy with its next run then.
+            write_consumer_report(connect(settings), consumer, filters.date_from, filters.date_to, fmt, out)
             return out.read_bytes()
 
     for column, (fmt, mime) in zip(st.columns(len(DRAFT_FORMATS)), DRAFT_FORMATS, strict=True):
@@ -222,7 +233,7 @@ def _drill_section(filters: ReportFilters) -> None:
     user = current_user()
     # The draft covers all of a consumer's datasets, so it is for the platform's roles, not one agency.
     if consumers is not None and user is not None and user.role != "agency":
-        _draft(get_client(), filters, consumers)
+        _draft(filters, consumers)
 
 
 # Each section loads only its own data: a render runs the queries of the section shown.

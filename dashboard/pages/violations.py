@@ -15,11 +15,19 @@ import streamlit as st
 
 from dashboard import charts
 from dashboard.components import download_button, table
-from dashboard.session import current_filters, current_user, filter_sidebar, get_client, mask_name
+from dashboard.session import (
+    current_filters,
+    current_user,
+    filter_sidebar,
+    get_client,
+    get_settings,
+    mask_name,
+)
 from detectors import violations
 from odwatch.i18n import format_datetime, format_number, t
 from reports.export.enforcement import write_enforcement_list
 from reports.export.notice import write_public_notice
+from warehouse import connect
 
 PAGE_FILTERS = ("dates", "agency")
 DECIDING_ROLES = ("security", "admin")
@@ -117,11 +125,15 @@ DOWNLOADS = (
 )
 
 
-def _downloads(client) -> None:
+def _downloads() -> None:
     st.subheader(t("pages.violations.downloads"))
+    settings = get_settings()
     for column, (label, writer, fmt, mime, name) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS, strict=True):
         with column:
-            download_button(t(f"pages.violations.{label}"), lambda w=writer, f=fmt: written(w, client, f),
+            # Produced when the button is clicked, outside the script run: the session's client may
+            # be busy with its next run then.
+            download_button(t(f"pages.violations.{label}"),
+                            lambda w=writer, f=fmt: written(w, connect(settings), f),
                             f"{name}.{fmt}", mime, name, key=f"violations_{label}")
 
 
@@ -154,7 +166,7 @@ def render() -> None:
     if user is not None and user.role in DECIDING_ROLES and rows:
         _decide(client, rows, user.username)
     if user is not None and user.role in DECIDING_ROLES:
-        _downloads(client)
+        _downloads()
 
 
 render()
