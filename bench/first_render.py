@@ -127,9 +127,9 @@ def prepare(scale: str, data_dir: Path) -> None:
 
 
 def serve_env(data_dir: Path) -> dict[str, str]:
-    from detectors.registry import detector_classes
+    from detectors.registry import detector_ids
 
-    switched_off = {cls.id: {"enabled": False} for cls in detector_classes()}
+    switched_off = {detector_id: {"enabled": False} for detector_id in detector_ids()}
     return {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CLICKHOUSE_URL": "",
             "ODWATCH_CLICKHOUSE_CLUSTER": "", "ODWATCH_CLICKHOUSE_DATABASE": "odwatch",
             "ODWATCH_SPOOL_EVERY_S": "86400", "ODWATCH_DETECT_EVERY_S": "86400",
