@@ -635,37 +635,30 @@ class AgreementDetector(Detector):
         self._params = MappingProxyType({**self.rule.params, **params})
 
     @property
-    def id(self) -> str:  # type: ignore[override]
+    def id(self) -> str:
         return f"agreement.{self.rule.name}"
 
     @property
-    def category(self) -> str:  # type: ignore[override]
+    def category(self) -> str:
         return self.rule.category
 
     @property
-    def article(self) -> str:  # type: ignore[override]
+    def article(self) -> str:
         return self.rule.article
 
     @property
-    def lookback(self) -> timedelta:  # type: ignore[override]
+    def lookback(self) -> timedelta:
         return self.rule.lookback
 
     def __getattr__(self, name: str) -> Any:
         params = self.__dict__.get("_params", {})
         if name in params:
             return params[name]
-        raise AttributeError(f"{type(self).__name__} for rule {self.__dict__.get('rule')} has no {name!r}")
+        raise AttributeError(name)
 
     def __repr__(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self._params.items())
         return f"AgreementDetector({self.rule.name!r}{params})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AgreementDetector) and (self.rule.name, dict(self._params)) == (
-            other.rule.name, dict(other._params))
-
-    def __hash__(self) -> int:
-        return hash((self.rule.name, tuple(self._params.items())))
 
     def get_params(self) -> dict[str, Any]:
         return dict(self._params)
@@ -681,11 +674,9 @@ class AgreementDetector(Detector):
             return pl.DataFrame()
         # sumMap's (names, counts) pairs become [{"name": ..., "calls": n}], which a frame can hold.
         rows = [{k: _named_counts(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in rows]
-        frame = pl.DataFrame(rows, infer_schema_length=None)
-        if self.rule.addresses is None:
-            # Reports are judged as of the run's end: the frame says when that is, score has no clock.
-            frame = frame.with_columns(as_of=pl.lit(shanghai(window.end)))
-        return frame
+        # Rows are judged as of the run's end (a report is overdue by then): the frame says when that
+        # is, as score has no clock.
+        return pl.DataFrame(rows, infer_schema_length=None).with_columns(as_of=pl.lit(shanghai(window.end)))
 
     def score(self, frame: pl.DataFrame) -> list[Alert]:
         """Every row that breaks the rule, graded by the rule."""

@@ -120,8 +120,9 @@ def check_params(detector_id: str, given: Iterable[str], known: Iterable[str]) -
 
 
 class Detector:
-    """Base class. Subclasses are frozen dataclasses (fields = parameters) that set the class
-    attributes and implement `features` and `score`, and `explain` when they have evidence to add."""
+    """Base class. A pattern detector is a frozen dataclass (its fields are its parameters) that sets
+    the class attributes and implements `features` and `score`, and `explain` when it has evidence to
+    add. `AgreementDetector` takes its id and parameters from a rule instead (detectors/agreement.py)."""
 
     id: ClassVar[str]
     category: ClassVar[str]
