@@ -1,10 +1,45 @@
-"""The one small interface every detector follows, in the estimator habit.
+"""What a detector is, in one page.
 
-A detector is a dataclass: its parameters are constructor fields with defaults
-(overridable from `[detectors.<id>]` in the config), it keeps no state between
-runs, and `run(client, window)` computes its features in ClickHouse and returns
-alerts. Alert ids hash (detector, entity, dataset, window), so a re-run of the
-same window replaces its alerts instead of adding new ones.
+A detector is a small estimator in the scikit-learn/PyOD habit: its parameters
+are constructor arguments with defaults, it keeps no state between runs, and
+finding alerts is split into three steps, of which only the first and the last
+touch the engine:
+
+    detector = BurstDetector(ratio=10)                   # parameters, with defaults
+    frame = detector.features(client, window)            # SQL in ClickHouse -> polars.DataFrame
+    alerts = detector.score(frame)                       # pure Python: frame + parameters -> alerts
+    alerts = detector.explain(client, window, alerts)    # evidence, for the flagged entities only
+    alerts = detector.run(client, window)                # the three steps above, in one call
+
+`features(client, window)`
+    One row per candidate entity and window (a consumer's day, a key's hour…),
+    aggregated in ClickHouse, with whatever the rule needs as columns: counts,
+    shares, page lists, and the baseline the row is judged against (the
+    entity's own median, the dataset's norm, the agreement's quota). The raw
+    log never comes back to Python. The query may leave out rows that could
+    never pass `score` (a HAVING on the same thresholds): that keeps a run over
+    millions of events in seconds. The decision itself is `score`'s.
+`score(frame)`
+    Pure: reads the frame and the constructor parameters, nothing else (no
+    engine, no clock, no I/O). Decides which rows become alerts and with what
+    severity, score, title, window and evidence. Unit tests call it on
+    hand-built frames.
+`explain(client, window, alerts)`
+    SQL for the flagged entities only, for what a reader needs and a score does
+    not: per-minute series, address breakdowns, the agency owning the dataset.
+    It never adds or drops an alert. It is given the run window so the evidence
+    covers the same calls the features did; where only the raw log can tell
+    which address (or dataset) an alert is about, it names them too.
+
+Identity: an alert id hashes (detector, consumer, key, IP, dataset, window), and
+the window is a whole Shanghai day (or hour) whatever the run covered, so a
+re-run or an incremental run replaces an alert instead of adding a copy.
+
+Parameters: `get_params()` lists them, `with_params(**changes)` gives a new
+detector with some changed (scikit-learn's `set_params`, but detectors are
+immutable). A parameter the detector does not have is a `UserError` naming it,
+the detector and the parameters it does have. The runner hands each detector the
+run window widened by its `lookback`, the history it needs for a baseline.
 """
 
 from __future__ import annotations
@@ -12,11 +47,21 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
+
+from odwatch.errors import UserError
+
+AGENCIES = """
+SELECT dataset_id, agency_id
+FROM datasets FINAL
+WHERE dataset_id IN {dataset_ids:Array(String)}
+"""
 
 
 @dataclass(frozen=True)
@@ -65,9 +110,19 @@ class Alert:
         return json.dumps(self.evidence, ensure_ascii=False, sort_keys=True, default=str)
 
 
-@dataclass
+def check_params(detector_id: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse a parameter the detector does not have, naming what it does have."""
+    known = list(known)
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise UserError(f"The detector '{detector_id}' has no parameter '{unknown[0]}'. "
+                        f"Its parameters: {', '.join(known) or '(none)'}.")
+
+
 class Detector:
-    """Base class: subclasses set the class attributes and implement `run`."""
+    """Base class. A pattern detector is a frozen dataclass (its fields are its parameters) that sets
+    the class attributes and implements `features` and `score`, and `explain` when it has evidence to
+    add. `AgreementDetector` takes its id and parameters from a rule instead (detectors/agreement.py)."""
 
     id: ClassVar[str]
     category: ClassVar[str]
@@ -75,13 +130,46 @@ class Detector:
     family: ClassVar[str]                     # "malicious" | "agreement"
     lookback: ClassVar[timedelta] = timedelta(0)
 
-    @classmethod
-    def from_config(cls, params: dict[str, Any] | None = None) -> Detector:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (params or {}).items() if k in known})
+    def __new__(cls, *args: Any, **params: Any) -> Detector:
+        # Checked here, before the dataclass __init__ would answer with a TypeError nobody can act on.
+        if dataclasses.is_dataclass(cls):
+            check_params(cls.id, params, [f.name for f in dataclasses.fields(cls)])
+        return super().__new__(cls)
 
     def get_params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def with_params(self, **changes: Any) -> Detector:
+        """The same detector with some parameters changed."""
+        return dataclasses.replace(self, **changes)
+
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        raise NotImplementedError
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """Evidence SQL for the flagged entities only; this default names each dataset's agency."""
+        name_agencies(client, alerts)
+        return alerts
 
     def run(self, client: Client, window: Window) -> list[Alert]:
-        raise NotImplementedError
+        return self.explain(client, window, self.score(self.features(client, window)))
+
+
+def query_frame(client: Client, sql: str, parameters: dict[str, Any]) -> pl.DataFrame:
+    """A query's rows as a polars frame (a frame without columns when it found nothing)."""
+    result = client.query(sql, parameters=parameters)
+    return pl.DataFrame(dict(zip(result.column_names, result.result_columns, strict=True)))
+
+
+def name_agencies(client: Client, alerts: list[Alert]) -> None:
+    """Set the agency owning each alert's dataset (an alert about no one dataset has none)."""
+    wanted = sorted({a.dataset_id for a in alerts if a.dataset_id and not a.agency_id})
+    if not wanted:
+        return
+    owners = dict(client.query(AGENCIES, parameters={"dataset_ids": wanted}).result_rows)
+    for alert in alerts:
+        if alert.dataset_id and not alert.agency_id:
+            alert.agency_id = owners.get(alert.dataset_id, "")

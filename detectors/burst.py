@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
-from detectors.base import Alert, Detector, Window
+from detectors.base import Alert, Detector, Window, query_frame
 from odwatch import clock
 
 # Busy hours: per consumer the calls of each hour and of that hour with the one before (a burst that
 # straddles a clock hour still shows whole), kept when either reaches `min_calls`. Each rollup row counts
 # towards its own hour and the next one, which gives both sums in one aggregation, without sorting.
 BUSY_HOURS = """
-SELECT consumer_id, window_hour AS busy_hour,
+SELECT consumer_id, window_hour AS busy_hour, toDate(window_hour) AS day,
        sumIf(calls, hour = window_hour) AS one_hour_calls,
        sum(calls) AS two_hour_calls,
        sumIf(rows, hour = window_hour) AS rows_taken,
@@ -67,7 +68,7 @@ FROM (
 WHERE (consumer_id, day) IN {days:Array(Tuple(String, Date))}
 """
 
-# Which datasets the burst went to, per consumer and hour.
+# For the evidence of the flagged hours only: which datasets the burst went to, per consumer and hour,
 BURST_DATASETS = """
 SELECT consumer_id, hour, dataset_id, sum(calls) AS calls
 FROM usage_hourly
@@ -75,7 +76,7 @@ WHERE (consumer_id, hour) IN {hours:Array(Tuple(String, DateTime('Asia/Shanghai'
 GROUP BY consumer_id, hour, dataset_id
 """
 
-# Where the burst came from, per consumer, hour and address.
+# and where it came from, per consumer, hour and address.
 BURST_ADDRESSES = """
 SELECT consumer_id, toStartOfHour(ts) AS hour, client_ip, count() AS calls
 FROM access_log
@@ -89,7 +90,7 @@ SERIES_KEY = "(consumer_id, toStartOfHour(ts))"
 SERIES_TYPES = "String, DateTime('Asia/Shanghai')"
 
 
-@dataclass
+@dataclass(frozen=True)
 class BurstDetector(Detector):
     """Hours with calls >= `ratio` × the consumer's median active hour of the previous days."""
 
@@ -104,76 +105,50 @@ class BurstDetector(Detector):
     min_calls: int = 40             # an hour below this is never a burst
     min_prior_days: int = 3         # active days of history needed to speak of a baseline
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per busy consumer-hour: its calls (alone and with the hour before), rows, errors,
+        and the consumer's baseline for that day (`prior_days`, `prior_hours`, `median_calls`, `mad`)."""
         start, end = features.read_range(window, self.lookback)
-        busy = list(client.query(BUSY_HOURS, parameters={
-            "start": start, "end": end, "min_calls": self.min_calls}).named_results())
-        if not busy:
-            return []
-        for row in busy:
-            row["hour"], row["calls"] = row.pop("busy_hour"), row.pop("one_hour_calls")
-            row["errors"] = row.pop("hour_errors")
-            row["day"] = clock.shanghai(row["hour"]).date()
-        days = sorted({(r["consumer_id"], r["day"]) for r in busy})
-        baselines = {(b["consumer_id"], b["day"]): b for b in client.query(BASELINES, parameters={
+        busy = query_frame(client, BUSY_HOURS, {"start": start, "end": end, "min_calls": self.min_calls})
+        if busy.is_empty():
+            return busy
+        busy = busy.rename({"busy_hour": "hour", "one_hour_calls": "calls", "hour_errors": "errors"})
+        days = sorted(set(busy.select("consumer_id", "day").iter_rows()))
+        baselines = query_frame(client, BASELINES, {
             "base_start": start - self.lookback, "end": end, "lookback_days": self.lookback.days,
-            "consumers": sorted({c for c, _ in days}), "days": days}).named_results()}
-        by_day: dict[tuple, list[dict]] = defaultdict(list)
-        for row in busy:
-            baseline = baselines.get((row["consumer_id"], row["day"]))
-            if baseline and self._bursts(row, baseline):
-                by_day[(row["consumer_id"], row["day"])].append({**row, **baseline})
-        if not by_day:
-            return []
-        keys = [(r["consumer_id"], r["hour"]) for rows in by_day.values() for r in rows]
-        datasets: dict[tuple, dict[str, int]] = defaultdict(dict)
-        for consumer_id, hour, dataset_id, calls in client.query(
-                BURST_DATASETS, parameters={"hours": keys}).result_rows:
-            datasets[(consumer_id, hour)][dataset_id] = calls
-        touched = sorted({d for calls in datasets.values() for d in calls})
-        addresses: dict[tuple, dict[str, int]] = defaultdict(dict)
-        for consumer_id, hour, client_ip, calls in client.query(BURST_ADDRESSES, parameters={
-                "start": min(k[1] for k in keys), "end": max(k[1] for k in keys) + timedelta(hours=1),
-                "hours": keys, "datasets": touched}).result_rows:
-            addresses[(consumer_id, hour)][client_ip] = calls
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end, touched)
-        alerts = [self._alert(rows, datasets, addresses, series) for rows in by_day.values()]
-        agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
-        for alert in alerts:
-            alert.agency_id = agencies.get(alert.dataset_id, "")
-        return alerts
+            "consumers": sorted({c for c, _ in days}), "days": days})
+        # Every busy hour has a baseline row (its own day is in the rollup), if only one without history.
+        return busy.join(baselines, on=["consumer_id", "day"], how="inner")
 
-    def _bursts(self, hour: dict, baseline: dict) -> bool:
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """One alert per consumer and day with bursting hours, stronger the further above its habit."""
+        if frame.is_empty():
+            return []
+        by_day: dict[tuple, list[dict]] = defaultdict(list)
+        for row in frame.sort("consumer_id", "hour").iter_rows(named=True):
+            if self._bursts(row):
+                by_day[(row["consumer_id"], row["day"])].append(row)
+        return [self._alert(rows) for rows in by_day.values()]
+
+    def _bursts(self, hour: dict) -> bool:
         """The hour, or the hour with the one before, far above the consumer's usual active hour."""
-        if baseline["prior_days"] < self.min_prior_days:
+        if hour["prior_days"] < self.min_prior_days:
             return False
-        floor = max(self.ratio * max(baseline["median_calls"], 1),
-                    baseline["median_calls"] + self.mad_k * max(baseline["mad"], 1.0))
+        floor = max(self.ratio * max(hour["median_calls"], 1),
+                    hour["median_calls"] + self.mad_k * max(hour["mad"], 1.0))
         one_hour, two_hours = hour["calls"], hour["two_hour_calls"]
         hour["rate"] = max(float(one_hour), two_hours / 2)
         return (one_hour >= self.min_calls and one_hour >= floor
                 or two_hours >= self.min_calls and two_hours / 2 >= floor)
 
-    def _alert(self, rows: list[dict], datasets: dict, addresses: dict, series: dict) -> Alert:
+    def _alert(self, rows: list[dict]) -> Alert:
         consumer_id, day = rows[0]["consumer_id"], rows[0]["day"]
         median = rows[0]["median_calls"]
         peak = max(rows, key=lambda r: r["rate"])
         strength = peak["rate"] / max(median, 1) / self.ratio
-        totals: dict[str, int] = defaultdict(int)
-        for r in rows:
-            for dataset_id, calls in datasets.get((consumer_id, r["hour"]), {}).items():
-                totals[dataset_id] += calls
-        top = max(totals, key=totals.get) if totals else ""
-        by_ip: dict[str, int] = defaultdict(int)
-        for r in rows:
-            for client_ip, calls in addresses.get((consumer_id, r["hour"]), {}).items():
-                by_ip[client_ip] += calls
-        main_ip = max(by_ip, key=by_ip.get) if by_ip else ""
-        # One dataset is named when it took most of the burst; otherwise the alert is about the consumer.
-        dataset_id = top if totals and totals[top] >= 0.8 * sum(totals.values()) else ""
         window_start, window_end = clock.day_window(day)
         evidence = {
-            "burst_hours": [{"hour": clock.shanghai(r["hour"]).strftime("%Y-%m-%d %H:00"),
+            "burst_hours": [{"hour": _hour_text(r["hour"]),
                              "calls": r["calls"], "calls_with_hour_before": r["two_hour_calls"],
                              "rows": r["rows_taken"], "errors": r["errors"],
                              "times_baseline": round(r["rate"] / max(median, 1), 1)} for r in rows],
@@ -183,9 +158,6 @@ class BurstDetector(Detector):
             "baseline_days": rows[0]["prior_days"],
             "baseline_active_hours": rows[0]["prior_hours"],
             "baseline_lookback_days": self.lookback.days,
-            "calls_by_dataset": dict(sorted(totals.items(), key=lambda kv: -kv[1])),
-            "calls_by_client_ip": dict(sorted(by_ip.items(), key=lambda kv: -kv[1])[:10]),
-            "per_minute": [point for r in rows for point in series.get((consumer_id, r["hour"]), [])],
             "thresholds": {"ratio": self.ratio, "mad_k": self.mad_k, "min_calls": self.min_calls},
         }
         return Alert(
@@ -193,8 +165,58 @@ class BurstDetector(Detector):
             severity=features.severity_for(strength), score=round(strength, 3),
             title=f"{consumer_id} made {peak['rate']:,.0f} calls an hour, "
                   f"{peak['rate'] / max(median, 1):.0f}× its usual {median:g}",
-            window_start=window_start, window_end=window_end, evidence=evidence,
-            # The address is named when (nearly) the whole burst came from it.
-            consumer_id=consumer_id, dataset_id=dataset_id,
-            client_ip=main_ip if by_ip and by_ip[main_ip] >= 0.9 * sum(by_ip.values()) else "",
+            window_start=window_start, window_end=window_end, evidence=evidence, consumer_id=consumer_id,
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The datasets and addresses of the burst hours, and their calls per minute. The alert names
+        one dataset when it took most of the burst, and one address when (nearly) all of it came
+        from there: only the log knows, so this step sets them."""
+        if not alerts:
+            return alerts
+        start, end = features.read_range(window, self.lookback)
+        keys = [(a.consumer_id, hour) for a in alerts for hour in _burst_hours(a)]
+        datasets: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for consumer_id, hour, dataset_id, calls in client.query(
+                BURST_DATASETS, parameters={"hours": keys}).result_rows:
+            datasets[(consumer_id, clock.shanghai(hour))][dataset_id] = calls
+        touched = sorted({d for calls in datasets.values() for d in calls})
+        addresses: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for consumer_id, hour, client_ip, calls in client.query(BURST_ADDRESSES, parameters={
+                "start": min(k[1] for k in keys), "end": max(k[1] for k in keys) + timedelta(hours=1),
+                "hours": keys, "datasets": touched}).result_rows:
+            addresses[(consumer_id, clock.shanghai(hour))][client_ip] = calls
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end, touched)
+        for alert in alerts:
+            hours = [(alert.consumer_id, hour) for hour in _burst_hours(alert)]
+            by_dataset = _summed(datasets.get(key, {}) for key in hours)
+            by_ip = _summed(addresses.get(key, {}) for key in hours)
+            top = next(iter(by_dataset), "")
+            main_ip = next(iter(by_ip), "")
+            alert.dataset_id = top if by_dataset and by_dataset[top] >= 0.8 * sum(by_dataset.values()) else ""
+            alert.client_ip = main_ip if by_ip and by_ip[main_ip] >= 0.9 * sum(by_ip.values()) else ""
+            alert.evidence.update({
+                "calls_by_dataset": by_dataset,
+                "calls_by_client_ip": dict(list(by_ip.items())[:10]),
+                "per_minute": [point for key in hours for point in series.get(key, [])],
+            })
+        return super().explain(client, window, alerts)
+
+
+def _hour_text(hour: datetime) -> str:
+    return clock.shanghai(hour).strftime("%Y-%m-%d %H:00")
+
+
+def _burst_hours(alert: Alert) -> list[datetime]:
+    """The hours an alert's evidence lists, as Shanghai times."""
+    return [clock.shanghai(datetime.strptime(h["hour"], "%Y-%m-%d %H:%M"))
+            for h in alert.evidence["burst_hours"]]
+
+
+def _summed(counts: Any) -> dict[str, int]:
+    """Several {name: calls} added up, largest first."""
+    totals: dict[str, int] = defaultdict(int)
+    for part in counts:
+        for name, calls in part.items():
+            totals[name] += calls
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))

@@ -7,9 +7,9 @@ one simply replaces the earlier evidence. To keep that evidence whole, a
 detector reads every day its run window touches from midnight on.
 
 A detector with a `lookback` receives its run window already widened by it (the
-runner calls `run(client, Window(since, until).widened(detector.lookback))`):
-it reports on the days from `window.start + lookback` and uses the look-back
-only for its baseline, so an incremental run does not recompute old days.
+runner hands it `Window(since, until).widened(detector.lookback)`): it reports
+on the days from `window.start + lookback` and uses the look-back only for its
+baseline, so an incremental run does not recompute old days.
 """
 
 from __future__ import annotations
@@ -38,12 +38,6 @@ PAGE_INDEX = """multiIf(
 PAGE_SIZE = """greatest(simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'page_size'),
          simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'limit'))"""
 
-AGENCIES = """
-SELECT dataset_id, agency_id
-FROM datasets FINAL
-WHERE dataset_id IN {dataset_ids:Array(String)}
-"""
-
 MINUTE_SERIES = """
 SELECT {key_expr} AS key, toStartOfMinute(ts) AS minute, count() AS calls
 FROM access_log
@@ -56,24 +50,10 @@ ORDER BY key, minute
 IN_DATASETS = "AND dataset_id IN {datasets:Array(String)}\nGROUP BY key, minute"
 
 
-
-
-
-
-
-
 def read_range(window: Window, lookback: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
     """The days to report on: from the midnight of the first day after the look-back to the window's end."""
     start = clock.shanghai(window.start + lookback)
     return clock.day_start(start.date()), clock.shanghai(window.end)
-
-
-def agencies_for(client: Client, dataset_ids: Iterable[str]) -> dict[str, str]:
-    wanted = sorted({d for d in dataset_ids if d})
-    if not wanted:
-        return {}
-    rows = client.query(AGENCIES, parameters={"dataset_ids": wanted}).result_rows
-    return dict(rows)
 
 
 def minute_series(

@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
-from detectors.base import Alert, Detector, Window
+from detectors.base import Alert, Detector, Window, query_frame
 from odwatch import clock
 
 # Calls fall into 10-minute slots per credential and network (/24 and /16 of an IPv4 address; an IPv6
@@ -64,7 +65,7 @@ SELECT
     uniqExact(net16) AS networks16,
     arraySort(groupUniqArrayArray(ips)) AS window_ips,
     arraySort(groupUniqArrayArray(datasets)) AS window_datasets,
-    groupArray((net24, slot_calls)) AS network_calls
+    CAST(groupArray((net24, slot_calls)), 'Array(Tuple(network String, calls UInt64))') AS network_calls
 FROM slots
 ARRAY JOIN range(toInt64(slot) - {window_slots:Int64} + 1, toInt64(slot) + 1) AS window_slot
 GROUP BY credential, window_slot
@@ -76,7 +77,7 @@ SERIES_KEY = "(if(key_id != '', key_id, consumer_id), toDate(ts))"
 SERIES_TYPES = "String, Date"
 
 
-@dataclass
+@dataclass(frozen=True)
 class KeySharingDetector(Detector):
     """A key (or consumer) calling from >= `min_networks` /24s in >= `min_prefixes16` /16s within an hour."""
 
@@ -89,29 +90,30 @@ class KeySharingDetector(Detector):
     min_prefixes16: int = 3         # of which in distinct /16s: not one provider's neighbouring blocks
     window_slots: int = 7           # window length in 10-minute slots: any hour fits in seven
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per credential and sliding window reaching the network thresholds: its calls,
+        /24 and /16 counts, addresses, datasets and calls per /24 (`network_calls`)."""
         start, end = features.read_range(window)
-        windows = client.query(SHARED_WINDOWS, parameters={
+        return query_frame(client, SHARED_WINDOWS, {
             "start": start, "end": end, "min_networks": self.min_networks,
-            "min_prefixes16": self.min_prefixes16, "window_slots": self.window_slots}).named_results()
-        by_day: dict[tuple[str, date], list[dict]] = defaultdict(list)
-        for row in windows:
-            by_day[(row["credential"], clock.shanghai(row["window_start"]).date())].append(row)
-        if not by_day:
-            return []
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, list(by_day), start, end)
-        alerts = [self._alert(day, rows, series.get((credential, day), []))
-                  for (credential, day), rows in by_day.items()]
-        agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
-        for alert in alerts:
-            alert.agency_id = agencies.get(alert.dataset_id, "")
-        return alerts
+            "min_prefixes16": self.min_prefixes16, "window_slots": self.window_slots})
 
-    def _alert(self, day: date, rows: list[dict], series: list) -> Alert:
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """One alert per credential and day, on its window with the most networks."""
+        if frame.is_empty():
+            return []
+        shared = frame.filter((pl.col("networks24") >= self.min_networks)
+                              & (pl.col("networks16") >= self.min_prefixes16))
+        by_day: dict[tuple[str, date], list[dict]] = defaultdict(list)
+        for row in shared.sort("credential", "window_start").iter_rows(named=True):
+            by_day[(row["credential"], clock.shanghai(row["window_start"]).date())].append(row)
+        return [self._alert(day, rows) for (_, day), rows in by_day.items()]
+
+    def _alert(self, day: date, rows: list[dict]) -> Alert:
         worst = max(rows, key=lambda r: (r["networks24"], r["calls"]))
         by_network: dict[str, int] = defaultdict(int)
-        for net24, calls in worst["network_calls"]:
-            by_network[f"{net24}/24"] += calls
+        for share in worst["network_calls"]:
+            by_network[f"{share['network']}/24"] += share["calls"]
         strength = worst["networks24"] / self.min_networks
         datasets = sorted({d for r in rows for d in r["window_datasets"]})
         window_start, window_end = clock.day_window(day)
@@ -128,7 +130,6 @@ class KeySharingDetector(Detector):
             "client_ips": worst["window_ips"],
             "windows_over_threshold": len(rows),
             "datasets": datasets,
-            "per_minute": series,
             "thresholds": {"min_networks_24": self.min_networks, "min_networks_16": self.min_prefixes16},
         }
         return Alert(
@@ -140,3 +141,12 @@ class KeySharingDetector(Detector):
             consumer_id=worst["consumer_id"], key_id=worst["key_id"],
             dataset_id=datasets[0] if len(datasets) == 1 else "",
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The credential's calls per minute over the day."""
+        start, end = features.read_range(window)
+        keys = [(a.key_id or a.consumer_id, a.window_start.date()) for a in alerts]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        for alert, key in zip(alerts, keys, strict=True):
+            alert.evidence["per_minute"] = series.get(key, [])
+        return super().explain(client, window, alerts)

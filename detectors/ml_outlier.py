@@ -6,8 +6,8 @@ with a user agent almost nobody else uses, of slow calls, of errors and of
 methods other than GET. Volume is deliberately not a feature: a heavy user who
 is merely big is not odd.
 
-Four PyOD models (ECOD, IForest, COPOD, HBOS) are fitted on a sample of the
-entity-hours of the run window plus `lookback`; each model's scores are
+Four PyOD models (ECOD, IForest, COPOD, HBOS) are fitted, inside `score`, on a
+sample of the entity-hours of the run window plus `lookback`; each model's scores are
 standardised against its own training scores and the four are averaged. Only
 hours unusual on at least `min_drivers` aspects (a feature `driver_z` robust
 deviations above the population median; endpoints and datasets count as one
@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 import numpy as np
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
-from detectors.base import Alert, Detector, Window
+from detectors.base import Alert, Detector, Window, query_frame
 from odwatch import clock
 
 FEATURES = ("bytes_per_row", "endpoints", "datasets", "rare_agent_share", "slow_share", "error_share",
@@ -43,7 +44,9 @@ ASPECTS = [[FEATURES.index("endpoints"), FEATURES.index("datasets")]] + [
 # delay is not the caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in
 # themselves.
 # Entity-hours are keyed by a hash of (entity, hour); most of them hold a call or two (anonymous
-# visitors), so the thin ones are dropped by a cheap count before any feature is computed.
+# visitors), so the thin ones are dropped by a cheap count before any feature is computed. Besides the
+# features: whether the hour is one the run reports on (`in_run`; the others are the population of the
+# look-back), and its one dataset and one address when it has only one, which the alert then names.
 ENTITY_HOURS = """
 WITH
     cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toStartOfHour(ts)) AS entity_hour,
@@ -80,18 +83,22 @@ SELECT
     countIf(status < 400 AND latency_ms > transform(toString(channel), slow_limits.1, slow_limits.2, 0.0))
         / calls AS slow_share,
     countIf(status >= 400) / calls AS error_share,
-    countIf(method != 'GET') / calls AS non_get_share
+    countIf(method != 'GET') / calls AS non_get_share,
+    hour >= {report_start:DateTime64(3, 'Asia/Shanghai')} AS in_run,
+    if(datasets = 1, any(dataset_id), '') AS only_dataset,
+    if(min(client_ip) = max(client_ip), any(client_ip), '') AS only_ip
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
   AND entity_hour IN busy
 GROUP BY entity_hour
 """
 
-# What a reader wants to see of the flagged entity-hours.
+# What a reader wants to see of the top hour of each alert.
 DETAILS = """
 SELECT
-    cityHash64(consumer_id, if(consumer_id = '', client_ip, ''), toStartOfHour(ts)) AS entity_hour,
-    topK(1)(dataset_id)[1] AS top_dataset,
+    consumer_id,
+    if(consumer_id = '', client_ip, '') AS anon_ip,
+    toStartOfHour(ts) AS hour,
     topK(3)(user_agent) AS agents,
     topK(5)(endpoint) AS top_endpoints,
     groupUniqArray(5)(client_ip) AS some_ips,
@@ -99,12 +106,12 @@ SELECT
     sum(rows) AS rows_total
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-  AND entity_hour IN {keys:Array(UInt64)}
-GROUP BY entity_hour
+  AND (consumer_id, anon_ip, hour) IN {keys:Array(Tuple(String, String, DateTime('Asia/Shanghai')))}
+GROUP BY consumer_id, anon_ip, hour
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class MlOutlierDetector(Detector):
     """PyOD ensemble over per-entity-hour features; alerts only the clear top with its drivers."""
 
@@ -123,21 +130,28 @@ class MlOutlierDetector(Detector):
     max_fit_rows: int = 10_000          # models are fitted on a sample of this size
     random_state: int = 7
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per busy entity-hour of the run and its look-back: `consumer`, `anon_ip`, `hour`,
+        `calls`, the FEATURES, `in_run`, `only_dataset` and `only_ip`."""
         start, end = features.read_range(window, self.lookback)
-        result = client.query(ENTITY_HOURS, parameters={
-            "start": start - self.lookback, "end": end, "min_calls": self.min_calls,
+        return query_frame(client, ENTITY_HOURS, {
+            "start": start - self.lookback, "report_start": start, "end": end, "min_calls": self.min_calls,
             "rare_agent_users": self.rare_agent_users})
-        columns = dict(zip(result.column_names, result.result_columns, strict=True))
-        if len(columns.get("entity_hour", ())) < 50:    # too few entity-hours to speak of a population
+
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """Fit the ensemble on the whole frame; alert the run's hours unusual on enough aspects."""
+        if frame.height < 50:    # too few entity-hours to speak of a population
             return []
-        matrix = self._matrix(columns)
-        in_run = np.array([hour >= start for hour in columns["hour"]])
+        # The engine returns groups in no set order, and IForest's subsamples (and the fit sample) are
+        # drawn by position: a fixed order makes the same data give the same scores on every run.
+        frame = frame.sort("consumer", "anon_ip", "hour")
+        matrix = self._matrix(frame)
+        in_run = frame["in_run"].cast(pl.Boolean).to_numpy()
         standing = Standing.of(matrix)
         standing.driving = standing.z >= self.driver_z
         # A share resting on a single call (one slow call in eight) is chance, not a pattern.
         shares = [j for j, name in enumerate(FEATURES) if name.endswith("_share")]
-        calls = np.asarray(columns["calls"], dtype=float)
+        calls = frame["calls"].to_numpy().astype(float)
         standing.driving[:, shares] &= matrix[:, shares] * calls[:, None] >= self.min_share_calls
         driving = standing.driving
         aspects = np.column_stack([driving[:, group].any(axis=1) for group in ASPECTS]).sum(axis=1)
@@ -146,21 +160,12 @@ class MlOutlierDetector(Detector):
             return []
         scores = self._ensemble(matrix, candidates)
         flagged = [(int(i), float(s)) for i, s in zip(candidates, scores, strict=True) if s >= self.min_score]
-        if not flagged:
-            return []
-        rows = {i: {name: values[i] for name, values in columns.items()} for i, _ in flagged}
-        for row in rows.values():
-            row["consumer_id"] = row.pop("consumer")
-        details = client.query(DETAILS, parameters={
-            "start": start, "end": end, "keys": [rows[i]["entity_hour"] for i, _ in flagged]}).named_results()
-        by_key = {d["entity_hour"]: d for d in details}
-        for row in rows.values():
-            row.update(by_key.get(row["entity_hour"], {}))
-        return self._alerts(client, rows, flagged, standing)
+        rows = {i: frame.row(i, named=True) for i, _ in flagged}
+        return self._alerts(rows, flagged, standing)
 
     @staticmethod
-    def _matrix(columns: dict[str, list]) -> np.ndarray:
-        matrix = np.column_stack([np.asarray(columns[name], dtype=float) for name in FEATURES])
+    def _matrix(frame: pl.DataFrame) -> np.ndarray:
+        matrix = np.column_stack([frame[name].to_numpy().astype(float) for name in FEATURES])
         for j, name in enumerate(FEATURES):
             if name in LOG_FEATURES:
                 matrix[:, j] = np.log1p(matrix[:, j])
@@ -192,20 +197,19 @@ class MlOutlierDetector(Detector):
             combined += (scored - trained.mean()) / (trained.std() or 1.0)
         return combined / len(models)
 
-    def _alerts(self, client: Client, rows: dict[int, dict], flagged: list[tuple[int, float]],
+    def _alerts(self, rows: dict[int, dict], flagged: list[tuple[int, float]],
                 standing: Standing) -> list[Alert]:
         by_day: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
         for i, score in flagged:
             row = rows[i]
             day = clock.shanghai(row["hour"]).date()
-            by_day[(row["consumer_id"], row["anon_ip"], day)].append((i, score))
-        agencies = features.agencies_for(client, [rows[i]["top_dataset"] for i, _ in flagged])
+            by_day[(row["consumer"], row["anon_ip"], day)].append((i, score))
         alerts = []
         for (consumer_id, anon_ip, day), hours in by_day.items():
             top_i, top_score = max(hours, key=lambda h: h[1])
             top = rows[top_i]
             explanation = self._explain(top, top_i, standing)
-            datasets = {rows[i]["top_dataset"] for i, _ in hours if rows[i]["datasets"] == 1}
+            datasets = {rows[i]["only_dataset"] for i, _ in hours if rows[i]["datasets"] == 1}
             dataset_id = datasets.pop() if len(datasets) == 1 else ""
             window_start, window_end = clock.day_window(day)
             who = consumer_id or f"anonymous {anon_ip}"
@@ -216,21 +220,18 @@ class MlOutlierDetector(Detector):
                 title=f"{who} unusual at {clock.shanghai(top['hour']):%H}:00 on {drivers}",
                 window_start=window_start, window_end=window_end,
                 evidence={
-                    "hours": [{"hour": clock.shanghai(rows[i]["hour"]).strftime("%Y-%m-%d %H:00"),
-                               "calls": rows[i]["calls"], "score": round(s, 2)} for i, s in sorted(hours)],
+                    "hours": [{"hour": _hour_text(rows[i]["hour"]), "calls": rows[i]["calls"],
+                               "score": round(s, 2)} for i, s in sorted(hours)],
+                    "top_hour": _hour_text(top["hour"]),
                     "top_hour_explanation": explanation,
                     "models": ["ECOD", "IForest", "COPOD", "HBOS"],
                     "combination": "mean of scores standardised against each model's training scores",
                     "population_entity_hours": int(standing.z.shape[0]),
-                    "user_agents": top["agents"], "endpoints": top["top_endpoints"],
-                    "client_ips": top["some_ips"], "calls": top["calls"], "bytes": top["bytes_total"],
-                    "rows": top["rows_total"],
+                    "calls": top["calls"],
                     "thresholds": {"min_score": self.min_score, "min_drivers": self.min_drivers,
                                    "driver_z": self.driver_z},
                 },
-                consumer_id=consumer_id,
-                client_ip=anon_ip or (top["some_ips"][0] if len(top["some_ips"]) == 1 else ""),
-                dataset_id=dataset_id, agency_id=agencies.get(dataset_id, ""),
+                consumer_id=consumer_id, client_ip=anon_ip or top["only_ip"], dataset_id=dataset_id,
             ))
         return alerts
 
@@ -248,6 +249,32 @@ class MlOutlierDetector(Detector):
                 "driver": bool(standing.driving[i, j]),
             })
         return sorted(explained, key=lambda e: (not e["driver"], -e["robust_z"]))
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The top hour's user agents, endpoints, addresses, bytes and rows."""
+        if not alerts:
+            return alerts
+        start, end = features.read_range(window, self.lookback)
+        keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, _top_hour(a)) for a in alerts]
+        details = {(d["consumer_id"], d["anon_ip"], clock.shanghai(d["hour"])): d
+                   for d in client.query(DETAILS, parameters={"start": start, "end": end, "keys": keys}
+                                         ).named_results()}
+        for alert, key in zip(alerts, keys, strict=True):
+            found = details.get(key)
+            if found:
+                alert.evidence.update({
+                    "user_agents": found["agents"], "endpoints": found["top_endpoints"],
+                    "client_ips": found["some_ips"], "bytes": found["bytes_total"],
+                    "rows": found["rows_total"]})
+        return super().explain(client, window, alerts)
+
+
+def _hour_text(hour: datetime) -> str:
+    return clock.shanghai(hour).strftime("%Y-%m-%d %H:00")
+
+
+def _top_hour(alert: Alert) -> datetime:
+    return clock.shanghai(datetime.strptime(alert.evidence["top_hour"], "%Y-%m-%d %H:%M"))
 
 
 @dataclass

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
-from detectors.base import Alert, Detector, Window
+from detectors.base import Alert, Detector, Window, query_frame
 from odwatch import clock
 from odwatch.calendar import holiday_name, statutory_holidays
 
-# Per consumer and day from the hourly rollup: volume and night volume; over the previous
-# `lookback_days` days the median working-day volume and the median night share of a day (a median, so
-# one earlier night pull does not turn a daytime consumer into a night worker). Then each consumer-day
-# of the run from the log itself, counting bulk calls (calls returning >= `bulk_rows` rows), kept when
-# its night or holiday take is bulk for that consumer. The log is read for night and holiday calls only,
-# and the rollup only for the consumers who made enough of them.
+# Each consumer-day of the run from the log itself, counting bulk calls (calls returning >= `bulk_rows`
+# rows), with its habit from the hourly rollup: over the previous `lookback_days` days the median
+# working-day volume and the median night share of a day (a median, so one earlier night pull does not
+# turn a daytime consumer into a night worker). The log is read for night and holiday calls only, and
+# only the consumer-days with enough of them (no one else can pass the rule) go on to the rollup.
 OFF_HOURS_PULLS = """
 WITH pulls AS (
     SELECT consumer_id, toDate(ts) AS day,
@@ -80,20 +80,9 @@ habit AS (
     WHERE day >= toDate({start:DateTime64(3, 'Asia/Shanghai')})
 )
 SELECT p.*, h.usual_rows AS usual_rows, h.usual_calls AS usual_calls, h.night_share AS night_share,
-       h.prior_days AS prior_days,
-       p.night_bulk_calls >= {min_bulk_calls:UInt64} AND p.night_rows >= {min_rows:UInt64}
-           AND p.night_rows >= {night_factor:Float64} * h.usual_rows
-       OR p.night_calls >= {min_calls:UInt64}
-           AND p.night_calls >= {night_factor:Float64} * h.usual_calls AS night_bulk,
-       p.holiday AND (p.day_bulk_calls >= {min_bulk_calls:UInt64} AND p.day_rows >= {min_rows:UInt64}
-                          AND p.day_rows >= {holiday_factor:Float64} * h.usual_rows
-                      OR p.day_calls >= {min_calls:UInt64}
-                          AND p.day_calls >= {holiday_factor:Float64} * h.usual_calls) AS holiday_bulk
+       h.prior_days AS prior_days
 FROM pulls AS p
 INNER JOIN habit AS h ON h.consumer_id = p.consumer_id AND h.day = p.day
-WHERE h.prior_days >= {min_prior_days:UInt32}
-  AND h.night_share <= {max_night_share:Float64}
-  AND (night_bulk OR holiday_bulk)
 ORDER BY consumer_id, day
 """
 
@@ -111,7 +100,7 @@ SERIES_KEY = "(consumer_id, toDate(ts))"
 SERIES_TYPES = "String, Date"
 
 
-@dataclass
+@dataclass(frozen=True)
 class OffHoursBulkDetector(Detector):
     """Bulk pulls between 00:00 and `night_end` o'clock, or on statutory holidays, by a daytime consumer."""
 
@@ -131,37 +120,44 @@ class OffHoursBulkDetector(Detector):
     max_night_share: float = 0.1        # the consumer's median night share of a day must be below this
     min_prior_days: int = 5
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per consumer-day with a large night or holiday take: the day's and the night's calls,
+        rows and bulk calls, whether it is a `holiday`, and the consumer's habit before it
+        (`usual_rows`, `usual_calls` of a working day, `night_share`, `prior_days`)."""
         start, end = features.read_range(window, self.lookback)
         base_start = start - self.lookback
-        holidays = statutory_holidays(base_start.date(), end.date())
-        rows = list(client.query(OFF_HOURS_PULLS, parameters={
-            "base_start": base_start, "start": start, "end": end, "holidays": holidays,
-            "lookback_days": self.lookback.days, "night_end": self.night_end,
-            "night_factor": self.night_factor, "holiday_factor": self.holiday_factor,
-            "bulk_rows": self.bulk_rows, "min_bulk_calls": self.min_bulk_calls,
-            "min_rows": self.min_rows, "min_calls": self.min_calls,
-            "max_night_share": self.max_night_share, "min_prior_days": self.min_prior_days,
-        }).named_results())
-        if not rows:
+        return query_frame(client, OFF_HOURS_PULLS, {
+            "base_start": base_start, "start": start, "end": end,
+            "holidays": statutory_holidays(base_start.date(), end.date()),
+            "lookback_days": self.lookback.days, "night_end": self.night_end, "bulk_rows": self.bulk_rows,
+            "min_bulk_calls": self.min_bulk_calls, "min_calls": self.min_calls,
+        })
+
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """A daytime consumer's night take as large as its usual working day, or its holiday take
+        several usual working days."""
+        if frame.is_empty():
             return []
-        keys = [(r["consumer_id"], r["day"]) for r in rows]
-        hours: dict[tuple, list[dict]] = {}
-        for consumer_id, day, hour, calls, taken in client.query(HOURS, parameters={
-                "start": start, "end": end, "keys": keys}).result_rows:
-            hours.setdefault((consumer_id, day), []).append({"hour": f"{hour:02d}:00", "calls": calls,
-                                                             "rows": taken})
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        alerts = [self._alert(r, hours.get(k, []), series.get(k, []))
-                  for r, k in zip(rows, keys, strict=True)]
-        agencies = features.agencies_for(client, [a.dataset_id for a in alerts])
-        for alert in alerts:
-            alert.agency_id = agencies.get(alert.dataset_id, "")
+        alerts = []
+        for row in frame.iter_rows(named=True):
+            daytime = row["prior_days"] >= self.min_prior_days and row["night_share"] <= self.max_night_share
+            holiday_bulk = bool(row["holiday"]) and self._bulk(row["day_bulk_calls"], row["day_rows"],
+                                                               row["day_calls"], row, self.holiday_factor)
+            night_bulk = self._bulk(row["night_bulk_calls"], row["night_rows"], row["night_calls"], row,
+                                    self.night_factor)
+            if daytime and (night_bulk or holiday_bulk):
+                alerts.append(self._alert(row, holiday_bulk))
         return alerts
 
-    def _alert(self, row: dict, hours: list[dict], series: list) -> Alert:
+    def _bulk(self, bulk_calls: int, rows: int, calls: int, habit: dict, factor: float) -> bool:
+        """Many bulk calls (or very many calls) adding up to `factor` usual working days."""
+        return (bulk_calls >= self.min_bulk_calls and rows >= self.min_rows
+                and rows >= factor * habit["usual_rows"]
+                or calls >= self.min_calls and calls >= factor * habit["usual_calls"])
+
+    def _alert(self, row: dict, holiday_bulk: bool) -> Alert:
         usual_rows, usual_calls = row["usual_rows"], row["usual_calls"]
-        if row["holiday_bulk"]:
+        if holiday_bulk:
             when = f"on {holiday_name(row['day']) or 'a statutory holiday'}"
             took_rows, took_calls, factor = row["day_rows"], row["day_calls"], self.holiday_factor
         else:
@@ -181,7 +177,6 @@ class OffHoursBulkDetector(Detector):
             "day_rows": row["day_rows"], "day_calls": row["day_calls"],
             "day_bulk_calls": row["day_bulk_calls"], "downloads": row["downloads"],
             "bulk_datasets": datasets,
-            "hours": hours,
             "usual_working_day_rows": usual_rows,
             "usual_working_day_calls": usual_calls,
             "times_usual_rows": round(times_rows, 1),
@@ -191,7 +186,6 @@ class OffHoursBulkDetector(Detector):
             "baseline_lookback_days": self.lookback.days,
             "first_seen": clock.iso(row["first_seen"]),
             "last_seen": clock.iso(row["last_seen"]),
-            "per_minute": series,
             "thresholds": {"night_factor": self.night_factor, "holiday_factor": self.holiday_factor,
                            "bulk_rows": self.bulk_rows, "min_bulk_calls": self.min_bulk_calls,
                            "min_rows": self.min_rows, "min_calls": self.min_calls,
@@ -205,3 +199,19 @@ class OffHoursBulkDetector(Detector):
             window_start=window_start, window_end=window_end, evidence=evidence,
             consumer_id=row["consumer_id"], dataset_id=datasets[0] if len(datasets) == 1 else "",
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The consumer's calls and rows per hour of the day, and its calls per minute."""
+        if not alerts:
+            return alerts
+        start, end = features.read_range(window, self.lookback)
+        keys = [(a.consumer_id, a.window_start.date()) for a in alerts]
+        hours: dict[tuple, list[dict]] = {}
+        for consumer_id, day, hour, calls, taken in client.query(HOURS, parameters={
+                "start": start, "end": end, "keys": keys}).result_rows:
+            hours.setdefault((consumer_id, day), []).append({"hour": f"{hour:02d}:00", "calls": calls,
+                                                             "rows": taken})
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        for alert, key in zip(alerts, keys, strict=True):
+            alert.evidence.update({"hours": hours.get(key, []), "per_minute": series.get(key, [])})
+        return super().explain(client, window, alerts)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
-from detectors.base import Alert, Detector, Window
+from detectors.base import Alert, Detector, Window, query_frame
 from odwatch import clock
 
 # SQL injection, path traversal, script and template injection as they show up in query parameters.
@@ -23,9 +24,10 @@ INJECTION_PATTERN = (
 )
 
 # First only the refused or injection-looking calls (a small share of any day's traffic) are grouped per
-# entity and day, keyed by a hash, to find who could be a prober; then the full picture, with the share
-# of all their calls, for those entity-days only. A path in the endpoint is only examined when the call
-# was refused or failed: a traversal that worked is the params' business, and that keeps the scan cheap.
+# entity and day, keyed by a hash, to find who could be a prober (no one else can pass the rule); then the
+# full picture, with the share of all their calls, for those entity-days only. A path in the endpoint is
+# only examined when the call was refused or failed: a traversal that worked is the params' business, and
+# that keeps the scan cheap.
 SUSPECTS = """
 WITH
     match(params, {pattern:String}) OR status >= 400 AND match(endpoint, {pattern:String}) AS injected
@@ -65,16 +67,13 @@ WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, '
   AND (consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))
       IN {suspects:Array(Tuple(String, String, Date))}
 GROUP BY consumer_id, anon_ip, day
-HAVING (calls >= {min_calls:UInt64} AND client_errors >= {min_error_share:Float64} * calls
-        AND (denied_datasets >= {min_denied_datasets:UInt64} OR injections > 0))
-    OR injections >= {min_injections:UInt64}
 """
 
 SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
 SERIES_TYPES = "String, String, Date"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProbingDetector(Detector):
     """Mostly-refused traffic over many datasets, or injection-looking parameters, in one day."""
 
@@ -88,22 +87,30 @@ class ProbingDetector(Detector):
     min_denied_datasets: int = 3        # datasets answered 401/403
     min_injections: int = 3             # injection-looking calls alone suffice from this many
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per suspect entity-day: calls, 4xx counts by status, datasets touched and refused,
+        injection-looking calls with samples, addresses, first and last call."""
         start, end = features.read_range(window)
         common = {"start": start, "end": end, "pattern": INJECTION_PATTERN,
                   "min_calls": self.min_calls, "min_error_share": self.min_error_share}
         suspects = [tuple(r) for r in client.query(SUSPECTS, parameters=common).result_rows]
         if not suspects:
-            return []
-        rows = client.query(PROBES, parameters={
-            **common, "suspects": suspects, "min_denied_datasets": self.min_denied_datasets,
-            "min_injections": self.min_injections}).named_results()
-        rows = list(rows)
-        keys = [(r["consumer_id"], r["anon_ip"], r["day"]) for r in rows]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        return [self._alert(r, series.get(k, [])) for r, k in zip(rows, keys, strict=True)]
+            return pl.DataFrame()
+        return query_frame(client, PROBES, {**common, "suspects": suspects})
 
-    def _alert(self, row: dict, series: list) -> Alert:
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """Mostly refused over enough datasets (or with injections), or enough injections alone."""
+        if frame.is_empty():
+            return []
+        return [self._alert(row) for row in frame.iter_rows(named=True) if self._probes(row)]
+
+    def _probes(self, row: dict) -> bool:
+        refused = (row["calls"] >= self.min_calls
+                   and row["client_errors"] >= self.min_error_share * row["calls"]
+                   and (row["denied_datasets"] >= self.min_denied_datasets or row["injections"] > 0))
+        return refused or row["injections"] >= self.min_injections
+
+    def _alert(self, row: dict) -> Alert:
         share = row["client_errors"] / row["calls"]
         strength = max(share / self.min_error_share * row["denied_datasets"] / self.min_denied_datasets,
                        row["injections"] / self.min_injections)
@@ -123,7 +130,6 @@ class ProbingDetector(Detector):
             "distinct_ips": row["ips"],
             "first_seen": clock.iso(row["first_seen"]),
             "last_seen": clock.iso(row["last_seen"]),
-            "per_minute": series,
             "thresholds": {"min_calls": self.min_calls, "min_error_share": self.min_error_share,
                            "min_denied_datasets": self.min_denied_datasets,
                            "min_injections": self.min_injections},
@@ -139,3 +145,13 @@ class ProbingDetector(Detector):
             consumer_id=row["consumer_id"],
             client_ip=row["anon_ip"] or (row["some_ips"][0] if row["ips"] == 1 else ""),
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The entity's calls per minute over the day."""
+        start, end = features.read_range(window)
+        # An anonymous entity is its address; a consumer's alert may name its one address too.
+        keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, a.window_start.date()) for a in alerts]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
+        for alert, key in zip(alerts, keys, strict=True):
+            alert.evidence["per_minute"] = series.get(key, [])
+        return super().explain(client, window, alerts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
@@ -19,7 +20,8 @@ from odwatch import clock
 
 # Walks are found in two steps. First only the deep pages (past `deep_page`, where lawful reading
 # never goes) are counted, which leaves a handful of (entity, dataset, day) candidates out of millions
-# of calls; then the candidates' whole walks are read, by dataset (the table's first sort key).
+# of calls; then the candidates' whole walks are read, by dataset (the table's first sort key), and those
+# long and contiguous enough to pass the rule are the walks under suspicion.
 DEEP_WALKS = """
 SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, dataset_id, toDate(ts) AS day
 FROM access_log
@@ -56,6 +58,7 @@ FROM (
 WHERE page > 0
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING pages >= {min_pages:UInt32}
+   AND pages / (page_list[-1] - page_list[1] + 1) >= {min_contiguity:Float64}
 """.replace("{page_index}", features.PAGE_INDEX).replace("{page_size}", features.PAGE_SIZE)
 
 # What the other entities take from each dataset through the API in a day: the yardstick for "far beyond
@@ -84,7 +87,7 @@ SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), dataset_id, toD
 SERIES_TYPES = "String, String, String, Date"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScrapingDetector(Detector):
     """Sequential enumeration of pages or offsets of one dataset by one entity in one day."""
 
@@ -98,40 +101,47 @@ class ScrapingDetector(Detector):
     min_contiguity: float = 0.7     # share of pages between first and last that were actually read
     coverage_factor: float = 5.0    # rows taken vs the dataset's median entity-day
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per page walk under suspicion (entity, dataset, day): calls, the sorted `page_list`,
+        rows taken, page size, addresses, first and last call; with the dataset's norm (the median rows
+        other entities took from it that day, `dataset_median_rows`) and size (`dataset_rows`)."""
         start, end = features.read_range(window)
         candidates = [tuple(r) for r in client.query(DEEP_WALKS, parameters={
             "start": start, "end": end, "deep_page": self.deep_page,
             "min_deep_calls": max(self.min_pages - self.deep_page, 1)}).result_rows]
         if not candidates:
-            return []
-        walks = client.query(PAGE_WALKS, parameters={
-            "start": start, "end": end, "min_pages": self.min_pages, "candidates": candidates,
-            "dataset_ids": sorted({c[2] for c in candidates})}).named_results()
-        walks = [w for w in walks if self._contiguity(w["page_list"]) >= self.min_contiguity]
+            return pl.DataFrame()
+        walks = list(client.query(PAGE_WALKS, parameters={
+            "start": start, "end": end, "min_pages": self.min_pages, "min_contiguity": self.min_contiguity,
+            "candidates": candidates, "dataset_ids": sorted({c[2] for c in candidates})}).named_results())
         if not walks:
-            return []
+            return pl.DataFrame()
         datasets = sorted({w["dataset_id"] for w in walks})
         keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
         norms = {d: m for d, m, _ in client.query(DATASET_NORMS, parameters={
             "start": start, "end": end, "dataset_ids": datasets, "walks": keys}).result_rows}
         sizes = dict(client.query(DATASET_SIZES, parameters={"dataset_ids": datasets}).result_rows)
-        walks = [w for w in walks
-                 if w["rows_taken"] >= self.coverage_factor * max(norms.get(w["dataset_id"], 0), 1)]
-        keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end, datasets)
-        agencies = features.agencies_for(client, datasets)
-        return [self._alert(w, norms.get(w["dataset_id"], 0), sizes.get(w["dataset_id"], 0),
-                            series.get(key, []), agencies.get(w["dataset_id"], ""))
-                for w, key in zip(walks, keys, strict=True)]
+        return pl.DataFrame([{**w, "dataset_median_rows": norms.get(w["dataset_id"], 0),
+                              "dataset_rows": sizes.get(w["dataset_id"], 0)} for w in walks],
+                            infer_schema_length=None)
+
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """Long, nearly contiguous walks taking far more rows than the dataset's usual entity-day."""
+        if frame.is_empty():
+            return []
+        return [self._alert(walk) for walk in frame.iter_rows(named=True)
+                if walk["pages"] >= self.min_pages
+                and self._contiguity(walk["page_list"]) >= self.min_contiguity
+                and walk["rows_taken"] >= self.coverage_factor * max(walk["dataset_median_rows"], 1)]
 
     @staticmethod
     def _contiguity(pages: list[int]) -> float:
         return len(pages) / (pages[-1] - pages[0] + 1) if pages else 0.0
 
-    def _alert(self, walk: dict, norm: float, dataset_rows: int, series: list, agency_id: str) -> Alert:
+    def _alert(self, walk: dict) -> Alert:
         pages = walk["page_list"]
         runs, missing = features.page_runs(pages)
+        norm, dataset_rows = walk["dataset_median_rows"], walk["dataset_rows"]
         ratio = walk["rows_taken"] / max(norm, 1)
         strength = min(walk["pages"] / self.min_pages, ratio / self.coverage_factor)
         day: date = walk["day"]
@@ -156,7 +166,6 @@ class ScrapingDetector(Detector):
             "distinct_ips": walk["ips"],
             "first_seen": clock.iso(walk["first_seen"]),
             "last_seen": clock.iso(walk["last_seen"]),
-            "per_minute": series,
             "thresholds": {"min_pages": self.min_pages, "min_contiguity": self.min_contiguity,
                            "coverage_factor": self.coverage_factor},
         }
@@ -168,5 +177,16 @@ class ScrapingDetector(Detector):
             window_start=window_start, window_end=window_end, evidence=evidence,
             # A consumer's alert also names the address the walk mostly came from.
             consumer_id=walk["consumer_id"], client_ip=walk["anon_ip"] or main_ip,
-            dataset_id=walk["dataset_id"], agency_id=agency_id,
+            dataset_id=walk["dataset_id"],
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The walk's calls per minute."""
+        start, end = features.read_range(window)
+        keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, a.dataset_id, a.window_start.date())
+                for a in alerts]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end,
+                                        [a.dataset_id for a in alerts])
+        for alert, key in zip(alerts, keys, strict=True):
+            alert.evidence["per_minute"] = series.get(key, [])
+        return super().explain(client, window, alerts)

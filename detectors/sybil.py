@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
 from clickhouse_connect.driver.client import Client
 
 from detectors import features
@@ -17,8 +18,8 @@ from detectors.base import Alert, Detector, Window
 from odwatch import clock
 
 # First the addresses from which several consumers read deep pages (past `deep_page`, where lawful
-# reading never goes) of one dataset in a day; then, for those only, per consumer the pages read and how
-# many distinct pages all of them took together.
+# reading never goes) of one dataset in a day; then, for those only, the members (consumers who walked at
+# least `min_pages_each` pages) with the pages each read, and how many distinct pages they took together.
 SHARED_DEEP_READS = """
 SELECT client_ip, dataset_id, toDate(ts) AS day
 FROM access_log
@@ -58,9 +59,6 @@ SELECT client_ip, dataset_id, day,
        sum(rows_taken) AS rows_total
 FROM per_consumer
 GROUP BY client_ip, dataset_id, day
-HAVING consumers >= {min_consumers:UInt64}
-   AND pages_union >= {min_total_pages:UInt64}
-   AND pages_union >= {min_disjoint:Float64} * pages_sum
 """.replace("{page_index}", features.PAGE_INDEX)
 
 QUOTAS = """
@@ -74,7 +72,7 @@ SERIES_KEY = "(client_ip, dataset_id, toDate(ts))"
 SERIES_TYPES = "String, String, Date"
 
 
-@dataclass
+@dataclass(frozen=True)
 class SybilHarvestDetector(Detector):
     """>= `min_consumers` consumers from one IP paging disjoint ranges of one dataset in one day."""
 
@@ -89,41 +87,51 @@ class SybilHarvestDetector(Detector):
     min_disjoint: float = 0.8       # distinct pages / sum of each member's pages: 1.0 = no overlap
     deep_page: int = 10             # lawful readers stay on the first few pages
 
-    def run(self, client: Client, window: Window) -> list[Alert]:
+    def features(self, client: Client, window: Window) -> pl.DataFrame:
+        """One row per address, dataset and day where several consumers read deep pages: the members
+        (each with calls, pages, first and last page, rows and the daily quotas of its agreement),
+        their count, the sum of their pages and the distinct pages they took together."""
         start, end = features.read_range(window)
         candidates = [tuple(r) for r in client.query(SHARED_DEEP_READS, parameters={
             "start": start, "end": end, "deep_page": self.deep_page,
             "min_consumers": self.min_consumers}).result_rows]
         if not candidates:
-            return []
+            return pl.DataFrame()
         groups = list(client.query(JOINT_WALKS, parameters={
             "start": start, "end": end, "candidates": candidates,
-            "dataset_ids": sorted({c[1] for c in candidates}), "min_pages_each": self.min_pages_each,
-            "min_consumers": self.min_consumers, "min_total_pages": self.min_total_pages,
-            "min_disjoint": self.min_disjoint}).named_results())
+            "dataset_ids": sorted({c[1] for c in candidates}),
+            "min_pages_each": self.min_pages_each}).named_results())
         if not groups:
-            return []
+            return pl.DataFrame()
         pairs = sorted({(m[0], g["dataset_id"]) for g in groups for m in g["members"]})
         quotas = {(c, d): (cq, rq) for c, d, cq, rq in client.query(
             QUOTAS, parameters={"pairs": pairs}).result_rows}
-        keys = [(g["client_ip"], g["dataset_id"], g["day"]) for g in groups]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end,
-                                        [g["dataset_id"] for g in groups])
-        agencies = features.agencies_for(client, [g["dataset_id"] for g in groups])
-        return [self._alert(g, quotas, series.get(k, []), agencies.get(g["dataset_id"], ""))
-                for g, k in zip(groups, keys, strict=True)]
+        for group in groups:
+            members = []
+            for consumer_id, calls, pages, first, last, rows in group["members"]:
+                call_quota, row_quota = quotas.get((consumer_id, group["dataset_id"]), (0, 0))
+                members.append({"consumer_id": consumer_id, "calls": calls, "pages": pages,
+                                "first_page": first, "last_page": last, "rows": rows,
+                                "daily_call_quota": call_quota, "daily_row_quota": row_quota})
+            group["members"] = members
+        return pl.DataFrame(groups, infer_schema_length=None)
 
-    def _alert(self, group: dict, quotas: dict, series: list, agency_id: str) -> Alert:
-        members = []
-        for consumer_id, calls, pages, first, last, rows in group["members"]:
-            call_quota, row_quota = quotas.get((consumer_id, group["dataset_id"]), (0, 0))
-            members.append({
-                "consumer_id": consumer_id, "calls": calls, "pages": pages, "first_page": first,
-                "last_page": last, "rows": rows, "daily_call_quota": call_quota or None,
-                "daily_row_quota": row_quota or None,
-                "under_quota": (not call_quota or calls <= call_quota)
-                               and (not row_quota or rows <= row_quota),
-            })
+    def score(self, frame: pl.DataFrame) -> list[Alert]:
+        """Enough members taking enough pages together, with little overlap between them."""
+        if frame.is_empty():
+            return []
+        return [self._alert(group) for group in frame.iter_rows(named=True)
+                if group["consumers"] >= self.min_consumers and group["pages_union"] >= self.min_total_pages
+                and group["pages_union"] >= self.min_disjoint * group["pages_sum"]]
+
+    def _alert(self, group: dict) -> Alert:
+        members = [{
+            **{k: m[k] for k in ("consumer_id", "calls", "pages", "first_page", "last_page", "rows")},
+            "daily_call_quota": m["daily_call_quota"] or None,
+            "daily_row_quota": m["daily_row_quota"] or None,
+            "under_quota": (not m["daily_call_quota"] or m["calls"] <= m["daily_call_quota"])
+                           and (not m["daily_row_quota"] or m["rows"] <= m["daily_row_quota"]),
+        } for m in group["members"]]
         strength = group["consumers"] / self.min_consumers * group["pages_union"] / self.min_total_pages
         window_start, window_end = clock.day_window(group["day"])
         evidence = {
@@ -134,7 +142,6 @@ class SybilHarvestDetector(Detector):
             "overlap_pages": group["pages_sum"] - group["pages_union"],
             "rows_together": group["rows_total"],
             "all_members_under_quota": all(m["under_quota"] for m in members),
-            "per_minute": series,
             "thresholds": {"min_consumers": self.min_consumers, "min_pages_each": self.min_pages_each,
                            "min_total_pages": self.min_total_pages, "min_disjoint": self.min_disjoint},
         }
@@ -144,5 +151,15 @@ class SybilHarvestDetector(Detector):
             title=f"{group['consumers']} consumers from {group['client_ip']} split "
                   f"{group['pages_union']} pages of {group['dataset_id']} between them",
             window_start=window_start, window_end=window_end, evidence=evidence,
-            client_ip=group["client_ip"], dataset_id=group["dataset_id"], agency_id=agency_id,
+            client_ip=group["client_ip"], dataset_id=group["dataset_id"],
         )
+
+    def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
+        """The address's calls per minute on the dataset."""
+        start, end = features.read_range(window)
+        keys = [(a.client_ip, a.dataset_id, a.window_start.date()) for a in alerts]
+        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end,
+                                        [a.dataset_id for a in alerts])
+        for alert, key in zip(alerts, keys, strict=True):
+            alert.evidence["per_minute"] = series.get(key, [])
+        return super().explain(client, window, alerts)

@@ -84,7 +84,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (EngineBusy, UserError) as exc:
-        Console(stderr=True).print(f"[red]{exc}[/red]")
+        # Not markup: a message may quote a config table such as [detectors."burst"].
+        Console(stderr=True).print(str(exc), style="red", markup=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from detect_core_data import MARCH, WINDOW, at, build_platform, fresh_database
 
-from detectors.agreement import AGREEMENT_DETECTORS, QuotaExceeded
+from detectors.agreement import AgreementDetector, agreement_detectors
 from detectors.base import Window
 
 
@@ -20,7 +20,7 @@ from detectors.base import Window
 def found():
     _, client = fresh_database()
     build_platform(client)
-    alerts = [a for cls in AGREEMENT_DETECTORS for a in cls().run(client, WINDOW.widened(cls.lookback))]
+    alerts = [a for d in agreement_detectors() for a in d.run(client, WINDOW.widened(d.lookback))]
     return {(a.category, a.consumer_id or a.client_ip, a.dataset_id, a.window_start.date()): a
             for a in alerts}
 
@@ -86,9 +86,9 @@ def test_report_overdue_unfiled_and_filed_late_but_not_on_time_or_not_yet_due(fo
 def test_alerts_are_deterministic_and_day_aligned(found):
     _, client = fresh_database()
     build_platform(client)
-    again = QuotaExceeded().run(client, Window(at(MARCH[6], 15), WINDOW.end))
+    again = AgreementDetector("quota_exceeded").run(client, Window(at(MARCH[6], 15), WINDOW.end))
     assert [a.alert_id for a in again] == [found[("quota_exceeded", "C_LAWFUL", "D_COND", MARCH[6])].alert_id]
 
 
 def test_parameters_come_from_settings(found):
-    assert QuotaExceeded.from_config({"include_refused": True, "unknown": 1}).include_refused is True
+    assert AgreementDetector("quota_exceeded").with_params(include_refused=True).include_refused is True

@@ -8,18 +8,15 @@ from datetime import timedelta
 from detect_core_data import MARCH, at, build_platform, calls, insert
 
 from detectors import triage
-from detectors.agreement import AGREEMENT_DETECTORS
+from detectors.agreement import agreement_detectors
 from detectors.malicious import MALICIOUS_DETECTORS
 from detectors.registry import all_detectors, describe
 from detectors.runner import last_run_until, run_detectors
 from detectors.store import AlertFilters, get_alert, list_alerts
 
 END = at(MARCH[-1] + timedelta(days=1), 0)
-
-
-def agreement_detectors():
-    # The pattern detectors are tested by their own suite; these tests pin the runner's behaviour.
-    return [cls() for cls in AGREEMENT_DETECTORS]
+# The pattern detectors are tested by their own suite; these tests pin the runner's behaviour with the
+# agreement detectors.
 
 
 def stored(client) -> list[tuple[str, int]]:

@@ -3,10 +3,12 @@
 import dataclasses
 from datetime import date
 
+import pytest
 from detect_patterns_support import whole_days
 
 from detectors.malicious import MALICIOUS_DETECTORS
 from detectors.scraping import ScrapingDetector
+from odwatch.errors import UserError
 from odwatch.vocabulary import MALICIOUS_CATEGORIES
 
 
@@ -16,9 +18,11 @@ def test_one_detector_per_malicious_category_with_distinct_ids():
     assert all(cls.article == "第三十条" and cls.family == "malicious" for cls in MALICIOUS_DETECTORS)
 
 
-def test_parameters_come_from_config_and_unknown_keys_are_ignored():
-    detector = ScrapingDetector.from_config({"min_pages": 150, "no_such_knob": 1})
+def test_parameters_come_from_config_and_unknown_keys_are_refused():
+    detector = ScrapingDetector().with_params(min_pages=150)
     assert detector.min_pages == 150 and detector.get_params()["coverage_factor"] == 5.0
+    with pytest.raises(UserError, match="no_such_knob"):
+        ScrapingDetector().with_params(no_such_knob=1)
     for cls in MALICIOUS_DETECTORS:
         assert all(f.default is not dataclasses.MISSING for f in dataclasses.fields(cls))
 

@@ -1,0 +1,145 @@
+"""Each agreement rule's score on hand-built frames: fires when the row breaks it, quiet when not."""
+
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from detectors.agreement import RULES, AgreementDetector, agreement_detectors
+from odwatch.clock import SHANGHAI, day_window
+
+DAY = date(2026, 3, 6)
+
+
+def day_row(**columns) -> dict:
+    """A consumer's day on a dataset; each test adds the columns its rule reads."""
+    return {"consumer_id": "C1", "dataset_id": "D1", "day": DAY, "calls": 5, "rows_returned": 50, **columns}
+
+
+def score(rule: str, *rows: dict, **params) -> list:
+    return AgreementDetector(rule, **params).score(pl.DataFrame(list(rows)))
+
+
+def test_the_table_holds_the_eight_rules_each_its_own_detector():
+    detectors = agreement_detectors()
+    assert [d.id for d in detectors] == [f"agreement.{name}" for name in RULES]
+    assert all(d.category == d.rule.name and d.family == "agreement" for d in detectors)
+    assert {d.id: d.article for d in detectors}["agreement.scenario_mismatch"] == "第三十一条(四)"
+    assert all(AgreementDetector(name).score(pl.DataFrame()) == [] for name in RULES)
+
+
+def test_no_agreement_fires_for_any_call_and_grades_by_calls():
+    [alert] = score("no_agreement", day_row(ip="", calls=25))
+    assert (alert.consumer_id, alert.dataset_id, alert.category) == ("C1", "D1", "no_agreement")
+    assert (alert.window_start, alert.window_end) == day_window(DAY)
+    assert alert.severity == "high" and alert.score == 25.0
+    assert alert.evidence == {"calls": 25, "rows_returned": 50}
+    [anonymous] = score("no_agreement", day_row(consumer_id="", ip="203.0.113.50", calls=3))
+    assert anonymous.client_ip == "203.0.113.50" and anonymous.severity == "medium"
+    assert anonymous.title.startswith("anonymous client 203.0.113.50 obtained conditional dataset D1")
+    assert score("no_agreement", day_row(ip="", calls=0)) == []
+
+
+def validity(froms: list[date], tos: list[date]) -> dict:
+    return {"agreement_ids": [f"AG{n}" for n in range(len(froms))], "froms": froms, "tos": tos}
+
+
+def test_outside_validity_fires_on_a_day_no_agreement_covers():
+    [alert] = score("outside_validity", day_row(**validity([date(2026, 1, 1)], [date(2026, 3, 4)])))
+    assert alert.evidence["relation"] == "after the agreement expired" and alert.evidence["days_outside"] == 2
+    assert alert.severity == "medium" and alert.score == 5.0
+    assert alert.evidence["agreements"] == [{"agreement_id": "AG0", "valid_from": "2026-01-01",
+                                             "valid_to": "2026-03-04"}]
+    [early] = score("outside_validity", day_row(**validity([date(2026, 4, 5)], [date(2026, 12, 31)])))
+    assert early.evidence["relation"] == "before the agreement took effect" and early.severity == "critical"
+    # The renewal covers the day.
+    renewed = validity([date(2026, 1, 1), date(2026, 3, 5)], [date(2026, 3, 4), date(2026, 12, 31)])
+    assert score("outside_validity", day_row(**renewed)) == []
+
+
+def test_fields_outside_the_agreement_are_named_and_counted():
+    row = day_row(outside_fields=[{"name": "id_card", "calls": 2}, {"name": "phone", "calls": 3}],
+                  allowed=["speed", "road"])
+    [alert] = score("fields_outside_agreement", row)
+    assert alert.evidence["fields_outside_agreement"] == {"phone": 3, "id_card": 2}
+    assert alert.evidence["allowed_fields"] == ["road", "speed"]
+    assert alert.severity == "high" and alert.score == 3.0          # two fields; 3 calls at most
+    assert score("fields_outside_agreement", day_row(outside_fields=[], allowed=["road"])) == []
+
+
+def test_scenario_mismatch_names_the_scenarios_declared():
+    used = [{"name": "resale", "calls": 3}]
+    [alert] = score("scenario_mismatch", day_row(calls=3, scenarios_used=used, allowed=["traffic_app"]))
+    assert alert.evidence["scenarios_declared"] == {"resale": 3}
+    assert alert.evidence["scenarios_agreed"] == ["traffic_app"]
+    assert alert.severity == "medium" and alert.score == 3.0
+    assert score("scenario_mismatch", day_row(scenarios_used=[], allowed=["traffic_app"])) == []
+
+
+def quota_row(calls: int, rows: int, call_quotas: list[int], row_quotas: list[int]) -> dict:
+    terms = validity([date(2026, 1, 1)] * len(call_quotas), [date(2026, 12, 31)] * len(call_quotas))
+    return day_row(calls=calls, rows_returned=rows, call_quotas=call_quotas, row_quotas=row_quotas, **terms)
+
+
+def test_quota_exceeded_above_the_daily_quota_graded_by_how_far():
+    [alert] = score("quota_exceeded", quota_row(115, 500, [100], [0]))
+    assert alert.score == pytest.approx(1.15) and alert.severity == "medium"
+    assert alert.evidence["times_quota"] == {"calls": 1.15}
+    assert (alert.evidence["daily_call_quota"], alert.evidence["daily_row_quota"]) == (100, 0)
+    [rows] = score("quota_exceeded", quota_row(10, 5000, [100], [1000]))
+    assert rows.severity == "critical" and rows.title.endswith("exceeded the daily rows quota on D1 (5.0x)")
+
+
+def test_quota_exceeded_quiet_at_the_quota_and_when_a_valid_agreement_sets_none():
+    assert score("quota_exceeded", quota_row(100, 500, [100], [0])) == []
+    # The most generous agreement valid that day counts: 0 lifts the limit.
+    assert score("quota_exceeded", quota_row(115, 500, [100, 0], [0, 0])) == []
+    assert score("quota_exceeded", quota_row(115, 500, [100, 200], [0, 0])) == []
+
+
+def test_ip_outside_allowlist_counts_networks():
+    outside = [{"name": "203.0.113.9", "calls": 2}, {"name": "198.51.100.4", "calls": 1}]
+    [alert] = score("ip_outside_allowlist", day_row(calls=3, outside_ips=outside, allowlist=["10.0.0.0/8"]))
+    assert alert.evidence["ips_outside_allowlist"] == {"203.0.113.9": 2, "198.51.100.4": 1}
+    assert alert.evidence["networks"] == ["198.51.100.0/24", "203.0.113.0/24"]
+    assert alert.evidence["allowlist"] == ["10.0.0.0/8"]
+    assert alert.severity == "high" and alert.score == 3.0
+    assert score("ip_outside_allowlist", day_row(outside_ips=[], allowlist=["10.0.0.0/8"])) == []
+
+
+def test_suspended_dataset_names_the_suspension():
+    [alert] = score("suspended_dataset", day_row(ip="", calls=12, sources=["complaint K1"]))
+    assert alert.evidence["suspensions"] == ["complaint K1"] and alert.evidence["rows_returned"] == 50
+    assert alert.severity == "high" and alert.score == 12.0
+    assert score("suspended_dataset", day_row(ip="", sources=[])) == []
+
+
+def report(due: date, filed: datetime | None, as_of: datetime) -> dict:
+    return {"report_id": "R1", "agreement_id": "AG1", "consumer_id": "C1", "dataset_id": "D1",
+            "period_start": date(2025, 10, 1), "period_end": date(2025, 12, 31), "due_date": due,
+            "filed_at": filed, "calls_reported": 100, "as_of": as_of}
+
+
+AS_OF = datetime(2026, 3, 15, 12, tzinfo=SHANGHAI)
+
+
+def test_report_overdue_unfiled_or_filed_late_on_its_due_date():
+    [unfiled] = score("report_overdue", report(date(2026, 1, 31), None, AS_OF))
+    assert (unfiled.window_start, unfiled.window_end) == day_window(date(2026, 1, 31))
+    assert unfiled.evidence["days_overdue"] == 43 and unfiled.score == 43.0 and unfiled.severity == "high"
+    assert unfiled.evidence["filed_at"] is None and unfiled.evidence["as_of"] == AS_OF.isoformat()
+    filed = datetime(2026, 2, 20, 9, tzinfo=SHANGHAI)
+    [late] = score("report_overdue", report(date(2026, 2, 10), filed, AS_OF))
+    assert late.evidence["days_overdue"] == 10 and late.severity == "medium"
+    assert "filed 10 day(s) late" in late.title
+    # Filed after the moment judged at: still unfiled then.
+    [later] = score("report_overdue", report(date(2026, 3, 1), datetime(2026, 3, 20, tzinfo=SHANGHAI), AS_OF))
+    assert later.evidence["filed_at"] is None and later.evidence["days_overdue"] == 14
+
+
+def test_report_on_time_not_yet_due_or_within_the_grace_stays_quiet():
+    on_time = report(date(2026, 2, 10), datetime(2026, 2, 10, 18, tzinfo=SHANGHAI), AS_OF)
+    assert score("report_overdue", on_time) == []
+    assert score("report_overdue", report(date(2026, 3, 15), None, AS_OF)) == []
+    assert score("report_overdue", report(date(2026, 3, 10), None, AS_OF), grace_days=5) == []
+    assert len(score("report_overdue", report(date(2026, 3, 9), None, AS_OF), grace_days=5)) == 1
