@@ -229,8 +229,8 @@ def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
         domains = choices.domains(client, agency)
         _select("domain", domains, {d: d for d in domains})
     if "dataset" in show:
-        # The datasets of an agency or a domain (tens to a few hundred), not the whole catalog:
-        # thousands of options cost the browser most of a second on every page that shows them.
+        # The datasets of an agency or a domain (tens to a few hundred), not the whole catalog: the
+        # browser redraws every option of a select box on each update of the page.
         domain = store.get("domain") or ""
         rows = choices.datasets(client, agency, domain) if agency or domain else []
         _select("dataset", [r["dataset_id"] for r in rows], {r["dataset_id"]: r["name"] for r in rows},

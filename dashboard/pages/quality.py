@@ -24,8 +24,7 @@ LOSS_SCHEMA = {"dimension": pl.String, "points": pl.Float64, "cause": pl.String,
 
 
 def _dimensions() -> dict[str, str]:
-    # Translated once per run: a lookup per cell (3,000 datasets x 7 dimensions) read the
-    # session's language 21,000 times, most of a second of the server's run.
+    # Translated once per run, not once per cell (datasets x dimensions).
     return {d: t(f"pages.quality.dim.{d}") for d in quality.DIMENSIONS}
 
 
@@ -48,8 +47,8 @@ def _agencies(client, filters) -> None:
     names = _dimensions()
     weights = quality.quality_weights(get_settings())
     # The share of each dimension's points an agency's datasets keep on average: dimensions weigh
-    # differently, so raw points would colour the heaviest darkest. One heatmap trace, where
-    # stacked bars drew 7 x 50 segments (half a second of the browser at 50 agencies).
+    # differently, so raw points would colour the heaviest darkest. One heatmap trace rather than
+    # stacked bars, whose segments (dimensions x agencies) the browser draws one by one.
     kept = pl.DataFrame([{"agency": r["agency_name"], "dimension": names[d],
                           "kept": round(100 * points / weights[d], 1)}
                          for r in rows for d, points in r["dimensions"].items() if weights.get(d)])
@@ -149,7 +148,7 @@ def render() -> None:
     st.caption(t("pages.quality.as_of", date_to=filters.date_to))
     _metrics(scores)
     # One section at a time: only the open tab's queries run and only its tables and charts are
-    # drawn. All four at once cost a first visit over a second of the browser at 3,000 datasets.
+    # drawn, so a catalog of thousands of datasets does not weigh on every visit.
     agencies, datasets, overdue, trend = st.tabs([t(f"pages.quality.tab.{s}") for s in SECTIONS],
                                                  key="quality_tab", on_change="rerun")
     if agencies.open:
