@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from docx import Document
 from pypdf import PdfReader
-from test_eval_evaluation import TODAY, build_two_agency_year, shared_year
+from evaluation_year import TODAY, build_two_agency_year, shared_year
 
 from odwatch.errors import UserError
 from reports.evaluation import evaluate_year
