@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -91,8 +92,8 @@ RULES = {
     "timeliness": "按数据集声明的更新频率，距最近更新的时间在“周期＋宽限期”内得满分，超出后线性递减，"
                   "至两倍时为零；取各数据集平均。静态、不定期及已撤回的数据集不计滞后；"
                   "没有声明定期更新的数据集时为“无此事项”。",
-    "review_sla": f"受理后 5 个工作日内办结的申请占比（含逾期未办结）占 80%，不予受理或驳回时一次性告知理由"
-                  f"占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
+    "review_sla": "受理后 5 个工作日内办结的申请占比（含逾期未办结）占 80%，不予受理或驳回时一次性告知理由"
+                  "占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
     "utilisation": "有效调用次数、利用主体数与各单位中的最高值比较（对数尺度，分别占 50%、20%），"
                    "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”。",
     "complaints": f"每件投诉：{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，已办结（撤回、恢复或处理后"
@@ -409,6 +410,19 @@ def _late_text(ds: dict, year: int) -> str:
     return f"{ds['name']}：最近一次更新为{chinese_date(updated_day)}，超出{frequency}更新周期"
 
 
+FORMAT_LABELS = {"pdf": "PDF 版式文档", "doc": "DOC 版式文档", "docx": "DOCX 版式文档", "xlsx": "电子表格",
+                 "xls": "电子表格", "ods": "电子表格", "wps": "专有格式", "other": "专有或未知格式"}
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
+
+
+def plain_cause(loss: dict) -> str:
+    """A quality loss's cause as a report may print it: formats by name, no code identifiers."""
+    rule = str(loss.get("rule") or "")
+    if rule.startswith("format_"):
+        return f"数据格式为{FORMAT_LABELS.get(rule.removeprefix('format_'), '专有或未知格式')}，不便机器读取"
+    return _IDENTIFIER.sub("某字段", str(loss.get("cause") or ""))
+
+
 # ---------------------------------------------------------------- the dimensions
 
 
@@ -637,7 +651,7 @@ def _worst(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, fl
         except ValueError:
             losses = []
         issues = [{"dimension": x.get("dimension", ""), "points": round(float(x.get("points") or 0), 2),
-                   "cause": x.get("cause", "")} for x in losses
+                   "cause": plain_cause(x)} for x in losses
                   if isinstance(x, dict) and float(x.get("points") or 0) > 0
                   and x.get("dimension") in quality["measured"]]
         issues.sort(key=lambda x: -x["points"])
@@ -789,3 +803,34 @@ def review_deadline(start: date, working_days: int) -> date:
 
     return add_working_days(start, working_days)[0] if working_days else start
 
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{100 * share:.0f}%"
+
+
+def inputs_text(d: DimensionScore) -> str:
+    """What a dimension was scored on, in Chinese with units (the 依据 column of the report)."""
+    i = d.inputs
+    texts = {
+        "quantity": lambda: f"清单数据集 {i.get('listed', 0)} 个，已开放 {i.get('open', 0)} 个（无条件 "
+                            f"{i.get('unconditional', 0)} 个、有条件 {i.get('conditional', 0)} 个），非开放类 "
+                            f"{i.get('closed', 0)} 个，中止开放 {i.get('suspended', 0)} 个，覆盖领域 "
+                            f"{i.get('domains', 0)} 个",
+        "quality": lambda: f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据文件 "
+                           f"{i.get('profiled', 0)} 个；已测维度平均得分率 {i['mean']:.1f}%，测得分值占 "
+                           f"{_percent(i.get('measured_share'))}" if "mean" in i else
+                           f"开放数据集 {i.get('open', 0)} 个，已检测 0 个",
+        "timeliness": lambda: f"定期更新数据集 {i.get('scheduled', 0)} 个（按时 {i.get('on_time', 0)} 个、滞后 "
+                              f"{i.get('late', 0)} 个），静态或不定期 {i.get('never_late', 0)} 个不计滞后",
+        "review_sla": lambda: f"受理申请 {i.get('applications', 0)} 件，办结 {i.get('reviewed', 0)} 件，5 个工作日内 "
+                              f"{i.get('within_sla', 0)} 件，逾期未办结 {i.get('pending_overdue', 0)} 件，不予受理或驳回 "
+                              f"{i.get('rejections', 0)} 件（未告知理由 {i.get('missing_reason', 0)} 件）",
+        "utilisation": lambda: f"有效调用 {i.get('calls', 0):,} 次（下载 {i.get('downloads', 0):,} 次），利用主体 "
+                               f"{i.get('consumers', 0)} 个，有调用的开放数据集 {i.get('used', 0)} 个",
+        "complaints": lambda: f"投诉 {i.get('complaints', 0)} 件，按时核实 {i.get('verified_in_time', 0)} 件，已办结 "
+                              f"{i.get('closed', 0)} 件",
+        "security": lambda: f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 {i.get('suspended_in_time', 0)} "
+                            f"件，经核实撤回 {i.get('withdrawn', 0)} 件",
+    }
+    return texts[d.key]()
