@@ -817,20 +817,27 @@ def inputs_text(d: DimensionScore) -> str:
                             f"{i.get('unconditional', 0)} 个、有条件 {i.get('conditional', 0)} 个），非开放类 "
                             f"{i.get('closed', 0)} 个，中止开放 {i.get('suspended', 0)} 个，覆盖领域 "
                             f"{i.get('domains', 0)} 个",
-        "quality": lambda: f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据文件 "
+        "quality": lambda: f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据"
+                           "文件 "
                            f"{i.get('profiled', 0)} 个；已测维度平均得分率 {i['mean']:.1f}%，测得分值占 "
                            f"{_percent(i.get('measured_share'))}" if "mean" in i else
                            f"开放数据集 {i.get('open', 0)} 个，已检测 0 个",
-        "timeliness": lambda: f"定期更新数据集 {i.get('scheduled', 0)} 个（按时 {i.get('on_time', 0)} 个、滞后 "
+        "timeliness": lambda: f"定期更新数据集 {i.get('scheduled', 0)} 个（按时 {i.get('on_time', 0)} 个、滞"
+                              "后 "
                               f"{i.get('late', 0)} 个），静态或不定期 {i.get('never_late', 0)} 个不计滞后",
-        "review_sla": lambda: f"受理申请 {i.get('applications', 0)} 件，办结 {i.get('reviewed', 0)} 件，5 个工作日内 "
-                              f"{i.get('within_sla', 0)} 件，逾期未办结 {i.get('pending_overdue', 0)} 件，不予受理或驳回 "
+        "review_sla": lambda: f"受理申请 {i.get('applications', 0)} 件，办结 {i.get('reviewed', 0)} 件，5 个"
+                              "工作日内 "
+                              f"{i.get('within_sla', 0)} 件，逾期未办结 {i.get('pending_overdue', 0)} 件，不"
+                              "予受理或驳回 "
                               f"{i.get('rejections', 0)} 件（未告知理由 {i.get('missing_reason', 0)} 件）",
-        "utilisation": lambda: f"有效调用 {i.get('calls', 0):,} 次（下载 {i.get('downloads', 0):,} 次），利用主体 "
+        "utilisation": lambda: f"有效调用 {i.get('calls', 0):,} 次（下载 {i.get('downloads', 0):,} 次），利用"
+                               "主体 "
                                f"{i.get('consumers', 0)} 个，有调用的开放数据集 {i.get('used', 0)} 个",
-        "complaints": lambda: f"投诉 {i.get('complaints', 0)} 件，按时核实 {i.get('verified_in_time', 0)} 件，已办结 "
+        "complaints": lambda: f"投诉 {i.get('complaints', 0)} 件，按时核实 {i.get('verified_in_time', 0)} 件"
+                              "，已办结 "
                               f"{i.get('closed', 0)} 件",
-        "security": lambda: f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 {i.get('suspended_in_time', 0)} "
+        "security": lambda: f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 "
+                            f"{i.get('suspended_in_time', 0)} "
                             f"件，经核实撤回 {i.get('withdrawn', 0)} 件",
     }
     return texts[d.key]()

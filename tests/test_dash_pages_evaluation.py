@@ -53,7 +53,8 @@ def test_an_agency_sees_its_own_result_and_the_city_mean_only(published):
     assert metrics["总分"] == "79.34" and metrics["排名"] == "1 / 2" and metrics["评估覆盖"] == "100%"
     own = next(f for f in frames(app) if "全市平均得分率" in f.columns)
     assert len(own) == 7 and set(own["维度"]) >= {"数据质量", "更新及时性"}
-    assert own.loc[own["维度"] == "数据质量", "失分及未评估原因"].iloc[0].endswith("内容维度未评估（不计入分母）")
+    assert own.loc[own["维度"] == "数据质量", "失分及未评估原因"].iloc[0].endswith("内容维度未评估（不计入分"
+                                                                     "母）")
     assert "市卫生健康委员会" not in page_text(app) and "a2" not in page_text(app)
     assert not any(b.label == "发布复核" for b in app.button)                # officials only
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from docx import Document
-from pypdf import PdfReader
 from evaluation_year import build_two_agency_year
+from pypdf import PdfReader
 from test_eval_violations import SETUP as VIOLATIONS_SETUP
 from typer.testing import CliRunner
 

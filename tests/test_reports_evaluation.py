@@ -104,7 +104,8 @@ def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings
 
 def test_static_irregular_and_withdrawn_data_are_never_late(client, settings):
     """Rule: static data (第九条(五)), irregular data and withdrawn datasets (第十条(二)) are not late."""
-    client.command("INSERT INTO agencies (agency_id, name, name_en, kind) VALUES ('s', '市档案局', '', 'city_bureau')")
+    client.command("INSERT INTO agencies (agency_id, name, name_en, kind) VALUES ('s', '市档案局', '', 'city_"
+                   "bureau')")
     client.command("""
         INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
                               update_frequency, published_at, last_updated, status) VALUES

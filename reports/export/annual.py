@@ -52,7 +52,8 @@ def _change_text(agency: AgencyEvaluation) -> str:
     if comparison is None or not comparison.comparable:
         return f"不可比（{comparison.reason if comparison else '无上年结果'}）"
     basis = "、".join(LABELS[k] for k in comparison.basis)
-    return (f"按两年均评估的{len(comparison.basis)}个维度（{basis}）同口径计算，本年 {comparison.total:.2f} 分，"
+    return (f"按两年均评估的{len(comparison.basis)}个维度（{basis}）同口径计算，本年 {comparison.total:.2f} "
+            "分，"
             f"上年 {comparison.previous_total:.2f} 分，变化 {comparison.change:+.2f} 分")
 
 
@@ -91,8 +92,10 @@ def _overview(evaluation: Evaluation) -> list:
     grades = "、".join(f"{g}{n}个" for g, n in f["grades"].items())
     sla = "无应办结申请" if f["share_within_5_working_days"] is None else \
         f"5个工作日内办结率 {100 * f['share_within_5_working_days']:.1f}%"
-    text = (f"本年度共有 {f['agencies']} 个数据开放主体参加评估，开放数据集 {f['open_datasets']:,} 个，其中本年度新增 "
-            f"{f['new_datasets']:,} 个；全年有效调用 {f['calls']:,} 次，其中下载 {f['downloads']:,} 次；应办结开放申请 "
+    text = (f"本年度共有 {f['agencies']} 个数据开放主体参加评估，开放数据集 {f['open_datasets']:,} 个，其中本"
+            "年度新增 "
+            f"{f['new_datasets']:,} 个；全年有效调用 {f['calls']:,} 次，其中下载 {f['downloads']:,} 次；应办"
+            "结开放申请 "
             f"{f['applications_due']:,} 件，{sla}；收到投诉 {f['complaints']} 件。平均总分 "
             f"{_points(f['mean_total'])} 分，等级分布为{grades}。")
     share = f["mean_measured_share"]
@@ -150,32 +153,37 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
 
     late = total("timeliness", "late")
     if late:
-        found.append(("数据更新不及时", f"{weak('timeliness')} 个单位更新及时性得分率低于60%，共 {late} 个定期更新的数据集"
+        found.append(("数据更新不及时", f"{weak('timeliness')} 个单位更新及时性得分率低于60%，共 {late} 个定"
+                                 "期更新的数据集"
                       f"未按声明的频率更新，全市平均得分率 {100 * (city['timeliness'] or 0):.1f}%。",
                       "按开放清单声明的频率更新数据；不定期产生或不再更新的数据，依第九条（五）列为静态数据，"
                       "并在清单中如实标注。"))
     unprofiled = total("quality", "checked") - total("quality", "profiled")
     if city["quality"] is not None and (city["quality"] < WEAK or unprofiled):
-        found.append(("数据质量有待提升", f"已测维度的全市平均得分率为 {100 * city['quality']:.1f}%；{unprofiled} 个"
+        found.append(("数据质量有待提升", f"已测维度的全市平均得分率为 {100 * city['quality']:.1f}%；"
+                                  f"{unprofiled} 个"
                       "已检测的数据集未提供数据文件，内容质量（完整性、唯一性、有效性、一致性）未能评估。",
                       "补充字段说明、规范数据格式（第九条、第十六条），向市大数据中心提供数据文件或样本数据，"
                       "使内容质量可以测得。"))
     overdue = total("review_sla", "overdue") + total("review_sla", "pending_overdue")
     unreasoned = total("review_sla", "missing_reason")
     if overdue or unreasoned:
-        found.append(("申请审核不够及时规范", f"共 {overdue} 件开放申请超过5个工作日办结或逾期未办结，{unreasoned} 件"
+        found.append(("申请审核不够及时规范", f"共 {overdue} 件开放申请超过5个工作日办结或逾期未办结，"
+                                    f"{unreasoned} 件"
                       "不予受理或驳回未一次性告知理由（第十九条）。",
                       "收到工单后5个工作日内完成审核，审核不通过的一次性告知理由。"))
     late_verify = total("complaints", "complaints") - total("complaints", "verified_in_time")
     late_suspend = total("security", "complaints") - total("security", "suspended_in_time")
     if late_verify or late_suspend:
-        found.append(("权益投诉处置不够及时", f"{late_suspend} 件投诉未在收到后24小时内中止开放，{late_verify} 件未在"
+        found.append(("权益投诉处置不够及时", f"{late_suspend} 件投诉未在收到后24小时内中止开放，"
+                                    f"{late_verify} 件未在"
                       "10个工作日内完成核实（第二十六条）。",
                       "收到涉及商业秘密、个人隐私的投诉后立即中止开放并核实，按核实结果撤回、恢复或处理后再开放，"
                       "并及时反馈。"))
     closed = total("quantity", "closed") + total("quantity", "suspended")
     if city["quantity"] is not None and city["quantity"] < WEAK:
-        found.append(("清单开放比例偏低", f"各单位开放清单中已实际开放的数据集比例平均为 {100 * city['quantity']:.1f}%，"
+        found.append(("清单开放比例偏低", "各单位开放清单中已实际开放的数据集比例平均为 "
+                                  f"{100 * city['quantity']:.1f}%，"
                       f"共 {closed} 个清单数据集为非开放类或处于中止开放状态。",
                       "按年度开放计划和分级分类指南，对非开放类数据评估脱敏脱密后开放的可能（第十二条、第十四条）。"))
     unused = sum(max(int(a.dimensions["utilisation"].inputs.get("open", 0) or 0)
@@ -186,7 +194,8 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
                       "征集开放需求、加强场景牵引（第七条），对长期无人调用的数据集评估其内容和格式。"))
     share = evaluation.key_figures.get("mean_measured_share")
     if share is not None and share < 1:
-        found.append(("部分事项未能评估", f"各单位平均只有 {100 * share:.0f}% 的分值得到评估，未评估的维度既不加分也不扣分。",
+        found.append(("部分事项未能评估", f"各单位平均只有 {100 * share:.0f}% 的分值得到评估，未评估的维度既"
+                                  "不加分也不扣分。",
                       "完善数据质量检测和平台日志接入，使下一年度的评估覆盖全部维度。"))
     return found
 
@@ -211,7 +220,8 @@ def _problems_and_suggestions(evaluation: Evaluation) -> list:
 
 
 def _agency_section(number: int, agency: AgencyEvaluation, count: int) -> list:
-    headline = (f"总分 {agency.total:.2f} 分，等级{agency.grade}，排名第 {agency.rank} 位（共 {count} 个单位），"
+    headline = (f"总分 {agency.total:.2f} 分，等级{agency.grade}，排名第 {agency.rank} 位（共 {count} 个单位"
+                "），"
                 f"评估覆盖 {100 * agency.measured_share:.0f}% 的分值。较上年：{_change_text(agency)}。")
     rows = [[d.label, f"{d.weight:g}", d.status_text or _points(d.points),
              "—" if d.lost_points is None else _points(d.lost_points), inputs_text(d)]

@@ -26,7 +26,8 @@ from reports.usage import consumer_usage_report
 CONSUMER_FORMATS = ("docx", "pdf")
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "非法人组织"}
 TO_FILL = "（由数据利用主体填写）"
-DRAFT_NOTE = ("本草稿依据《上海市公共数据开放实施细则（征求意见稿）》第二十九条（该细则尚为征求意见稿，以正式发布"
+DRAFT_NOTE = ("本草稿依据《上海市公共数据开放实施细则（征求意见稿）》第二十九条（该细则尚为征求意见稿，以正式"
+              "发布"
               "文本为准），由开放平台网关日志自动生成：调用次数和主要利用字段为平台记录，请数据利用主体核对，"
               "补充标注“由数据利用主体填写”的内容后报送。")
 
@@ -102,10 +103,12 @@ def _calls(report: dict, labels: dict[str, dict[str, str]]) -> list:
              f"{d['downloads']:,} 次", f"{d['rows']:,} 行", f"{d['days_active']} 天",
              _field_text(d, labels.get(d["dataset_id"], {}))] for d in report["datasets"]]
     summary = (f"报告期内共调用 {totals['calls']:,} 次（接口调用 {totals['api_calls']:,} 次、下载 "
-               f"{totals['downloads']:,} 次），涉及数据集 {totals['datasets']} 个，获取数据 {totals['rows']:,} 行，"
+               f"{totals['downloads']:,} 次），涉及数据集 {totals['datasets']} 个，获取数据 "
+               f"{totals['rows']:,} 行，"
                f"活跃 {totals['days_active']} 天。")
     return [doc.Heading("（二）数据调用的次数、主要利用的字段，使用的相关算法", 2), doc.Paragraph(summary),
-            doc.Table(["数据集", "数据开放主体", "调用次数", "其中下载", "数据行数", "活跃天数", "主要利用字段（占比）"],
+            doc.Table(["数据集", "数据开放主体", "调用次数", "其中下载", "数据行数", "活跃天数", "主要利用字"
+                                                                        "段（占比）"],
                       rows, widths=[1.8, 1.6, 1, 0.9, 1, 0.8, 2.6],
                       note="主要利用字段括号内为该字段在该数据集请求中的占比。"),
             doc.Paragraph(f"使用的相关算法：{TO_FILL}")]
@@ -156,7 +159,8 @@ def consumer_document(client: Client, report: dict) -> doc.Document:
     document = doc.Document(f"公共数据利用情况报告（草稿）{name}")
     document.add(doc.Paragraph("公共数据利用情况报告", "title"), doc.Paragraph("（草稿）", "subtitle"),
                  doc.Paragraph(f"数据利用主体：{name}（{KIND_LABELS.get(consumer['kind'], '其他')}）"
-                               + (f"，统一社会信用代码：{consumer['credit_code']}" if consumer["credit_code"] else "")
+                               + ("，统一社会信用代码："
+                                  f"{consumer['credit_code']}" if consumer["credit_code"] else "")
                                + f"。报告期：{period}。", "body"),
                  doc.Paragraph(DRAFT_NOTE, "small"))
     for part in (_scenarios(report), _calls(report, labels), _benefits(), _suggestions(report), _security(report),
