@@ -81,7 +81,8 @@ def bench_annual(scale: str, year: int, out_dir: Path) -> dict:
     evaluation, evaluate_s = _timed(f"evaluate_year({year})", lambda: evaluate_year(client, settings, year))
     print(f"  agencies evaluated: {len(evaluation.agencies)}, mean share of points evaluated: "
           f"{evaluation.key_figures['mean_measured_share']}")
-    document, document_s = _timed("charts + report document (shared)", lambda: annual_document(evaluation, settings))
+    document, document_s = _timed("charts + report document (shared)",
+                                  lambda: annual_document(evaluation, settings))
     figures = {"evaluate_s": round(evaluate_s, 2), "document_s": round(document_s, 2)}
     for fmt in ("pdf", "docx", "xlsx"):
         out = out_dir / f"annual_{year}.{fmt}"

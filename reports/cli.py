@@ -61,7 +61,8 @@ def _ranking_table(evaluation) -> Table:
     for a in evaluation.agencies:
         points = [a.dimensions[k].status_text or f"{a.dimensions[k].points:.2f}" for k in keys]
         change = "不可比" if a.change is None else f"{a.change:+.2f}"
-        table.add_row(str(a.rank), a.name, f"{a.total:.2f}", a.grade, f"{a.measured_share:.0%}", *points, change)
+        share = f"{a.measured_share:.0%}"
+        table.add_row(str(a.rank), a.name, f"{a.total:.2f}", a.grade, share, *points, change)
     return table
 
 
@@ -88,7 +89,8 @@ def evaluate(
         else:
             evaluation = evaluate_year(client, settings, year)
     if as_json:
-        typer.echo(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, sort_keys=True, default=str))
+        text = json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, sort_keys=True, default=str)
+        typer.echo(text)
         return
     if not evaluation.agencies:
         console.print(f"No agency had open datasets by the end of {year}; nothing to evaluate.")

@@ -52,55 +52,80 @@ from reports.quality import CONTENT_DIMENSIONS, quality_weights, score_timelines
 from warehouse.cache import cached
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "quantity": 15, "quality": 25, "timeliness": 15, "review_sla": 15,
-    "utilisation": 15, "complaints": 10, "security": 5,
+    "quantity": 15,
+    "quality": 25,
+    "timeliness": 15,
+    "review_sla": 15,
+    "utilisation": 15,
+    "complaints": 10,
+    "security": 5,
 }
 LABELS = {
-    "quantity": "开放数量与范围", "quality": "数据质量", "timeliness": "更新及时性",
-    "review_sla": "申请审核时效", "utilisation": "数据利用", "complaints": "反馈与投诉处理",
+    "quantity": "开放数量与范围",
+    "quality": "数据质量",
+    "timeliness": "更新及时性",
+    "review_sla": "申请审核时效",
+    "utilisation": "数据利用",
+    "complaints": "反馈与投诉处理",
     "security": "安全管理",
 }
 LABELS_EN = {
-    "quantity": "Quantity & scope", "quality": "Quality", "timeliness": "Update timeliness",
-    "review_sla": "Review within 5 working days", "utilisation": "Utilisation",
-    "complaints": "Feedback & complaints", "security": "Security",
+    "quantity": "Quantity & scope",
+    "quality": "Quality",
+    "timeliness": "Update timeliness",
+    "review_sla": "Review within 5 working days",
+    "utilisation": "Utilisation",
+    "complaints": "Feedback & complaints",
+    "security": "Security",
 }
 QUALITY_LABELS = {
-    "completeness": "完整性", "uniqueness": "唯一性", "validity": "有效性", "consistency": "一致性",
-    "timeliness": "及时性", "metadata": "元数据", "openness": "开放性",
+    "completeness": "完整性",
+    "uniqueness": "唯一性",
+    "validity": "有效性",
+    "consistency": "一致性",
+    "timeliness": "及时性",
+    "metadata": "元数据",
+    "openness": "开放性",
 }
 FREQUENCY_LABELS = {
-    "realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度",
-    "yearly": "每年", "irregular": "不定期", "static": "静态",
+    "realtime": "实时",
+    "daily": "每日",
+    "weekly": "每周",
+    "monthly": "每月",
+    "quarterly": "每季度",
+    "yearly": "每年",
+    "irregular": "不定期",
+    "static": "静态",
 }
 OPEN_CLASSES = ("unconditional", "conditional")
-NEVER_LATE = ("static", "irregular")           # 第九条(五): no schedule declared, never late
+NEVER_LATE = ("static", "irregular")  # 第九条(五): no schedule declared, never late
 GRADES = ((90.0, "优秀"), (75.0, "良好"), (60.0, "合格"), (0.0, "不合格"))
 SCORED, UNMEASURED, NOT_APPLICABLE = "scored", "unmeasured", "not_applicable"
 STATUS_TEXT = {SCORED: "", UNMEASURED: "未评估", NOT_APPLICABLE: "无此事项"}
-WORST_DATASETS = 20      # in the annex
-WORST_PER_AGENCY = 3     # named in each agency's lost points
+WORST_DATASETS = 20  # in the annex
+WORST_PER_AGENCY = 3  # named in each agency's lost points
 LATE_NAMED = 3
 
 # Each dimension's rule as the method table prints it: plain Chinese, no code names.
 RULES = {
     "quantity": "本单位开放清单中已实际开放（无条件或有条件开放且处于开放状态）的数据集占清单数据集的比例；"
-                "非开放类、已中止开放的数据集计入清单但不计为已开放，已撤回（删除清单）的不计入。",
+    "非开放类、已中止开放的数据集计入清单但不计为已开放，已撤回（删除清单）的不计入。",
     "quality": "本单位各开放数据集本年度最近一次质量检测中已测得维度的得分率的平均值；未提供数据文件的"
-               "数据集，完整性、唯一性、有效性、一致性为“未评估”，不计入分母；更新及时性只在“更新及时性”"
-               "维度计算一次。",
+    "数据集，完整性、唯一性、有效性、一致性为“未评估”，不计入分母；更新及时性只在“更新及时性”"
+    "维度计算一次。",
     "timeliness": "按数据集声明的更新频率，距最近更新的时间在“周期＋宽限期”内得满分，超出后线性递减，"
-                  "至两倍时为零；取各数据集平均。静态、不定期及已撤回的数据集不计滞后；"
-                  "没有声明定期更新的数据集时为“无此事项”。",
+    "至两倍时为零；取各数据集平均。静态、不定期及已撤回的数据集不计滞后；"
+    "没有声明定期更新的数据集时为“无此事项”。",
     "review_sla": "受理后 5 个工作日内办结的申请占比（含逾期未办结）占 80%，不予受理或驳回时一次性告知理由"
-                  "占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
+    "占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
     "utilisation": "有效调用次数、利用主体数与各单位中的最高值比较（对数尺度，分别占 50%、20%），"
-                   "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”。",
-    "complaints": f"每件投诉：{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，已办结（撤回、恢复或处理后"
-                  "再开放）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。",
+    "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”。",
+    "complaints": f"每件投诉：{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，"
+    "已办结（撤回、恢复或处理后"
+    "再开放）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。",
     "security": f"每件权益投诉：收到后 {SUSPEND_WITHIN_HOURS} 小时内中止开放占 50%，未因核实属实而撤回数据"
-                "（即未开放不应开放的数据）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。"
-                "利用主体的违法违规行为（第三十一条）作为情况说明列示，不计入本单位得分。",
+    "（即未开放不应开放的数据）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。"
+    "利用主体的违法违规行为（第三十一条）作为情况说明列示，不计入本单位得分。",
 }
 
 # The catalog as it was at the end of a day: per dataset, the newest version loaded by then, or
@@ -183,11 +208,11 @@ class DimensionScore:
     key: str
     label: str
     weight: float
-    ratio: float | None                # None: not scored (see status)
-    status: str = SCORED               # scored | unmeasured | not_applicable
+    ratio: float | None  # None: not scored (see status)
+    status: str = SCORED  # scored | unmeasured | not_applicable
     inputs: dict[str, Any] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
-    measured_share: float | None = None   # quality: share of its points that were measured
+    measured_share: float | None = None  # quality: share of its points that were measured
 
     @property
     def points(self) -> float | None:
@@ -207,9 +232,9 @@ class Comparison:
     """The change on the year before, on the dimensions both years scored for the agency."""
 
     comparable: bool
-    reason: str = ""                   # why not comparable
+    reason: str = ""  # why not comparable
     basis: list[str] = field(default_factory=list)
-    total: float | None = None         # this year, on the basis
+    total: float | None = None  # this year, on the basis
     previous_total: float | None = None
 
     @property
@@ -226,7 +251,7 @@ class AgencyEvaluation:
     dimensions: dict[str, DimensionScore]
     total: float
     grade: str
-    measured_share: float              # share of the points (weights) that were scored
+    measured_share: float  # share of the points (weights) that were scored
     rank: int = 0
     context: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
@@ -245,8 +270,8 @@ class Evaluation:
     notes: list[str]
     key_figures: dict[str, Any]
     worst_datasets: list[dict]
-    violations: list[dict]             # the year's 第三十一条 records (context), persons masked
-    state: str = "draft"               # draft | published | final
+    violations: list[dict]  # the year's 第三十一条 records (context), persons masked
+    state: str = "draft"  # draft | published | final
     review_until: date | None = None
     content_hash: str = ""
     recorded_at: str = ""
@@ -279,26 +304,50 @@ class Evaluation:
             dimensions = {k: DimensionScore(**d) for k, d in a["dimensions"].items()}
             comparison = Comparison(**a["comparison"]) if a.get("comparison") else None
             agencies.append(AgencyEvaluation(**{**a, "dimensions": dimensions, "comparison": comparison}))
-        return cls(**{**data, "agencies": agencies, "as_of": date.fromisoformat(data["as_of"]),
-                      "review_until": date.fromisoformat(data["review_until"]) if data.get("review_until")
-                      else None})
+        return cls(
+            **{
+                **data,
+                "agencies": agencies,
+                "as_of": date.fromisoformat(data["as_of"]),
+                "review_until": date.fromisoformat(data["review_until"])
+                if data.get("review_until")
+                else None,
+            }
+        )
 
     def ranking_rows(self) -> list[dict]:
         """One plain row per agency: total, grade, the share evaluated, each dimension, the change."""
-        return [{
-            "rank": a.rank, "agency_id": a.agency_id, "agency": a.name, "total": a.total, "grade": a.grade,
-            "measured_share": a.measured_share,
-            **{k: a.dimensions[k].points for k in self.weights},
-            "change": a.change,
-        } for a in self.agencies]
+        return [
+            {
+                "rank": a.rank,
+                "agency_id": a.agency_id,
+                "agency": a.name,
+                "total": a.total,
+                "grade": a.grade,
+                "measured_share": a.measured_share,
+                **{k: a.dimensions[k].points for k in self.weights},
+                "change": a.change,
+            }
+            for a in self.agencies
+        ]
 
     def dimension_rows(self) -> list[dict]:
         """Every score with its inputs and causes: the traceability table."""
-        return [{
-            "agency_id": a.agency_id, "agency": a.name, "dimension": d.key, "weight": d.weight,
-            "points": d.points, "ratio": None if d.ratio is None else round(d.ratio, 4), "status": d.status,
-            "inputs": d.inputs, "lost": d.lost,
-        } for a in self.agencies for d in a.dimensions.values()]
+        return [
+            {
+                "agency_id": a.agency_id,
+                "agency": a.name,
+                "dimension": d.key,
+                "weight": d.weight,
+                "points": d.points,
+                "ratio": None if d.ratio is None else round(d.ratio, 4),
+                "status": d.status,
+                "inputs": d.inputs,
+                "lost": d.lost,
+            }
+            for a in self.agencies
+            for d in a.dimensions.values()
+        ]
 
 
 def grade_for(total: float) -> str:
@@ -352,16 +401,26 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
     agencies = {row["agency_id"]: row["name"] for row in _query(client, AGENCIES_AS_OF, as_of=as_of)}
     checks = _query(client, LATEST_CHECKS, year=year, as_of=as_of)
     usage = {row["dataset_id"]: row for row in _query(client, USAGE_PER_DATASET, YEAR_SUMS, year=year)}
-    visitors = {row["dataset_id"]: set(row["visitors"]) for row in _query(client, VISITORS_PER_DATASET,
-                                                                          year=year)}
+    visitors = {
+        row["dataset_id"]: set(row["visitors"]) for row in _query(client, VISITORS_PER_DATASET, year=year)
+    }
     traffic = bool(client.query(HAS_TRAFFIC, parameters={"year": year}).result_rows[0][0])
     reviews = application_reviews(client, _span(year), as_of=as_of)
     period = pl.coalesce("accepted_day", "decided_day", "submitted_day").dt.year()
     sla = {row["agency_id"]: row for row in summarize_reviews(reviews.filter(period == year)).to_dicts()}
     complaints = complaint_timings(client, _span(year), as_of=as_of).to_dicts()
     violations = list_violations(client, year=year)
-    return {"catalog": catalog, "agencies": agencies, "checks": checks, "usage": usage, "visitors": visitors,
-            "traffic": traffic, "sla": sla, "complaints": complaints, "violations": violations}
+    return {
+        "catalog": catalog,
+        "agencies": agencies,
+        "checks": checks,
+        "usage": usage,
+        "visitors": visitors,
+        "traffic": traffic,
+        "sla": sla,
+        "complaints": complaints,
+        "violations": violations,
+    }
 
 
 # ---------------------------------------------------------------- one dataset
@@ -369,8 +428,7 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
 
 def counted(ds: dict, as_of: date) -> bool:
     """An open dataset the catalog counts at `as_of`: open class, not withdrawn, published."""
-    return (ds["open_class"] in OPEN_CLASSES and ds["status"] != "withdrawn"
-            and ds["published_at"] <= as_of)
+    return ds["open_class"] in OPEN_CLASSES and ds["status"] != "withdrawn" and ds["published_at"] <= as_of
 
 
 def listed(ds: dict, as_of: date) -> bool:
@@ -380,13 +438,19 @@ def listed(ds: dict, as_of: date) -> bool:
 
 def dataset_quality(check: dict, weights: dict[str, float]) -> dict[str, Any]:
     """A dataset's quality on its measured dimensions only, timeliness left to its own dimension."""
-    measured = [d for d in weights if d != "timeliness" and weights[d] > 0
-                and (d not in CONTENT_DIMENSIONS or check["content_measured"])]
+    measured = [
+        d
+        for d in weights
+        if d != "timeliness" and weights[d] > 0 and (d not in CONTENT_DIMENSIONS or check["content_measured"])
+    ]
     possible = sum(weights[d] for d in weights if d != "timeliness")
     earned = sum(min(float(check["dimensions"].get(d, 0.0)), weights[d]) for d in measured)
     out_of = sum(weights[d] for d in measured)
-    return {"ratio": earned / out_of if out_of else None, "measured_share": out_of / possible if possible else 0.0,
-            "measured": measured}
+    return {
+        "ratio": earned / out_of if out_of else None,
+        "measured_share": out_of / possible if possible else 0.0,
+        "measured": measured,
+    }
 
 
 def dataset_timeliness(ds: dict, as_of: date) -> float | None:
@@ -410,8 +474,16 @@ def _late_text(ds: dict, year: int) -> str:
     return f"{ds['name']}：最近一次更新为{chinese_date(updated_day)}，超出{frequency}更新周期"
 
 
-FORMAT_LABELS = {"pdf": "PDF 版式文档", "doc": "DOC 版式文档", "docx": "DOCX 版式文档", "xlsx": "电子表格",
-                 "xls": "电子表格", "ods": "电子表格", "wps": "专有格式", "other": "专有或未知格式"}
+FORMAT_LABELS = {
+    "pdf": "PDF 版式文档",
+    "doc": "DOC 版式文档",
+    "docx": "DOCX 版式文档",
+    "xlsx": "电子表格",
+    "xls": "电子表格",
+    "ods": "电子表格",
+    "wps": "专有格式",
+    "other": "专有或未知格式",
+}
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
 
 
@@ -443,11 +515,16 @@ def _quantity(datasets: list[dict], as_of: date) -> DimensionScore:
     open_now = [ds for ds in on_list if ds["open_class"] in OPEN_CLASSES and ds["status"] == "open"]
     closed = sum(1 for ds in on_list if ds["open_class"] not in OPEN_CLASSES)
     suspended = sum(1 for ds in on_list if ds["open_class"] in OPEN_CLASSES and ds["status"] == "suspended")
-    inputs = {"listed": len(on_list), "open": len(open_now), "closed": closed, "suspended": suspended,
-              "unconditional": sum(1 for ds in open_now if ds["open_class"] == "unconditional"),
-              "conditional": sum(1 for ds in open_now if ds["open_class"] == "conditional"),
-              "domains": len({ds["domain"] for ds in open_now}),
-              "new": sum(1 for ds in on_list if ds["published_at"].year == as_of.year)}
+    inputs = {
+        "listed": len(on_list),
+        "open": len(open_now),
+        "closed": closed,
+        "suspended": suspended,
+        "unconditional": sum(1 for ds in open_now if ds["open_class"] == "unconditional"),
+        "conditional": sum(1 for ds in open_now if ds["open_class"] == "conditional"),
+        "domains": len({ds["domain"] for ds in open_now}),
+        "new": sum(1 for ds in on_list if ds["published_at"].year == as_of.year),
+    }
     if not on_list:
         return _not_scored("quantity", NOT_APPLICABLE, "开放清单中没有数据集", inputs)
     lost = []
@@ -455,7 +532,9 @@ def _quantity(datasets: list[dict], as_of: date) -> DimensionScore:
         lost.append(f"清单中 {closed} 个数据集为非开放类")
     if suspended:
         lost.append(f"{suspended} 个数据集处于中止开放状态")
-    return DimensionScore("quantity", LABELS["quantity"], 0, len(open_now) / len(on_list), SCORED, inputs, lost)
+    return DimensionScore(
+        "quantity", LABELS["quantity"], 0, len(open_now) / len(on_list), SCORED, inputs, lost
+    )
 
 
 def _quality(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, float]) -> DimensionScore:
@@ -475,14 +554,19 @@ def _quality(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, 
     lost = []
     means = {}
     for d in weights:
-        values = [min(float(c["dimensions"].get(d, 0.0)), weights[d]) / weights[d]
-                  for _, c, q in scored if d in q["measured"]]
+        values = [
+            min(float(c["dimensions"].get(d, 0.0)), weights[d]) / weights[d]
+            for _, c, q in scored
+            if d in q["measured"]
+        ]
         if values:
             means[d] = sum(values) / len(values)
     for d, mean in sorted(means.items(), key=lambda item: item[1])[:2]:
         if mean < 0.995:
             lost.append(f"“{QUALITY_LABELS[d]}”平均得分率 {100 * mean:.1f}%")
-    for ds, _, q in sorted(scored, key=lambda item: (item[2]["ratio"], item[0]["dataset_id"]))[:WORST_PER_AGENCY]:
+    for ds, _, q in sorted(scored, key=lambda item: (item[2]["ratio"], item[0]["dataset_id"]))[
+        :WORST_PER_AGENCY
+    ]:
         if q["ratio"] < 0.995:
             lost.append(f"{ds['name']} 质量得分率 {100 * q['ratio']:.1f}%")
     if len(scored) < len(open_sets):
@@ -495,11 +579,17 @@ def _quality(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, 
 def _timeliness(open_sets: list[dict], as_of: date) -> DimensionScore:
     shares = [(ds, dataset_timeliness(ds, as_of)) for ds in open_sets]
     scheduled = [(ds, s) for ds, s in shares if s is not None]
-    inputs = {"scheduled": len(scheduled), "never_late": len(shares) - len(scheduled),
-              "on_time": sum(1 for _, s in scheduled if s >= 1), "late": sum(1 for _, s in scheduled if s < 1)}
+    inputs = {
+        "scheduled": len(scheduled),
+        "never_late": len(shares) - len(scheduled),
+        "on_time": sum(1 for _, s in scheduled if s >= 1),
+        "late": sum(1 for _, s in scheduled if s < 1),
+    }
     if not scheduled:
         return _not_scored("timeliness", NOT_APPLICABLE, "没有声明定期更新的开放数据集", inputs)
-    late = sorted(((ds, s) for ds, s in scheduled if s < 1), key=lambda pair: (pair[1], pair[0]["dataset_id"]))
+    late = sorted(
+        ((ds, s) for ds, s in scheduled if s < 1), key=lambda pair: (pair[1], pair[0]["dataset_id"])
+    )
     lost = [_late_text(ds, as_of.year) for ds, _ in late[:LATE_NAMED]]
     if len(late) > LATE_NAMED:
         lost.append(f"另有 {len(late) - LATE_NAMED} 个数据集未按声明频率更新")
@@ -508,11 +598,22 @@ def _timeliness(open_sets: list[dict], as_of: date) -> DimensionScore:
 
 
 def _review_sla(sla: dict | None) -> DimensionScore:
-    keys = ("applications", "reviewed", "within_sla", "overdue", "pending_overdue", "rejections",
-            "missing_reason")
+    keys = (
+        "applications",
+        "reviewed",
+        "within_sla",
+        "overdue",
+        "pending_overdue",
+        "rejections",
+        "missing_reason",
+    )
     if sla is None or (sla["reviewed"] + sla["pending_overdue"] == 0 and sla["rejections"] == 0):
-        return _not_scored("review_sla", NOT_APPLICABLE, "本年度无受理的开放申请",
-                           {k: int(sla[k]) if sla else 0 for k in keys})
+        return _not_scored(
+            "review_sla",
+            NOT_APPLICABLE,
+            "本年度无受理的开放申请",
+            {k: int(sla[k]) if sla else 0 for k in keys},
+        )
     due = sla["reviewed"] + sla["pending_overdue"]
     within = _share(sla["within_sla"], due) if due else 1.0
     reasoned = 1 - _share(sla["missing_reason"], sla["rejections"]) if sla["rejections"] else 1.0
@@ -526,8 +627,9 @@ def _review_sla(sla: dict | None) -> DimensionScore:
     if sla["estimated"]:
         lost.append("部分工作日按周一至周五估算（法定节假日安排尚未发布）")
     inputs = {k: int(sla[k]) for k in keys}
-    return DimensionScore("review_sla", LABELS["review_sla"], 0, 0.8 * within + 0.2 * reasoned, SCORED,
-                          inputs, lost)
+    return DimensionScore(
+        "review_sla", LABELS["review_sla"], 0, 0.8 * within + 0.2 * reasoned, SCORED, inputs, lost
+    )
 
 
 def _utilisation(usage: dict, open_count: int, best: dict, traffic: bool) -> DimensionScore:
@@ -542,8 +644,15 @@ def _utilisation(usage: dict, open_count: int, best: dict, traffic: bool) -> Dim
     if calls < 1:
         lost.append(f"有效调用 {usage['calls']:,} 次，各单位最高为 {best['calls']:,} 次")
     inputs = {**usage, "open": open_count, "best_calls": best["calls"], "best_consumers": best["consumers"]}
-    return DimensionScore("utilisation", LABELS["utilisation"], 0, 0.5 * calls + 0.3 * used + 0.2 * consumers,
-                          SCORED, inputs, lost)
+    return DimensionScore(
+        "utilisation",
+        LABELS["utilisation"],
+        0,
+        0.5 * calls + 0.3 * used + 0.2 * consumers,
+        SCORED,
+        inputs,
+        lost,
+    )
 
 
 def _complaints(complaints: list[dict]) -> DimensionScore:
@@ -558,8 +667,9 @@ def _complaints(complaints: list[dict]) -> DimensionScore:
         lost.append(f"{n - verified} 件投诉未在 {VERIFY_WITHIN_WORKING_DAYS} 个工作日内核实")
     if closed < n:
         lost.append(f"{n - closed} 件投诉尚未办结")
-    return DimensionScore("complaints", LABELS["complaints"], 0, (0.5 * verified + 0.5 * closed) / n, SCORED,
-                          inputs, lost)
+    return DimensionScore(
+        "complaints", LABELS["complaints"], 0, (0.5 * verified + 0.5 * closed) / n, SCORED, inputs, lost
+    )
 
 
 def _security(complaints: list[dict]) -> DimensionScore:
@@ -574,8 +684,9 @@ def _security(complaints: list[dict]) -> DimensionScore:
         lost.append(f"{n - suspended} 件投诉未在 {SUSPEND_WITHIN_HOURS} 小时内中止开放")
     if withdrawn:
         lost.append(f"{withdrawn} 个数据集经核实不应开放而撤回")
-    return DimensionScore("security", LABELS["security"], 0, (0.5 * suspended + 0.5 * (n - withdrawn)) / n,
-                          SCORED, inputs, lost)
+    return DimensionScore(
+        "security", LABELS["security"], 0, (0.5 * suspended + 0.5 * (n - withdrawn)) / n, SCORED, inputs, lost
+    )
 
 
 def _context(violations: list[dict]) -> list[str]:
@@ -596,8 +707,12 @@ def _agency_usage(datasets: list[dict], inputs: dict) -> dict[str, int]:
     ids = [ds["dataset_id"] for ds in datasets]
     usage = [inputs["usage"][i] for i in ids if i in inputs["usage"]]
     visitors = set().union(*(inputs["visitors"].get(i, set()) for i in ids)) if ids else set()
-    return {"calls": int(sum(u["calls"] for u in usage)), "downloads": int(sum(u["downloads"] for u in usage)),
-            "consumers": len(visitors), "used": sum(1 for u in usage if u["calls"] > 0)}
+    return {
+        "calls": int(sum(u["calls"] for u in usage)),
+        "downloads": int(sum(u["downloads"] for u in usage)),
+        "consumers": len(visitors),
+        "used": sum(1 for u in usage if u["calls"] > 0),
+    }
 
 
 def _total(dimensions: dict[str, DimensionScore]) -> tuple[float, float]:
@@ -628,16 +743,24 @@ def _by_agency(rows: list[dict]) -> dict[str, list[dict]]:
 def _masked_violation(v: dict) -> dict:
     person = v["consumer_kind"] in ("person", "")
     name = v["consumer_name"] or ""
-    return {"recorded_on": _day_text(v["recorded_at"]), "agency_id": v["agency_id"],
-            "agency": v["agency_name"] or "", "dataset": v["dataset_name"] or "",
-            "consumer": mask_person_name(name) if person and name else name,
-            "article": v["article"], "category": v["category_label"], "severity": v["severity"],
-            "measures": [m["action_label"] for m in v["measures"]], "publicized": bool(v["publicized"]),
-            "major": bool(v["major"])}
+    return {
+        "recorded_on": _day_text(v["recorded_at"]),
+        "agency_id": v["agency_id"],
+        "agency": v["agency_name"] or "",
+        "dataset": v["dataset_name"] or "",
+        "consumer": mask_person_name(name) if person and name else name,
+        "article": v["article"],
+        "category": v["category_label"],
+        "severity": v["severity"],
+        "measures": [m["action_label"] for m in v["measures"]],
+        "publicized": bool(v["publicized"]),
+        "major": bool(v["major"]),
+    }
 
 
-def _worst(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, float],
-           agencies: dict[str, str]) -> list[dict]:
+def _worst(
+    open_sets: list[dict], checks: dict[str, dict], weights: dict[str, float], agencies: dict[str, str]
+) -> list[dict]:
     scored = []
     for ds in open_sets:
         check = checks.get(ds["dataset_id"])
@@ -650,19 +773,33 @@ def _worst(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, fl
             losses = json.loads(check["losses"] or "[]")
         except ValueError:
             losses = []
-        issues = [{"dimension": x.get("dimension", ""), "points": round(float(x.get("points") or 0), 2),
-                   "cause": plain_cause(x)} for x in losses
-                  if isinstance(x, dict) and float(x.get("points") or 0) > 0
-                  and x.get("dimension") in quality["measured"]]
+        issues = [
+            {
+                "dimension": x.get("dimension", ""),
+                "points": round(float(x.get("points") or 0), 2),
+                "cause": plain_cause(x),
+            }
+            for x in losses
+            if isinstance(x, dict)
+            and float(x.get("points") or 0) > 0
+            and x.get("dimension") in quality["measured"]
+        ]
         issues.sort(key=lambda x: -x["points"])
-        worst.append({"dataset": ds["name"], "agency": agencies.get(ds["agency_id"], ""),
-                      "score": round(100 * ratio, 2), "measured_share": round(quality["measured_share"], 4),
-                      "issues": issues[:5]})
+        worst.append(
+            {
+                "dataset": ds["name"],
+                "agency": agencies.get(ds["agency_id"], ""),
+                "score": round(100 * ratio, 2),
+                "measured_share": round(quality["measured_share"], 4),
+                "issues": issues[:5],
+            }
+        )
     return worst
 
 
-def compute_year(year: int, as_of: date, inputs: dict[str, Any], weights: dict[str, float],
-                 q_weights: dict[str, float]) -> Evaluation:
+def compute_year(
+    year: int, as_of: date, inputs: dict[str, Any], weights: dict[str, float], q_weights: dict[str, float]
+) -> Evaluation:
     """Score every agency with a listed dataset at `as_of` from one year's inputs (pure)."""
     catalog = [ds for ds in inputs["catalog"] if listed(ds, as_of)]
     by_agency = _by_agency(catalog)
@@ -688,8 +825,17 @@ def compute_year(year: int, as_of: date, inputs: dict[str, Any], weights: dict[s
             dimension.weight = weights[key]
         total, share = _total(dimensions)
         name = inputs["agencies"].get(agency_id) or agency_id
-        agencies.append(AgencyEvaluation(agency_id, name, dimensions, total, grade_for(total), share,
-                                         context=_context(violations.get(agency_id, []))))
+        agencies.append(
+            AgencyEvaluation(
+                agency_id,
+                name,
+                dimensions,
+                total,
+                grade_for(total),
+                share,
+                context=_context(violations.get(agency_id, [])),
+            )
+        )
     _rank(agencies)
     notes = []
     if not inputs["traffic"]:
@@ -699,9 +845,16 @@ def compute_year(year: int, as_of: date, inputs: dict[str, Any], weights: dict[s
     if any(s["estimated"] for s in inputs["sla"].values()):
         notes.append("部分审核时效按周一至周五估算：法定节假日安排尚未发布")
     all_open = [ds for rows in open_by_agency.values() for ds in rows]
-    evaluation = Evaluation(year, as_of, weights, agencies, notes, {}, _worst(all_open, checks, q_weights,
-                                                                           inputs["agencies"]),
-                            [_masked_violation(v) for v in inputs["violations"]])
+    evaluation = Evaluation(
+        year,
+        as_of,
+        weights,
+        agencies,
+        notes,
+        {},
+        _worst(all_open, checks, q_weights, inputs["agencies"]),
+        [_masked_violation(v) for v in inputs["violations"]],
+    )
     evaluation.key_figures = _key_figures(evaluation, inputs, all_open)
     return evaluation
 
@@ -727,7 +880,8 @@ def _key_figures(evaluation: Evaluation, inputs: dict[str, Any], all_open: list[
         "violations": len(inputs["violations"]),
         "mean_total": evaluation.mean_total(),
         "mean_measured_share": round(sum(a.measured_share for a in agencies) / len(agencies), 4)
-        if agencies else None,
+        if agencies
+        else None,
         "grades": {label: sum(1 for a in agencies if a.grade == label) for _, label in GRADES},
     }
 
@@ -735,13 +889,23 @@ def _key_figures(evaluation: Evaluation, inputs: dict[str, Any], all_open: list[
 # ---------------------------------------------------------------- year over year
 
 
-def compare(current: AgencyEvaluation, previous: AgencyEvaluation | None, previous_year: int,
-            weights: dict[str, float]) -> Comparison:
+def compare(
+    current: AgencyEvaluation,
+    previous: AgencyEvaluation | None,
+    previous_year: int,
+    weights: dict[str, float],
+) -> Comparison:
     """The change on the dimensions both years scored, with this year's weights; else why not."""
     if previous is None:
         return Comparison(False, f"{previous_year}年度未参评")
-    basis = [k for k in weights if weights[k] > 0 and current.dimensions[k].ratio is not None
-             and k in previous.dimensions and previous.dimensions[k].ratio is not None]
+    basis = [
+        k
+        for k in weights
+        if weights[k] > 0
+        and current.dimensions[k].ratio is not None
+        and k in previous.dimensions
+        and previous.dimensions[k].ratio is not None
+    ]
     if not basis:
         return Comparison(False, "两个年度没有共同评估的维度")
     out_of = sum(weights[k] for k in basis)
@@ -756,16 +920,22 @@ def attach_comparison(evaluation: Evaluation, previous: Evaluation | None) -> No
         if previous is None or not previous.agencies:
             agency.comparison = Comparison(False, f"{evaluation.year - 1}年度无评估结果")
         else:
-            agency.comparison = compare(agency, previous_agencies.get(agency.agency_id), evaluation.year - 1,
-                                        evaluation.weights)
+            agency.comparison = compare(
+                agency, previous_agencies.get(agency.agency_id), evaluation.year - 1, evaluation.weights
+            )
 
 
 # ---------------------------------------------------------------- entry point
 
 
 @cached
-def draft_year(client: Client, year: int, today: date, weights: tuple[tuple[str, float], ...],
-               q_weights: tuple[tuple[str, float], ...]) -> Evaluation:
+def draft_year(
+    client: Client,
+    year: int,
+    today: date,
+    weights: tuple[tuple[str, float], ...],
+    q_weights: tuple[tuple[str, float], ...],
+) -> Evaluation:
     """A year computed from the warehouse as it is (without the comparison); kept while the
     warehouse is unchanged (warehouse.cache)."""
     as_of = as_of_day(year, today)
@@ -792,7 +962,8 @@ def evaluate_year(client: Client, settings: Settings, year: int, today: date | N
     previous = None
     if year - 1 >= 2000:
         previous = stored_evaluation(client, year - 1) or draft_year(
-            client, year - 1, today, tuple(weights.items()), tuple(q_weights.items()))
+            client, year - 1, today, tuple(weights.items()), tuple(q_weights.items())
+        )
     attach_comparison(evaluation, previous)
     return evaluation
 
@@ -804,7 +975,6 @@ def review_deadline(start: date, working_days: int) -> date:
     return add_working_days(start, working_days)[0] if working_days else start
 
 
-
 def _percent(share: float | None) -> str:
     return "—" if share is None else f"{100 * share:.0f}%"
 
@@ -813,31 +983,46 @@ def inputs_text(d: DimensionScore) -> str:
     """What a dimension was scored on, in Chinese with units (the 依据 column of the report)."""
     i = d.inputs
     texts = {
-        "quantity": lambda: f"清单数据集 {i.get('listed', 0)} 个，已开放 {i.get('open', 0)} 个（无条件 "
-                            f"{i.get('unconditional', 0)} 个、有条件 {i.get('conditional', 0)} 个），非开放类 "
-                            f"{i.get('closed', 0)} 个，中止开放 {i.get('suspended', 0)} 个，覆盖领域 "
-                            f"{i.get('domains', 0)} 个",
-        "quality": lambda: f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据"
-                           "文件 "
-                           f"{i.get('profiled', 0)} 个；已测维度平均得分率 {i['mean']:.1f}%，测得分值占 "
-                           f"{_percent(i.get('measured_share'))}" if "mean" in i else
-                           f"开放数据集 {i.get('open', 0)} 个，已检测 0 个",
-        "timeliness": lambda: f"定期更新数据集 {i.get('scheduled', 0)} 个（按时 {i.get('on_time', 0)} 个、滞"
-                              "后 "
-                              f"{i.get('late', 0)} 个），静态或不定期 {i.get('never_late', 0)} 个不计滞后",
-        "review_sla": lambda: f"受理申请 {i.get('applications', 0)} 件，办结 {i.get('reviewed', 0)} 件，5 个"
-                              "工作日内 "
-                              f"{i.get('within_sla', 0)} 件，逾期未办结 {i.get('pending_overdue', 0)} 件，不"
-                              "予受理或驳回 "
-                              f"{i.get('rejections', 0)} 件（未告知理由 {i.get('missing_reason', 0)} 件）",
-        "utilisation": lambda: f"有效调用 {i.get('calls', 0):,} 次（下载 {i.get('downloads', 0):,} 次），利用"
-                               "主体 "
-                               f"{i.get('consumers', 0)} 个，有调用的开放数据集 {i.get('used', 0)} 个",
-        "complaints": lambda: f"投诉 {i.get('complaints', 0)} 件，按时核实 {i.get('verified_in_time', 0)} 件"
-                              "，已办结 "
-                              f"{i.get('closed', 0)} 件",
-        "security": lambda: f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 "
-                            f"{i.get('suspended_in_time', 0)} "
-                            f"件，经核实撤回 {i.get('withdrawn', 0)} 件",
+        "quantity": lambda: (
+            f"清单数据集 {i.get('listed', 0)} 个，已开放 {i.get('open', 0)} 个（无条件 "
+            f"{i.get('unconditional', 0)} 个、有条件 {i.get('conditional', 0)} 个），非开放类 "
+            f"{i.get('closed', 0)} 个，中止开放 {i.get('suspended', 0)} 个，覆盖领域 "
+            f"{i.get('domains', 0)} 个"
+        ),
+        "quality": lambda: (
+            f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据"
+            "文件 "
+            f"{i.get('profiled', 0)} 个；已测维度平均得分率 {i['mean']:.1f}%，测得分值占 "
+            f"{_percent(i.get('measured_share'))}"
+            if "mean" in i
+            else f"开放数据集 {i.get('open', 0)} 个，已检测 0 个"
+        ),
+        "timeliness": lambda: (
+            f"定期更新数据集 {i.get('scheduled', 0)} 个（按时 {i.get('on_time', 0)} 个、滞"
+            "后 "
+            f"{i.get('late', 0)} 个），静态或不定期 {i.get('never_late', 0)} 个不计滞后"
+        ),
+        "review_sla": lambda: (
+            f"受理申请 {i.get('applications', 0)} 件，办结 {i.get('reviewed', 0)} 件，5 个"
+            "工作日内 "
+            f"{i.get('within_sla', 0)} 件，逾期未办结 {i.get('pending_overdue', 0)} 件，不"
+            "予受理或驳回 "
+            f"{i.get('rejections', 0)} 件（未告知理由 {i.get('missing_reason', 0)} 件）"
+        ),
+        "utilisation": lambda: (
+            f"有效调用 {i.get('calls', 0):,} 次（下载 {i.get('downloads', 0):,} 次），利用"
+            "主体 "
+            f"{i.get('consumers', 0)} 个，有调用的开放数据集 {i.get('used', 0)} 个"
+        ),
+        "complaints": lambda: (
+            f"投诉 {i.get('complaints', 0)} 件，按时核实 {i.get('verified_in_time', 0)} 件"
+            "，已办结 "
+            f"{i.get('closed', 0)} 件"
+        ),
+        "security": lambda: (
+            f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 "
+            f"{i.get('suspended_in_time', 0)} "
+            f"件，经核实撤回 {i.get('withdrawn', 0)} 件"
+        ),
     }
     return texts[d.key]()

@@ -63,8 +63,20 @@ WHERE year = {year:UInt16} AND ({agency_id:String} = '' OR agency_id = {agency_i
 ORDER BY filed_at, objection_id
 """
 
-OBJECTION_COLUMNS = ["objection_id", "year", "agency_id", "dimension", "reason", "filed_by", "filed_at",
-                     "status", "answer", "answered_by", "answered_at", "updated_at"]
+OBJECTION_COLUMNS = [
+    "objection_id",
+    "year",
+    "agency_id",
+    "dimension",
+    "reason",
+    "filed_by",
+    "filed_at",
+    "status",
+    "answer",
+    "answered_by",
+    "answered_at",
+    "updated_at",
+]
 
 RECTIFICATIONS = """
 SELECT item_id, year, agency_id, toString(dimension) AS dimension, description, due_date,
@@ -75,8 +87,20 @@ WHERE year = {year:UInt16} AND ({agency_id:String} = '' OR agency_id = {agency_i
 ORDER BY due_date, created_at, item_id
 """
 
-RECTIFICATION_COLUMNS = ["item_id", "year", "agency_id", "dimension", "description", "due_date", "status",
-                         "note", "created_by", "created_at", "updated_by", "updated_at"]
+RECTIFICATION_COLUMNS = [
+    "item_id",
+    "year",
+    "agency_id",
+    "dimension",
+    "description",
+    "due_date",
+    "status",
+    "note",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+]
 
 
 def canonical_json(data: dict) -> str:
@@ -103,10 +127,22 @@ def year_state(client: Client, year: int) -> dict:
     """{state, label, review_until, content_hash, recorded_at, actor} of a year; a draft has no row."""
     row = _latest(client, year)
     if row is None:
-        return {"state": "draft", "label": STATE_LABELS["draft"], "review_until": None, "content_hash": "",
-                "recorded_at": None, "actor": ""}
-    return {"state": row["state"], "label": STATE_LABELS[row["state"]], "review_until": row["review_until"],
-            "content_hash": row["content_hash"], "recorded_at": row["recorded_at"], "actor": row["actor"]}
+        return {
+            "state": "draft",
+            "label": STATE_LABELS["draft"],
+            "review_until": None,
+            "content_hash": "",
+            "recorded_at": None,
+            "actor": "",
+        }
+    return {
+        "state": row["state"],
+        "label": STATE_LABELS[row["state"]],
+        "review_until": row["review_until"],
+        "content_hash": row["content_hash"],
+        "recorded_at": row["recorded_at"],
+        "actor": row["actor"],
+    }
 
 
 def stored_evaluation(client: Client, year: int) -> Evaluation | None:
@@ -122,13 +158,27 @@ def _store(client: Client, evaluation: Evaluation, actor: str) -> Evaluation:
     evaluation.recorded_at = recorded.strftime("%Y-%m-%d %H:%M:%S")
     evaluation.content_hash = content_hash(evaluation)
     snapshot = canonical_json(evaluation.to_dict())
-    client.insert("evaluation_states", [[evaluation.year, evaluation.state, evaluation.review_until or date(1970, 1, 1),
-                                         snapshot, evaluation.content_hash, actor, recorded]],
-                  column_names=STATE_COLUMNS)
+    client.insert(
+        "evaluation_states",
+        [
+            [
+                evaluation.year,
+                evaluation.state,
+                evaluation.review_until or date(1970, 1, 1),
+                snapshot,
+                evaluation.content_hash,
+                actor,
+                recorded,
+            ]
+        ],
+        column_names=STATE_COLUMNS,
+    )
     return evaluation
 
 
-def publish(client: Client, settings: Settings, year: int, actor: str, today: date | None = None) -> Evaluation:
+def publish(
+    client: Client, settings: Settings, year: int, actor: str, today: date | None = None
+) -> Evaluation:
     """Store the year's evaluation as computed now and open the agencies' review window."""
     today = today or clock.today()
     state = year_state(client, year)["state"]
@@ -139,13 +189,20 @@ def publish(client: Client, settings: Settings, year: int, actor: str, today: da
     weights, q_weights = evaluation_weights(settings), quality_weights(settings)
     evaluation = draft_year(client, year, today, tuple(weights.items()), tuple(q_weights.items()))
     previous = stored_evaluation(client, year - 1) or draft_year(
-        client, year - 1, today, tuple(weights.items()), tuple(q_weights.items()))
+        client, year - 1, today, tuple(weights.items()), tuple(q_weights.items())
+    )
     attach_comparison(evaluation, previous)
     evaluation.state = "published"
     evaluation.review_until = review_deadline(today, settings.evaluation_review_working_days)
     _store(client, evaluation, actor)
-    audit.record(client, actor, "evaluation.publish", "evaluation", str(year), {
-        "review_until": evaluation.review_until, "content_hash": evaluation.content_hash})
+    audit.record(
+        client,
+        actor,
+        "evaluation.publish",
+        "evaluation",
+        str(year),
+        {"review_until": evaluation.review_until, "content_hash": evaluation.content_hash},
+    )
     return evaluation
 
 
@@ -164,8 +221,9 @@ def finalize(client: Client, year: int, actor: str, today: date | None = None) -
         raise UserError(f"尚有 {len(waiting)} 件复核申请未答复，答复后方可定稿。")
     final = replace(published, state="final")
     _store(client, final, actor)
-    audit.record(client, actor, "evaluation.finalize", "evaluation", str(year),
-                 {"content_hash": final.content_hash})
+    audit.record(
+        client, actor, "evaluation.finalize", "evaluation", str(year), {"content_hash": final.content_hash}
+    )
     return final
 
 
@@ -177,14 +235,22 @@ def _check_dimension(dimension: str) -> None:
         raise UserError(f"Unknown dimension {dimension!r}; choose one of {', '.join(LABELS)}.")
 
 
-def list_objections(client: Client, year: int, agency_id: str | None = None,
-                    objection_id: str | None = None) -> list[dict]:
+def list_objections(
+    client: Client, year: int, agency_id: str | None = None, objection_id: str | None = None
+) -> list[dict]:
     params = {"year": year, "agency_id": agency_id or "", "objection_id": objection_id or ""}
     return _rows(client.query(OBJECTIONS, parameters=params))
 
 
-def file_objection(client: Client, year: int, agency_id: str, reason: str, actor: str, dimension: str = "",
-                   today: date | None = None) -> str:
+def file_objection(
+    client: Client,
+    year: int,
+    agency_id: str,
+    reason: str,
+    actor: str,
+    dimension: str = "",
+    today: date | None = None,
+) -> str:
     """An agency's objection to its published result, within the review window; returns its id."""
     today = today or clock.today()
     _check_dimension(dimension)
@@ -200,15 +266,25 @@ def file_objection(client: Client, year: int, agency_id: str, reason: str, actor
         raise UserError("本单位不在该年度的评估范围内。")
     objection_id = f"obj-{year}-{uuid.uuid4().hex[:10]}"
     now = clock.now_ms()
-    client.insert("evaluation_objections", [[objection_id, year, agency_id, dimension, reason, actor, now, "open",
-                                             "", "", None, now]], column_names=OBJECTION_COLUMNS)
-    audit.record(client, actor, "evaluation.objection", "evaluation_objection", objection_id,
-                 {"year": year, "agency_id": agency_id, "dimension": dimension, "reason": reason})
+    client.insert(
+        "evaluation_objections",
+        [[objection_id, year, agency_id, dimension, reason, actor, now, "open", "", "", None, now]],
+        column_names=OBJECTION_COLUMNS,
+    )
+    audit.record(
+        client,
+        actor,
+        "evaluation.objection",
+        "evaluation_objection",
+        objection_id,
+        {"year": year, "agency_id": agency_id, "dimension": dimension, "reason": reason},
+    )
     return objection_id
 
 
-def answer_objection(client: Client, year: int, objection_id: str, accepted: bool, answer: str,
-                     actor: str) -> None:
+def answer_objection(
+    client: Client, year: int, objection_id: str, accepted: bool, answer: str, actor: str
+) -> None:
     """An official's answer to an objection: accepted (the data is corrected and the year published
     again) or not, with the reason."""
     answer = answer.strip()
@@ -220,24 +296,55 @@ def answer_objection(client: Client, year: int, objection_id: str, accepted: boo
     row = found[0]
     now = clock.now_ms()
     status = "accepted" if accepted else "rejected"
-    client.insert("evaluation_objections", [[
-        row["objection_id"], row["year"], row["agency_id"], row["dimension"], row["reason"], row["filed_by"],
-        row["filed_at"], status, answer, actor, now, now]], column_names=OBJECTION_COLUMNS)
-    audit.record(client, actor, "evaluation.objection_answer", "evaluation_objection", objection_id,
-                 {"year": year, "status": status, "answer": answer})
+    client.insert(
+        "evaluation_objections",
+        [
+            [
+                row["objection_id"],
+                row["year"],
+                row["agency_id"],
+                row["dimension"],
+                row["reason"],
+                row["filed_by"],
+                row["filed_at"],
+                status,
+                answer,
+                actor,
+                now,
+                now,
+            ]
+        ],
+        column_names=OBJECTION_COLUMNS,
+    )
+    audit.record(
+        client,
+        actor,
+        "evaluation.objection_answer",
+        "evaluation_objection",
+        objection_id,
+        {"year": year, "status": status, "answer": answer},
+    )
 
 
 # ---------------------------------------------------------------- rectification (整改)
 
 
-def list_rectifications(client: Client, year: int, agency_id: str | None = None,
-                        item_id: str | None = None) -> list[dict]:
+def list_rectifications(
+    client: Client, year: int, agency_id: str | None = None, item_id: str | None = None
+) -> list[dict]:
     params = {"year": year, "agency_id": agency_id or "", "item_id": item_id or ""}
     return _rows(client.query(RECTIFICATIONS, parameters=params))
 
 
-def add_rectification(client: Client, year: int, agency_id: str, description: str, due_date: date,
-                      actor: str, dimension: str = "") -> str:
+def add_rectification(
+    client: Client,
+    year: int,
+    agency_id: str,
+    description: str,
+    due_date: date,
+    actor: str,
+    dimension: str = "",
+) -> str:
     """A rectification item an agency commits to for a published or final year; returns its id."""
     _check_dimension(dimension)
     description = description.strip()
@@ -247,16 +354,31 @@ def add_rectification(client: Client, year: int, agency_id: str, description: st
         raise UserError(f"{year}年度评估尚未发布，发布后再登记整改事项。")
     item_id = f"rect-{year}-{uuid.uuid4().hex[:10]}"
     now = clock.now_ms()
-    client.insert("rectifications", [[item_id, year, agency_id, dimension, description, due_date, "planned", "",
-                                      actor, now, actor, now]], column_names=RECTIFICATION_COLUMNS)
-    audit.record(client, actor, "evaluation.rectification", "rectification", item_id,
-                 {"year": year, "agency_id": agency_id, "dimension": dimension, "description": description,
-                  "due_date": due_date})
+    client.insert(
+        "rectifications",
+        [[item_id, year, agency_id, dimension, description, due_date, "planned", "", actor, now, actor, now]],
+        column_names=RECTIFICATION_COLUMNS,
+    )
+    audit.record(
+        client,
+        actor,
+        "evaluation.rectification",
+        "rectification",
+        item_id,
+        {
+            "year": year,
+            "agency_id": agency_id,
+            "dimension": dimension,
+            "description": description,
+            "due_date": due_date,
+        },
+    )
     return item_id
 
 
-def update_rectification(client: Client, year: int, item_id: str, status: str, note: str, actor: str,
-                         agency_id: str | None = None) -> None:
+def update_rectification(
+    client: Client, year: int, item_id: str, status: str, note: str, actor: str, agency_id: str | None = None
+) -> None:
     """Move a rectification item to another status, with a note; an agency only its own items."""
     if status not in RECTIFICATION_STATUSES:
         raise UserError(f"Unknown status {status!r}; choose one of {', '.join(RECTIFICATION_STATUSES)}.")
@@ -264,9 +386,31 @@ def update_rectification(client: Client, year: int, item_id: str, status: str, n
     if not found:
         raise UserError(f"No rectification item {item_id} for {year}.")
     row = found[0]
-    client.insert("rectifications", [[row["item_id"], row["year"], row["agency_id"], row["dimension"],
-                                      row["description"], row["due_date"], status, note.strip(),
-                                      row["created_by"], row["created_at"], actor, clock.now_ms()]],
-                  column_names=RECTIFICATION_COLUMNS)
-    audit.record(client, actor, "evaluation.rectification_update", "rectification", item_id,
-                 {"year": year, "status": status, "note": note.strip()})
+    client.insert(
+        "rectifications",
+        [
+            [
+                row["item_id"],
+                row["year"],
+                row["agency_id"],
+                row["dimension"],
+                row["description"],
+                row["due_date"],
+                status,
+                note.strip(),
+                row["created_by"],
+                row["created_at"],
+                actor,
+                clock.now_ms(),
+            ]
+        ],
+        column_names=RECTIFICATION_COLUMNS,
+    )
+    audit.record(
+        client,
+        actor,
+        "evaluation.rectification_update",
+        "rectification",
+        item_id,
+        {"year": year, "status": status, "note": note.strip()},
+    )

@@ -19,7 +19,7 @@ OFFICIAL = User("olivia", "official")
 @pytest.fixture
 def published(settings, client, monkeypatch):
     build_two_agency_year(client)
-    evaluation_store.publish(client, settings, 2025, "olivia")        # the review window opens today
+    evaluation_store.publish(client, settings, 2025, "olivia")  # the review window opens today
     monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
     get_settings.cache_clear()
     yield client
@@ -53,10 +53,13 @@ def test_an_agency_sees_its_own_result_and_the_city_mean_only(published):
     assert metrics["总分"] == "79.34" and metrics["排名"] == "1 / 2" and metrics["评估覆盖"] == "100%"
     own = next(f for f in frames(app) if "全市平均得分率" in f.columns)
     assert len(own) == 7 and set(own["维度"]) >= {"数据质量", "更新及时性"}
-    assert own.loc[own["维度"] == "数据质量", "失分及未评估原因"].iloc[0].endswith("内容维度未评估（不计入分"
-                                                                     "母）")
+    assert (
+        own.loc[own["维度"] == "数据质量", "失分及未评估原因"]
+        .iloc[0]
+        .endswith("内容维度未评估（不计入分母）")
+    )
     assert "市卫生健康委员会" not in page_text(app) and "a2" not in page_text(app)
-    assert not any(b.label == "发布复核" for b in app.button)                # officials only
+    assert not any(b.label == "发布复核" for b in app.button)  # officials only
 
 
 def test_an_agency_files_an_objection_and_records_a_rectification_item(published):
@@ -69,7 +72,11 @@ def test_an_agency_files_an_objection_and_records_a_rectification_item(published
     next(b for b in app.button if b.label == "登记整改事项").click().run()
     assert not app.exception and any(s.value == "整改事项已登记。" for s in app.success)
     [objection] = evaluation_store.list_objections(published, 2025, "a1")
-    assert (objection["dimension"], objection["filed_by"], objection["status"]) == ("timeliness", "alice", "open")
+    assert (objection["dimension"], objection["filed_by"], objection["status"]) == (
+        "timeliness",
+        "alice",
+        "open",
+    )
     [item] = evaluation_store.list_rectifications(published, 2025, "a1")
     assert item["description"] == "建立每周更新提醒" and item["status"] == "planned"
     app = run(AGENCY)
@@ -86,8 +93,12 @@ def test_an_agency_files_an_objection_and_records_a_rectification_item(published
     [answered] = evaluation_store.list_objections(published, 2025, "a1")
     assert (answered["status"], answered["answered_by"]) == ("rejected", "olivia")
     actions = [a for (a,) in published.query("SELECT action FROM audit_log ORDER BY seq").result_rows]
-    assert actions == ["evaluation.publish", "evaluation.objection", "evaluation.rectification",
-                       "evaluation.objection_answer"]
+    assert actions == [
+        "evaluation.publish",
+        "evaluation.objection",
+        "evaluation.rectification",
+        "evaluation.objection_answer",
+    ]
 
 
 def test_an_official_publishes_a_draft_year(published):

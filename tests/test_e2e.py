@@ -368,7 +368,8 @@ def test_an_agency_objects_to_its_published_result_and_records_a_rectification_i
     open_page(page, evaluation)
     page.get_by_text(ZH["evaluation.city_mean_total"]).wait_for()
     assert page.get_by_role("button", name=ZH["evaluation.publish"]).count() == 0
-    page.get_by_role("textbox", name=ZH["evaluation.reason"]).fill("本单位数据集已按月更新，请核实目录同步时间")
+    reason = page.get_by_role("textbox", name=ZH["evaluation.reason"])
+    reason.fill("本单位数据集已按月更新，请核实目录同步时间")
     page.get_by_role("button", name=ZH["evaluation.file_objection"]).click()
     page.get_by_text(ZH["evaluation.objection_filed"]).wait_for()
     settle(page)

@@ -37,9 +37,11 @@ def _setup_violations(client):
 
 
 FILED_REPORT = """
-INSERT INTO usage_reports (report_id, agreement_id, consumer_id, dataset_id, period_start, period_end, due_date,
+INSERT INTO usage_reports (report_id, agreement_id, consumer_id, dataset_id, period_start, period_end,
+                           due_date,
                            filed_at, calls_reported, fields_reported)
-VALUES ('u1', 'g1', 'c1', 'd1', '2025-06-01', '2025-06-15', '2025-06-30', '2025-06-20 10:00:00', 120, ['line'])
+VALUES ('u1', 'g1', 'c1', 'd1', '2025-06-01', '2025-06-15', '2025-06-30', '2025-06-20 10:00:00', 120,
+        ['line'])
 """
 
 
@@ -54,7 +56,8 @@ def test_consumer_report_has_the_five_items_and_reconciles_reported_calls(client
     assert [h[:3] for h in headings[:5]] == ["（一）", "（二）", "（三）", "（四）", "（五）"]
     assert headings[3] == "（四）数据质量、数据供给模式等方面提升建议" and headings[5].startswith("附：")
     text = "\n".join(p.text for p in document.paragraphs)
-    assert "请结合使用公交线路的情况填写" in text and "请说明已采取的数据安全保障措施" in text   # (四)(五) prompts
+    # (四) and (五) are prompts.
+    assert "请结合使用公交线路的情况填写" in text and "请说明已采取的数据安全保障措施" in text
     assert "征求意见稿" in text
     usage = next(t for t in document.tables if t.rows[0].cells[0].text == "数据集" and len(t.columns) == 7)
     row = [c.text for c in usage.rows[1].cells]
@@ -131,6 +134,7 @@ def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
     audited = client.query(
         "SELECT object_type FROM audit_log WHERE action = 'export' ORDER BY seq").result_rows
     assert [r[0] for r in audited] == ["annual_report", "enforcement_list"]
-    assert client.query("SELECT count() FROM audit_log WHERE action = 'evaluation.publish'").result_rows == [(1,)]
+    published_entries = "SELECT count() FROM audit_log WHERE action = 'evaluation.publish'"
+    assert client.query(published_entries).result_rows == [(1,)]
     result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "odt", "--out", str(out)])
     assert isinstance(result.exception, UserError)

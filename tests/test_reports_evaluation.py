@@ -54,8 +54,18 @@ def test_points_per_dimension(evaluation):
     points = {k: d.points for k, d in a1.dimensions.items()}
     # quality: d1 profiled 75/85, d2 not profiled: metadata + openness only, 20/40 -> mean 0.6912 x 25.
     # timeliness: d1 monthly on time; d2 weekly, 14.6 days late against 7 + 2 -> 0.375 left; mean 0.6875.
-    assert points == pytest.approx({"quantity": 15.0, "quality": 17.28, "timeliness": 10.31, "review_sla": 9.0,
-                                    "utilisation": 12.75, "complaints": 10.0, "security": 5.0}, abs=0.01)
+    assert points == pytest.approx(
+        {
+            "quantity": 15.0,
+            "quality": 17.28,
+            "timeliness": 10.31,
+            "review_sla": 9.0,
+            "utilisation": 12.75,
+            "complaints": 10.0,
+            "security": 5.0,
+        },
+        abs=0.01,
+    )
     assert a1.total == pytest.approx(79.34) and a1.grade == "良好" and a1.rank == 1
     assert a1.measured_share == 1.0
     points = {k: d.points for k, d in a2.dimensions.items()}
@@ -104,8 +114,9 @@ def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings
 
 def test_static_irregular_and_withdrawn_data_are_never_late(client, settings):
     """Rule: static data (第九条(五)), irregular data and withdrawn datasets (第十条(二)) are not late."""
-    client.command("INSERT INTO agencies (agency_id, name, name_en, kind) VALUES ('s', '市档案局', '', 'city_"
-                   "bureau')")
+    client.command(
+        "INSERT INTO agencies (agency_id, name, name_en, kind) VALUES ('s', '市档案局', '', 'city_bureau')"
+    )
     client.command("""
         INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
                               update_frequency, published_at, last_updated, status) VALUES
@@ -128,7 +139,7 @@ def test_static_irregular_and_withdrawn_data_are_never_late(client, settings):
             '2019-02-01 00:00:00', 'open')""")
     late = evaluate_year(client, settings, 2025, today=TODAY).agency("s").dimensions["timeliness"]
     assert late.ratio == 0.0 and late.inputs["late"] == 1
-    assert "本年度未更新，最近一次更新为2019年2月1日" in late.lost[0]       # not "2,500 天"
+    assert "本年度未更新，最近一次更新为2019年2月1日" in late.lost[0]  # not "2,500 天"
 
 
 def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
@@ -139,19 +150,23 @@ def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
     # 2024: d1 only, on time; 2025 on the same basis: (15 x 1 + 15 x 0.6875) / 30.
     assert comparison.previous_total == 100.0 and comparison.total == pytest.approx(84.38, abs=0.01)
     assert a1.change == pytest.approx(-15.62, abs=0.01)
-    a2 = evaluation.agency("a2")                              # d3 was published in 2025
+    a2 = evaluation.agency("a2")  # d3 was published in 2025
     assert not a2.comparison.comparable and a2.change is None and a2.comparison.reason == "2024年度未参评"
 
 
 def test_a_draft_past_year_reads_the_catalog_as_it_was(client, settings):
     build_two_agency_year(client)
     before = evaluate_year(client, settings, 2025, today=TODAY)
-    current_before = evaluate_year(client, settings, clock.today().year)      # as of today: the newest
+    current_before = evaluate_year(client, settings, clock.today().year)  # as of today: the newest
     client.command(RELOADED_CATALOG)
     after = evaluate_year(client, settings, 2025, today=TODAY)
     assert canonical_json(after.to_dict()) == canonical_json(before.to_dict())
     current = evaluate_year(client, settings, clock.today().year).agency("a1")
-    assert current.dimensions["quantity"].ratio == 0.5 != current_before.agency("a1").dimensions["quantity"].ratio
+    assert (
+        current.dimensions["quantity"].ratio
+        == 0.5
+        != current_before.agency("a1").dimensions["quantity"].ratio
+    )
 
 
 def test_a_final_year_is_never_computed_again(client, settings):
@@ -166,8 +181,10 @@ def test_a_final_year_is_never_computed_again(client, settings):
 
     client.command(RELOADED_CATALOG)
     insert_violation(client, "v7", "2025-12-01 10:00:00", "critical")
-    client.command("INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, "
-                   "losses, profiled) VALUES ('r9', 'd2', 'a1', '2025-12-30 10:00:00', 10, {}, '[]', 0)")
+    client.command(
+        "INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, "
+        "losses, profiled) VALUES ('r9', 'd2', 'a1', '2025-12-30 10:00:00', 10, {}, '[]', 0)"
+    )
     again = evaluate_year(client, settings, 2025, today=TODAY)
     assert canonical_json(again.to_dict()) == figures
     assert again.state == "final" and again.content_hash == final.content_hash == content_hash(again)
@@ -184,34 +201,57 @@ def test_objections_and_rectification_items_are_recorded_and_audited(client, set
     evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
     with pytest.raises(UserError):
         evaluation_store.file_objection(client, 2025, "a1", "  ", "alice", today=TODAY)
-    objection = evaluation_store.file_objection(client, 2025, "a1", "d2 已于12月更新，目录未同步", "alice",
-                                                dimension="timeliness", today=TODAY)
+    objection = evaluation_store.file_objection(
+        client, 2025, "a1", "d2 已于12月更新，目录未同步", "alice", dimension="timeliness", today=TODAY
+    )
     with pytest.raises(UserError, match="复核期已于"):
         evaluation_store.file_objection(client, 2025, "a1", "再议", "alice", today=date(2026, 12, 14))
     with pytest.raises(UserError, match="未答复"):
         evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
     evaluation_store.answer_objection(client, 2025, objection, False, "目录记录以平台同步为准", "olivia")
     [row] = evaluation_store.list_objections(client, 2025, "a1")
-    assert (row["status"], row["answer"], row["answered_by"]) == ("rejected", "目录记录以平台同步为准", "olivia")
-    item = evaluation_store.add_rectification(client, 2025, "a1", "按周更新企业运力数据", date(2027, 3, 31),
-                                              "alice", dimension="timeliness")
-    evaluation_store.update_rectification(client, 2025, item, "in_progress", "已建立更新提醒", "alice",
-                                          agency_id="a1")
-    with pytest.raises(UserError):                     # another agency's item is not found for a2
+    assert (row["status"], row["answer"], row["answered_by"]) == (
+        "rejected",
+        "目录记录以平台同步为准",
+        "olivia",
+    )
+    item = evaluation_store.add_rectification(
+        client, 2025, "a1", "按周更新企业运力数据", date(2027, 3, 31), "alice", dimension="timeliness"
+    )
+    evaluation_store.update_rectification(
+        client, 2025, item, "in_progress", "已建立更新提醒", "alice", agency_id="a1"
+    )
+    with pytest.raises(UserError):  # another agency's item is not found for a2
         evaluation_store.update_rectification(client, 2025, item, "done", "", "bob", agency_id="a2")
     [rect] = evaluation_store.list_rectifications(client, 2025, "a1")
-    assert (rect["status"], rect["note"], rect["due_date"]) == ("in_progress", "已建立更新提醒", date(2027, 3, 31))
+    assert (rect["status"], rect["note"], rect["due_date"]) == (
+        "in_progress",
+        "已建立更新提醒",
+        date(2027, 3, 31),
+    )
     evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
     actions = client.query("SELECT action, actor FROM audit_log ORDER BY seq").result_rows
-    assert actions == [("evaluation.publish", "olivia"), ("evaluation.objection", "alice"),
-                       ("evaluation.objection_answer", "olivia"), ("evaluation.rectification", "alice"),
-                       ("evaluation.rectification_update", "alice"), ("evaluation.finalize", "olivia")]
+    assert actions == [
+        ("evaluation.publish", "olivia"),
+        ("evaluation.objection", "alice"),
+        ("evaluation.objection_answer", "olivia"),
+        ("evaluation.rectification", "alice"),
+        ("evaluation.rectification_update", "alice"),
+        ("evaluation.finalize", "olivia"),
+    ]
 
 
 def test_weights_from_config(built_year):
     client, settings = built_year
-    weights = {"quantity": 0, "quality": 0, "review_sla": 0, "utilisation": 0, "complaints": 0,
-               "security": 0, "timeliness": 10}
+    weights = {
+        "quantity": 0,
+        "quality": 0,
+        "review_sla": 0,
+        "utilisation": 0,
+        "complaints": 0,
+        "security": 0,
+        "timeliness": 10,
+    }
     tuned = Settings(**{**settings.model_dump(), "evaluation_weights": weights})
     evaluation = evaluate_year(client, tuned, 2025, today=TODAY)
     assert evaluation.agency("a2").total == 100.0 and evaluation.agency("a1").total == pytest.approx(68.75)
@@ -227,7 +267,13 @@ def test_bad_weights_and_years_are_user_errors(client, settings):
 
 def test_grades_at_their_boundaries():
     assert [grade_for(x) for x in (90, 89.99, 75, 74.99, 60, 59.99)] == [
-        "优秀", "良好", "良好", "合格", "合格", "不合格"]
+        "优秀",
+        "良好",
+        "良好",
+        "合格",
+        "合格",
+        "不合格",
+    ]
 
 
 def test_an_empty_platform_evaluates_to_nothing(client, settings):

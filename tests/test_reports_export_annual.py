@@ -32,13 +32,45 @@ from reports.quality import FORMAT_OPENNESS, FREQUENCY_DAYS
 from warehouse import connect
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
-ENUM_WORDS = sorted({
-    *vocabulary.ROLES, *vocabulary.SEVERITIES, *vocabulary.CONSUMER_KINDS, *vocabulary.MEASURES,
-    *vocabulary.ALERT_CATEGORIES, *FREQUENCY_DAYS, "static", "unconditional", "conditional", "closed",
-    "open", "suspended", "withdrawn", "restored", "reopened", "pending", "approved", "rejected",
-    "not_accepted", "trade_secret", "privacy", "other", "published", "final", "draft", "scored",
-    "unmeasured", "not_applicable", "True", "False", "None", "null", *[f for f in FORMAT_OPENNESS if f.isalpha()],
-}, key=len, reverse=True)
+ENUM_WORDS = sorted(
+    {
+        *vocabulary.ROLES,
+        *vocabulary.SEVERITIES,
+        *vocabulary.CONSUMER_KINDS,
+        *vocabulary.MEASURES,
+        *vocabulary.ALERT_CATEGORIES,
+        *FREQUENCY_DAYS,
+        "static",
+        "unconditional",
+        "conditional",
+        "closed",
+        "open",
+        "suspended",
+        "withdrawn",
+        "restored",
+        "reopened",
+        "pending",
+        "approved",
+        "rejected",
+        "not_accepted",
+        "trade_secret",
+        "privacy",
+        "other",
+        "published",
+        "final",
+        "draft",
+        "scored",
+        "unmeasured",
+        "not_applicable",
+        "True",
+        "False",
+        "None",
+        "null",
+        *[f for f in FORMAT_OPENNESS if f.isalpha()],
+    },
+    key=len,
+    reverse=True,
+)
 ENUM = re.compile(r"(?<![A-Za-z])(" + "|".join(ENUM_WORDS) + r")(?![A-Za-z])")
 PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"
 
@@ -52,8 +84,10 @@ def demo(tmp_path_factory):
     year = date.today().year
     evaluation_store.publish(client, settings, year, "olivia")
     out = tmp_path_factory.mktemp("annual")
-    files = {fmt: write_annual_report(client, settings, year, fmt, out / f"annual.{fmt}")
-             for fmt in ("pdf", "docx", "xlsx")}
+    files = {
+        fmt: write_annual_report(client, settings, year, fmt, out / f"annual.{fmt}")
+        for fmt in ("pdf", "docx", "xlsx")
+    }
     return client, evaluate_year(client, settings, year), files
 
 
@@ -89,27 +123,38 @@ def test_no_code_name_enum_word_or_unmasked_person_in_the_text(demo, fmt):
     flat = text.replace("\n", "")
     assert [p for p in persons if p in flat] == []
     if fmt != "xlsx":
-        assert any(mask_person_name(p) in flat for p in persons)       # the masked form is there
+        assert any(mask_person_name(p) in flat for p in persons)  # the masked form is there
 
 
 def test_the_pdf_is_an_a4_official_document_with_every_font_embedded(demo):
     _, evaluation, files = demo
     reader = PdfReader(files["pdf"])
     width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
-    assert (round(width), round(height)) == (595, 842)                       # A4 in points
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
     text = pdf_text(files["pdf"]).replace("\n", "")
-    for heading in ("一、综述", "二、主要问题", "三、工作建议", "四、各单位评估情况", "（一）评估方法", "附件1"):
+    for heading in (
+        "一、综述",
+        "二、主要问题",
+        "三、工作建议",
+        "四、各单位评估情况",
+        "（一）评估方法",
+        "附件1",
+    ):
         assert heading in text
     assert "《上海市公共数据开放实施细则（征求意见稿）》" in text and "尚未正式施行" in text
     assert "上海市经济和信息化委员会" in text and f"{date.today().year}年{date.today().month}月" in text
     assert evaluation.content_hash in text and "— 1 —" in text and "— 2 —" in text
     if shutil.which("pdffonts"):
-        listing = subprocess.run(["pdffonts", str(files["pdf"])], capture_output=True, text=True,
-                                 check=True).stdout.splitlines()[2:]
+        listing = subprocess.run(
+            ["pdffonts", str(files["pdf"])], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[2:]
         assert listing and all(line.split()[-5] == "yes" for line in listing), listing
         assert {line.split("+")[1].split()[0] for line in listing} == {
-            "FandolFang-Regular", "FandolHei-Regular", "FandolKai-Regular"}
-    for page in reader.pages:                                  # and the same from the font dictionaries
+            "FandolFang-Regular",
+            "FandolHei-Regular",
+            "FandolKai-Regular",
+        }
+    for page in reader.pages:  # and the same from the font dictionaries
         for ref in page["/Resources"].get("/Font", {}).values():
             font = ref.get_object()
             descriptor = font["/FontDescriptor"].get_object()
@@ -151,11 +196,14 @@ def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
 
 
 def test_text_is_written_as_text_never_as_a_formula(tmp_path):
-    sheet = Sheet("表", [Column("名称"), Column("编号"), Column("数量", "int"), Column("日期", "date")],
-                  [["=HYPERLINK(\"http://x\")", "0012", 3, date(2026, 1, 2)], ["+1", "1e5", None, None]])
+    sheet = Sheet(
+        "表",
+        [Column("名称"), Column("编号"), Column("数量", "int"), Column("日期", "date")],
+        [['=HYPERLINK("http://x")', "0012", 3, date(2026, 1, 2)], ["+1", "1e5", None, None]],
+    )
     write_workbook(tmp_path / "t.xlsx", [sheet])
     rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx").active.iter_rows(values_only=True))
-    assert rows[1][:3] == ("=HYPERLINK(\"http://x\")", "0012", 3) and rows[1][3].date() == date(2026, 1, 2)
+    assert rows[1][:3] == ('=HYPERLINK("http://x")', "0012", 3) and rows[1][3].date() == date(2026, 1, 2)
     assert rows[2][:2] == ("+1", "1e5")
     cell = openpyxl.load_workbook(tmp_path / "t.xlsx").active["A2"]
     assert cell.data_type == "s"
@@ -168,11 +216,11 @@ def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_p
     out = write_annual_report(client, settings, 2025, "pdf", tmp_path / "sub" / "r.pdf")
     text = pdf_text(out).replace("\n", "")
     assert "（草稿，数据随平台更新而变化）" in text and "内容校验码" not in text
-    assert "市交通委员会" in text and "不计入本单位得分" in text      # a2's consumer violation: context
+    assert "市交通委员会" in text and "不计入本单位得分" in text  # a2's consumer violation: context
     with pytest.raises(UserError):
         write_annual_report(client, settings, 2025, "odt", tmp_path / "r.odt")
     with pytest.raises(UserError):
-        write_annual_report(client, settings, 2025, "pdf", tmp_path)       # a directory
+        write_annual_report(client, settings, 2025, "pdf", tmp_path)  # a directory
 
 
 def test_sixty_agencies_fit_the_pdf(tmp_path):
@@ -182,7 +230,8 @@ def test_sixty_agencies_fit_the_pdf(tmp_path):
        FROM numbers(60)""")
     client.command("""INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
                              update_frequency, published_at, last_updated)
-       SELECT concat('s', toString(number)), concat('g', toString(number % 60)), concat('数据集', toString(number)),
+       SELECT concat('s', toString(number)), concat('g', toString(number % 60)),
+              concat('数据集', toString(number)),
               ['交通', '卫生', '经济'][number % 3 + 1], 'unconditional', 'csv', '[]', 'monthly', '2025-01-01',
               toDateTime('2025-12-01 00:00:00', 'Asia/Shanghai') - toIntervalDay(number)
        FROM numbers(180)""")

@@ -27,9 +27,11 @@ from reports import evaluation, evaluation_store
 FIRST_YEAR = 2024
 GRADE_KEYS = {"优秀": "excellent", "良好": "good", "合格": "pass", "不合格": "fail"}
 GRADE_COLOURS = {"excellent": "#15803d", "good": "#65a30d", "pass": "#f59e0b", "fail": "#dc2626"}
-EXPORTS = (("pdf", "application/pdf"),
-           ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-           ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+EXPORTS = (
+    ("pdf", "application/pdf"),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+)
 
 
 def _grade(label: str) -> str:
@@ -81,14 +83,20 @@ def _own_scores(result: evaluation.Evaluation, agency: evaluation.AgencyEvaluati
     columns[4].metric(t("evaluation.city_mean_total"), format_number(result.mean_total(), 2))
     st.caption(_change(agency))
     city = result.city_mean()
-    frame = pl.DataFrame([{
-        t("evaluation.col.dimension"): _dimension(d.key), t("evaluation.col.weight"): d.weight,
-        t("evaluation.col.points"): _points(d),
-        t("evaluation.col.own_share"): format_percent(d.ratio, 1),
-        t("evaluation.col.city_share"): format_percent(city[d.key], 1),
-        t("evaluation.col.basis"): evaluation.inputs_text(d),
-        t("evaluation.col.lost"): "；".join(d.lost),
-    } for d in agency.dimensions.values()])
+    frame = pl.DataFrame(
+        [
+            {
+                t("evaluation.col.dimension"): _dimension(d.key),
+                t("evaluation.col.weight"): d.weight,
+                t("evaluation.col.points"): _points(d),
+                t("evaluation.col.own_share"): format_percent(d.ratio, 1),
+                t("evaluation.col.city_share"): format_percent(city[d.key], 1),
+                t("evaluation.col.basis"): evaluation.inputs_text(d),
+                t("evaluation.col.lost"): "；".join(d.lost),
+            }
+            for d in agency.dimensions.values()
+        ]
+    )
     table(frame, f"evaluation_own_{result.year}", key=f"evaluation_own_{result.year}")
     for note in agency.context:
         st.caption(note)
@@ -100,12 +108,18 @@ def _objection_form(year: int, agency_id: str, user, state: dict) -> None:
         return
     with st.form(f"evaluation_objection_{year}", clear_on_submit=True):
         st.markdown(t("evaluation.objection_form", until=format_date(state["review_until"])))
-        dimension = st.selectbox(t("evaluation.col.dimension"), ["", *evaluation.LABELS],
-                                 format_func=_dimension, key="evaluation_objection_dimension")
+        dimension = st.selectbox(
+            t("evaluation.col.dimension"),
+            ["", *evaluation.LABELS],
+            format_func=_dimension,
+            key="evaluation_objection_dimension",
+        )
         reason = st.text_area(t("evaluation.reason"), key="evaluation_objection_reason")
         if st.form_submit_button(t("evaluation.file_objection")):
             try:
-                evaluation_store.file_objection(get_client(), year, agency_id, reason, user.username, dimension)
+                evaluation_store.file_objection(
+                    get_client(), year, agency_id, reason, user.username, dimension
+                )
                 st.success(t("evaluation.objection_filed"))
             except UserError as exc:
                 user_error(exc)
@@ -113,12 +127,19 @@ def _objection_form(year: int, agency_id: str, user, state: dict) -> None:
 
 def _objections_table(year: int, agency_id: str | None, name: str) -> list[dict]:
     rows = evaluation_store.list_objections(get_client(), year, agency_id)
-    frame = pl.DataFrame([{
-        t("evaluation.col.filed_at"): r["filed_at"], t("evaluation.col.dimension"): _dimension(r["dimension"]),
-        t("evaluation.reason"): r["reason"],
-        t("evaluation.col.status"): t(f"evaluation.objection.{r['status']}"),
-        t("evaluation.col.answer"): r["answer"], **({"id": r["objection_id"]} if agency_id is None else {}),
-    } for r in rows])
+    frame = pl.DataFrame(
+        [
+            {
+                t("evaluation.col.filed_at"): r["filed_at"],
+                t("evaluation.col.dimension"): _dimension(r["dimension"]),
+                t("evaluation.reason"): r["reason"],
+                t("evaluation.col.status"): t(f"evaluation.objection.{r['status']}"),
+                t("evaluation.col.answer"): r["answer"],
+                **({"id": r["objection_id"]} if agency_id is None else {}),
+            }
+            for r in rows
+        ]
+    )
     table(frame, name, key=name)
     return rows
 
@@ -129,15 +150,21 @@ def _rectification_form(year: int, agency_id: str, user, state: dict) -> None:
         return
     with st.form(f"evaluation_rectification_{year}", clear_on_submit=True):
         st.markdown(t("evaluation.rectification_form"))
-        dimension = st.selectbox(t("evaluation.col.dimension"), ["", *evaluation.LABELS],
-                                 format_func=_dimension, key="evaluation_rectification_dimension")
+        dimension = st.selectbox(
+            t("evaluation.col.dimension"),
+            ["", *evaluation.LABELS],
+            format_func=_dimension,
+            key="evaluation_rectification_dimension",
+        )
         description = st.text_input(t("evaluation.description"), key="evaluation_rectification_description")
-        due = st.date_input(t("evaluation.col.due"), value=today() + timedelta(days=90),
-                            key="evaluation_rectification_due")
+        due = st.date_input(
+            t("evaluation.col.due"), value=today() + timedelta(days=90), key="evaluation_rectification_due"
+        )
         if st.form_submit_button(t("evaluation.add_rectification")):
             try:
-                evaluation_store.add_rectification(get_client(), year, agency_id, description, due, user.username,
-                                                   dimension)
+                evaluation_store.add_rectification(
+                    get_client(), year, agency_id, description, due, user.username, dimension
+                )
                 st.success(t("evaluation.rectification_added"))
             except UserError as exc:
                 user_error(exc)
@@ -145,27 +172,41 @@ def _rectification_form(year: int, agency_id: str, user, state: dict) -> None:
 
 def _rectifications(year: int, agency_id: str | None, user) -> None:
     rows = evaluation_store.list_rectifications(get_client(), year, agency_id)
-    frame = pl.DataFrame([{
-        t("evaluation.col.dimension"): _dimension(r["dimension"]), t("evaluation.description"): r["description"],
-        t("evaluation.col.due"): r["due_date"],
-        t("evaluation.col.status"): t(f"evaluation.rectification.{r['status']}"),
-        t("evaluation.col.note"): r["note"], **({"id": r["item_id"]} if agency_id is None else {}),
-    } for r in rows])
+    frame = pl.DataFrame(
+        [
+            {
+                t("evaluation.col.dimension"): _dimension(r["dimension"]),
+                t("evaluation.description"): r["description"],
+                t("evaluation.col.due"): r["due_date"],
+                t("evaluation.col.status"): t(f"evaluation.rectification.{r['status']}"),
+                t("evaluation.col.note"): r["note"],
+                **({"id": r["item_id"]} if agency_id is None else {}),
+            }
+            for r in rows
+        ]
+    )
     table(frame, f"evaluation_rectifications_{year}", key=f"evaluation_rectifications_{year}")
     if agency_id is None or not rows:
         return
     with st.form(f"evaluation_rectification_update_{year}"):
-        item = st.selectbox(t("evaluation.item"), [r["item_id"] for r in rows],
-                            format_func={r["item_id"]: r["description"] for r in rows}.get,
-                            key="evaluation_rectification_item")
-        status = st.selectbox(t("evaluation.col.status"), list(evaluation_store.RECTIFICATION_STATUSES),
-                              format_func=lambda s: t(f"evaluation.rectification.{s}"),
-                              key="evaluation_rectification_status")
+        item = st.selectbox(
+            t("evaluation.item"),
+            [r["item_id"] for r in rows],
+            format_func={r["item_id"]: r["description"] for r in rows}.get,
+            key="evaluation_rectification_item",
+        )
+        status = st.selectbox(
+            t("evaluation.col.status"),
+            list(evaluation_store.RECTIFICATION_STATUSES),
+            format_func=lambda s: t(f"evaluation.rectification.{s}"),
+            key="evaluation_rectification_status",
+        )
         note = st.text_input(t("evaluation.col.note"), key="evaluation_rectification_note")
         if st.form_submit_button(t("evaluation.update_rectification")):
             try:
-                evaluation_store.update_rectification(get_client(), year, item, status, note, user.username,
-                                                      agency_id=agency_id)
+                evaluation_store.update_rectification(
+                    get_client(), year, item, status, note, user.username, agency_id=agency_id
+                )
                 st.success(t("evaluation.rectification_updated"))
             except UserError as exc:
                 user_error(exc)
@@ -198,47 +239,79 @@ def _summary(result: evaluation.Evaluation) -> None:
 
 
 def _ranking_chart(result: evaluation.Evaluation) -> None:
-    frame = pl.DataFrame({
-        "agency": [a.name for a in result.agencies], "total": [a.total for a in result.agencies],
-        "grade": [_grade(a.grade) for a in result.agencies],
-    })
+    frame = pl.DataFrame(
+        {
+            "agency": [a.name for a in result.agencies],
+            "total": [a.total for a in result.agencies],
+            "grade": [_grade(a.grade) for a in result.agencies],
+        }
+    )
     colours = {t(f"pages.evaluation.grade.{k}"): c for k, c in GRADE_COLOURS.items()}
-    fig = charts.bar(frame, "agency", "total", t("pages.evaluation.ranking_chart", year=result.year),
-                     labels={"agency": "", "total": t("pages.evaluation.total"), "grade": ""},
-                     color="grade", horizontal=True, colours=colours)
+    fig = charts.bar(
+        frame,
+        "agency",
+        "total",
+        t("pages.evaluation.ranking_chart", year=result.year),
+        labels={"agency": "", "total": t("pages.evaluation.total"), "grade": ""},
+        color="grade",
+        horizontal=True,
+        colours=colours,
+    )
     st.plotly_chart(fig, key="evaluation_ranking")
 
 
 def _ranking(result: evaluation.Evaluation) -> None:
     st.subheader(t("pages.evaluation.ranking"))
-    frame = pl.DataFrame([{
-        t("evaluation.col.rank"): a.rank, t("pages.evaluation.agency"): a.name,
-        t("pages.evaluation.total"): a.total, t("evaluation.grade"): _grade(a.grade),
-        t("evaluation.measured_share"): format_percent(a.measured_share, 0),
-        **{_dimension(k): _points(a.dimensions[k]) for k in result.weights},
-        t("evaluation.col.change"): _change(a),
-    } for a in result.agencies])
+    frame = pl.DataFrame(
+        [
+            {
+                t("evaluation.col.rank"): a.rank,
+                t("pages.evaluation.agency"): a.name,
+                t("pages.evaluation.total"): a.total,
+                t("evaluation.grade"): _grade(a.grade),
+                t("evaluation.measured_share"): format_percent(a.measured_share, 0),
+                **{_dimension(k): _points(a.dimensions[k]) for k in result.weights},
+                t("evaluation.col.change"): _change(a),
+            }
+            for a in result.agencies
+        ]
+    )
     table(frame, f"evaluation_ranking_{result.year}", key=f"evaluation_ranking_{result.year}")
 
 
 def _agency_detail(result: evaluation.Evaluation) -> None:
     st.subheader(t("pages.evaluation.agency_detail"))
     names = {a.agency_id: a.name for a in result.agencies}
-    chosen = st.selectbox(t("pages.evaluation.agency"), list(names), format_func=names.get,
-                          key="evaluation_agency")
+    chosen = st.selectbox(
+        t("pages.evaluation.agency"), list(names), format_func=names.get, key="evaluation_agency"
+    )
     agency = result.agency(chosen)
     city = result.city_mean()
     keys = [k for k in result.weights if agency.dimensions[k].ratio is not None and city[k] is not None]
-    st.plotly_chart(charts.radar(
-        [_dimension(k) for k in keys],
-        {agency.name: [round(agency.dimensions[k].ratio * 100, 1) for k in keys],
-         t("pages.evaluation.average"): [round(city[k] * 100, 1) for k in keys]},
-        t("pages.evaluation.radar_chart", agency=agency.name)), key="evaluation_radar")
-    frame = pl.DataFrame([{
-        t("evaluation.col.dimension"): _dimension(d.key), t("evaluation.col.weight"): d.weight,
-        t("evaluation.col.points"): _points(d), t("evaluation.col.rule"): evaluation.RULES[d.key],
-        t("evaluation.col.basis"): evaluation.inputs_text(d), t("evaluation.col.lost"): "；".join(d.lost),
-    } for d in agency.dimensions.values()])
+    st.plotly_chart(
+        charts.radar(
+            [_dimension(k) for k in keys],
+            {
+                agency.name: [round(agency.dimensions[k].ratio * 100, 1) for k in keys],
+                t("pages.evaluation.average"): [round(city[k] * 100, 1) for k in keys],
+            },
+            t("pages.evaluation.radar_chart", agency=agency.name),
+        ),
+        key="evaluation_radar",
+    )
+    frame = pl.DataFrame(
+        [
+            {
+                t("evaluation.col.dimension"): _dimension(d.key),
+                t("evaluation.col.weight"): d.weight,
+                t("evaluation.col.points"): _points(d),
+                t("evaluation.col.rule"): evaluation.RULES[d.key],
+                t("evaluation.col.basis"): evaluation.inputs_text(d),
+                t("evaluation.col.lost"): "；".join(d.lost),
+            }
+            for d in agency.dimensions.values()
+        ]
+    )
     table(frame, f"evaluation_inputs_{result.year}_{chosen}", key=f"evaluation_inputs_{result.year}_{chosen}")
     for note in agency.context:
         st.caption(note)
@@ -270,13 +343,21 @@ def _answers(year: int, user) -> None:
     if not waiting:
         return
     with st.form(f"evaluation_answer_{year}", clear_on_submit=True):
-        chosen = st.selectbox(t("evaluation.objection"), [r["objection_id"] for r in waiting],
-                              format_func={r["objection_id"]: r["reason"][:40] for r in waiting}.get,
-                              key="evaluation_answer_objection")
-        accepted = st.radio(t("evaluation.decision"), [True, False], horizontal=True,
-                            format_func=lambda v: t("evaluation.objection.accepted" if v else
-                                                    "evaluation.objection.rejected"),
-                            key="evaluation_answer_accepted")
+        chosen = st.selectbox(
+            t("evaluation.objection"),
+            [r["objection_id"] for r in waiting],
+            format_func={r["objection_id"]: r["reason"][:40] for r in waiting}.get,
+            key="evaluation_answer_objection",
+        )
+        accepted = st.radio(
+            t("evaluation.decision"),
+            [True, False],
+            horizontal=True,
+            format_func=lambda v: t(
+                "evaluation.objection.accepted" if v else "evaluation.objection.rejected"
+            ),
+            key="evaluation_answer_accepted",
+        )
         answer = st.text_area(t("evaluation.col.answer"), key="evaluation_answer_text")
         if st.form_submit_button(t("evaluation.answer")):
             try:
@@ -288,11 +369,13 @@ def _answers(year: int, user) -> None:
 
 def _weights(result: evaluation.Evaluation) -> None:
     st.subheader(t("pages.evaluation.weights"))
-    frame = pl.DataFrame({
-        t("evaluation.col.dimension"): [_dimension(k) for k in result.weights],
-        t("evaluation.col.weight"): list(result.weights.values()),
-        t("evaluation.col.rule"): [evaluation.RULES[k] for k in result.weights],
-    })
+    frame = pl.DataFrame(
+        {
+            t("evaluation.col.dimension"): [_dimension(k) for k in result.weights],
+            t("evaluation.col.weight"): list(result.weights.values()),
+            t("evaluation.col.rule"): [evaluation.RULES[k] for k in result.weights],
+        }
+    )
     table(frame, f"evaluation_weights_{result.year}", key=f"evaluation_weights_{result.year}")
     for note in result.notes:
         st.caption(note)
@@ -313,17 +396,24 @@ def _exports(year: int) -> None:
 
     for column, (fmt, mime) in zip(st.columns(len(EXPORTS)), EXPORTS, strict=True):
         with column:
-            download_button(t(f"pages.evaluation.export_{fmt}"), lambda fmt=fmt: report(fmt),
-                            f"annual-report-{year}.{fmt}", mime, f"annual_report_{year}",
-                            key=f"evaluation_export_{fmt}", detail={"year": year})
+            download_button(
+                t(f"pages.evaluation.export_{fmt}"),
+                lambda fmt=fmt: report(fmt),
+                f"annual-report-{year}.{fmt}",
+                mime,
+                f"annual_report_{year}",
+                key=f"evaluation_export_{fmt}",
+                detail={"year": year},
+            )
 
 
 def render() -> None:
     user = require_role("official", "admin", "agency")
     st.title(t("pages.evaluation.title"))
     this_year = today().year
-    year = st.selectbox(t("pages.evaluation.year"), list(range(this_year, FIRST_YEAR - 1, -1)),
-                        key="evaluation_year")
+    year = st.selectbox(
+        t("pages.evaluation.year"), list(range(this_year, FIRST_YEAR - 1, -1)), key="evaluation_year"
+    )
     # Kept while the warehouse is unchanged (reports.evaluation, warehouse.cache); a published or
     # final year is read back from its stored version.
     result = evaluation.evaluate_year(get_client(), get_settings(), year)

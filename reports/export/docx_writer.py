@@ -29,8 +29,12 @@ LINE = Pt(28.9)
 CELL_SIZE = Pt(10.5)
 # (style, face, size, alignment)
 STYLES = {
-    "Normal": (FANGSONG, BODY_SIZE), "Title": (HEITI, Pt(22)), "Subtitle": (KAITI, BODY_SIZE),
-    "Heading 1": (HEITI, BODY_SIZE), "Heading 2": (KAITI, BODY_SIZE), "Heading 3": (FANGSONG, BODY_SIZE),
+    "Normal": (FANGSONG, BODY_SIZE),
+    "Title": (HEITI, Pt(22)),
+    "Subtitle": (KAITI, BODY_SIZE),
+    "Heading 1": (HEITI, BODY_SIZE),
+    "Heading 2": (KAITI, BODY_SIZE),
+    "Heading 3": (FANGSONG, BODY_SIZE),
     "Caption": (FANGSONG, Pt(12)),
 }
 
@@ -80,8 +84,10 @@ def _page_setup(docx, landscape: bool) -> None:
         section.left_margin, section.right_margin = Mm(37), Mm(35)
         section.top_margin, section.bottom_margin = Mm(28), Mm(26)
     docx.settings.odd_and_even_pages_header_footer = True
-    for footer, alignment in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
-                              (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+    for footer, alignment in (
+        (section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+        (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT),
+    ):
         paragraph = footer.paragraphs[0]
         paragraph.alignment = alignment
         paragraph.paragraph_format.first_line_indent = Pt(0)
@@ -89,7 +95,8 @@ def _page_setup(docx, landscape: bool) -> None:
 
 
 def _page_field(paragraph) -> None:
-    """"— n —" with n Word's PAGE field, in 4号 (14 pt): a field is XML inside runs (Run.element)."""
+    """ "— n —" with n Word's PAGE field, in 4号 (14 pt): a field is XML inside runs (Run.element)."""
+
     def run(text: str = ""):
         added = paragraph.add_run(text)
         added.font.size = Pt(14)
@@ -109,11 +116,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _cell_xml(value: str, bold: bool) -> str:
     lines = _CONTROL.sub("", value).split("\n")
-    faces = f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{DOCX_FACES[HEITI if bold else FANGSONG]}"/>'
+    face = DOCX_FACES[HEITI if bold else FANGSONG]
+    faces = f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{face}"/>'
     run_props = f'<w:rPr>{faces}<w:sz w:val="21"/></w:rPr>'
     para_props = '<w:pPr><w:spacing w:line="300" w:lineRule="auto"/><w:ind w:firstLine="0"/></w:pPr>'
-    paragraphs = "".join(f'<w:p>{para_props}<w:r>{run_props}<w:t xml:space="preserve">{escape(line)}</w:t>'
-                         f'</w:r></w:p>' for line in lines)
+    paragraphs = "".join(
+        f'<w:p>{para_props}<w:r>{run_props}<w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>'
+        for line in lines
+    )
     return f"<w:tc>{paragraphs}</w:tc>"
 
 
@@ -154,7 +164,9 @@ def _paragraph(docx, block: doc.Paragraph) -> None:
         docx.add_paragraph(block.text, style="Caption")
     elif block.style in ("center", "signature"):
         paragraph = docx.add_paragraph(block.text)
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if block.style == "center" else WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.alignment = (
+            WD_ALIGN_PARAGRAPH.CENTER if block.style == "center" else WD_ALIGN_PARAGRAPH.RIGHT
+        )
         paragraph.paragraph_format.first_line_indent = Pt(0)
         if block.style == "signature":
             paragraph.paragraph_format.right_indent = Pt(64)

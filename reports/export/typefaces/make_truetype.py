@@ -7,7 +7,8 @@ GPL font exception, see COPYING and README.md) ship as OpenType with CFF outline
 each is converted with fontTools: the cubic outlines become quadratic ones (cu2qu, 1 unit of
 error in a 1000-unit em), nothing else changes.
 
-    python reports/export/typefaces/make_truetype.py /usr/share/texlive/texmf-dist/fonts/opentype/public/fandol
+    python reports/export/typefaces/make_truetype.py \
+        /usr/share/texlive/texmf-dist/fonts/opentype/public/fandol
 """
 
 from __future__ import annotations
