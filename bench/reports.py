@@ -79,13 +79,15 @@ def bench_annual(scale: str, year: int, out_dir: Path) -> dict:
     client, settings = _platform(scale)
     print("platform:", json.dumps(_platform_figures(client)), flush=True)
     evaluation, evaluate_s = _timed(f"evaluate_year({year})", lambda: evaluate_year(client, settings, year))
-    print(f"  agencies evaluated: {len(evaluation.agencies)}, assessed dimensions: {evaluation.assessed}")
-    document, document_s = _timed("charts + report document (shared)", lambda: annual_document(evaluation))
+    print(f"  agencies evaluated: {len(evaluation.agencies)}, mean share of points evaluated: "
+          f"{evaluation.key_figures['mean_measured_share']}")
+    document, document_s = _timed("charts + report document (shared)",
+                                  lambda: annual_document(evaluation, settings))
     figures = {"evaluate_s": round(evaluate_s, 2), "document_s": round(document_s, 2)}
     for fmt in ("pdf", "docx", "xlsx"):
         out = out_dir / f"annual_{year}.{fmt}"
         _, seconds = _timed(f"write {fmt}",
-                            lambda fmt=fmt, out=out: render_annual(evaluation, fmt, out, document))
+                            lambda fmt=fmt, out=out: render_annual(evaluation, settings, fmt, out, document))
         figures[f"{fmt}_s"] = round(seconds, 2)
         figures[f"{fmt}_bytes"] = out.stat().st_size
     steps = ("evaluate_s", "document_s", "pdf_s", "docx_s", "xlsx_s")

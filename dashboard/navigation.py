@@ -46,7 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", ALL_SIGNED_IN, ":material/dashboard:"),
     PageSpec("usage", ALL_SIGNED_IN, ":material/monitoring:"),
     PageSpec("quality", ("official", "agency", "admin"), ":material/fact_check:"),
-    PageSpec("evaluation", ("official", "admin"), ":material/leaderboard:"),
+    PageSpec("evaluation", ("official", "agency", "admin"), ":material/leaderboard:"),
     PageSpec("triage", ("security", "admin"), ":material/policy_alert:"),
     PageSpec("violations", ("official", "security", "agency", "admin"), ":material/gavel:"),
     PageSpec("applications", ALL_SIGNED_IN, ":material/handshake:"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     quality_weights: dict[str, float] = Field(default_factory=dict)
     evaluation_weights: dict[str, float] = Field(default_factory=dict)
+    # The annual evaluation's review (复核) window after publication, in statutory working days.
+    evaluation_review_working_days: int = Field(10, ge=0)
+    # The issuing body (发文机关) and date printed at the end of the annual report; no date: the day written.
+    report_issuer: str = "上海市经济和信息化委员会"
+    report_date: date | None = None
 
     @property
     def spool_dir(self) -> Path:

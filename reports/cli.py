@@ -47,46 +47,62 @@ def _parse_day(text: str, option: str) -> date:
 
 
 def _ranking_table(evaluation) -> Table:
-    from reports.evaluation import LABELS
+    from reports.evaluation import LABELS, chinese_date
+    from reports.evaluation_store import STATE_LABELS
 
     # Dimension columns only when the terminal is wide enough; `--json` always has them all.
     keys = list(evaluation.weights) if console.width >= 140 else []
-    table = Table(title=f"{evaluation.year} 年度评估 (数据截至 {evaluation.as_of})")
+    state = STATE_LABELS[evaluation.state]
+    table = Table(title=f"{evaluation.year} 年度评估（{state}，数据截至{chinese_date(evaluation.as_of)}）")
     table.add_column("排名", justify="right")
     table.add_column("数据开放主体", no_wrap=True)
-    for header in ("总分", "等级", *[LABELS[k] for k in keys], "较上年"):
+    for header in ("总分", "等级", "评估覆盖", *[LABELS[k] for k in keys], "较上年（同口径）"):
         table.add_column(header, justify="right", no_wrap=True)
     for a in evaluation.agencies:
-        points = ["—" if a.dimensions[k].points is None else f"{a.dimensions[k].points:.2f}" for k in keys]
-        change = "—" if a.change is None else f"{a.change:+.2f}"
-        grade = a.grade + ("*" if a.capped else "")
-        table.add_row(str(a.rank), a.name, f"{a.total:.2f}", grade, *points, change)
+        points = [a.dimensions[k].status_text or f"{a.dimensions[k].points:.2f}" for k in keys]
+        change = "不可比" if a.change is None else f"{a.change:+.2f}"
+        share = f"{a.measured_share:.0%}"
+        table.add_row(str(a.rank), a.name, f"{a.total:.2f}", a.grade, share, *points, change)
     return table
 
 
 def evaluate(
     year: Annotated[int, typer.Option("--year", help="The year to evaluate, e.g. 2025.")],
+    publish: Annotated[bool, typer.Option("--publish", help="Store it and open the agencies' review (复核).")]
+    = False,
+    finalize: Annotated[bool, typer.Option("--finalize", help="Freeze the published year (定稿).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print scores and inputs as JSON.")] = False,
 ) -> None:
-    """Evaluate every data-providing agency for a year: points per dimension, grade, rank, change."""
+    """Evaluate every data-providing agency for a year; publish it for review or finalize it."""
+    from reports import evaluation_store
     from reports.evaluation import evaluate_year
 
+    if publish and finalize:
+        raise UserError("Choose one of --publish and --finalize.")
+    client, settings = _client(), _settings()
+    actor = f"cli:{getpass.getuser()}"
     with console.status(f"Evaluating {year}..."):
-        evaluation = evaluate_year(_client(), _settings(), year)
+        if publish:
+            evaluation = evaluation_store.publish(client, settings, year, actor)
+        elif finalize:
+            evaluation = evaluation_store.finalize(client, year, actor)
+        else:
+            evaluation = evaluate_year(client, settings, year)
     if as_json:
-        payload = {"year": year, "as_of": evaluation.as_of, "weights": evaluation.weights,
-                   "notes": evaluation.notes, "key_figures": evaluation.key_figures,
-                   "ranking": evaluation.ranking_rows(), "scores": evaluation.dimension_rows()}
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        text = json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, sort_keys=True, default=str)
+        typer.echo(text)
         return
     if not evaluation.agencies:
         console.print(f"No agency had open datasets by the end of {year}; nothing to evaluate.")
         return
     console.print(_ranking_table(evaluation))
     for note in evaluation.notes:
-        console.print(f"[yellow]说明:{note}[/yellow]")
-    if any(a.capped for a in evaluation.agencies):
-        console.print("* 因重大安全事件等级封顶为合格。")
+        console.print(f"[yellow]说明：{note}[/yellow]")
+    if publish:
+        console.print(f"Published {year} for review until {evaluation.review_until}; "
+                      f"content hash {evaluation.content_hash}.")
+    elif finalize:
+        console.print(f"Finalized {year}; content hash {evaluation.content_hash}.")
 
 
 @report_app.command("annual")

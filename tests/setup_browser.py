@@ -1,4 +1,5 @@
-"""Install Debian's chromium (and a Chinese font for it) for the end-to-end test when missing.
+"""Install Debian's chromium (and a Chinese font for it) for the end-to-end test when missing, and
+poppler-utils (pdffonts) for the exported PDF's font check.
 
 Playwright's own browser download cannot work here, so the e2e test drives
 /usr/bin/chromium. Without a CJK font the screenshots would show empty boxes
@@ -14,7 +15,8 @@ import sys
 
 CHROMIUM = "/usr/bin/chromium"
 CJK_FONT_DIR = "/usr/share/fonts/truetype/wqy"
-PACKAGES = {"chromium": CHROMIUM, "fonts-wqy-zenhei": CJK_FONT_DIR}
+# poppler-utils: pdffonts, with which tests/test_reports_export_annual.py checks every font is embedded.
+PACKAGES = {"chromium": CHROMIUM, "fonts-wqy-zenhei": CJK_FONT_DIR, "poppler-utils": "/usr/bin/pdffonts"}
 
 
 def main() -> int:

@@ -179,17 +179,18 @@ def test_a_confirmed_violation_is_on_the_evaluation_and_the_violations_page_at_o
         app.session_state[USER_KEY] = User("adam", "admin")
         app.run()
         assert not app.exception, [e.value for e in app.exception]
-    before = evaluate_year(client, settings, year).agency("a1").dimensions["security"]
-    assert before.ratio == 1.0 and not any("记录编号" in f.columns for f in _frames(violations_page))
+    before = evaluate_year(client, settings, year).agency("a1")
+    assert before.context == [] and not any("记录编号" in f.columns for f in _frames(violations_page))
 
     violation_id = record_violation(client, consumer_id="c1", category=4, actor="adam", dataset_id="d1",
                                     agency_id="a1", description="超范围使用", severity="high")
 
-    security = evaluate_year(client, settings, year).agency("a1").dimensions["security"]
-    assert security.ratio == 0.0 and security.inputs["violation_ids"] == [violation_id]
+    # A consumer's violation is context on the evaluation (not the agency's score), shown at once.
+    after = evaluate_year(client, settings, year).agency("a1")
+    assert "违法违规记录 1 起" in after.context[0] and after.total == before.total
     evaluation_page.run()
-    ranking = next(f for f in _frames(evaluation_page) if "名次" in f.columns)
-    assert ranking["安全"].to_list() == [0.0]
+    evaluation_page.selectbox(key="evaluation_agency").set_value("a1").run()
+    assert any("违法违规记录 1 起" in c.value for c in evaluation_page.caption)
     violations_page.run()
     registry = next(f for f in _frames(violations_page) if "记录编号" in f.columns)
     assert registry["记录编号"].to_list() == [violation_id]

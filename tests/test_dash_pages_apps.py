@@ -391,11 +391,11 @@ def test_evaluation_page(platform, role):
     ranking = next(f for f in _frames(app) if "名次" in f.columns)
     assert sorted(ranking["名次"]) == [1, 2]
     assert set(ranking["等级"]) <= {"优秀", "良好", "合格", "不合格"}
-    # The inputs behind every score of the chosen agency, and the weights in force (they sum to 100).
-    inputs = next(f for f in _frames(app) if "计算方法" in f.columns)
-    assert len(inputs) == 7 and inputs["输入数据"].str.len().min() > 0
-    weights = next(f for f in _frames(app) if "本年度参评" in f.columns)
-    assert weights["权重"].sum() == 100
+    # The basis of every score of the chosen agency, and the weights in force (they sum to 100).
+    inputs = next(f for f in _frames(app) if "依据" in f.columns and "评分规则" in f.columns)
+    assert len(inputs) == 7 and inputs["依据"].str.len().min() > 0
+    weights = next(f for f in _frames(app) if list(f.columns) == ["维度", "分值", "评分规则"])
+    assert weights["分值"].sum() == 100
 
 
 def test_evaluation_page_year_picker_and_refusal(platform):
@@ -404,9 +404,9 @@ def test_evaluation_page_year_picker_and_refusal(platform):
     assert not app.exception
     assert app.title[0].value == "Annual evaluation"
     refused = page_app("evaluation", timeout=90)
-    refused.session_state[USER_KEY] = USERS["agency"]
+    refused.session_state[USER_KEY] = USERS["security"]
     refused.run()
-    assert [e.value for e in refused.error] and not refused.dataframe   # agency users may not open it
+    assert [e.value for e in refused.error] and not refused.dataframe   # security staff may not open it
 
 
 def test_usage_sections_load_their_own_tables(platform):

@@ -36,7 +36,8 @@ EXPECTED_PAGES = {
     "official": ["overview", "usage", "quality", "evaluation", "violations", "applications", "complaints",
                  "public_notice"],
     "security": ["overview", "usage", "triage", "violations", "applications", "complaints", "public_notice"],
-    "agency": ["overview", "usage", "quality", "violations", "applications", "complaints", "public_notice"],
+    "agency": ["overview", "usage", "quality", "evaluation", "violations", "applications", "complaints",
+               "public_notice"],
     "admin": ["overview", "usage", "quality", "evaluation", "triage", "violations", "applications",
               "complaints", "admin", "public_notice"],
 }

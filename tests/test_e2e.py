@@ -216,6 +216,41 @@ def test_agency_user_reaches_exactly_its_pages(server, browser):
     context.close()
 
 
+def test_an_agency_objects_to_its_published_result_and_records_a_rectification_item(server, browser):
+    """An official publishes this year's evaluation for review; the agency sees its own result,
+    files an objection (复核申请) and records a rectification item (整改)."""
+    accounts = server.accounts()
+    evaluation = navigation.PAGES[[p.key for p in navigation.PAGES].index("evaluation")]
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, server.url, "demo_official", accounts["demo_official"])
+    open_page(page, evaluation)
+    page.get_by_role("button", name=ZH["evaluation.publish"]).click()
+    page.get_by_text(ZH["evaluation.state.published"].split("：")[0] + "：").wait_for()
+    settle(page)
+    assert_no_error_box(page, "evaluation published")
+    context.close()
+
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, server.url, "demo_agency", accounts["demo_agency"])
+    open_page(page, evaluation)
+    page.get_by_text(ZH["evaluation.city_mean_total"]).wait_for()
+    assert page.get_by_role("button", name=ZH["evaluation.publish"]).count() == 0
+    reason = page.get_by_role("textbox", name=ZH["evaluation.reason"])
+    reason.fill("本单位数据集已按月更新，请核实目录同步时间")
+    page.get_by_role("button", name=ZH["evaluation.file_objection"]).click()
+    page.get_by_text(ZH["evaluation.objection_filed"]).wait_for()
+    settle(page)
+    page.get_by_role("textbox", name=ZH["evaluation.description"]).fill("建立数据更新提醒机制")
+    page.get_by_role("button", name=ZH["evaluation.add_rectification"]).click()
+    page.get_by_text(ZH["evaluation.rectification_added"]).wait_for()
+    settle(page)
+    assert_no_error_box(page, "agency objection and rectification")
+    page.screenshot(path=str(ARTIFACTS / "agency-evaluation.png"), full_page=True)
+    context.close()
+
+
 def test_admin_visits_every_page_acts_and_exports(server, browser):
     """Runs last: it stops the server to read the stored audit entries."""
     accounts = server.accounts()
@@ -268,3 +303,6 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert ("sign_in", "demo_admin") in actions
     assert ("alert.acknowledge", "demo_admin") in actions
     assert ("export", "demo_admin") in actions
+    assert ("evaluation.publish", "demo_official") in actions
+    assert ("evaluation.objection", "demo_agency") in actions
+    assert ("evaluation.rectification", "demo_agency") in actions

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from docx import Document
+from evaluation_year import build_two_agency_year
 from pypdf import PdfReader
-from test_eval_evaluation import build_two_agency_year
 from test_eval_violations import SETUP as VIOLATIONS_SETUP
 from typer.testing import CliRunner
 
@@ -36,22 +36,42 @@ def _setup_violations(client):
         client.command(statement)
 
 
-def test_consumer_report_docx_and_pdf(client, tmp_path):
+FILED_REPORT = """
+INSERT INTO usage_reports (report_id, agreement_id, consumer_id, dataset_id, period_start, period_end,
+                           due_date,
+                           filed_at, calls_reported, fields_reported)
+VALUES ('u1', 'g1', 'c1', 'd1', '2025-06-01', '2025-06-15', '2025-06-30', '2025-06-20 10:00:00', 120,
+        ['line'])
+"""
+
+
+def test_consumer_report_has_the_five_items_and_reconciles_reported_calls(client, tmp_path):
     build_two_agency_year(client)
-    client.command(AGREEMENT)
-    client.command(FIELDS_LOG)
+    for statement in (AGREEMENT, FIELDS_LOG, FILED_REPORT):
+        client.command(statement)
     june = (date(2025, 6, 1), date(2025, 6, 30))
     out = write_consumer_report(client, "c1", *june, "docx", tmp_path / "c1.docx")
     document = Document(out)
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
-    assert headings[0] == "一、基本情况" and len(headings) == 4
-    usage = next(t for t in document.tables if t.rows[0].cells[0].text == "数据集")
+    assert [h[:3] for h in headings[:5]] == ["（一）", "（二）", "（三）", "（四）", "（五）"]
+    assert headings[3] == "（四）数据质量、数据供给模式等方面提升建议" and headings[5].startswith("附：")
+    text = "\n".join(p.text for p in document.paragraphs)
+    # (四) and (五) are prompts.
+    assert "请结合使用公交线路的情况填写" in text and "请说明已采取的数据安全保障措施" in text
+    assert "征求意见稿" in text
+    usage = next(t for t in document.tables if t.rows[0].cells[0].text == "数据集" and len(t.columns) == 7)
     row = [c.text for c in usage.rows[1].cells]
-    assert row[0] == "公交线路" and row[2] == "140"           # 100 + 40 calls in June
-    assert "line(" in row[6] and "traffic_app 40" in row[7]
+    assert row[0] == "公交线路" and row[2] == "140 次"           # 100 + 40 calls in June
+    scenarios = next(t for t in document.tables if t.rows[0].cells[1].text == "申报场景及调用次数")
+    assert "traffic_app（40 次）" in scenarios.rows[1].cells[1].text
+    # The filed report covers June 1-15: the log has the 100 calls of June 2 and the 40 of June 3 in it.
+    reconciled = next(t for t in document.tables if t.rows[0].cells[-2].text == "同期网关记录")
+    assert [c.text for c in reconciled.rows[1].cells][3:] == ["120 次", "140 次", "-20 次"]
     pdf = write_consumer_report(client, "c1", *june, "pdf", tmp_path / "c1.pdf")
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "上海某某科技有限公司" in text and "第二十九条" in text
+    person = Document(write_consumer_report(client, "c2", *june, "docx", tmp_path / "c2.docx"))
+    assert "张*（自然人）" in person.paragraphs[2].text and "张三" not in person.paragraphs[2].text
     with pytest.raises(UserError):
         write_consumer_report(client, "nobody", *june, "docx", tmp_path / "x.docx")
 
@@ -96,8 +116,15 @@ def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
     assert result.exit_code == 0, result.output
-    ranking = json.loads(result.output)["ranking"]
-    assert [r["agency_id"] for r in ranking] == ["a1", "a2"]
+    draft = json.loads(result.output)
+    assert draft["state"] == "draft" and [a["agency_id"] for a in draft["agencies"]] == ["a1", "a2"]
+    published = runner.invoke(app, ["evaluate", "--year", "2025", "--publish", "--json"])
+    assert published.exit_code == 0, published.output
+    assert json.loads(published.output)["state"] == "published"
+    again = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
+    assert again.output == published.output                        # read back, not computed again
+    refused = runner.invoke(app, ["evaluate", "--year", "2025", "--finalize"])
+    assert isinstance(refused.exception, UserError) and "复核期" in str(refused.exception)
     out = tmp_path / "annual.docx"
     result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "docx", "--out", str(out)])
     assert result.exit_code == 0 and out.is_file()
@@ -107,5 +134,7 @@ def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
     audited = client.query(
         "SELECT object_type FROM audit_log WHERE action = 'export' ORDER BY seq").result_rows
     assert [r[0] for r in audited] == ["annual_report", "enforcement_list"]
+    published_entries = "SELECT count() FROM audit_log WHERE action = 'evaluation.publish'"
+    assert client.query(published_entries).result_rows == [(1,)]
     result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "odt", "--out", str(out)])
     assert isinstance(result.exception, UserError)

@@ -73,8 +73,11 @@ def test_cluster_ddl_is_replicated_and_distributed():
     assert any(s.startswith("ALTER TABLE usage_daily_dataset_local ON CLUSTER") for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
-    views = [s for s in statements if "MATERIALIZED VIEW" in s]
+    views = [s for s in statements if "MATERIALIZED VIEW" in s and "access_log" in s]
     assert views and all("FROM access_log_local" in v and "_local AS" in v for v in views)
+    # The catalog history (0800) copies the replicated catalog tables on each node.
+    history = [s for s in statements if "MATERIALIZED VIEW" in s and "_history" in s]
+    assert len(history) == 2 and all("ON CLUSTER `city` TO" in v for v in history)
 
 
 def test_single_node_ddl_has_no_cluster_clauses():

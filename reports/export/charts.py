@@ -1,4 +1,4 @@
-"""Charts of the annual report as PNG bytes (matplotlib, SimHei for the Chinese labels).
+"""Charts of the annual report as PNG bytes (matplotlib, the 黑体 face for the Chinese labels).
 
 Figures are built with the object API (no pyplot state), so the dashboard's
 threads and the CLI can render them side by side.
@@ -48,18 +48,16 @@ def ranking_chart(evaluation: Evaluation) -> bytes:
 
 
 def dimension_chart(evaluation: Evaluation) -> bytes:
-    """Share of the points earned per dimension, averaged over the agencies."""
+    """Share of the points earned per dimension, averaged over the agencies scored on it."""
     font = chart_font()
-    keys = [k for k in evaluation.weights if k in evaluation.assessed]
-    means = []
-    for key in keys:
-        ratios = [a.dimensions[key].ratio for a in evaluation.agencies if a.dimensions[key].ratio is not None]
-        means.append(100 * sum(ratios) / len(ratios) if ratios else 0)
+    city = evaluation.city_mean()
+    keys = [k for k in evaluation.weights if city[k] is not None]
+    means = [100 * city[k] for k in keys]
     figure = Figure(figsize=(7.5, 3.2), layout="constrained")
     axis = figure.add_subplot()
     axis.bar([LABELS[k] for k in keys], means, color="#1565c0")
     axis.set_ylim(0, 100)
-    axis.set_ylabel("得分率 %", fontproperties=font)
+    axis.set_ylabel("得分率（%）", fontproperties=font)
     axis.set_title("各评估维度平均得分率", fontproperties=font)
     _label_ticks(axis, font)
     return _png(figure)

@@ -1,17 +1,22 @@
 """The per-consumer usage report draft (第二十九条) as DOCX or PDF.
 
-The figures come from QUALITY's reports.usage.consumer_usage_report (calls, main
-fields used, scenarios, agreements, reports already filed); what only the consumer
-can say (business model, benefits, algorithms) is left as marked blanks to fill in.
+The five items of 第二十九条: (一) scenarios, service objects, business model; (二) calls, the
+main fields used, algorithms; (三) benefits; (四) suggestions on data quality and supply; (五) the
+security measures taken. What the logs know is filled in (reports.usage.consumer_usage_report:
+calls, fields, scenarios, agreements); what only the consumer can say is left as a marked
+blank, and (四) and (五) carry prompts built from what the platform knows. Each report already
+filed is reconciled with the calls the gateway logged for the same period.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
+from detectors.violations import mask_person_name
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
@@ -20,80 +25,224 @@ from reports.usage import consumer_usage_report
 
 CONSUMER_FORMATS = ("docx", "pdf")
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "非法人组织"}
-TO_FILL = "(由数据利用主体填写)"
-LOGGED_NOTE = "日志调用数为本草稿所选期间网关记录的该数据集调用次数,与已报送报告的期间不一定相同,仅供核对。"
-DRAFT_NOTE = ("本草稿依据《上海市公共数据开放实施细则》第二十九条,由开放平台网关日志自动生成,"
-              "调用次数和主要利用字段为平台记录;请利用主体核对并补充第四部分后报送。")
+TO_FILL = "（由数据利用主体填写）"
+DRAFT_NOTE = (
+    "本草稿依据《上海市公共数据开放实施细则（征求意见稿）》第二十九条（该细则尚为征求意见稿，以正式"
+    "发布"
+    "文本为准），由开放平台网关日志自动生成：调用次数和主要利用字段为平台记录，请数据利用主体核对，"
+    "补充标注“由数据利用主体填写”的内容后报送。"
+)
+
+# Calls the gateway logged for a consumer and dataset over each filed report's own period.
+LOGGED_IN_PERIODS = """
+SELECT r.report_id AS report_id, sum(u.calls) - sum(u.errors) AS logged
+FROM (
+    SELECT report_id, dataset_id, period_start, period_end
+    FROM usage_reports FINAL
+    WHERE report_id IN {report_ids:Array(String)}
+) AS r
+INNER JOIN (
+    SELECT day, dataset_id, calls, errors FROM usage_daily WHERE consumer_id = {consumer_id:String}
+) AS u ON u.dataset_id = r.dataset_id
+WHERE u.day BETWEEN r.period_start AND r.period_end
+GROUP BY r.report_id
+"""
+
+FIELD_DESCRIPTIONS = """
+SELECT dataset_id, fields FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
+"""
 
 
-def _fields_text(dataset: dict) -> str:
-    return ",".join(f"{f['field']}({f['share']:.0%})" for f in dataset["main_fields"]) or "—"
+def _logged_in_periods(client: Client, consumer_id: str, report_ids: list[str]) -> dict[str, int]:
+    if not report_ids:
+        return {}
+    result = client.query(
+        LOGGED_IN_PERIODS, parameters={"consumer_id": consumer_id, "report_ids": report_ids}
+    )
+    return {report_id: int(logged) for report_id, logged in result.result_rows}
 
 
-def _scenarios_text(dataset: dict) -> str:
-    return ",".join(f"{s['scenario'] or '未声明'} {s['calls']:,}" for s in dataset["scenarios"]) or "—"
+def _field_labels(client: Client, dataset_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Per dataset, field name → its description in the catalog (what a reader understands)."""
+    labels: dict[str, dict[str, str]] = {}
+    if not dataset_ids:
+        return labels
+    for dataset_id, fields in client.query(
+        FIELD_DESCRIPTIONS, parameters={"dataset_ids": dataset_ids}
+    ).result_rows:
+        try:
+            items = json.loads(fields or "[]")
+        except ValueError:
+            items = []
+        labels[dataset_id] = {
+            f["name"]: f.get("description") or "" for f in items if isinstance(f, dict) and f.get("name")
+        }
+    return labels
 
 
-def _basics(report: dict) -> list:
-    consumer, totals, period = report["consumer"], report["totals"], report["period"]
-    split = f"{totals['api_calls']:,} / {totals['downloads']:,}"
-    rows = [["利用主体", consumer["name"]], ["类型", KIND_LABELS.get(consumer["kind"], consumer["kind"])],
-            ["统一社会信用代码", consumer["credit_code"]], ["报告期", f"{period['from']} 至 {period['to']}"],
-            ["调用次数", totals["calls"]], ["其中 API / 下载", split], ["获取数据行数", totals["rows"]],
-            ["涉及数据集", totals["datasets"]], ["活跃天数", totals["days_active"]]]
-    return [doc.Heading("一、基本情况"), doc.Table(["项目", "内容"], rows, widths=[1, 3])]
+def _field_text(dataset: dict, labels: dict[str, str]) -> str:
+    parts = []
+    for f in dataset["main_fields"]:
+        name = "全部字段" if f["field"] == "*" else (labels.get(f["field"]) or "未登记说明的字段")
+        parts.append(f"{name}（{f['share']:.0%}）")
+    return "，".join(parts) or "—"
 
 
-def _usage(report: dict) -> list:
-    rows = [[d["dataset_name"] or d["dataset_id"], d["agency_name"], d["calls"], d["downloads"], d["rows"],
-             d["days_active"], _fields_text(d), _scenarios_text(d)] for d in report["datasets"]]
-    headers = ["数据集", "数据开放主体", "调用次数", "下载", "数据行数", "活跃天数", "主要利用字段", "场景"]
-    return [doc.Heading("二、数据调用次数与主要利用字段(第二十九条第二项)"),
-            doc.Table(headers, rows, widths=[2, 2, 1, 0.8, 1, 0.8, 2.6, 2],
-                      note="主要利用字段括号内为该字段在该数据集请求中的占比;“*”表示请求全部字段。")]
+def _subject_name(consumer: dict) -> str:
+    name = consumer["name"] or "未登记名称"
+    return mask_person_name(name) if consumer["kind"] == "person" else name
 
 
-def _agreements(report: dict) -> list:
-    rows, filed = [], []
-    for d in report["datasets"]:
-        for a in d["agreements"]:
-            rows.append([a["agreement_id"], d["dataset_name"] or d["dataset_id"], ",".join(a["scenarios"]),
-                         f"{a['valid_from']} 至 {a['valid_to']}", a["daily_call_quota"]])
-        for r in d["filed_reports"]:
-            filed.append([r["report_id"], d["dataset_name"] or d["dataset_id"],
-                          f"{r['period_start']} 至 {r['period_end']}", r["due_date"], r["filed_at"],
-                          r["calls_reported"], d["calls"]])
-    agreement_headers = ["协议编号", "数据集", "约定场景", "有效期", "日调用上限"]
-    filed_headers = ["报告编号", "数据集", "报告期", "应报日期", "报送时间", "报送调用数",
-                     "本草稿期间日志调用数"]
-    return [doc.Heading("三、数据利用协议与已报送情况"),
-            doc.Table(agreement_headers, rows, widths=[1.5, 2, 2, 2, 1]),
-            doc.Table(filed_headers, filed, widths=[1.4, 2, 2, 1.1, 1.4, 1, 1],
-                      note=LOGGED_NOTE)]
+def _scenarios(report: dict) -> list:
+    rows = [
+        [
+            d["dataset_name"] or "未登记名称",
+            "，".join(f"{s['scenario'] or '未声明'}（{s['calls']:,} 次）" for s in d["scenarios"]) or "—",
+        ]
+        for d in report["datasets"]
+    ]
+    return [
+        doc.Heading("（一）数据调用的主要场景、服务对象、商业模式", 2),
+        doc.Paragraph("网关记录的申报场景如下表（场景为申请时申报的场景编号）。"),
+        doc.Table(["数据集", "申报场景及调用次数"], rows, widths=[2, 5]),
+        doc.Paragraph(f"主要场景说明：{TO_FILL}"),
+        doc.Paragraph(f"服务对象：{TO_FILL}"),
+        doc.Paragraph(f"商业模式：{TO_FILL}"),
+    ]
 
 
-def _to_fill() -> list:
-    items = ["(一)数据调用的主要场景、服务对象、商业模式", "(二)使用的相关算法",
-             "(三)产生的成本降低、管理优化等经济和社会效益"]
-    return [doc.Heading("四、需利用主体补充的内容")] + [doc.Paragraph(f"{item}:{TO_FILL}") for item in items]
+def _calls(report: dict, labels: dict[str, dict[str, str]]) -> list:
+    totals = report["totals"]
+    rows = [
+        [
+            d["dataset_name"] or "未登记名称",
+            d["agency_name"] or "—",
+            f"{d['calls']:,} 次",
+            f"{d['downloads']:,} 次",
+            f"{d['rows']:,} 行",
+            f"{d['days_active']} 天",
+            _field_text(d, labels.get(d["dataset_id"], {})),
+        ]
+        for d in report["datasets"]
+    ]
+    summary = (
+        f"报告期内共调用 {totals['calls']:,} 次（接口调用 {totals['api_calls']:,} 次、下载 "
+        f"{totals['downloads']:,} 次），涉及数据集 {totals['datasets']} 个，获取数据 "
+        f"{totals['rows']:,} 行，"
+        f"活跃 {totals['days_active']} 天。"
+    )
+    return [
+        doc.Heading("（二）数据调用的次数、主要利用的字段，使用的相关算法", 2),
+        doc.Paragraph(summary),
+        doc.Table(
+            [
+                "数据集",
+                "数据开放主体",
+                "调用次数",
+                "其中下载",
+                "数据行数",
+                "活跃天数",
+                "主要利用字段（占比）",
+            ],
+            rows,
+            widths=[1.8, 1.6, 1, 0.9, 1, 0.8, 2.6],
+            note="主要利用字段括号内为该字段在该数据集请求中的占比。",
+        ),
+        doc.Paragraph(f"使用的相关算法：{TO_FILL}"),
+    ]
 
 
-def consumer_document(report: dict) -> doc.Document:
-    name = report["consumer"]["name"] or report["consumer"]["consumer_id"]
-    document = doc.Document(f"数据利用情况报告(草稿)· {name}")
-    period = f"{report['period']['from']} 至 {report['period']['to']}"
-    document.add(doc.Paragraph("公共数据利用情况报告(草稿)", "title"),
-                 doc.Paragraph(f"{name} · {period}", "subtitle"),
-                 doc.Paragraph(DRAFT_NOTE, "small"))
-    for part in (_basics(report), _usage(report), _agreements(report), _to_fill()):
+def _benefits() -> list:
+    return [doc.Heading("（三）产生的成本降低、管理优化等经济和社会效益", 2), doc.Paragraph(TO_FILL)]
+
+
+def _suggestions(report: dict) -> list:
+    names = "、".join(d["dataset_name"] or "未登记名称" for d in report["datasets"][:5]) or "所利用的数据集"
+    return [
+        doc.Heading("（四）数据质量、数据供给模式等方面提升建议", 2),
+        doc.Paragraph(
+            f"请结合使用{names}的情况填写，例如：数据是否存在错值、空值、重复，字段说明是否清楚，"
+            f"更新是否及时，接口或下载方式、数据格式是否便于使用。{TO_FILL}"
+        ),
+    ]
+
+
+def _security(report: dict) -> list:
+    agreements = [a for d in report["datasets"] for a in d["agreements"]]
+    known = f"平台记录的利用协议 {len(agreements)} 份。" if agreements else ""
+    return [
+        doc.Heading("（五）已采取的安全保障措施", 2),
+        doc.Paragraph(
+            f"{known}请说明已采取的数据安全保障措施，例如：访问权限和账号密钥管理、访问地址限制、"
+            f"数据存储加密和销毁、人员管理、按协议约定场景使用的控制措施。{TO_FILL}"
+        ),
+    ]
+
+
+def _reconciliation(client: Client, report: dict) -> list:
+    consumer_id = report["consumer"]["consumer_id"]
+    filed = [(d, r) for d in report["datasets"] for r in d["filed_reports"]]
+    logged = _logged_in_periods(client, consumer_id, [r["report_id"] for _, r in filed])
+    rows = []
+    for d, r in filed:
+        in_log = logged.get(r["report_id"], 0)
+        rows.append(
+            [
+                d["dataset_name"] or "未登记名称",
+                f"{r['period_start']} 至 {r['period_end']}",
+                "未报送" if r["filed_at"] is None else doc.cell_text(r["filed_at"]),
+                f"{r['calls_reported']:,} 次",
+                f"{in_log:,} 次",
+                f"{r['calls_reported'] - in_log:+,} 次",
+            ]
+        )
+    blocks = [doc.Heading("附：已报送报告与网关记录核对", 2)]
+    if not rows:
+        return blocks + [doc.Paragraph("报告期内没有已报送或应报送的利用情况报告。")]
+    return blocks + [
+        doc.Table(
+            ["数据集", "报告期", "报送时间", "报送调用次数", "同期网关记录", "差额"],
+            rows,
+            widths=[2, 2.2, 1.5, 1.2, 1.2, 1],
+            note="同期网关记录为该报告自身报告期内网关记录的有效调用次数（不含失败调用）。",
+        )
+    ]
+
+
+def consumer_document(client: Client, report: dict) -> doc.Document:
+    consumer = report["consumer"]
+    name = _subject_name(consumer)
+    period = f"{doc.chinese_date(report['period']['from'])}至{doc.chinese_date(report['period']['to'])}"
+    labels = _field_labels(client, [d["dataset_id"] for d in report["datasets"]])
+    document = doc.Document(f"公共数据利用情况报告（草稿）{name}")
+    document.add(
+        doc.Paragraph("公共数据利用情况报告", "title"),
+        doc.Paragraph("（草稿）", "subtitle"),
+        doc.Paragraph(
+            f"数据利用主体：{name}（{KIND_LABELS.get(consumer['kind'], '其他')}）"
+            + (f"，统一社会信用代码：{consumer['credit_code']}" if consumer["credit_code"] else "")
+            + f"。报告期：{period}。",
+            "body",
+        ),
+        doc.Paragraph(DRAFT_NOTE, "small"),
+    )
+    for part in (
+        _scenarios(report),
+        _calls(report, labels),
+        _benefits(),
+        _suggestions(report),
+        _security(report),
+        _reconciliation(client, report),
+    ):
         document.add(*part)
     return document
 
 
-def write_consumer_report(client: Client, consumer_id: str, date_from: date, date_to: date, fmt: str,
-                          out: Path) -> Path:
+def write_consumer_report(
+    client: Client, consumer_id: str, date_from: date, date_to: date, fmt: str, out: Path
+) -> Path:
     """Write one consumer's 第二十九条 usage report draft for the period as docx or pdf."""
     fmt = check_format(fmt, CONSUMER_FORMATS)
-    document = consumer_document(consumer_usage_report(client, consumer_id, date_from, date_to))
+    document = consumer_document(client, consumer_usage_report(client, consumer_id, date_from, date_to))
     writer = write_pdf if fmt == "pdf" else write_docx
     return write_atomically(Path(out), lambda tmp: writer(document, tmp))

@@ -1,8 +1,10 @@
-"""A small document model shared by the PDF and DOCX writers.
+"""The document model of every exported report, in the habits of a 公文 (GB/T 9704).
 
-Each report (annual assessment, consumer usage report, public notice) is built
-once as a list of blocks; `pdf_writer` and `docx_writer` each render any list
-of blocks, so the two formats always carry the same content.
+A report is built once as a list of blocks; `pdf_writer` and `docx_writer` each render any
+list of blocks, so the two formats always carry the same content. Numbering is part of the
+text (一、 (一) 1. (1), from `number`), as in a written 公文; the writers give each heading level
+its face (一、 黑体, (一) 楷体, body 仿宋), print page numbers (— 1 —) and put the issuing
+body and the date (落款) at the end of the text.
 """
 
 from __future__ import annotations
@@ -12,17 +14,43 @@ from datetime import date, datetime
 
 from odwatch.clock import SHANGHAI
 
+NUMERALS = "〇一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 25 → 二十五 (up to 99)."""
+    if n < 10:
+        return NUMERALS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else NUMERALS[tens]) + "十" + (NUMERALS[ones] if ones else "")
+
+
+def number(level: int, n: int) -> str:
+    """The 公文 sequence of a heading level: 一、 (一) 1. (1)."""
+    if level == 1:
+        return f"{chinese_number(n)}、"
+    if level == 2:
+        return f"（{chinese_number(n)}）"
+    if level == 3:
+        return f"{n}．"
+    return f"（{n}）"
+
+
+def chinese_date(day: date) -> str:
+    """A date as a 公文 writes it: 2026年12月5日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
 
 @dataclass
 class Heading:
     text: str
-    level: int = 1
+    level: int = 1          # 1: 一、 黑体; 2: (一) 楷体; 3: 1. 仿宋
 
 
 @dataclass
 class Paragraph:
     text: str
-    style: str = "body"          # title | subtitle | body | small
+    style: str = "body"     # title | subtitle | body | small | center | signature
 
 
 @dataclass
@@ -37,7 +65,7 @@ class Table:
 class Image:
     png: bytes
     caption: str
-    width_cm: float = 16.0
+    width_cm: float = 15.6
 
 
 @dataclass
@@ -63,7 +91,7 @@ def cell_text(value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return f"{value + 0.0:,.2f}" if round(value, 2) != 0 else "0.00"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, datetime):

@@ -1,0 +1,299 @@
+"""The annual evaluation on the hand-built two-agency year (tests/evaluation_year.py), points worked
+out by hand, one test per fairness rule, and the life cycle: a published or final year is read
+back, never computed again; a draft past year reads the catalog as it was."""
+
+import json
+from datetime import date
+
+import pytest
+from evaluation_year import TODAY, build_two_agency_year, insert_violation, shared_year
+
+from odwatch import clock
+from odwatch.errors import UserError
+from odwatch.settings import Settings
+from reports import evaluation_store
+from reports.applications import overdue_applications, review_sla, year_filters
+from reports.evaluation import evaluate_year, grade_for
+from reports.evaluation_store import canonical_json, content_hash
+
+RELOADED_CATALOG = """
+INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields, update_frequency,
+                      published_at, last_updated, status) VALUES
+   ('d1', 'a1', '公交线路（新）', '交通', 'closed', 'api', '[]', 'daily', '2024-05-01', '2020-01-01 09:00:00',
+    'suspended'),
+   ('d2', 'a1', '企业运力', '经济', 'conditional', 'csv', '[]', 'weekly', '2025-03-01', '2026-11-20 09:00:00',
+    'open')
+"""
+
+
+@pytest.fixture(scope="module")
+def built_year():
+    return shared_year()
+
+
+@pytest.fixture(scope="module")
+def evaluation(built_year):
+    client, settings = built_year
+    return evaluate_year(client, settings, 2025, today=TODAY)
+
+
+def test_review_sla_per_agency_on_the_statutory_calendar(built_year):
+    client, _ = built_year
+    sla = {row["agency_id"]: row for row in review_sla(client, year_filters(2025), as_of=TODAY).to_dicts()}
+    a1, a2 = sla["a1"], sla["a2"]
+    assert (a1["reviewed"], a1["within_sla"], a1["overdue"], a1["missing_reason"]) == (4, 3, 1, 1)
+    # p1: 2 (Oct 9, 10), p2: 4 (Sep 28 make-up, 29, 30, Oct 9), p3: 6, p4: 1 -> median 3.
+    assert a1["median_working_days"] == pytest.approx(3.0)
+    assert (a2["reviewed"], a2["within_sla"], a2["pending_overdue"]) == (2, 2, 1)
+    overdue = overdue_applications(client, year_filters(2025), as_of=TODAY)
+    assert set(overdue["application_id"]) == {"p3", "p5"}
+
+
+def test_points_per_dimension(evaluation):
+    a1, a2 = evaluation.agency("a1"), evaluation.agency("a2")
+    points = {k: d.points for k, d in a1.dimensions.items()}
+    # quality: d1 profiled 75/85, d2 not profiled: metadata + openness only, 20/40 -> mean 0.6912 x 25.
+    # timeliness: d1 monthly on time; d2 weekly, 14.6 days late against 7 + 2 -> 0.375 left; mean 0.6875.
+    assert points == pytest.approx(
+        {
+            "quantity": 15.0,
+            "quality": 17.28,
+            "timeliness": 10.31,
+            "review_sla": 9.0,
+            "utilisation": 12.75,
+            "complaints": 10.0,
+            "security": 5.0,
+        },
+        abs=0.01,
+    )
+    assert a1.total == pytest.approx(79.34) and a1.grade == "良好" and a1.rank == 1
+    assert a1.measured_share == 1.0
+    points = {k: d.points for k, d in a2.dimensions.items()}
+    # One complaint, neither verified nor closed (complaints 0), not suspended within 24 h but the
+    # data was not withdrawn (security 0.5 x 5).
+    assert (points["complaints"], points["security"]) == (0.0, 2.5)
+    assert a2.total == pytest.approx(78.3) and a2.rank == 2
+
+
+def test_unprofiled_content_is_not_evaluated_and_shares_are_shown(evaluation):
+    """Rule: content dimensions without a profiled file are 未评估, out of the denominator."""
+    quality = evaluation.agency("a1").dimensions["quality"]
+    assert quality.inputs["checked"] == 2 and quality.inputs["profiled"] == 1
+    # d2's full content points in the stored check (45 of them) count for nothing: 20/40, not 65/85.
+    assert quality.ratio == pytest.approx((75 / 85 + 20 / 40) / 2)
+    assert quality.measured_share == pytest.approx((1 + 40 / 85) / 2, abs=1e-4)
+    assert any("内容维度未评估" in reason for reason in quality.lost)
+    worst = evaluation.worst_datasets[0]
+    assert worst["dataset"] == "企业运力" and worst["measured_share"] == pytest.approx(40 / 85, abs=1e-4)
+
+
+def test_no_applications_and_no_complaints_are_nothing_to_assess(client, settings):
+    """Rule: no applications is 无此事项, not 15/15; the total is over the dimensions scored."""
+    build_two_agency_year(client)
+    client.command("ALTER TABLE applications DELETE WHERE agency_id = 'a1' SETTINGS mutations_sync = 2")
+    client.command("ALTER TABLE complaints DELETE WHERE agency_id = 'a1' SETTINGS mutations_sync = 2")
+    a1 = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
+    for key in ("review_sla", "complaints", "security"):
+        assert a1.dimensions[key].ratio is None and a1.dimensions[key].status == "not_applicable"
+        assert a1.dimensions[key].status_text == "无此事项" and a1.dimensions[key].points is None
+    scored = {"quantity": 15, "quality": 25, "timeliness": 15, "utilisation": 15}
+    expected = 100 * sum(w * a1.dimensions[k].ratio for k, w in scored.items()) / 70
+    assert a1.total == pytest.approx(expected, abs=0.01) and a1.measured_share == pytest.approx(0.7)
+
+
+def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings):
+    """Rule: a consumer's Art. 31 violation on the agency's data does not move its score."""
+    build_two_agency_year(client)
+    before = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
+    insert_violation(client, "v9", "2025-12-01 10:00:00", "critical")
+    after = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
+    assert after.total == before.total and after.grade == before.grade
+    assert before.context == [] and "违法违规记录 1 起（其中严重 1 起）" in after.context[0]
+    assert "不计入本单位得分" in after.context[0]
+
+
+def test_static_irregular_and_withdrawn_data_are_never_late(client, settings):
+    """Rule: static data (第九条(五)), irregular data and withdrawn datasets (第十条(二)) are not late."""
+    client.command(
+        "INSERT INTO agencies (agency_id, name, name_en, kind) VALUES ('s', '市档案局', '', 'city_bureau')"
+    )
+    client.command("""
+        INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
+                              update_frequency, published_at, last_updated, status) VALUES
+           ('old1', 's', '历史档案目录', '文化', 'unconditional', 'csv', '[]', 'static', '2019-01-01',
+            '2019-02-01 00:00:00', 'open'),
+           ('old2', 's', '不定期公告', '文化', 'unconditional', 'csv', '[]', 'irregular', '2019-01-01',
+            '2019-02-01 00:00:00', 'open'),
+           ('old3', 's', '停止更新数据', '文化', 'unconditional', 'csv', '[]', 'monthly', '2019-01-01',
+            '2019-02-01 00:00:00', 'withdrawn')""")
+    agency = evaluate_year(client, settings, 2025, today=TODAY).agency("s")
+    timeliness = agency.dimensions["timeliness"]
+    assert timeliness.status == "not_applicable" and timeliness.ratio is None
+    assert timeliness.inputs == {"scheduled": 0, "never_late": 2, "on_time": 0, "late": 0}
+    # The withdrawn one is off the list: two listed, both open.
+    assert agency.dimensions["quantity"].inputs["listed"] == 2 and agency.dimensions["quantity"].ratio == 1.0
+    client.command("""
+        INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
+                              update_frequency, published_at, last_updated, status) VALUES
+           ('new1', 's', '每月统计', '文化', 'unconditional', 'csv', '[]', 'monthly', '2019-01-01',
+            '2019-02-01 00:00:00', 'open')""")
+    late = evaluate_year(client, settings, 2025, today=TODAY).agency("s").dimensions["timeliness"]
+    assert late.ratio == 0.0 and late.inputs["late"] == 1
+    assert "本年度未更新，最近一次更新为2019年2月1日" in late.lost[0]  # not "2,500 天"
+
+
+def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
+    """Rule: 2024 had no access log and no quality check; the change is on the other dimensions."""
+    a1 = evaluation.agency("a1")
+    comparison = a1.comparison
+    assert comparison.comparable and comparison.basis == ["quantity", "timeliness"]
+    # 2024: d1 only, on time; 2025 on the same basis: (15 x 1 + 15 x 0.6875) / 30.
+    assert comparison.previous_total == 100.0 and comparison.total == pytest.approx(84.38, abs=0.01)
+    assert a1.change == pytest.approx(-15.62, abs=0.01)
+    a2 = evaluation.agency("a2")  # d3 was published in 2025
+    assert not a2.comparison.comparable and a2.change is None and a2.comparison.reason == "2024年度未参评"
+
+
+def test_a_draft_past_year_reads_the_catalog_as_it_was(client, settings):
+    build_two_agency_year(client)
+    before = evaluate_year(client, settings, 2025, today=TODAY)
+    current_before = evaluate_year(client, settings, clock.today().year)  # as of today: the newest
+    client.command(RELOADED_CATALOG)
+    after = evaluate_year(client, settings, 2025, today=TODAY)
+    assert canonical_json(after.to_dict()) == canonical_json(before.to_dict())
+    current = evaluate_year(client, settings, clock.today().year).agency("a1")
+    assert (
+        current.dimensions["quantity"].ratio
+        == 0.5
+        != current_before.agency("a1").dimensions["quantity"].ratio
+    )
+
+
+def test_a_final_year_is_never_computed_again(client, settings):
+    build_two_agency_year(client)
+    published = evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
+    assert published.state == "published" and published.review_until == date(2026, 12, 11)
+    assert published.content_hash == content_hash(published)
+    with pytest.raises(UserError, match="复核期"):
+        evaluation_store.finalize(client, 2025, "olivia", today=TODAY)
+    final = evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 12))
+    figures = canonical_json(evaluate_year(client, settings, 2025, today=TODAY).to_dict())
+
+    client.command(RELOADED_CATALOG)
+    insert_violation(client, "v7", "2025-12-01 10:00:00", "critical")
+    client.command(
+        "INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, "
+        "losses, profiled) VALUES ('r9', 'd2', 'a1', '2025-12-30 10:00:00', 10, {}, '[]', 0)"
+    )
+    again = evaluate_year(client, settings, 2025, today=TODAY)
+    assert canonical_json(again.to_dict()) == figures
+    assert again.state == "final" and again.content_hash == final.content_hash == content_hash(again)
+    with pytest.raises(UserError, match="已定稿"):
+        evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
+    states = client.query("SELECT state FROM evaluation_states ORDER BY recorded_at").result_rows
+    assert [s for (s,) in states] == ["published", "final"]
+
+
+def test_objections_and_rectification_items_are_recorded_and_audited(client, settings):
+    build_two_agency_year(client)
+    with pytest.raises(UserError, match="不在复核期"):
+        evaluation_store.file_objection(client, 2025, "a1", "数据有误", "alice", today=TODAY)
+    evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
+    with pytest.raises(UserError):
+        evaluation_store.file_objection(client, 2025, "a1", "  ", "alice", today=TODAY)
+    objection = evaluation_store.file_objection(
+        client, 2025, "a1", "d2 已于12月更新，目录未同步", "alice", dimension="timeliness", today=TODAY
+    )
+    with pytest.raises(UserError, match="复核期已于"):
+        evaluation_store.file_objection(client, 2025, "a1", "再议", "alice", today=date(2026, 12, 14))
+    with pytest.raises(UserError, match="未答复"):
+        evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
+    evaluation_store.answer_objection(client, 2025, objection, False, "目录记录以平台同步为准", "olivia")
+    [row] = evaluation_store.list_objections(client, 2025, "a1")
+    assert (row["status"], row["answer"], row["answered_by"]) == (
+        "rejected",
+        "目录记录以平台同步为准",
+        "olivia",
+    )
+    item = evaluation_store.add_rectification(
+        client, 2025, "a1", "按周更新企业运力数据", date(2027, 3, 31), "alice", dimension="timeliness"
+    )
+    evaluation_store.update_rectification(
+        client, 2025, item, "in_progress", "已建立更新提醒", "alice", agency_id="a1"
+    )
+    with pytest.raises(UserError):  # another agency's item is not found for a2
+        evaluation_store.update_rectification(client, 2025, item, "done", "", "bob", agency_id="a2")
+    [rect] = evaluation_store.list_rectifications(client, 2025, "a1")
+    assert (rect["status"], rect["note"], rect["due_date"]) == (
+        "in_progress",
+        "已建立更新提醒",
+        date(2027, 3, 31),
+    )
+    evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
+    actions = client.query("SELECT action, actor FROM audit_log ORDER BY seq").result_rows
+    assert actions == [
+        ("evaluation.publish", "olivia"),
+        ("evaluation.objection", "alice"),
+        ("evaluation.objection_answer", "olivia"),
+        ("evaluation.rectification", "alice"),
+        ("evaluation.rectification_update", "alice"),
+        ("evaluation.finalize", "olivia"),
+    ]
+
+
+def test_weights_from_config(built_year):
+    client, settings = built_year
+    weights = {
+        "quantity": 0,
+        "quality": 0,
+        "review_sla": 0,
+        "utilisation": 0,
+        "complaints": 0,
+        "security": 0,
+        "timeliness": 10,
+    }
+    tuned = Settings(**{**settings.model_dump(), "evaluation_weights": weights})
+    evaluation = evaluate_year(client, tuned, 2025, today=TODAY)
+    assert evaluation.agency("a2").total == 100.0 and evaluation.agency("a1").total == pytest.approx(68.75)
+    assert [a.agency_id for a in evaluation.agencies] == ["a2", "a1"]
+
+
+def test_bad_weights_and_years_are_user_errors(client, settings):
+    with pytest.raises(UserError):
+        evaluate_year(client, Settings(**{**settings.model_dump(), "evaluation_weights": {"speed": 3}}), 2025)
+    with pytest.raises(UserError):
+        evaluate_year(client, settings, 2031, today=TODAY)
+
+
+def test_grades_at_their_boundaries():
+    assert [grade_for(x) for x in (90, 89.99, 75, 74.99, 60, 59.99)] == [
+        "优秀",
+        "良好",
+        "良好",
+        "合格",
+        "合格",
+        "不合格",
+    ]
+
+
+def test_an_empty_platform_evaluates_to_nothing(client, settings):
+    evaluation = evaluate_year(client, settings, 2025, today=TODAY)
+    assert evaluation.agencies == [] and evaluation.key_figures["agencies"] == 0
+
+
+def test_new_traffic_is_counted_on_the_next_evaluation(client, settings):
+    build_two_agency_year(client)
+    before = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["utilisation"]
+    client.command("""
+        INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, rows, client_ip)
+        SELECT concat('late-', toString(number)), toDateTime64('2025-12-30 10:00:00', 3, 'Asia/Shanghai'),
+               'c3', 'd2', 'api', 200, 1, '10.0.0.3' FROM numbers(5)""")
+    after = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["utilisation"]
+    assert after.inputs["calls"] == before.inputs["calls"] + 5
+    assert after.inputs["consumers"] == before.inputs["consumers"] + 1 and after.inputs["used"] == 2
+
+
+def test_the_json_of_a_year_round_trips(evaluation):
+    data = json.loads(canonical_json(evaluation.to_dict()))
+    assert canonical_json(type(evaluation).from_dict(data).to_dict()) == canonical_json(evaluation.to_dict())
+    assert evaluation.as_of == date(2025, 12, 31)

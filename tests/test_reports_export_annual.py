@@ -1,0 +1,243 @@
+"""The annual report of the demo platform in each format, read back with independent readers: a
+公文 (A4, 仿宋 body, every font embedded, 综述 / 主要问题 / 工作建议, 落款), with no code name, no
+English enum word and no unmasked natural person in its text; the workbook's cells typed."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import uuid
+from datetime import date
+
+import openpyxl
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from evaluation_year import TODAY, shared_year
+from pypdf import PdfReader
+
+from demo.cli import run_steps
+from demo.platform import build_demo
+from detectors.violations import mask_person_name
+from odwatch import vocabulary
+from odwatch.errors import UserError
+from odwatch.settings import Settings
+from reports import evaluation_store
+from reports.evaluation import evaluate_year
+from reports.export.annual import render_annual, write_annual_report
+from reports.export.workbook import Column, Sheet, write_workbook
+from reports.quality import FORMAT_OPENNESS, FREQUENCY_DAYS
+from warehouse import connect
+
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
+ENUM_WORDS = sorted(
+    {
+        *vocabulary.ROLES,
+        *vocabulary.SEVERITIES,
+        *vocabulary.CONSUMER_KINDS,
+        *vocabulary.MEASURES,
+        *vocabulary.ALERT_CATEGORIES,
+        *FREQUENCY_DAYS,
+        "static",
+        "unconditional",
+        "conditional",
+        "closed",
+        "open",
+        "suspended",
+        "withdrawn",
+        "restored",
+        "reopened",
+        "pending",
+        "approved",
+        "rejected",
+        "not_accepted",
+        "trade_secret",
+        "privacy",
+        "other",
+        "published",
+        "final",
+        "draft",
+        "scored",
+        "unmeasured",
+        "not_applicable",
+        "True",
+        "False",
+        "None",
+        "null",
+        *[f for f in FORMAT_OPENNESS if f.isalpha()],
+    },
+    key=len,
+    reverse=True,
+)
+ENUM = re.compile(r"(?<![A-Za-z])(" + "|".join(ENUM_WORDS) + r")(?![A-Za-z])")
+PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    settings = Settings(clickhouse_database=f"t_annual_demo_{uuid.uuid4().hex[:8]}")
+    client = connect(settings)
+    build_demo(client, settings, scale="small")
+    run_steps(client, settings, progress=False)
+    year = date.today().year
+    evaluation_store.publish(client, settings, year, "olivia")
+    out = tmp_path_factory.mktemp("annual")
+    files = {
+        fmt: write_annual_report(client, settings, year, fmt, out / f"annual.{fmt}")
+        for fmt in ("pdf", "docx", "xlsx")
+    }
+    return client, evaluate_year(client, settings, year), files
+
+
+def pdf_text(path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def docx_text(path) -> str:
+    document = Document(path)
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    parts += [p.text for section in document.sections for p in section.footer.paragraphs]
+    return "\n".join(parts)
+
+
+def xlsx_text(path) -> str:
+    workbook = openpyxl.load_workbook(path)
+    parts = list(workbook.sheetnames)
+    for sheet in workbook.worksheets:
+        parts += [str(v) for row in sheet.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
+def test_no_code_name_enum_word_or_unmasked_person_in_the_text(demo, fmt):
+    client, _, files = demo
+    text = {"pdf": pdf_text, "docx": docx_text, "xlsx": xlsx_text}[fmt](files[fmt])
+    assert len(text) > 5000
+    assert IDENTIFIER.findall(text) == []
+    assert ENUM.findall(text) == []
+    persons = [name for (name,) in client.query(PERSONS).result_rows]
+    assert persons, "the demo has natural persons among its consumers"
+    flat = text.replace("\n", "")
+    assert [p for p in persons if p in flat] == []
+    if fmt != "xlsx":
+        assert any(mask_person_name(p) in flat for p in persons)  # the masked form is there
+
+
+def test_the_pdf_is_an_a4_official_document_with_every_font_embedded(demo):
+    _, evaluation, files = demo
+    reader = PdfReader(files["pdf"])
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    text = pdf_text(files["pdf"]).replace("\n", "")
+    for heading in (
+        "一、综述",
+        "二、主要问题",
+        "三、工作建议",
+        "四、各单位评估情况",
+        "（一）评估方法",
+        "附件1",
+    ):
+        assert heading in text
+    assert "《上海市公共数据开放实施细则（征求意见稿）》" in text and "尚未正式施行" in text
+    assert "上海市经济和信息化委员会" in text and f"{date.today().year}年{date.today().month}月" in text
+    assert evaluation.content_hash in text and "— 1 —" in text and "— 2 —" in text
+    if shutil.which("pdffonts"):
+        listing = subprocess.run(
+            ["pdffonts", str(files["pdf"])], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[2:]
+        assert listing and all(line.split()[-5] == "yes" for line in listing), listing
+        assert {line.split("+")[1].split()[0] for line in listing} == {
+            "FandolFang-Regular",
+            "FandolHei-Regular",
+            "FandolKai-Regular",
+        }
+    for page in reader.pages:  # and the same from the font dictionaries
+        for ref in page["/Resources"].get("/Font", {}).values():
+            font = ref.get_object()
+            descriptor = font["/FontDescriptor"].get_object()
+            assert "/FontFile2" in descriptor, font["/BaseFont"]
+
+
+def test_the_docx_is_a4_with_a_fangsong_body_and_page_numbers(demo):
+    _, _, files = demo
+    document = Document(files["docx"])
+    section = document.sections[0]
+    # Word stores lengths in twentieths of a point: compare in whole millimetres.
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert (round(section.top_margin.mm), round(section.left_margin.mm)) == (37, 28)
+    normal = document.styles["Normal"]
+    assert normal.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "仿宋"
+    assert document.styles["Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "黑体"
+    assert document.styles["Heading 2"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "楷体"
+    footer = section.footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and "—" in footer
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、综述", "二、主要问题", "三、工作建议", "四、各单位评估情况"]
+
+
+def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
+    _, evaluation, files = demo
+    workbook = openpyxl.load_workbook(files["xlsx"])
+    assert workbook.sheetnames == ["说明", "关键指标", "排名", "各维度得分", "质量较低数据集", "违法违规记录"]
+    explanation = {row[0]: row[1] for row in workbook["说明"].iter_rows(min_row=2, values_only=True)}
+    assert explanation["内容校验码（SHA-256）"] == evaluation.content_hash
+    ranking = list(workbook["排名"].iter_rows(values_only=True))
+    assert ranking[0][:5] == ("排名", "数据开放主体", "总分", "等级", "评估覆盖")
+    first = ranking[1]
+    assert isinstance(first[0], int) and isinstance(first[2], float) and 0 < first[4] <= 1
+    assert workbook["排名"].auto_filter.ref and workbook["排名"].freeze_panes == "A2"
+    shares = workbook["排名"].cell(row=2, column=5)
+    assert shares.number_format == "0.0%"
+    violations = list(workbook["违法违规记录"].iter_rows(values_only=True))
+    assert violations[1][-1] in ("是", "否") and violations[1][0].year == date.today().year
+
+
+def test_text_is_written_as_text_never_as_a_formula(tmp_path):
+    sheet = Sheet(
+        "表",
+        [Column("名称"), Column("编号"), Column("数量", "int"), Column("日期", "date")],
+        [['=HYPERLINK("http://x")', "0012", 3, date(2026, 1, 2)], ["+1", "1e5", None, None]],
+    )
+    write_workbook(tmp_path / "t.xlsx", [sheet])
+    rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx").active.iter_rows(values_only=True))
+    assert rows[1][:3] == ('=HYPERLINK("http://x")', "0012", 3) and rows[1][3].date() == date(2026, 1, 2)
+    assert rows[2][:2] == ("+1", "1e5")
+    cell = openpyxl.load_workbook(tmp_path / "t.xlsx").active["A2"]
+    assert cell.data_type == "s"
+
+
+def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_path):
+    from evaluation_year import build_two_agency_year
+
+    build_two_agency_year(client)
+    out = write_annual_report(client, settings, 2025, "pdf", tmp_path / "sub" / "r.pdf")
+    text = pdf_text(out).replace("\n", "")
+    assert "（草稿，数据随平台更新而变化）" in text and "内容校验码" not in text
+    assert "市交通委员会" in text and "不计入本单位得分" in text  # a2's consumer violation: context
+    with pytest.raises(UserError):
+        write_annual_report(client, settings, 2025, "odt", tmp_path / "r.odt")
+    with pytest.raises(UserError):
+        write_annual_report(client, settings, 2025, "pdf", tmp_path)  # a directory
+
+
+def test_sixty_agencies_fit_the_pdf(tmp_path):
+    client, settings = shared_year()
+    client.command("""INSERT INTO agencies (agency_id, name, name_en, kind)
+       SELECT concat('g', toString(number)), concat('第', toString(number), '区数据局'), '', 'district'
+       FROM numbers(60)""")
+    client.command("""INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields,
+                             update_frequency, published_at, last_updated)
+       SELECT concat('s', toString(number)), concat('g', toString(number % 60)),
+              concat('数据集', toString(number)),
+              ['交通', '卫生', '经济'][number % 3 + 1], 'unconditional', 'csv', '[]', 'monthly', '2025-01-01',
+              toDateTime('2025-12-01 00:00:00', 'Asia/Shanghai') - toIntervalDay(number)
+       FROM numbers(180)""")
+    evaluation = evaluate_year(client, settings, 2025, today=TODAY)
+    assert len(evaluation.agencies) == 62
+    buffer = io.BytesIO()
+    buffer.write(render_annual(evaluation, settings, "pdf", tmp_path / "many.pdf").read_bytes())
+    text = "".join(page.extract_text() for page in PdfReader(buffer).pages)
+    assert all(f"第{n}区数据局" in text for n in range(60))
