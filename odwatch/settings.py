@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     clickhouse_cluster: str = ""
     access_log_ttl_days: int = 0
     ingest_chunk_lines: int = 200_000
+    # --- ingest: limits on hostile input, per file. Anyone who can drop a file in the spool can
+    # send one: a 2 MB gzip file can expand to 2 GiB of empty lines.
+    # A line longer than this is rejected ("line longer than N bytes"), however valid.
+    ingest_max_line_bytes: int = 1024 * 1024
+    # A compressed file is stopped when its content grows past this size...
+    ingest_max_decompressed_bytes: int = 32 * 1024**3
+    # ...or past this many times the compressed bytes read (real logs compress 5-30x).
+    ingest_max_expansion_ratio: float = 100.0
+    # Rejected lines stored verbatim in rejected_rows per file and reason; the rest are counted.
+    ingest_rejects_stored_per_reason: int = 1000
     language: str = "zh"
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     quality_weights: dict[str, float] = Field(default_factory=dict)

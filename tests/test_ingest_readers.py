@@ -11,7 +11,7 @@ import pytest
 
 from ingest import readers
 from ingest.loader import ingest_paths
-from ingest.readers import detect_format, read_chunks
+from ingest.readers import Limits, ReadOptions, detect_format, read_chunks
 from tests.ingest_helpers import event, line, write_lines
 
 NGINX = [
@@ -49,15 +49,15 @@ def test_a_jsonl_chunk_as_rows_for_a_staging_table(tmp_path):
 
 
 def test_an_overlong_line_is_cut_and_the_rest_of_the_file_still_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1000)
     monkeypatch.setattr(readers, "BLOCK_BYTES", 256)
     body = [line(event(1)), b'{"event_id": "' + b"x" * 5000 + b'"}', line(event(2)), line(event(3))]
     path = write_lines(tmp_path / "long.jsonl", body)
-    chunks = list(read_chunks(path, "jsonl", 2))
-    text = b"".join(c.text for c in chunks)
-    assert text.count(b"\n") == 4 and sum(len(c) for c in chunks) == 4
-    assert text.startswith(line(event(1)) + b"\n")
-    assert text.endswith(line(event(2)) + b"\n" + line(event(3)) + b"\n")
+    chunks = list(read_chunks(path, "jsonl", 2, ReadOptions(limits=Limits(max_line_bytes=1000))))
+    rows = [row for chunk in chunks for row in chunk.table().to_pylist()]
+    assert [row["line_no"] for row in rows] == [1, 2, 3, 4] and sum(len(c) for c in chunks) == 4
+    assert rows[1]["problem"] == "line longer than 1000 bytes"
+    assert rows[1]["raw"] == b'{"event_id": "' + b"x" * (readers.PREVIEW_BYTES - 14)   # its start is kept
+    assert [rows[0]["line"], rows[2]["line"], rows[3]["line"]] == [line(event(n)) for n in (1, 2, 3)]
 
 
 def test_jsonl_gzip_crlf_bom_and_no_final_newline(client, settings, tmp_path):
