@@ -167,13 +167,15 @@ def print_file_report(report: FileReport) -> None:
     if report.missing_required:
         say(f"  missing, required: {', '.join(report.missing_required)} (every row is rejected without it)")
     if report.missing_defaulted:
-        say(f"  missing, defaulted: {', '.join(report.missing_defaulted)}")
+        say(f"  not in the file (defaults apply): {', '.join(report.missing_defaulted)}")
     for column, values in report.unmapped_values.items():
         listed = ", ".join(f'"{v}" ×{n}' for v, n in sorted(values.items(), key=lambda kv: -kv[1])[:10])
         say(f"  {column}: values with no match: {listed}")
-    verb = "load" if report.table != "access_log" else "insert"
-    say(f"  rows: {report.read:,} read, {report.loaded:,} {verb}, {report.duplicates:,} duplicates, "
-        f"{report.rejected:,} rejected")
+    if report.table == "access_log":
+        say(f"  lines: {report.read:,} read, {report.loaded:,} inserted, {report.duplicates:,} duplicates, "
+            f"{report.rejected:,} rejected")
+    else:
+        say(f"  rows: {report.read:,} read, {report.loaded:,} loaded, {report.rejected:,} rejected")
     for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
         say(f"    rejected: {reason} ({count:,})")
     for column, count in sorted(report.defaulted.items()):

@@ -126,13 +126,17 @@ class Vocabulary:
     defaults: dict[str, object]
 
     def place(self, source: str) -> tuple[str, str]:
-        """(column, how) for a source column name; ("", "") when nothing matches."""
-        return self.columns.get(normalise(source), ("", ""))
+        """(column, how) for a source column name; ("", "") when nothing matches. A contract name
+        written another way ("Event ID") counts as an alias: only the exact name is the contract's."""
+        column, how = self.columns.get(normalise(source), ("", ""))
+        if how == "contract" and source != column:
+            how = "alias"
+        return column, how
 
     def closest(self, source: str) -> str:
         """The contract column whose name or alias is most like `source` ("" when none is close)."""
         names = {name: column for name, (column, how) in self.columns.items() if how != "ignored"}
-        match = difflib.get_close_matches(normalise(source), list(names), n=1, cutoff=0.5)
+        match = difflib.get_close_matches(normalise(source), list(names), n=1, cutoff=0.6)
         return names[match[0]] if match else ""
 
     def map_value(self, column: str, value: object) -> tuple[object, bool]:
@@ -564,8 +568,9 @@ def starting_mapping(reports: list[FileReport], folder: str) -> str:
     """A mapping file from what `reports` found: every column of every file, placed or left blank
     with the closest contract column in a comment; unmapped values and absent columns commented."""
     out = [f"# Mapping written by `odwatch mapping init {folder}` from {len(reports)} file(s).",
-           "# Fill in the blanks (\"\" leaves a column out), then check it with",
-           "#   odwatch load-reference DIR --mapping this.toml --dry-run",
+           "# Fill in the blanks (\"\" leaves a column out), then check it with a dry run:",
+           f"#   odwatch load-reference {folder} --mapping mapping.toml --dry-run",
+           "#   odwatch ingest LOG... --mapping mapping.toml --dry-run      (access logs)",
            "# Matching ignores case, spaces, full-width forms and a BOM; see docs/connecting.md.", ""]
     by_table: dict[str, list[FileReport]] = {}
     for report in reports:
@@ -609,9 +614,10 @@ def _table_section(table: str, reports: list[FileReport]) -> list[str]:
         out += ["", f"[{table}.values.{column}]",
                 f"# one of: {', '.join(enumerated(table, column))}"]
         out += [f'# {_toml_key(value)} = ""   # {count} row(s)' for value, count in values.most_common()]
-    missing = sorted({c for r in reports for c in r.missing_required + r.missing_defaulted})
+    required = {c for r in reports for c in r.missing_required}
+    missing = sorted(required | {c for r in reports for c in r.missing_defaulted})
     if missing:
-        out += ["", f"[{table}.defaults]", "# for columns the file lacks (required ones reject every row):"]
-        out += [f'# {column} = ""' + ("   # required" if is_required(table, column) else "")
-                for column in missing]
+        out += ["", f"[{table}.defaults]", "# for columns the files lack (without a required one, every row "
+                                           "is rejected):"]
+        out += [f'# {column} = ""' + ("   # required" if column in required else "") for column in missing]
     return out + [""]

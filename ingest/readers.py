@@ -748,7 +748,7 @@ def read_csv(path: Path, chunk_lines: int, options: ReadOptions) -> Iterator[Chu
                 if header is None:
                     if row.cells is None:
                         raise SourceStopped(f"stopped: the first line is not a CSV header ({row.problem})")
-                    header = [name.strip() for name in row.cells]
+                    header = row.cells      # as written: the column plan matches them loosely
                     if not header:
                         return
                     continue

@@ -339,6 +339,17 @@ class _RowConverter:
         self.enumerated = [name for name, _ in self.columns if name in vocab.values]
 
     def convert(self, record: dict) -> dict:
+        """The row, or BadValue; the defaults and corrections of a row are counted once it is good."""
+        self.pending: list[tuple[str, str]] = []
+        row = self._convert(record)
+        for kind, key in self.pending:
+            self.report.count(kind, key)
+        return row
+
+    def _count(self, kind: str, key: str) -> None:
+        self.pending.append((kind, key))
+
+    def _convert(self, record: dict) -> dict:
         for name in self.enumerated:
             if name in record:
                 mapped, known = self.vocab.map_value(name, record[name])
@@ -353,13 +364,13 @@ class _RowConverter:
                 default = DEFAULTS.get((self.table, name))
                 if name in self.vocab.defaults:
                     value = self.vocab.defaults[name]
-                    self.report.count("defaulted", name)
+                    self._count("defaulted", name)
                 elif default is not None and default.derived:
                     derived.append(name)
                     continue
                 elif default is not None:
                     value = default.value
-                    self.report.count("defaulted", name)
+                    self._count("defaulted", name)
                 elif is_required(self.table, name):
                     raise BadValue(f"{name} is missing")
             row[name] = self.parsers[name](value)
@@ -386,7 +397,7 @@ class _RowConverter:
             consumer, dataset = self.catalog.agreements.get(row["agreement_id"], ("", ""))
             value = consumer if name == "consumer_id" else dataset
         if value != "":
-            self.report.count("defaulted", name)
+            self._count("defaulted", name)
         return value
 
     def _hold_to_catalog(self, row: dict) -> None:
@@ -395,21 +406,21 @@ class _RowConverter:
             by_name = catalog.agency_names.get(normalise(row["agency_id"]))
             if by_name:
                 row["agency_id"] = by_name
-                self.report.count("corrected", NAMED_AGENCY)
+                self._count("corrected", NAMED_AGENCY)
         if self.table in ("applications", "complaints"):
             owner = catalog.owners.get(row["dataset_id"])
             if owner and row["agency_id"] and row["agency_id"] != owner:
                 row["agency_id"] = owner
-                self.report.count("corrected", NOT_OWNER)
+                self._count("corrected", NOT_OWNER)
             elif owner and not row["agency_id"]:
                 row["agency_id"] = owner
-                self.report.count("defaulted", "agency_id")
+                self._count("defaulted", "agency_id")
         if self.table == "usage_reports" and row["agreement_id"] in catalog.agreements:
             for name, value in zip(("consumer_id", "dataset_id"), catalog.agreements[row["agreement_id"]],
                                    strict=True):
                 if row[name] and row[name] != value:
                     row[name] = value
-                    self.report.count("corrected", NOT_AGREEMENTS.format(column=name))
+                    self._count("corrected", NOT_AGREEMENTS.format(column=name))
 
 
 def _is_missing(value: object) -> bool:
@@ -520,7 +531,7 @@ def _csv_records(handle, encoding: str, limits: Limits) -> Iterator[tuple[int, s
         if header is None:
             if row.cells is None:
                 raise SourceStopped(f"stopped: the first line is not a CSV header ({row.problem})")
-            header = [name.strip() for name in row.cells]
+            header = row.cells      # as written: the column plan matches them loosely
             continue
         if row.cells is None:
             yield row.line_no, raw, {}, row.problem
