@@ -120,6 +120,8 @@ def _share_loss(weight: float, share: float, zero_at: float) -> float:
 def score_timeliness(weight: float, frequency: str, last_updated: datetime | None,
                      at: datetime) -> tuple[float, list[Loss]]:
     """Full marks within interval + grace of the declared frequency, zero at twice that."""
+    if frequency == "static":   # data that is not updated (第九条, 第十条) is never late
+        return weight, []
     if last_updated is None or last_updated.date() < NO_DATE:
         return 0.0, [Loss("timeliness", weight, "never_updated", "目录未登记最近更新时间")]
     interval, grace = FREQUENCY_DAYS.get(frequency, FREQUENCY_DAYS["irregular"])
@@ -198,7 +200,7 @@ def score_metadata(weight: float, ds: dict, publisher_known: bool) -> tuple[floa
     if not publisher_known:
         lose("publisher", 1, "未登记或无法识别数据开放主体", example=ds.get("agency_id") or "")
     frequency = ds.get("update_frequency") or ""
-    if frequency not in FREQUENCY_DAYS:
+    if frequency not in FREQUENCY_DAYS and frequency != "static":
         lose("update_frequency", 1, "未声明有效的更新频率", example=frequency)
     elif frequency == "irregular":
         lose("update_frequency", 0.5, "更新频率为“不定期”", example=frequency)
@@ -615,6 +617,8 @@ def overdue_updates(client: Client, filters: ReportFilters, at: datetime | None 
     at = clock.shanghai(at or clock.now())
     out = []
     for row in _rows(client, CATALOG_FOR_UPDATES, filters.as_params()):
+        if row["update_frequency"] == "static":
+            continue
         interval, grace = FREQUENCY_DAYS.get(row["update_frequency"], FREQUENCY_DAYS["irregular"])
         updated = row["last_updated"]
         if updated is None or updated.date() < NO_DATE:
