@@ -396,7 +396,8 @@ def _write_catalog_export(platform: Platform, directory: Path) -> Path:
                 if column == "agency_id":
                     value = agency_names[value]
                 elif column in EXPORT_WORDS:
-                    value = EXPORT_WORDS[column].get(value, value.upper() if isinstance(value, str) else value)
+                    words = EXPORT_WORDS[column]
+                    value = words.get(value, value.upper() if isinstance(value, str) else value)
                 elif column == "fields":
                     value = json.dumps(value, ensure_ascii=False)
                 elif column in ("published_at", "last_updated"):

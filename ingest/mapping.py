@@ -331,19 +331,19 @@ class _MappingChecker:
         self.source = source
 
     def line_of(self, section: str, key: str | None) -> int | None:
+        """The line of `key` under the header [section], or (no key) of the first header in section."""
         current = ""
         for number, line in enumerate(self.lines, start=1):
             stripped = line.strip()
             header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]\s*(#.*)?", stripped)
             if header:
-                current = re.sub(r'\s*\.\s*', ".", header.group(1)).replace('"', "")
-                if key is None and current == section:
+                current = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "").replace("'", "")
+                if key is None and (current == section or current.startswith(section + ".")):
                     return number
                 continue
-            if key is None or "=" not in stripped:
+            if key is None or current != section or "=" not in stripped:
                 continue
-            name = stripped.split("=", 1)[0].strip().strip('"').strip("'")
-            if name == key and (current == section or f"{current}.{name}".startswith(section)):
+            if stripped.split("=", 1)[0].strip().strip("\"'") == key:
                 return number
         return None
 
