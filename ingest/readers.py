@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import hashlib
 import json
 import os
@@ -143,36 +142,80 @@ class Chunk:
 
 class _Inflating:
     """A gzip file's content, read through `read(n)`; stops (SourceStopped) once the content grows
-    past the size limit or past `ratio` times the compressed bytes read so far: a 2 MB file
-    expanding to 2 GiB is stopped after its first megabytes, not after filling the disk."""
+    past the size limit or past `ratio` times the compressed bytes consumed so far: a 2 MB file
+    expanding to 2 GiB is stopped in its first megabytes, not after filling the disk. Content is
+    inflated a piece at a time; the piece that crosses a limit is dropped, what came before it
+    is returned, and the next read raises. (Inflated here rather than by the gzip module, whose
+    read-ahead would hide how much compressed input the content came from.)"""
+
+    PIECE = 1024 * 1024
+    INPUT = 64 * 1024
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.raw = open(path, "rb")
-        self.gzip = gzip.GzipFile(fileobj=self.raw, mode="rb")
+        self.inflater = zlib.decompressobj(wbits=31)
+        self.pending = b""     # compressed input not yet consumed
+        self.consumed = 0
         self.limits = limits
         self.out = 0
+        self.stop = ""
 
     def read(self, size: int) -> bytes:
+        pieces: list[bytes] = []
+        got = 0
+        while got < size and not self.stop:
+            piece = self._inflate(min(self.PIECE, size - got))
+            if not piece:
+                break
+            self.out += len(piece)
+            self.stop = self._over_limit()
+            if not self.stop:
+                pieces.append(piece)
+                got += len(piece)
+        if self.stop and not pieces:
+            raise SourceStopped(self.stop)
+        return b"".join(pieces)
+
+    def _inflate(self, size: int) -> bytes:
+        """Up to `size` bytes of content (b"" at the end, or when the data is damaged: `stop` says so)."""
+        out: list[bytes] = []
+        got = 0
         try:
-            data = self.gzip.read(size)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise SourceStopped(f"stopped: the compressed data is damaged ({exc}); "
-                                "the rest of the file was not read") from None
-        self.out += len(data)
+            while got < size:
+                if self.inflater.eof:            # the end of a gzip member; another may follow
+                    rest = self.inflater.unused_data or self.raw.read(self.INPUT)
+                    if not rest.strip(b"\0"):
+                        break
+                    self.inflater, self.pending = zlib.decompressobj(wbits=31), rest
+                if not self.pending:
+                    self.pending = self.raw.read(self.INPUT)
+                    if not self.pending:
+                        self.stop = ("stopped: the compressed data ends early (the file is cut off); "
+                                     "the rest of the file was not read")
+                        break
+                data = self.inflater.decompress(self.pending, size - got)
+                left = self.inflater.unused_data if self.inflater.eof else self.inflater.unconsumed_tail
+                self.consumed += len(self.pending) - len(left)
+                self.pending = b"" if self.inflater.eof else left
+                out.append(data)
+                got += len(data)
+        except zlib.error as exc:
+            self.stop = f"stopped: the compressed data is damaged ({exc}); the rest of the file was not read"
+        return b"".join(out)
+
+    def _over_limit(self) -> str:
         limits = self.limits
         if self.out > limits.max_decompressed_bytes:
-            raise SourceStopped(
-                f"stopped: the file expands to more than {limits.max_decompressed_bytes:,} bytes "
-                "(limit ODWATCH_INGEST_MAX_DECOMPRESSED_BYTES); the rest of the file was not read")
-        if self.out > RATIO_FLOOR_BYTES and self.out > limits.max_expansion_ratio * max(self.raw.tell(), 1):
-            raise SourceStopped(
-                f"stopped: the file expands to more than {limits.max_expansion_ratio:g} times its compressed "
-                "size (limit ODWATCH_INGEST_MAX_EXPANSION_RATIO), as a decompression bomb does; "
-                "the rest of the file was not read")
-        return data
+            return (f"stopped: the file expands to more than {limits.max_decompressed_bytes:,} bytes "
+                    "(limit ODWATCH_INGEST_MAX_DECOMPRESSED_BYTES); the rest of the file was not read")
+        ratio = self.out / max(self.consumed, 1)
+        if self.out > RATIO_FLOOR_BYTES and ratio > limits.max_expansion_ratio:
+            return (f"stopped: the file expands to more than {limits.max_expansion_ratio:g} times its "
+                    "compressed size (limit ODWATCH_INGEST_MAX_EXPANSION_RATIO), as a decompression bomb "
+                    "does; the rest of the file was not read")
+        return ""
 
     def close(self) -> None:
-        self.gzip.close()
         self.raw.close()
 
     def __enter__(self) -> _Inflating:

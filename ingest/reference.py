@@ -376,6 +376,7 @@ class _RowConverter:
             row[name] = self.parsers[name](value)
         for name in derived:
             row[name] = self._derive(name, row)
+        row = {name: row[name] for name, _ in self.columns}     # in the insert's column order
         _check_row(self.table, row)
         self._hold_to_catalog(row)
         return row
