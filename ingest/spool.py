@@ -52,7 +52,7 @@ def drop_into_spool(settings: Settings, paths: list[Path], fmt: str | None = Non
     for path in map(Path, paths):
         if not path.is_file():
             raise UserError(f"No such file: {path}")
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")     # to the microsecond: loaded in the order given
         target = spool / f"{stamp}-{uuid.uuid4().hex[:8]}-{fmt or 'auto'}{_SEPARATOR}{path.name}"
         if options:
             _sidecar(target, _OPTIONS).write_text(json.dumps(options, ensure_ascii=False), encoding="utf-8")
