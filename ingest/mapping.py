@@ -315,9 +315,9 @@ def parse_mapping(text: str, source: str = "mapping") -> Mapping:
     tables = {}
     for table, body in data.items():
         if table not in TABLES:
-            problems.fail(table, None, f"[{table}] is not a table; use one of {', '.join(TABLES)}")
+            problems.fail(table, None, f"{table} is not a table; use one of {', '.join(TABLES)}")
         if not isinstance(body, dict):
-            problems.fail(table, None, f"{table} must be a table ([{table}])")
+            problems.fail(table, None, f"{table} must be a table with columns, values or defaults")
         tables[table] = problems.table_mapping(table, body)
     return Mapping(tables, source)
 
@@ -355,12 +355,12 @@ class _MappingChecker:
     def table_mapping(self, table: str, body: dict) -> TableMapping:
         for key in body:
             if key not in ("files", "columns", "values", "defaults"):
-                self.fail(table, key, f"[{table}] {key}: expected files, columns, values or defaults")
+                self.fail(table, key, f"{table}: {key}: expected files, columns, values or defaults")
         files = body.get("files", [])
         if isinstance(files, str):
             files = [files]
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            self.fail(table, "files", f"[{table}] files must be a list of file names")
+            self.fail(table, "files", f"{table}: files must be a list of file names")
         columns = self._columns(table, body.get("columns", {}))
         values = self._values(table, body.get("values", {}))
         defaults = self._defaults(table, body.get("defaults", {}))
@@ -369,35 +369,35 @@ class _MappingChecker:
     def _columns(self, table: str, columns: object) -> dict[str, str]:
         section = f"{table}.columns"
         if not isinstance(columns, dict):
-            self.fail(table, "columns", f'[{section}] must be a table of "file column" = "contract column"')
+            self.fail(table, "columns", f'{section}: must be a table of "file column" = "contract column"')
         known = placeable_columns(table)
         for source, target in columns.items():
             if not isinstance(target, str):
-                self.fail(section, source, f'[{section}] "{source}" must name a column as text')
+                self.fail(section, source, f'{section}: "{source}" must name a column as text')
             if target and target not in known:
                 hint = difflib.get_close_matches(target, known, n=1)
                 closest = f"; closest: {hint[0]}" if hint else ""
-                self.fail(section, source, f'[{section}] "{source}" = "{target}": {target} is not a '
+                self.fail(section, source, f'{section}: "{source}" = "{target}": {target} is not a '
                                            f"{table} column{closest}")
         return dict(columns)
 
     def _values(self, table: str, values: object) -> dict[str, dict[str, str]]:
         section = f"{table}.values"
         if not isinstance(values, dict):
-            self.fail(table, "values", f"[{section}] must hold one table per column")
+            self.fail(table, "values", f"{section}: must hold one table per column")
         out = {}
         for column, words in values.items():
             choices = enumerated(table, column)
             if not choices:
                 listed = ", ".join(c for c in columns_of(table) if enumerated(table, c))
-                self.fail(f"{section}.{column}", None, f"[{section}.{column}]: {column} has no value set "
+                self.fail(f"{section}.{column}", None, f"{section}.{column}: {column} has no value set "
                                                        f"in {table}; those with one: {listed}")
             if not isinstance(words, dict):
                 self.fail(section, column,
-                          f'[{section}.{column}] must be a table of "value" = "contract value"')
+                          f'{section}.{column}: must be a table of "value" = "contract value"')
             for word, target in words.items():
                 if str(target) not in choices:
-                    self.fail(f"{section}.{column}", word, f'[{section}.{column}] "{word}" = "{target}": '
+                    self.fail(f"{section}.{column}", word, f'{section}.{column}: "{word}" = "{target}": '
                                                            f"use one of {', '.join(choices)}")
             out[column] = {str(word): str(target) for word, target in words.items()}
         return out
@@ -405,14 +405,14 @@ class _MappingChecker:
     def _defaults(self, table: str, defaults: object) -> dict[str, object]:
         section = f"{table}.defaults"
         if not isinstance(defaults, dict):
-            self.fail(table, "defaults", f"[{section}] must be a table of column = value")
+            self.fail(table, "defaults", f"{section}: must be a table of column = value")
         for column, value in defaults.items():
             if column not in columns_of(table):
-                self.fail(section, column, f"[{section}] {column} is not a {table} column")
+                self.fail(section, column, f"{section}: {column} is not a {table} column")
             choices = enumerated(table, column)
             if choices and str(value) not in choices:
                 self.fail(section, column,
-                          f'[{section}] {column} = "{value}": use one of {", ".join(choices)}')
+                          f'{section}: {column} = "{value}": use one of {", ".join(choices)}')
         return dict(defaults)
 
 

@@ -240,7 +240,7 @@ def check_defaults(mapping: Mapping | None) -> None:
             try:
                 parsers[column](value)
             except BadValue as exc:
-                raise UserError(f"{mapping.source}: [{table}.defaults] {column}: {exc}") from None
+                raise UserError(f"{mapping.source}: {table}.defaults: {column}: {exc}") from None
 
 
 def load_reference_file(

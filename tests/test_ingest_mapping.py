@@ -152,16 +152,16 @@ def test_which_table_a_header_holds(header, table):
 @pytest.mark.parametrize("text, message", [
     ('[datasets.columns]\n"a" = \n', "not valid TOML"),
     ('[datasets]\nfiles = ["x.csv"]\n\n[dataset.columns]\n"Heading" = "name"\n',
-     "(line 4): [dataset] is not a table"),
+     "(line 4): dataset is not a table"),
     ('[datasets]\nfiles = ["x.csv"]\n[datasets.columns]\n"Dataset No." = "dataset_id"\n"Heading" = "titel"\n',
-     '(line 5): [datasets.columns] "Heading" = "titel": titel is not a datasets column'),
+     '(line 5): datasets.columns: "Heading" = "titel": titel is not a datasets column'),
     ('[datasets.values.open_class]\n"public" = "unconditional"\n"on request" = "sometimes"\n',
-     '(line 3): [datasets.values.open_class] "on request" = "sometimes": use one of unconditional'),
-    ('[datasets.values.name]\n"x" = "y"\n', "(line 1): [datasets.values.name]: name has no value set"),
+     '(line 3): datasets.values.open_class: "on request" = "sometimes": use one of unconditional'),
+    ('[datasets.values.name]\n"x" = "y"\n', "(line 1): datasets.values.name: name has no value set"),
     ('[consumers.defaults]\nkind = "alien"\n',
-     '(line 2): [consumers.defaults] kind = "alien": use one of person'),
+     '(line 2): consumers.defaults: kind = "alien": use one of person'),
     ('[datasets.defaults]\nopen_clas = "closed"\n',
-     "(line 2): [datasets.defaults] open_clas is not a datasets column"),
+     "(line 2): datasets.defaults: open_clas is not a datasets column"),
 ])
 def test_a_mapping_file_error_names_the_line_and_the_key(text, message):
     with pytest.raises(UserError) as raised:

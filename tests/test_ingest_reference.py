@@ -197,7 +197,7 @@ def test_a_mapping_file_with_a_bad_default_loads_nothing(client, tmp_path):
 
     text = '[agencies.defaults]\nname_en = "x"\n[datasets.defaults]\nrow_count = -4\n'
     mapping = parse_mapping(text, "m.toml")
-    with pytest.raises(UserError, match=r"m.toml: \[datasets.defaults\] row_count: row_count -4 is negative"):
+    with pytest.raises(UserError, match=r"m.toml: datasets.defaults: row_count: row_count -4 is negative"):
         load_reference_dir(client, EXPORTS / "portal", mapping=mapping)
     loaded = client.query("SELECT (SELECT count() FROM agencies), (SELECT count() FROM datasets)")
     assert loaded.result_rows == [(0, 0)]
