@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import sys
 import tempfile
 from dataclasses import asdict
@@ -63,7 +65,9 @@ def ingest(
             return
         # A dry run stores nothing, so a scratch engine can check the lines; only the events
         # already stored in the real one are unknown to it.
-        client = connect(Settings(data_dir=Path(tempfile.mkdtemp(prefix="odwatch-dry-run-"))))
+        scratch = Path(tempfile.mkdtemp(prefix="odwatch-dry-run-"))
+        atexit.register(shutil.rmtree, scratch, True)
+        client = connect(Settings(data_dir=scratch))
         scratch_note = ("The engine is held by another odwatch process, so the lines were checked in a "
                         "scratch engine: duplicates of events already stored are not counted.")
     on_terminal = sys.stdout.isatty()

@@ -250,17 +250,23 @@ def _head(path: Path, size: int = 64 * 1024) -> bytes:
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8 or gb18030 (which reads GBK and GB2312 too), from the first 64 KiB of the file."""
-    head = _head(path)
+    """utf-8 or gb18030 (which reads GBK and GB2312 too), from the first MiB of the file.
+
+    UTF-8 text with a few broken bytes stays UTF-8 (those lines are rejected): GB18030 decodes
+    almost any bytes, so reading such a file as GB18030 would garble every line instead.
+    """
+    head = _head(path, 1024 * 1024)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    return "utf-8"   # not text in either: the lines are rejected one by one, with the reason
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False)
+    broken = text.count("\ufffd")
+    if broken <= max(0, sum(1 for ch in text if ord(ch) > 127) // 100):
+        return "utf-8"
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        return "utf-8"   # not text in either: the lines are rejected one by one, with the reason
 
 
 def check_encoding(name: str | None) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 from ingest import readers
 from ingest.loader import ingest_paths
 from ingest.readers import Limits, ReadOptions, detect_format, read_chunks
+from odwatch.errors import UserError
 from tests.ingest_helpers import event, line, write_lines
 
 NGINX = [
@@ -160,8 +161,6 @@ def test_format_detection(tmp_path, name, content, expected):
 
 
 def test_an_unknown_format_is_a_plain_sentence(tmp_path):
-    from odwatch.errors import UserError
-
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")
     with pytest.raises(UserError, match="--format"):
@@ -331,3 +330,16 @@ def test_a_line_longer_than_the_limit_gets_the_length_reason_however_valid(clien
     shorter = settings.model_copy(update={"ingest_max_line_bytes": 300})
     other = write_lines(tmp_path / "other.jsonl", [line(event(4, user_agent="C" * 400))])
     assert ingest_paths(client, [other], settings=shorter).rejected_by_reason == {"line too long": 1}
+
+
+def test_the_text_encoding_is_told_from_the_file(tmp_path):
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes("数据集名称,开放属性\n".encode() * 200 + b"\xff\xfe broken\n")     # one broken line
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("数据集名称,开放属性\n".encode("gbk") * 200)
+    ascii_only = tmp_path / "plain.csv"
+    ascii_only.write_bytes(b"event_id,ts\n")
+    assert [readers.detect_encoding(p) for p in (utf8, gbk, ascii_only)] == ["utf-8", "gb18030", "utf-8"]
+    assert readers.check_encoding("GBK") == "gb18030" and readers.check_encoding("utf8") == "utf-8"
+    with pytest.raises(UserError, match="Unknown encoding"):
+        readers.check_encoding("klingon")
