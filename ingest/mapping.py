@@ -31,7 +31,7 @@ import tomllib
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -152,6 +152,18 @@ class Vocabulary:
 
 
 def vocabulary(table: str, mapping: TableMapping | None = None) -> Vocabulary:
+    """A table's vocabulary: the built-in one, with a mapping file's entries over it."""
+    if mapping is None:
+        return _builtin_vocabulary(table)
+    return _vocabulary(table, mapping)
+
+
+@cache
+def _builtin_vocabulary(table: str) -> Vocabulary:
+    return _vocabulary(table, None)
+
+
+def _vocabulary(table: str, mapping: TableMapping | None) -> Vocabulary:
     aliases = builtin_aliases().get(table, {})
     columns: dict[str, tuple[str, str]] = {}
     for column, names in aliases.get("columns", {}).items():
@@ -201,19 +213,18 @@ class ColumnPlan:
     placements: list[Placement]
     vocabulary: Vocabulary
 
-    @property
+    @cached_property
     def renames(self) -> dict[str, str]:
         return {p.source: p.column for p in self.placements if p.how in _PRECEDENCE}
 
-    @property
+    @cached_property
     def placed(self) -> set[str]:
         return set(self.renames.values())
 
     @property
     def identity(self) -> bool:
         """Every column is under its contract name, and nothing needs mapping: the file is the contract."""
-        return (all(p.how in ("contract", "") for p in self.placements)
-                and not self.vocabulary.defaults and not any(p.how == "mapping" for p in self.placements))
+        return all(p.how in ("contract", "") for p in self.placements) and not self.vocabulary.defaults
 
     def missing(self) -> tuple[list[str], list[str]]:
         """Contract columns the file lacks: (required ones, ones that take a default)."""
