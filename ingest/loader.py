@@ -130,7 +130,7 @@ WITH (x -> if(lengthUTF8(x) > 60, concat(substringUTF8(x, 1, 60), '…'), x)) AS
 SELECT {{batch_id:String}}, {{source:String}}, line_no,
        if(rule = 'line too long' AND length(kept) > 1024, concat(substring(kept, 1, 1024), '…'), kept),
        {REASON}
-FROM (SELECT *, trim(TRAILING '\\r\\n' FROM if(raw = '', line, raw)) AS kept,
+FROM (SELECT line_no, line, problem, rule, trim(TRAILING '\\r\\n' FROM if(raw = '', line, raw)) AS kept,
              row_number() OVER (PARTITION BY rule ORDER BY line_no) AS nth
       FROM {PARSED}
       WHERE rule != '')
