@@ -44,7 +44,7 @@ from ingest.contract import (
     is_required,
 )
 from ingest.readers import EventIds
-from ingest.validate import normalise_time_text
+from ingest.validate import normalise_time_text, split_list
 from odwatch.errors import UserError
 
 ALIASES_FILE = Path(__file__).with_name("aliases.toml")
@@ -429,9 +429,6 @@ class _MappingChecker:
 
 # --------------------------------------------------------------------------- mapped access-log records
 
-_LIST_SEPARATORS = re.compile(r"[,;，；、|\n]")
-
-
 def text_list(value: object) -> object:
     """A list column given as text "a, b、c" (or JSON) as a list; other values as they came."""
     if not isinstance(value, str):
@@ -444,7 +441,7 @@ def text_list(value: object) -> object:
             return json.loads(text)
         except (ValueError, RecursionError):
             return value
-    return [item.strip() for item in _LIST_SEPARATORS.split(text) if item.strip()]
+    return split_list(text)
 
 
 def _seconds_to_ms(value: object) -> object:

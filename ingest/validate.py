@@ -378,7 +378,7 @@ def parse_json_array(column: str, value: object, *, of_text: bool = True, lenien
         return []
     if isinstance(value, str):
         if lenient and not value.lstrip().startswith("["):
-            return [item.strip() for item in re.split(r"[,;，；、|\n]", value) if item.strip()]
+            return split_list(value)
         try:
             value = json.loads(value)
         except ValueError:
@@ -390,6 +390,11 @@ def parse_json_array(column: str, value: object, *, of_text: bool = True, lenien
     if of_text and not all(isinstance(item, str) for item in value):
         raise BadValue(f"{column} must be a JSON array of text values")
     return value
+
+
+def split_list(text: str) -> list[str]:
+    """A list written as text: "企业名称、地址", "a, b", "a;b", "a|b" or one item a line."""
+    return [item.strip() for item in re.split(r"[,;，；、|\n]", text) if item.strip()]
 
 
 def check_ip_or_network(column: str, value: str) -> str:
