@@ -565,7 +565,7 @@ class FileReport:
     def unmapped(self, column: str, value: object) -> None:
         values = self.unmapped_values.setdefault(column, {})
         text = str(value)[:60]
-        if text in values or len(values) < 50:   # the 50 most frequent kinds are plenty to act on
+        if text in values or len(values) < 50:   # the first 50 different values are plenty to act on
             values[text] = values.get(text, 0) + 1
 
     def as_dict(self) -> dict:
