@@ -434,9 +434,10 @@ class _Store:
         with rollup_writes:   # not while the consumer kinds are being rebuilt (warehouse/rollups.py)
             self._run(INSERT_ROWS, parsed, batch_id=parsed.batch_id)
         self._run(REMEMBER_EVENTS, parsed, batch_id=parsed.batch_id)
-        rules = sorted(stored)
-        self._run(INSERT_REJECTED, parsed, batch_id=parsed.batch_id, source=parsed.source, cap=self.cap,
-                  stored_rules=rules, stored_counts=[stored[rule] for rule in rules])
+        if rejected:    # most batches of a gateway's log have none: no query for them
+            rules = sorted(stored)
+            self._run(INSERT_REJECTED, parsed, batch_id=parsed.batch_id, source=parsed.source, cap=self.cap,
+                      stored_rules=rules, stored_counts=[stored[rule] for rule in rules])
         kept = Counter({rule: min(count, max(0, self.cap - stored[rule]))
                         for rule, count in rejected.items()})
         stored.update(kept)
