@@ -4,16 +4,19 @@
 
     reference/<table>.jsonl   agencies, datasets, consumers, api_keys, applications,
                               agreements, usage_reports, complaints (columns of 0001_reference.sql)
+    export/开放数据目录.csv    the same catalog as a city platform exports it: Chinese headers
+                              and values, agencies by name (loaded through the built-in aliases)
     logs/access_log_NNN.jsonl the gateway access log in the input contract, ~1M lines a file
     episodes.jsonl            ground truth: one labelled misuse episode a line
 
-and `build_demo` loads them through the same path a user would (`load_reference_dir`,
-`ingest_paths`) and stores the ground truth in `demo_episodes` for `odwatch detectors score`.
+and `build_demo` loads them through the same path a user would (`load_reference_dir`, the
+export too, `ingest_paths`) and stores the ground truth in `demo_episodes` for `odwatch detectors score`.
 Same (seed, until) → byte-identical files.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import time
@@ -27,6 +30,7 @@ from clickhouse_connect.driver.client import Client
 
 from demo import vocab
 from demo.catalog import (
+    FREQUENCY_WORDS,
     LOG_DAYS,
     SCALES,
     Platform,
@@ -96,6 +100,21 @@ SELECT count()
 FROM access_log
 WHERE NOT startsWith(event_id, {prefix:String})
 """
+# The catalog export: a portal's own column names and words (ingest/aliases.toml knows them).
+CATALOG_EXPORT = "开放数据目录.csv"
+EXPORT_COLUMNS = {
+    "dataset_id": "数据集编号", "version": "版本号", "name": "数据集名称", "agency_id": "数据提供单位",
+    "description": "数据集描述", "domain": "数据领域", "open_class": "开放属性", "format": "数据格式",
+    "fields": "数据项", "conditions": "开放条件", "update_frequency": "更新频率", "published_at": "发布日期",
+    "last_updated": "最近更新时间", "status": "状态", "has_sample": "是否有样例", "row_count": "数据量",
+}
+EXPORT_WORDS = {
+    "open_class": {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "非开放"},
+    "format": {"api": "接口", "other": "其他"},
+    "update_frequency": {**FREQUENCY_WORDS, "static": "静态"},
+    "status": {"open": "正常", "suspended": "暂停开放", "withdrawn": "已撤回"},
+    "has_sample": {1: "是", 0: "否"},
+}
 AGREEMENT_SHARE = 0.35  # of the lawful volume; the rest is registered and anonymous use of open data
 ANONYMOUS_SHARE = 0.4  # of what is left after agreements and episodes
 
@@ -104,6 +123,7 @@ ANONYMOUS_SHARE = 0.4  # of what is left after agreements and episodes
 class GeneratedPlatform:
     out_dir: Path
     reference_dir: Path
+    export_dir: Path
     log_files: list[Path]
     episodes_path: Path
     events: int
@@ -358,6 +378,34 @@ def _write_reference(platform: Platform, directory: Path) -> dict[str, int]:
     return counts
 
 
+def _write_catalog_export(platform: Platform, directory: Path) -> Path:
+    """The catalog as a city platform exports it: Chinese headers and words, agencies by name, dates
+    with slashes, UTF-8 with a byte-order mark (Excel's "CSV UTF-8")."""
+    directory.mkdir(parents=True, exist_ok=True)
+    agency_names = {a["agency_id"]: a["name"] for a in platform.agencies}
+    path = directory / CATALOG_EXPORT
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(EXPORT_COLUMNS.values())
+        for dataset in platform.datasets:
+            row = json_ready(dataset)
+            cells = []
+            for column in EXPORT_COLUMNS:
+                value = row[column]
+                if column == "agency_id":
+                    value = agency_names[value]
+                elif column in EXPORT_WORDS:
+                    words = EXPORT_WORDS[column]
+                    value = words.get(value, value.upper() if isinstance(value, str) else value)
+                elif column == "fields":
+                    value = json.dumps(value, ensure_ascii=False)
+                elif column in ("published_at", "last_updated"):
+                    value = value.replace("-", "/").replace("T", " ")[:19]
+                cells.append(value)
+            writer.writerow(cells)
+    return path
+
+
 def _write_logs(
     gen: Generation,
     table: StreamTable,
@@ -407,7 +455,7 @@ def generate_platform(
     started = time.perf_counter()
     until = until or clock.today()
     out_dir = Path(out_dir)
-    for stale in ("reference", "logs"):
+    for stale in ("reference", "export", "logs"):
         shutil.rmtree(out_dir / stale, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -429,12 +477,14 @@ def generate_platform(
     _calibrate(table, factors, platform.scale.events, len(episode_batch["ts"]))
 
     tables = _write_reference(platform, out_dir / "reference")
+    _write_catalog_export(platform, out_dir / "export")
     writer = _write_logs(gen, table, factors, episode_batch, out_dir / "logs", seed, progress)
     episodes = sorted(gen.episodes, key=lambda e: e["episode_id"])
     _write_jsonl(out_dir / "episodes.jsonl", episodes)
     return GeneratedPlatform(
         out_dir,
         out_dir / "reference",
+        out_dir / "export",
         writer.files,
         out_dir / "episodes.jsonl",
         writer.events,
@@ -492,6 +542,9 @@ def build_demo(
     generated = generate_platform(out_dir, scale, seed, until, progress=_day_progress() if progress else None)
     started = time.perf_counter()
     reference = load_reference_dir(client, generated.reference_dir)
+    # The same catalog again, as the platform's own export: put onto the contract by the built-in
+    # aliases (same rows, so the upsert changes nothing), for `make run` users to see it work.
+    export = load_reference_dir(client, generated.export_dir)
     summary = ingest_paths(client, generated.log_files, "jsonl", settings=settings, progress=progress)
     load_episodes(client, generated.episodes)
     return DemoSummary(
@@ -502,7 +555,9 @@ def build_demo(
         events=generated.events,
         files=len(generated.log_files),
         episodes_by_type=generated.episodes_by_type(),
-        reference={table: _plain(result) for table, result in reference.items()},
+        # The export's result is listed as "datasets ← 开放数据目录.csv", so the demo's summary shows it.
+        reference={**{table: _plain(result) for table, result in reference.items()},
+                   **{f"{table} ← {CATALOG_EXPORT}": _plain(result) for table, result in export.items()}},
         ingest=summary.as_dict(),
         generate_s=generated.elapsed_s,
         load_s=time.perf_counter() - started,

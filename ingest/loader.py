@@ -8,6 +8,11 @@ while the caller's connection stores the current one: duplicates found by an ant
 against `seen_events` (and within the chunk), valid rows to `access_log`, bad ones to
 `rejected_rows`, and the ledger row marked done.
 
+Rejected lines are stored verbatim up to `ingest_rejects_stored_per_reason` per file and rule
+(the ledger records each batch's share, so a re-run stores what one clean run would); the
+rest are counted. A file that is not in the contract's names is mapped on the way
+(ingest.mapping); a dry run reads, parses and counts everything and stores nothing.
+
 A batch the ledger shows as started but never finished (the process was killed)
 is taken back out before it is loaded again: its rows are deleted and the usage
 aggregates of the days it touched are rebuilt from `access_log`, so a killed run
@@ -32,8 +37,27 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
-from ingest.readers import Chunk, detect_format, read_chunks
-from ingest.validate import FILE_LINES, PARSE_LINES, PARSED_COLUMNS, REASON, STAGE_COLUMNS, STAGED_LINES
+from ingest.contract import ACCESS_LOG
+from ingest.mapping import FileReport, LogMapper, Mapping, plan_columns, vocabulary
+from ingest.readers import (
+    Chunk,
+    Limits,
+    ReadOptions,
+    check_encoding,
+    detect_encoding,
+    detect_format,
+    file_columns,
+    read_chunks,
+)
+from ingest.validate import (
+    FILE_LINES,
+    MAX_LINE_BYTES,
+    PARSE_LINES,
+    PARSED_COLUMNS,
+    REASON,
+    STAGE_COLUMNS,
+    STAGED_LINES,
+)
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings, get_settings
@@ -54,17 +78,19 @@ WHERE database = currentDatabase() AND startsWith(name, '{BUFFER_PREFIX}')
 CREATE_REPEATS = f"CREATE TEMPORARY TABLE IF NOT EXISTS {REPEATS} (line_no UInt64) ENGINE = Memory"
 
 BATCH_STATE = """
-SELECT status, lines_read
+SELECT status, lines_read, mapKeys(rejects_stored), mapValues(rejects_stored)
 FROM ingest_batches FINAL
 WHERE batch_id = {batch_id:String}
 """
 
 RECORD_BATCH = """
 INSERT INTO ingest_batches (batch_id, source, source_sha256, chunk_index, format, status, started_at,
-                            finished_at, lines_read, inserted, duplicates, rejected, updated_at)
+                            finished_at, lines_read, inserted, duplicates, rejected, rejects_stored,
+                            updated_at)
 VALUES ({batch_id:String}, {source:String}, {digest:String}, {chunk_index:UInt32}, {format:String},
         {status:String}, {started_at:DateTime64(3)}, {finished_at:Nullable(DateTime64(3))},
-        {lines_read:UInt64}, {inserted:UInt64}, {duplicates:UInt64}, {rejected:UInt64}, now64(3))
+        {lines_read:UInt64}, {inserted:UInt64}, {duplicates:UInt64}, {rejected:UInt64},
+        mapFromArrays({stored_rules:Array(String)}, {stored_counts:Array(UInt64)}), now64(3))
 """
 
 # Valid lines whose event_id is already stored, or appeared earlier in this chunk.
@@ -96,14 +122,20 @@ FROM {PARSED}
 WHERE rule = '' AND line_no NOT IN (SELECT line_no FROM {REPEATS})
 """
 
+# The first lines of each rule in the file are stored, up to the cap; `stored_*` is what earlier
+# batches of the file stored. A line too long is stored by its start.
 INSERT_REJECTED = f"""
 INSERT INTO rejected_rows (batch_id, source, line_no, raw, reason)
 WITH (x -> if(lengthUTF8(x) > 60, concat(substringUTF8(x, 1, 60), '…'), x)) AS cut
 SELECT {{batch_id:String}}, {{source:String}}, line_no,
-       trim(TRAILING '\\r\\n' FROM if(raw = '', line, raw)),
+       if(rule = 'line too long' AND length(kept) > 1024, concat(substring(kept, 1, 1024), '…'), kept),
        {REASON}
-FROM {PARSED}
-WHERE rule != ''
+FROM (SELECT line_no, line, problem, rule, trim(TRAILING '\\r\\n' FROM if(raw = '', line, raw)) AS kept,
+             row_number() OVER (PARTITION BY rule ORDER BY line_no) AS nth
+      FROM {PARSED}
+      WHERE rule != '')
+WHERE nth + arrayElement({{stored_counts:Array(UInt64)}}, indexOf({{stored_rules:Array(String)}}, rule))
+      <= {{cap:UInt64}}
 """
 
 CHUNK_COUNTS = f"""
@@ -139,28 +171,44 @@ SETTINGS mutations_sync = 2
 
 @dataclass
 class IngestSummary:
-    """What an ingest did; `read == inserted + duplicates + rejected` always."""
+    """What an ingest did (or, in a dry run, would do); `read == inserted + duplicates + rejected` always."""
 
     read: int = 0
     inserted: int = 0
     duplicates: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rejected_not_stored: int = 0     # rejected lines past the cap per file and reason: counted only
+    defaulted: dict[str, int] = field(default_factory=dict)
+    stopped: list[dict] = field(default_factory=list)   # files a limit or damage stopped: source, line, why
     elapsed_s: float = 0.0
     rows_per_s: float = 0.0
     files: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    file_reports: list[FileReport] = field(default_factory=list)
 
-    def add(self, read: int, inserted: int, duplicates: int, rejected: Counter) -> None:
+    def add(self, read: int, inserted: int, duplicates: int, rejected: Counter,
+            report: FileReport | None = None) -> None:
         self.read += read
         self.inserted += inserted
         self.duplicates += duplicates
         self.rejected += sum(rejected.values())
         for rule, count in rejected.items():
             self.rejected_by_reason[rule] = self.rejected_by_reason.get(rule, 0) + count
+        if report is not None:
+            report.read += read
+            report.loaded += inserted
+            report.duplicates += duplicates
+            report.rejected += sum(rejected.values())
+            for rule, count in rejected.items():
+                report.count("reasons", rule, count)
 
     def finish(self, started: float) -> IngestSummary:
         self.elapsed_s = round(time.perf_counter() - started, 3)
         self.rows_per_s = round(self.read / self.elapsed_s, 1) if self.elapsed_s > 0 else 0.0
+        for report in self.file_reports:
+            for column, count in report.defaulted.items():
+                self.defaulted[column] = self.defaulted.get(column, 0) + count
         return self
 
     def as_dict(self) -> dict:
@@ -178,6 +226,35 @@ class ChunkReport:
     duplicates: int = 0
     rejected: int = 0
     already_loaded: bool = False
+    stopped: str = ""
+
+
+@dataclass
+class _Source:
+    """One file to load: where it is, how to read it, and its report."""
+
+    source: str
+    path: Path
+    fmt: str
+    options: ReadOptions
+    report: FileReport
+
+
+def plan_file(path: Path, fmt: str | None, mapping: Mapping | None, encoding: str | None,
+              limits: Limits) -> _Source:
+    """How to read one access-log file: its format, encoding and, unless it is in the contract's own
+    names, the mapping of its records."""
+    fmt = fmt or detect_format(path)
+    encoding = encoding or detect_encoding(path)
+    report = FileReport(str(path), ACCESS_LOG, "", fmt, encoding)
+    options = ReadOptions(limits=limits, encoding=encoding)
+    if fmt != "combined":
+        vocab = vocabulary(ACCESS_LOG, mapping.table(ACCESS_LOG) if mapping else None)
+        plan = plan_columns(ACCESS_LOG, file_columns(path, fmt, encoding), vocab)
+        report.use_plan(plan)
+        if not plan.identity:
+            options.convert = LogMapper(plan, report)
+    return _Source(str(path.resolve()), path, fmt, options, report)
 
 
 def ingest_paths(
@@ -188,26 +265,34 @@ def ingest_paths(
     settings: Settings | None = None,
     progress: bool = False,
     on_chunk: Callable[[ChunkReport], None] | None = None,
+    mapping: Mapping | None = None,
+    encoding: str | None = None,
+    dry_run: bool = False,
 ) -> IngestSummary:
     """Load access-log files (JSONL, CSV, Parquet or combined web logs) into `access_log`.
 
     `progress` shows a bar (for a terminal); `on_chunk` hears about every batch once stored.
+    `mapping` (and the built-in aliases) put a file in other names onto the contract; `dry_run`
+    reads, parses and counts every line and stores nothing.
     """
     settings = settings or get_settings()
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.is_file():
             raise UserError(f"No such file: {path}")
-    formats = [fmt or detect_format(path) for path in paths]
+    encoding = check_encoding(encoding)
+    limits = Limits.from_settings(settings)
+    sources = [plan_file(path, fmt, mapping, encoding, limits) for path in paths]
     started = time.perf_counter()
-    summary = IngestSummary(files=[str(p) for p in paths])
+    summary = IngestSummary(files=[str(p) for p in paths], dry_run=dry_run,
+                            file_reports=[s.report for s in sources])
     client.command(CREATE_REPEATS)
-    sources = [(str(path.resolve()), path, path_fmt) for path, path_fmt in zip(paths, formats, strict=True)]
+    store = _Store(client, settings, summary, {s.source: s.report for s in sources}, dry_run)
     parser = _Parser(client, settings, sources)
     try:
         with _progress_bar(progress, sum(p.stat().st_size for p in paths)) as advance:
             for parsed in parser:
-                report = _store(client, parsed, summary)
+                report = store(parsed)
                 parser.release(parsed.buffer)
                 advance(parsed.chunk.size)
                 if on_chunk is not None:
@@ -273,61 +358,104 @@ class _Parsed:
     batch_id: str
     status: str | None        # the ledger's state of this batch before this run
     buffer: str | None        # the table holding its parsed lines
+    stored_before: Counter = field(default_factory=Counter)   # rejected lines a done batch stored, by rule
 
 
-def _store(client: Client, parsed: _Parsed, summary: IngestSummary) -> ChunkReport:
-    """Store one parsed batch: duplicates found, rows and rejects inserted, the ledger updated."""
-    chunk = parsed.chunk
-    report = ChunkReport(parsed.source, chunk.first_line, len(chunk))
-    if parsed.status == "done":
-        summary.add(len(chunk), 0, len(chunk), Counter())
-        report.duplicates, report.already_loaded = len(chunk), True
+class _Store:
+    """Stores parsed batches in order: duplicates found, rows and rejects inserted, the ledger updated.
+    In a dry run, only counts."""
+
+    def __init__(self, client: Client, settings: Settings, summary: IngestSummary,
+                 reports: dict[str, FileReport], dry_run: bool) -> None:
+        self.client = client
+        self.summary = summary
+        self.reports = reports
+        self.dry_run = dry_run
+        self.cap = max(0, settings.ingest_rejects_stored_per_reason)
+        self.max_line = str(Limits.from_settings(settings).max_line_bytes)
+        self.stored: dict[str, Counter] = {}     # per source: rejected lines stored so far, by rule
+
+    def __call__(self, parsed: _Parsed) -> ChunkReport:
+        chunk = parsed.chunk
+        report = ChunkReport(parsed.source, chunk.first_line, len(chunk), stopped=chunk.stopped)
+        file_report = self.reports[parsed.source]
+        stored = self.stored.setdefault(parsed.source, Counter())
+        if chunk.stopped:
+            file_report.stopped = chunk.stopped
+            self.summary.stopped.append({"source": parsed.source, "line": chunk.first_line,
+                                         "reason": chunk.stopped})
+        if parsed.status == "done":
+            stored.update(parsed.stored_before)
+            self.summary.add(len(chunk), 0, len(chunk), Counter(), file_report)
+            report.duplicates, report.already_loaded = len(chunk), True
+            return report
+        inserted, repeats, rejected = self._count(parsed) if self.dry_run else self._store(parsed, stored)
+        self.summary.add(len(chunk), inserted, repeats, rejected, file_report)
+        report.inserted, report.duplicates, report.rejected = inserted, repeats, sum(rejected.values())
         return report
-    ledger = {
-        "batch_id": parsed.batch_id,
-        "source": parsed.source,
-        "digest": chunk.digest,
-        "chunk_index": chunk.index,
-        "format": parsed.fmt,
-        "started_at": clock.now(),
-        "finished_at": None,
-        "lines_read": len(chunk),
-        "inserted": 0,
-        "duplicates": 0,
-        "rejected": 0,
-    }
-    client.command(RECORD_BATCH, parameters={**ledger, "status": "running"})
-    if parsed.status == "running":
-        _take_back(client, parsed.batch_id, parsed.buffer)
-    client.command(f"TRUNCATE TABLE {REPEATS}")
 
-    def run(sql: str, **params) -> None:
-        client.command(sql.replace("{parsed}", parsed.buffer), parameters=params or None)
+    def _run(self, sql: str, parsed: _Parsed, **params) -> None:
+        sql = sql.replace("{parsed}", parsed.buffer).replace(MAX_LINE_BYTES, self.max_line)
+        self.client.command(sql, parameters=params or None)
 
-    run(FIND_REPEATS)
-    with rollup_writes:   # not while the consumer kinds are being rebuilt (warehouse/rollups.py)
-        run(INSERT_ROWS, batch_id=parsed.batch_id)
-    run(REMEMBER_EVENTS, batch_id=parsed.batch_id)
-    run(INSERT_REJECTED, batch_id=parsed.batch_id, source=parsed.source)
-    counts = dict(client.query(CHUNK_COUNTS.replace("{parsed}", parsed.buffer)).result_rows)
-    repeats = counts.pop("(repeat)", 0)
-    valid = counts.pop("", 0)
-    rejected = Counter(counts)
-    inserted = valid - repeats
-    client.command(
-        RECORD_BATCH,
-        parameters={
-            **ledger,
-            "status": "done",
-            "finished_at": clock.now(),
-            "inserted": inserted,
-            "duplicates": repeats,
-            "rejected": sum(rejected.values()),
-        },
-    )
-    summary.add(len(chunk), inserted, repeats, rejected)
-    report.inserted, report.duplicates, report.rejected = inserted, repeats, sum(rejected.values())
-    return report
+    def _counts(self, parsed: _Parsed) -> tuple[int, int, Counter]:
+        self.client.command(f"TRUNCATE TABLE {REPEATS}")
+        self._run(FIND_REPEATS, parsed)
+        counts = dict(self.client.query(CHUNK_COUNTS.replace("{parsed}", parsed.buffer)).result_rows)
+        repeats = counts.pop("(repeat)", 0)
+        valid = counts.pop("", 0)
+        return valid - repeats, repeats, Counter(counts)
+
+    def _count(self, parsed: _Parsed) -> tuple[int, int, Counter]:
+        """A dry run: what storing the batch would do (duplicates of events already stored)."""
+        return self._counts(parsed)
+
+    def _store(self, parsed: _Parsed, stored: Counter) -> tuple[int, int, Counter]:
+        chunk = parsed.chunk
+        ledger = {
+            "batch_id": parsed.batch_id,
+            "source": parsed.source,
+            "digest": chunk.digest,
+            "chunk_index": chunk.index,
+            "format": parsed.fmt,
+            "started_at": clock.now(),
+            "finished_at": None,
+            "lines_read": len(chunk),
+            "inserted": 0,
+            "duplicates": 0,
+            "rejected": 0,
+            "stored_rules": [],
+            "stored_counts": [],
+        }
+        self.client.command(RECORD_BATCH, parameters={**ledger, "status": "running"})
+        if parsed.status == "running":
+            _take_back(self.client, parsed.batch_id, parsed.buffer)
+        inserted, repeats, rejected = self._counts(parsed)
+        with rollup_writes:   # not while the consumer kinds are being rebuilt (warehouse/rollups.py)
+            self._run(INSERT_ROWS, parsed, batch_id=parsed.batch_id)
+        self._run(REMEMBER_EVENTS, parsed, batch_id=parsed.batch_id)
+        if rejected:    # most batches of a gateway's log have none: no query for them
+            rules = sorted(stored)
+            self._run(INSERT_REJECTED, parsed, batch_id=parsed.batch_id, source=parsed.source, cap=self.cap,
+                      stored_rules=rules, stored_counts=[stored[rule] for rule in rules])
+        kept = Counter({rule: min(count, max(0, self.cap - stored[rule]))
+                        for rule, count in rejected.items()})
+        stored.update(kept)
+        self.summary.rejected_not_stored += sum(rejected.values()) - sum(kept.values())
+        self.client.command(
+            RECORD_BATCH,
+            parameters={
+                **ledger,
+                "status": "done",
+                "finished_at": clock.now(),
+                "inserted": inserted,
+                "duplicates": repeats,
+                "rejected": sum(rejected.values()),
+                "stored_rules": list(kept),
+                "stored_counts": list(kept.values()),
+            },
+        )
+        return inserted, repeats, rejected
 
 
 def _take_back(client: Client, batch_id: str, buffer: str) -> None:
@@ -370,7 +498,7 @@ class _Parser:
 
     _END = object()
 
-    def __init__(self, client: Client, settings: Settings, sources: list[tuple[str, Path, str]]) -> None:
+    def __init__(self, client: Client, settings: Settings, sources: list[_Source]) -> None:
         self.client = client
         token = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.buffers = [f"{BUFFER_PREFIX}{token}_{n}" for n in (0, 1)]
@@ -388,14 +516,16 @@ class _Parser:
         self.thread = threading.Thread(target=self._run, args=(worker_settings, sources), daemon=True)
         self.thread.start()
 
-    def _run(self, settings: Settings, sources: list[tuple[str, Path, str]]) -> None:
+    def _run(self, settings: Settings, sources: list[_Source]) -> None:
         try:
             worker = connect(settings)
             worker.command(CREATE_STAGE)
             spill_dir = spill_directory(settings)
-            for source, path, fmt in sources:
-                for chunk in read_chunks(path, fmt, max(1, settings.ingest_chunk_lines)):
-                    parsed = self._parse(worker, source, fmt, chunk, spill_dir)
+            parse = PARSE_LINES.replace(MAX_LINE_BYTES, str(Limits.from_settings(settings).max_line_bytes))
+            for item in sources:
+                chunks = read_chunks(item.path, item.fmt, max(1, settings.ingest_chunk_lines), item.options)
+                for chunk in chunks:
+                    parsed = self._parse(worker, item.source, item.fmt, chunk, spill_dir, parse)
                     if parsed is None or not self._hand_over(parsed):
                         return
             self._hand_over(self._END)
@@ -403,12 +533,13 @@ class _Parser:
             self._hand_over(exc)
 
     def _parse(self, worker: Client, source: str, fmt: str, chunk: Chunk,
-               spill_dir: Path | None) -> _Parsed | None:
+               spill_dir: Path | None, parse: str) -> _Parsed | None:
         batch_id = batch_id_for(source, chunk)
         state = worker.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
         status = state[0][0] if state else None
         if status == "done":
-            return _Parsed(source, fmt, chunk, batch_id, status, None)
+            stored = Counter(dict(zip(state[0][2], state[0][3], strict=True)))
+            return _Parsed(source, fmt, chunk, batch_id, status, None, stored)
         buffer = self._take_buffer()
         if buffer is None:
             return None
@@ -417,7 +548,7 @@ class _Parser:
         worker.command(f"TRUNCATE TABLE {buffer}")
         worker.command(f"TRUNCATE TABLE {STAGE}")
         with _staged(worker, chunk) as lines:
-            worker.command(PARSE_LINES.replace("{parsed}", buffer).replace("{lines}", lines))
+            worker.command(parse.replace("{parsed}", buffer).replace("{lines}", lines))
         chunk.text = chunk.records = None  # parsed: the text is no longer needed
         return _Parsed(source, fmt, chunk, batch_id, status, buffer)
 

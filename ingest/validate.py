@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from odwatch.clock import SHANGHAI
 
@@ -78,11 +79,31 @@ def _is_structured(column: str) -> str:
             f"AND isValidJSON({column}))")
 
 
+# The line-length limit (settings.ingest_max_line_bytes) is written into the query when it runs:
+# a reader cuts a line that runs on across its read blocks, the engine checks the others.
+MAX_LINE_BYTES = "__MAX_LINE_BYTES__"
+
+# A reader's finding (`problem`, a sentence) is counted under a short rule, as the engine's are.
+READER_RULES = {
+    "row has": "wrong number of CSV cells",
+    "line longer than": "line too long",
+    "stopped:": "file stopped",
+    "unclosed quote": "unclosed quote",
+    "the line is not valid UTF-8": "not UTF-8",
+    "the line is not valid GB18030": "not GB18030",
+    "not a readable CSV row": "unreadable CSV row",
+    "the line could not be mapped": "unmappable line",
+}
+_READER_RULES_SQL = ", ".join(
+    f"startsWith(problem, '{start}'), '{rule}'" for start, rule in READER_RULES.items()
+)
+
 # The checks of a line, in order: the first that holds names the line's problem. Each is
 # computed for every line (they go into one array), because a long `multiIf` would copy the
 # line text for each branch it evaluates; `AND` / `OR` still skip their costly right-hand
 # side (a second JSON parse) for the few lines that need it.
 LINE_CHECKS: list[tuple[str, str]] = [
+    (f"length(line) > {MAX_LINE_BYTES}", "line too long"),
     ("length(line) < 256 AND trim(BOTH ' \\t\\r\\n' FROM line) = ''", "empty line"),
     ("NOT isValidUTF8(line)", "not UTF-8"),
     ("position(line, '\\0') > 0", "NUL byte"),
@@ -150,7 +171,7 @@ WITH
           AND substring(x, 17, 1) = ':' AND isNotNull(toUInt16OrNull(substring(x, 1, 4)))) AS looks_rfc3339,
     (name -> position(line, concat('"', name, '"')) > 0) AS mentions,
     [{_CHECKS_SQL}] AS checks,
-    if(problem != '', if(startsWith(problem, 'row has'), 'wrong number of CSV cells', problem),
+    if(problem != '', multiIf({_READER_RULES_SQL}, problem),
        arrayElement({_RULES_SQL}, indexOf(checks, 1))) AS verdict
 SELECT
     line_no,
@@ -185,6 +206,7 @@ FROM ({{lines}})
 REASON = f"""
 multiIf(
     problem != '', problem,
+    rule = 'line too long', 'line longer than {MAX_LINE_BYTES} bytes',
     rule = 'empty line', 'empty line',
     rule = 'not UTF-8', 'the line is not valid UTF-8 text',
     rule = 'NUL byte', 'the line contains a NUL byte',
@@ -234,59 +256,105 @@ class BadValue(ValueError):
     """A reference-data value that cannot be stored; the message is for a person."""
 
 
+# What the engine's Date and DateTime columns can hold (a value outside would fail the whole insert).
+FIRST_YEAR, LAST_DATETIME_YEAR, LAST_DATE_YEAR = 1970, 2105, 2148
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DATE_WORDS = re.compile(
+    r"^\s*(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?\s*(?:[T\s]\s*(.*))?$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(.*)$")
+_TIME_LOCAL = "%d/%b/%Y:%H:%M:%S %z"
+
+
+def normalise_time_text(text: str) -> str:
+    """Common ways of writing a time, as `YYYY-MM-DD HH:MM:SS...`: "2026/3/1 8:00:05",
+    "2026年3月1日 08:00", "2026.03.01", and a web log's "27/Nov/2026:09:15:02 +0800". Anything
+    else comes back as it was, for the check that follows to name."""
+    stripped = text.strip()
+    match = _DATE_WORDS.match(stripped)
+    if match:
+        year, month, day, rest = match.groups()
+        clock = (rest or "").strip()
+        if clock:
+            hms = _CLOCK.match(clock)
+            if not hms:
+                return text
+            hour, minute, second, tail = hms.groups()
+            clock = f" {int(hour):02d}:{int(minute):02d}:{int(second or 0):02d}{tail.strip()}"
+        return f"{year}-{int(month):02d}-{int(day):02d}{clock}"
+    if "/" in stripped and ":" in stripped:
+        try:
+            return datetime.strptime(stripped, _TIME_LOCAL).isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def parse_datetime(column: str, value: object, *, required: bool = True) -> datetime | None:
-    """RFC 3339 / ISO 8601 text (no offset = Asia/Shanghai), a date, or epoch milliseconds."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """RFC 3339 / ISO 8601 text (no offset = Asia/Shanghai; also "2026/3/1 8:00", "2026年3月1日"),
+    a date, or epoch milliseconds; within the years the engine can store."""
+    if _missing(value):
         if required:
             raise BadValue(f"{column} is missing")
         return None
     if isinstance(value, bool):
         raise BadValue(f"{column} {value!r} is not a date and time")
     if isinstance(value, int | float):
-        if value < 946684800000:
-            raise BadValue(f"{column} {value} is not epoch milliseconds after 2000")
+        if not math.isfinite(value) or value < 946684800000 or value >= 4291747200000:
+            raise BadValue(f"{column} {value} is not epoch milliseconds between 2000 and 2105")
         return datetime.fromtimestamp(value / 1000, tz=SHANGHAI)
-    text = str(value).strip()
+    text = normalise_time_text(str(value)).strip()
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadValue(f'{column} "{text[:40]}" is not a date and time (YYYY-MM-DD HH:MM:SS)') from None
+        raise BadValue(f'{column} "{str(value)[:40]}" is not a date and time (YYYY-MM-DD HH:MM:SS)') from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
+    if parsed < EPOCH or parsed.year > LAST_DATETIME_YEAR:
+        raise BadValue(f'{column} "{text[:40]}" is outside the years {FIRST_YEAR}–{LAST_DATETIME_YEAR}')
     return parsed.astimezone(SHANGHAI)
 
 
 def parse_date(column: str, value: object, *, required: bool = True) -> date | None:
-    """A date YYYY-MM-DD."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A date YYYY-MM-DD (also "2026/3/1", "2026年3月1日"), or a date and time whose date is meant."""
+    if _missing(value):
         if required:
             raise BadValue(f"{column} is missing")
         return None
-    text = str(value).strip()
-    # A date, or a date and time whose date part is meant ("2025-01-01 00:00:00").
+    text = normalise_time_text(str(value)).strip()
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
             raise ValueError(text)
-        return date.fromisoformat(text[:10])
+        parsed = date.fromisoformat(text[:10])
     except ValueError:
-        raise BadValue(f'{column} "{text[:40]}" is not a date (YYYY-MM-DD)') from None
+        raise BadValue(f'{column} "{str(value)[:40]}" is not a date (YYYY-MM-DD)') from None
+    if not FIRST_YEAR <= parsed.year <= LAST_DATE_YEAR:
+        raise BadValue(f'{column} "{text[:40]}" is outside the years {FIRST_YEAR}–{LAST_DATE_YEAR}')
+    return parsed
 
 
-def parse_uint(column: str, value: object, *, required: bool = True, default: int = 0) -> int:
-    if value is None or (isinstance(value, str) and not value.strip()):
+def parse_uint(column: str, value: object, *, required: bool = True, default: int = 0,
+               maximum: int = 2**64 - 1) -> int:
+    """A whole number from 0 to `maximum` (the column type's largest)."""
+    if _missing(value):
         if required:
             raise BadValue(f"{column} is missing")
         return default
     if isinstance(value, bool):
         raise BadValue(f"{column} {value!r} is not a whole number")
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,30}\s*", value):
         value = int(value)
     if not isinstance(value, int):
         raise BadValue(f'{column} "{str(value)[:40]}" is not a whole number')
     if value < 0:
         raise BadValue(f"{column} {value} is negative")
+    if value > maximum:
+        raise BadValue(f"{column} {value} is larger than {maximum}")
     return value
 
 
@@ -303,20 +371,30 @@ def parse_text(column: str, value: object, *, required: bool = False, choices: t
     return text
 
 
-def parse_json_array(column: str, value: object, *, of_text: bool = True) -> list:
-    """A JSON array given as a list (JSONL) or as JSON text (CSV); empty = []."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+def parse_json_array(column: str, value: object, *, of_text: bool = True, lenient: bool = False) -> list:
+    """A JSON array given as a list (JSONL) or as JSON text (CSV); empty = []. `lenient` (a column
+    found under another name than the contract's) also takes text separated by , ; 、 | or lines."""
+    if _missing(value):
         return []
     if isinstance(value, str):
+        if lenient and not value.lstrip().startswith("["):
+            return split_list(value)
         try:
             value = json.loads(value)
         except ValueError:
             raise BadValue(f"{column} is not a JSON array") from None
+        except RecursionError:
+            raise BadValue(f"{column} is nested too deeply") from None
     if not isinstance(value, list):
         raise BadValue(f"{column} must be a JSON array")
     if of_text and not all(isinstance(item, str) for item in value):
         raise BadValue(f"{column} must be a JSON array of text values")
     return value
+
+
+def split_list(text: str) -> list[str]:
+    """A list written as text: "企业名称、地址", "a, b", "a;b", "a|b" or one item a line."""
+    return [item.strip() for item in re.split(r"[,;，；、|\n]", text) if item.strip()]
 
 
 def check_ip_or_network(column: str, value: str) -> str:

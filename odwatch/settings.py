@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     clickhouse_cluster: str = ""
     access_log_ttl_days: int = Field(0, ge=0)
     ingest_chunk_lines: int = Field(200_000, ge=1)
+    # --- ingest: limits on hostile input, per file. Anyone who can drop a file in the spool can
+    # send one: a small gzip file can expand to gigabytes of empty lines.
+    # A line longer than this is rejected ("line longer than N bytes"), however valid.
+    ingest_max_line_bytes: int = Field(1024 * 1024, ge=1024)
+    # A compressed file is stopped when its content grows past this size...
+    ingest_max_decompressed_bytes: int = Field(32 * 1024**3, ge=1)
+    # ...or past this many times the compressed bytes read (real logs compress 5-30x).
+    ingest_max_expansion_ratio: float = Field(100.0, gt=1)
+    # Rejected lines stored verbatim in rejected_rows per file and reason; the rest are counted.
+    ingest_rejects_stored_per_reason: int = Field(1000, ge=0)
     language: str = "zh"
     # `odwatch serve`'s background jobs: seconds between two runs.
     spool_every_s: int = Field(30, ge=1)

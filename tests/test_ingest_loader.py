@@ -152,3 +152,48 @@ def test_a_batch_left_running_is_taken_back_and_loaded_once(client, settings, tm
     assert client.query(totals).result_rows == clean
     status = client.query("SELECT groupUniqArray(status) FROM ingest_batches FINAL").result_rows
     assert status == [(["done"],)]
+
+
+def test_rejected_lines_past_the_cap_are_counted_and_a_rerun_stores_what_one_clean_run_would(
+        client, settings, tmp_path):
+    lines = []
+    for n in range(40):
+        lines.append(line(event(n, channel="ftp")) if n % 2 else line(event(n)))    # 20 bad channels
+    lines += [b"{oops", b"{oops"]
+    path = write_lines(tmp_path / "gateway.jsonl", lines)
+    capped = settings.model_copy(update={"ingest_chunk_lines": 6, "ingest_rejects_stored_per_reason": 4})
+    summary = ingest_paths(client, [path], settings=capped)
+    assert (summary.read, summary.inserted, summary.rejected) == (42, 20, 22)
+    assert summary.rejected_by_reason == {"bad channel": 20, "malformed JSON": 2}
+    assert summary.rejected_not_stored == 16
+    stored = "SELECT line_no FROM rejected_rows FINAL ORDER BY line_no"
+    clean = client.query(stored).result_rows
+    assert clean == [(2,), (4,), (6,), (8,), (41,), (42,)]      # the first four of each rule: the sample
+    ledger = client.query("SELECT sum(rejected), sumMap(rejects_stored) FROM ingest_batches FINAL")
+    ledger = ledger.result_rows
+    assert ledger == [(22, {"bad channel": 4, "malformed JSON": 2})]
+
+    # A run killed after storing its first batch, then run again: the first batch's share of the cap
+    # comes from the ledger, so the same rows are stored (not four more of each rule).
+    client.command("""
+        INSERT INTO ingest_batches (batch_id, source, source_sha256, chunk_index, format, status, started_at,
+                                    lines_read, updated_at)
+        SELECT batch_id, source, source_sha256, chunk_index, format, 'running', now64(3), lines_read, now64(3)
+        FROM ingest_batches FINAL WHERE chunk_index >= 1
+    """)
+    again = ingest_paths(client, [path], settings=capped)
+    assert again.read == 42 and again.duplicates >= 6
+    assert client.query(stored).result_rows == clean
+
+
+def test_a_dry_run_reads_and_checks_every_line_and_stores_nothing(client, settings, tmp_path):
+    stored = write_lines(tmp_path / "stored.jsonl", [line(event(n)) for n in range(3)])
+    ingest_paths(client, [stored], settings=settings)
+    tables = ("SELECT (SELECT count() FROM access_log), (SELECT count() FROM ingest_batches FINAL), "
+              "(SELECT count() FROM seen_events), (SELECT count() FROM rejected_rows)")
+    before = client.query(tables).result_rows
+    path = write_lines(tmp_path / "new.jsonl", [line(event(n)) for n in range(6)] + [b"{oops"])
+    summary = ingest_paths(client, [path], settings=settings, dry_run=True)
+    assert summary.dry_run
+    assert (summary.read, summary.inserted, summary.duplicates, summary.rejected) == (7, 3, 3, 1)
+    assert client.query(tables).result_rows == before == [(3, 1, 3, 0)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,7 +12,8 @@ import pytest
 
 from ingest import readers
 from ingest.loader import ingest_paths
-from ingest.readers import detect_format, read_chunks
+from ingest.readers import Limits, ReadOptions, detect_format, read_chunks
+from odwatch.errors import UserError
 from tests.ingest_helpers import event, line, write_lines
 
 NGINX = [
@@ -49,15 +51,15 @@ def test_a_jsonl_chunk_as_rows_for_a_staging_table(tmp_path):
 
 
 def test_an_overlong_line_is_cut_and_the_rest_of_the_file_still_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 1000)
     monkeypatch.setattr(readers, "BLOCK_BYTES", 256)
     body = [line(event(1)), b'{"event_id": "' + b"x" * 5000 + b'"}', line(event(2)), line(event(3))]
     path = write_lines(tmp_path / "long.jsonl", body)
-    chunks = list(read_chunks(path, "jsonl", 2))
-    text = b"".join(c.text for c in chunks)
-    assert text.count(b"\n") == 4 and sum(len(c) for c in chunks) == 4
-    assert text.startswith(line(event(1)) + b"\n")
-    assert text.endswith(line(event(2)) + b"\n" + line(event(3)) + b"\n")
+    chunks = list(read_chunks(path, "jsonl", 2, ReadOptions(limits=Limits(max_line_bytes=1000))))
+    rows = [row for chunk in chunks for row in chunk.table().to_pylist()]
+    assert [row["line_no"] for row in rows] == [1, 2, 3, 4] and sum(len(c) for c in chunks) == 4
+    assert rows[1]["problem"] == "line longer than 1000 bytes"
+    assert rows[1]["raw"] == b'{"event_id": "' + b"x" * (readers.PREVIEW_BYTES - 14)   # its start is kept
+    assert [rows[0]["line"], rows[2]["line"], rows[3]["line"]] == [line(event(n)) for n in (1, 2, 3)]
 
 
 def test_jsonl_gzip_crlf_bom_and_no_final_newline(client, settings, tmp_path):
@@ -159,10 +161,185 @@ def test_format_detection(tmp_path, name, content, expected):
 
 
 def test_an_unknown_format_is_a_plain_sentence(tmp_path):
-    from odwatch.errors import UserError
-
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")
     with pytest.raises(UserError, match="--format"):
         detect_format(path)
     json.dumps({})
+
+
+# --- a platform's own logs ------------------------------------------------------------------------
+
+WEB = Path(__file__).parent / "fixtures" / "web"
+
+
+def test_a_real_combined_log_keeps_identical_requests_wherever_they_stand(client, settings):
+    path = WEB / "access.log"     # 17 lines; the last one cut off mid user agent, no final newline
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.read, summary.inserted, summary.duplicates, summary.rejected) == (17, 16, 0, 1)
+    probes = rows(client, "SELECT event_id FROM access_log WHERE endpoint = '/healthz' ORDER BY event_id")
+    robots = rows(client, "SELECT count() FROM access_log WHERE endpoint = '/robots.txt'")
+    page1 = rows(client, "SELECT count() FROM access_log "
+                         "WHERE client_ip = '203.0.113.99' AND params = '{\"page\":\"1\"}'")
+    # Identical lines, none of them next to each other (one written a second late): three events,
+    # told apart by their count among identical lines of that second.
+    assert [p[0].rsplit("-", 1)[1] for p in probes] == ["1", "2", "3"]
+    assert robots == [(2,)] and page1 == [(3,)]
+    assert rows(client, "SELECT line_no, reason FROM rejected_rows FINAL") == [(17, "truncated line")]
+    quoted = rows(client, "SELECT user_agent, params FROM access_log WHERE endpoint = '/search'")
+    assert quoted == [('Mozilla/5.0 "quoted" agent', '{"q":"\\"bus\\""}')]     # q is "bus", quoted
+    again = ingest_paths(client, [path], settings=settings)
+    assert (again.inserted, again.duplicates) == (0, 17)
+    assert rows(client, "SELECT count() FROM access_log") == [(16,)]
+
+
+def test_an_nginx_json_log_loads_through_the_aliases(client, settings):
+    summary = ingest_paths(client, [WEB / "nginx_json.log"], settings=settings)
+    assert (summary.read, summary.inserted, summary.rejected) == (4, 3, 1)
+    assert summary.rejected_by_reason == {"bad client_ip": 1} and summary.defaulted == {"channel": 4}
+    stored = rows(client, """
+        SELECT event_id, formatDateTime(ts, '%F %T', 'Asia/Shanghai'), method, endpoint, params, status,
+               bytes, latency_ms, channel, user_agent
+        FROM access_log ORDER BY ts LIMIT 1
+    """)
+    assert stored == [("7f1c2a9e4b", "2026-11-27 09:20:00", "GET", "/api/v1/datasets/SH-A-00001/rows",
+                       '{"page":"3","page_size":"100"}', 200, 20480, 35, "web", "python-requests/2.31.0")]
+
+
+GATEWAY_CSV = "\n".join([
+    "请求ID,请求时间,用户编号,密钥,数据集编号,调用方式,接口地址,请求方法,状态码,耗时(毫秒),返回条数,字节数,"
+    "请求字段,应用场景,客户端IP,用户代理,请求参数",
+    "r-1,2026/11/27 09:30:00,C0001,ak_1,DS001,接口,/api/v1/datasets/DS001/rows,GET,200,35,100,20480,"
+    "企业名称、注册地址,交通规划,10.1.2.3,okhttp/4.12,page=2&size=100",
+    "r-2,2026/11/27 09:30:01,,,DS002,下载,/dl/DS002.csv,GET,200,12,5000,99999,,,2001:db8::1,curl/8.5.0,",
+    "r-3,2026/11/27 09:30:02,C0002,ak_2,DS001,推送,/x,GET,200,1,1,1,,,10.0.0.1,ua,",
+]) + "\n"
+
+
+def test_a_gateway_csv_with_chinese_headers_in_gbk_loads_through_the_aliases(client, settings, tmp_path):
+    path = tmp_path / "网关日志.csv"
+    path.write_bytes(GATEWAY_CSV.encode("gbk"))
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.read, summary.inserted, summary.rejected) == (3, 2, 1)
+    (report,) = summary.file_reports
+    assert report.encoding == "gb18030" and report.unmapped_values == {"channel": {"推送": 1}}
+    stored = rows(client, """
+        SELECT event_id, formatDateTime(ts, '%F %T', 'Asia/Shanghai'), channel, fields, scenario, params, rows
+        FROM access_log ORDER BY event_id
+    """)
+    assert stored == [("r-1", "2026-11-27 09:30:00", "api", ["企业名称", "注册地址"], "交通规划",
+                       '{"page":"2","size":"100"}', 100),
+                      ("r-2", "2026-11-27 09:30:01", "download", [], "", "{}", 5000)]
+    reason = rows(client, "SELECT reason FROM rejected_rows FINAL")
+    assert reason == [('channel "推送" is not one of api, download, web',)]
+
+
+def test_a_log_without_request_ids_gets_ids_from_its_lines(client, settings, tmp_path):
+    line_a = {"timestamp": "2026-11-27T10:00:00+08:00", "ip": "10.0.0.1", "url": "/a?x=1", "status": 200}
+    line_b = {**line_a, "url": "/b"}
+    path = write_lines(tmp_path / "app.log", [line(line_a), line(line_b), line(line_a)])
+    summary = ingest_paths(client, [path], "jsonl", settings=settings)
+    assert (summary.inserted, summary.duplicates) == (3, 0)
+    assert summary.defaulted == {"event_id": 3, "channel": 3}
+    ids = [r[0] for r in rows(client, "SELECT event_id FROM access_log WHERE endpoint = '/a' ORDER BY 1")]
+    assert len(ids) == 2 and ids[0].startswith("log-") and ids[0][:-1] == ids[1][:-1]
+    in_pairs = settings.model_copy(update={"ingest_chunk_lines": 2})
+    again = ingest_paths(client, [path], "jsonl", settings=in_pairs)
+    assert (again.inserted, again.duplicates) == (0, 3)     # other batches, the same ids
+
+
+def test_a_csv_log_with_an_unclosed_quote_or_a_huge_cell_loses_only_that_line(client, settings, tmp_path):
+    header = "event_id,ts,channel,status,client_ip,user_agent"
+    rows_ = [f"q-{n},2026-11-20T10:00:{n % 60:02d}+08:00,api,200,10.0.0.{n % 250},ua{n}" for n in range(1000)]
+    rows_[3] = 'q-3,2026-11-20T10:00:03+08:00,api,200,10.0.0.3,"Mozilla/5.0 (unclosed'
+    rows_[10] = "q-10,2026-11-20T10:00:10+08:00,api,200,10.0.0.10," + "M" * 200_000   # over csv's field limit
+    path = tmp_path / "gateway.csv"
+    path.write_text(header + "\n" + "\n".join(rows_) + "\n", encoding="utf-8")
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.read, summary.inserted, summary.rejected) == (1000, 999, 1)
+    assert summary.rejected_by_reason == {"unclosed quote": 1}
+    assert rows(client, "SELECT line_no FROM rejected_rows FINAL") == [(5,)]
+    assert rows(client, "SELECT length(user_agent) FROM access_log WHERE event_id = 'q-10'") == [(200_000,)]
+
+
+# --- limits on hostile input ------------------------------------------------------------------------
+
+
+def gzip_of(path: Path, head: bytes, filler: bytes, size: int) -> Path:
+    """`head`, then `size` bytes of `filler`, gzip-compressed a block at a time (never all in memory)."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = filler * (1024 * 1024 // len(filler))
+    with open(path, "wb") as out:
+        out.write(packer.compress(head))
+        for _ in range(size // len(block)):
+            out.write(packer.compress(block))
+        out.write(packer.flush())
+    return path
+
+
+def test_a_decompression_bomb_is_stopped_early_with_the_lines_before_it_accounted_for(client, settings,
+                                                                                      tmp_path):
+    head = b"".join(line(event(n)) + b"\n" for n in range(50))
+    bomb = gzip_of(tmp_path / "gateway.jsonl.gz", head, b"\n", 512 * 1024 * 1024)   # 512 MiB of empty lines
+    assert bomb.stat().st_size < 1024 * 1024
+    good = write_lines(tmp_path / "next.jsonl", [line(event(n, event_id=f"after-{n}")) for n in range(5)])
+    summary = ingest_paths(client, [bomb, good], settings=settings)
+    assert summary.read == summary.inserted + summary.duplicates + summary.rejected
+    assert summary.read < 2 * 1024 * 1024         # stopped within its first megabytes of content
+    assert summary.inserted == 55                  # the lines before the bomb, and the next file
+    (stop,) = summary.stopped
+    assert "more than 100 times its compressed size" in stop["reason"]
+    assert stop["source"] == str(bomb.resolve())
+    assert summary.rejected_by_reason["file stopped"] == 1
+    stored = rows(client, "SELECT count(), countIf(startsWith(reason, 'stopped:')) FROM rejected_rows FINAL")
+    assert stored == [(settings.ingest_rejects_stored_per_reason + 1, 1)]     # bounded: a sample and the stop
+    assert summary.rejected_not_stored == summary.rejected - stored[0][0]
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda data: data[: len(data) // 2], "stopped: the compressed data ends early (the file is cut off)"),
+    (lambda data: data[: len(data) // 2] + bytes(4096) + data[len(data) // 2:],
+     "stopped: the compressed data is damaged"),
+])
+def test_a_damaged_gzip_file_keeps_the_lines_before_the_damage(client, settings, tmp_path, damage, reason):
+    whole = gzip.compress(b"".join(line(event(n)) + b"\n" for n in range(2000)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(damage(whole))
+    summary = ingest_paths(client, [path], settings=settings)
+    (stop,) = summary.stopped
+    assert reason in stop["reason"]
+    assert summary.read == summary.inserted + summary.duplicates + summary.rejected
+    assert summary.rejected_by_reason["file stopped"] == 1 and 0 < summary.inserted < 2000
+    stopped_at = rows(client, "SELECT line_no FROM rejected_rows FINAL WHERE startsWith(reason, 'stopped:')")
+    assert stopped_at == [(summary.read,)] == [(stop["line"],)]     # the last line counted
+
+
+def test_a_line_longer_than_the_limit_gets_the_length_reason_however_valid(client, settings, tmp_path):
+    huge = line(event(1, user_agent="A" * (50 * 1024 * 1024)))            # 50 MB of valid JSON
+    long = line(event(2, user_agent="B" * (3 * 1024 * 1024)))             # within one read block
+    path = write_lines(tmp_path / "long.jsonl", [line(event(0)), huge, long, line(event(3))])
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.read, summary.inserted, summary.rejected) == (4, 2, 2)
+    assert summary.rejected_by_reason == {"line too long": 2}
+    stored = rows(client, "SELECT line_no, reason, length(raw) FROM rejected_rows FINAL ORDER BY line_no")
+    assert [r[:2] for r in stored] == [(2, "line longer than 1048576 bytes"),
+                                       (3, "line longer than 1048576 bytes")]
+    assert all(r[2] <= 1100 for r in stored)                              # only its start is kept
+    shorter = settings.model_copy(update={"ingest_max_line_bytes": 300})
+    other = write_lines(tmp_path / "other.jsonl", [line(event(4, user_agent="C" * 400))])
+    assert ingest_paths(client, [other], settings=shorter).rejected_by_reason == {"line too long": 1}
+
+
+def test_the_text_encoding_is_told_from_the_file(tmp_path):
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes("数据集名称,开放属性\n".encode() * 200 + b"\xff\xfe broken\n")     # one broken line
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("数据集名称,开放属性\n".encode("gbk") * 200)
+    ascii_only = tmp_path / "plain.csv"
+    ascii_only.write_bytes(b"event_id,ts\n")
+    assert [readers.detect_encoding(p) for p in (utf8, gbk, ascii_only)] == ["utf-8", "gb18030", "utf-8"]
+    assert readers.check_encoding("GBK") == "gb18030" and readers.check_encoding("utf8") == "utf-8"
+    with pytest.raises(UserError, match="Unknown encoding"):
+        readers.check_encoding("klingon")

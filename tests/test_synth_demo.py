@@ -53,6 +53,10 @@ def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, setti
         REFERENCE_COUNTS, parameters={"until": UNTIL}
     ).result_rows[0]
     assert agencies == 50 and datasets > 200 and consumers > 250 and agreements > 100
+    # The catalog also came in as a platform's Chinese-header export, through the built-in aliases.
+    export = summary.reference["datasets ← 开放数据目录.csv"]
+    assert (export["loaded"], export["rejected"]) == (datasets, 0)
+    assert export["files"][0]["found_by"] == "columns"
     assert 0 < unfiled <= stored["report_overdue"]
 
 

@@ -479,3 +479,31 @@ def test_suspension_and_report_episodes_match_the_reference_data(log, reference,
     labelled = {(e["consumer_id"], e["dataset_id"]) for e in _episodes(platform, "report_overdue")}
     assert {(r["consumer_id"], r["dataset_id"]) for r in overdue} == labelled
     assert len(overdue) == len(labelled) >= 8
+
+
+CATALOG_ROWS = """
+SELECT * EXCEPT updated_at FROM datasets FINAL ORDER BY dataset_id
+"""
+
+
+def test_the_catalog_export_loads_through_the_aliases_as_the_same_catalog(platform, client, settings):
+    from ingest.reference import load_reference_dir, load_reference_file
+
+    export = platform.export_dir / "开放数据目录.csv"
+    header = export.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("数据集编号,版本号,数据集名称,数据提供单位") and "开放属性" in header
+    assert "无条件开放" in export.read_text(encoding="utf-8-sig")
+    load_reference_file(client, "agencies", platform.reference_dir / "agencies.jsonl")
+    results = load_reference_dir(client, platform.export_dir)           # no mapping file
+    (report,) = results["datasets"].files
+    assert report.found_by == "columns" and report.rejected == 0 and report.unmapped_values == {}
+    assert {p.how for p in report.columns} == {"alias"}
+    assert results["datasets"].corrected["agency_id was an agency's name: its id used"] == report.loaded
+    from_export = client.query(CATALOG_ROWS).result_rows
+
+    contract = settings.model_copy(update={"clickhouse_database": settings.clickhouse_database + "_contract"})
+    from warehouse import connect
+
+    other = connect(contract)
+    load_reference_file(other, "datasets", platform.reference_dir / "datasets.jsonl")
+    assert from_export == other.query(CATALOG_ROWS).result_rows and len(from_export) > 200
