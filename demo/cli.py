@@ -60,6 +60,7 @@ SAMPLE_VERDICTS = [
 def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
     """Confirm the strongest alert of a few categories as a security analyst would."""
     from detectors import triage, violations
+    from detectors.messages import alert_title
     from detectors.store import AlertFilters, list_alerts
 
     actor = "demo-security"
@@ -73,7 +74,7 @@ def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
         triage.acknowledge(client, [strongest["alert_id"]], actor)
         violation_id = triage.confirm(
             client, [strongest["alert_id"]], actor, triage.SUGGESTED_VIOLATION_CATEGORY[category],
-            measure=measure, measure_days=days, description=f"Demo verdict: {strongest['title']}")
+            measure=measure, measure_days=days, description=f"演示研判：{alert_title(strongest, 'zh')}")
         if publicize:
             violations.set_publicized(client, violation_id, True, actor)
         recorded += 1

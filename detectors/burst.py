@@ -163,8 +163,9 @@ class BurstDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{consumer_id} made {peak['rate']:,.0f} calls an hour, "
-                  f"{peak['rate'] / max(median, 1):.0f}× its usual {median:g}",
+            message="alerts.burst",
+            params={"rate": round(peak["rate"], 1), "times": round(peak["rate"] / max(median, 1), 1),
+                    "usual": median},
             window_start=window_start, window_end=window_end, evidence=evidence, consumer_id=consumer_id,
         )
 

@@ -53,9 +53,10 @@ def test_alert_ids_hash_detector_entity_dataset_and_window_only():
 
     def alert(**changes) -> Alert:
         fields = {"detector_id": "burst", "category": "burst", "article": "第三十条", "severity": "low",
-                  "score": 1.0, "title": "t", "window_start": start, "window_end": end, "consumer_id": "c1"}
+                  "score": 1.0, "message": "alerts.burst", "window_start": start, "window_end": end,
+                  "consumer_id": "c1"}
         return Alert(**{**fields, **changes})
 
-    assert alert().alert_id == alert(score=9.0, title="other", evidence={"calls": 3}).alert_id
+    assert alert().alert_id == alert(score=9.0, message="alerts.probing", evidence={"calls": 3}).alert_id
     assert alert().alert_id != alert(dataset_id="d1").alert_id
     assert alert().alert_id != alert(window_end=day_window(date(2026, 3, 11))[1]).alert_id

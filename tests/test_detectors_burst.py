@@ -5,6 +5,7 @@ from datetime import date, datetime
 import polars as pl
 
 from detectors.burst import BurstDetector
+from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 10)
@@ -56,7 +57,7 @@ def test_no_baseline_no_burst():
 def test_the_hours_of_one_day_make_one_alert_in_time_order():
     [alert] = score(busy_hour(15, 300), busy_hour(11, 200), busy_hour(12, 50))
     assert [h["hour"][-5:] for h in alert.evidence["burst_hours"]] == ["11:00", "15:00"]
-    assert alert.title == "steady made 300 calls an hour, 25× its usual 12"
+    assert alert_title(alert.as_row(), "en") == "steady made 300 calls an hour, 25× its usual 12"
 
 
 def test_an_empty_frame_is_quiet():
