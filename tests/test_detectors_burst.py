@@ -6,7 +6,6 @@ import polars as pl
 
 from detectors.burst import BurstDetector
 from detectors.messages import alert_title
-from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 10)
