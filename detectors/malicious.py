@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from detectors.base import Detector
 from detectors.burst import BurstDetector
+from detectors.distributed import DistributedScrapingDetector
 from detectors.key_sharing import KeySharingDetector
 from detectors.ml_outlier import MlOutlierDetector
 from detectors.off_hours import OffHoursBulkDetector
@@ -19,4 +20,5 @@ MALICIOUS_DETECTORS: list[type[Detector]] = [
     OffHoursBulkDetector,
     SybilHarvestDetector,
     MlOutlierDetector,
+    DistributedScrapingDetector,
 ]
