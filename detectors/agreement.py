@@ -550,8 +550,10 @@ class AgreementRule:
     alert: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]   # row, params -> Alert kwargs
     fires: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]           # row, params -> breaks the rule?
     parameters: Callable[[Window, Mapping[str, Any]], dict[str, Any]] = day_parameters
-    # A day is always recomputed whole, so an incremental run reaches back to midnight.
-    lookback: timedelta = timedelta(days=1)
+    # No look-back: a day is always recomputed whole (`day_parameters` reads from the midnight of the
+    # window's start), so an incremental run already reaches back to midnight, and a slice of a full
+    # run does not write the day before it again.
+    lookback: timedelta = timedelta(0)
     # Which address evidence the day's calls add: None for a rule that is not about a day of calls.
     addresses: tuple[str, ...] | None = ("client_ips",)
 
@@ -640,6 +642,11 @@ class AgreementDetector(Detector):
     @property
     def lookback(self) -> timedelta:
         return self.rule.lookback
+
+    @property
+    def sliced(self) -> bool:
+        """A rule about a day of calls is run a slice of days at a time; one about reports once."""
+        return self.rule.addresses is not None
 
     def __getattr__(self, name: str) -> Any:
         params = self.__dict__.get("_params", {})

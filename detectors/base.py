@@ -145,6 +145,7 @@ class Detector:
     article: ClassVar[str]
     family: ClassVar[str]                     # "malicious" | "agreement"
     lookback: ClassVar[timedelta] = timedelta(0)
+    sliced: ClassVar[bool] = True             # a full run hands it the history a slice at a time
 
     def __new__(cls, *args: Any, **params: Any) -> Detector:
         # Checked here, before the dataclass __init__ would answer with a TypeError nobody can act on.

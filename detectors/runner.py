@@ -5,6 +5,14 @@ A full run (no `since`) covers the whole access log. An incremental run covers
 detector that needs yesterday's baseline or the whole current day still sees it.
 Alert ids are deterministic, so overlapping runs replace alerts, never add
 copies, and the triage status of an alert (its events) is untouched.
+
+History is processed in slices of whole Shanghai days (`SLICE`, a week): each
+detector runs on one slice at a time, widened by its look-back, and its alerts
+are saved before the next, so a run's peak memory follows the size of a slice,
+not of the history. Every pattern reports per day (or hour), so slicing changes
+no alert; a baseline simply reaches back from each slice. A detector that does
+not read the log day by day (`Detector.sliced` is false: overdue usage reports)
+runs once over the whole range.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ WHERE ts >= toDateTime({start:Int64}, 'Asia/Shanghai') AND ts < toDateTime({end:
 """
 
 LAST_RUN_UNTIL = "SELECT until FROM detector_runs ORDER BY started_at DESC LIMIT 1"
+
+SLICE = timedelta(days=7)
 
 RUN_COLUMNS = ["run_id", "started_at", "finished_at", "since", "until", "alerts", "summary"]
 
@@ -86,15 +96,33 @@ def process_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run_one(client: Client, detector: Detector, since: datetime, until: datetime) -> tuple[int, Counter]:
-    alerts = detector.run(client, Window(since, until).widened(detector.lookback))
-    saved = save_alerts(client, alerts)
-    return saved, Counter(a.category for a in {a.alert_id: a for a in alerts}.values())
+def slices(since: datetime, until: datetime, size: timedelta = SLICE) -> list[Window]:
+    """[since, until) cut at Shanghai midnights into pieces of at most `size` (whole days)."""
+    pieces, start = [], since
+    while start < until:
+        end = min(floor_to_day(start) + size, until)
+        if end <= start:
+            end = min(start + size, until)
+        pieces.append(Window(start, end))
+        start = end
+    return pieces
+
+
+def _run_one(client: Client, detector: Detector, since: datetime, until: datetime,
+             slice_size: timedelta = SLICE) -> tuple[int, Counter]:
+    """One detector over [since, until), slice by slice, each slice's alerts saved before the next."""
+    found: dict[str, str] = {}
+    pieces = slices(since, until, slice_size) if detector.sliced else [Window(since, until)]
+    for piece in pieces:
+        alerts = detector.run(client, piece.widened(detector.lookback))
+        save_alerts(client, alerts)
+        found.update((a.alert_id, a.category) for a in alerts)
+    return len(found), Counter(found.values())
 
 
 def run_detectors(client: Client, settings: Settings, since: datetime | None = None,
                   until: datetime | None = None, progress: bool = False,
-                  detectors: list[Detector] | None = None) -> RunSummary:
+                  detectors: list[Detector] | None = None, slice_size: timedelta = SLICE) -> RunSummary:
     """Run the detectors over [since, until) (everything when since is None) and save their alerts.
 
     A detector that fails is reported in `errors` and the others still run.
@@ -120,7 +148,7 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
             bar.update(task, description=f"Running {detector.id}")
             tick, cpu = time.perf_counter(), process_cpu_seconds()
             try:
-                saved, found = _run_one(client, detector, since, until)
+                saved, found = _run_one(client, detector, since, until, slice_size)
             except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the others
                 # The summary carries the message to the user; the traceback only at debug level.
                 log.debug("detector %s failed", detector.id, exc_info=True)
