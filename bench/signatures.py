@@ -100,7 +100,8 @@ def write_log(path: Path, values: dict[str, list[tuple[str, str]]], per_client: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-client", type=int, default=10)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--data", type=Path, default=HERE / "labelled" / "params.csv")
