@@ -195,7 +195,8 @@ def score_detectors(
     data_dir: Path = SCORING_DIR,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Build the demo platform, run every detector, print recall per episode type and alert precision."""
+    """Build the demo platform, run every detector, print recall per episode type, alert precision and the
+    benign look-alikes that raised anything; exit 1 when a target is missed."""
     from demo.scoring import PRECISION_TARGET, RECALL_TARGET, run_eval
 
     if scale not in ("small", "medium", "large"):
@@ -216,6 +217,16 @@ def score_detectors(
         console.print(f"Alert precision: {precision} ({result.alert_groups - result.false_groups} of "
                       f"{result.alert_groups} alert groups by entity, category and day match an episode; "
                       f"target {PRECISION_TARGET}). Recall target {RECALL_TARGET}.")
+        benign = Table(title="Benign look-alikes (target: none raises anything)")
+        for column in ("look-alike", "entities", "alerts", "categories"):
+            benign.add_column(column, justify="left" if column in ("look-alike", "categories") else "right")
+        for kind in result.benign:
+            benign.add_row(kind.kind, str(kind.entities), str(kind.alerts), ", ".join(kind.categories),
+                           style="red" if kind.alerts else "")
+        console.print(benign)
+        console.print(f"Benign kinds alerting: {len(result.benign_alerting)} of {len(result.benign)}"
+                      + (f" ({', '.join(b.kind for b in result.benign_alerting)})"
+                         if result.benign_alerting else "") + ".")
         console.print(f"Timings: {result.timings}")
         for problem in result.failures():
             console.print(f"[red]Target missed: {problem}.[/red]")

@@ -10,9 +10,9 @@ heavy consumer that is always heavy never bursts and a small one that suddenly
 pulls ten times its habit does.
 
 A consumer with too little history (a newcomer, or anyone on the first days of
-a new deployment) is not skipped: it is judged against its peers, the busy hour
-of consumers of the same kind over the same days (the `peer_quantile` of their
-active hours, times `peer_ratio`), or without enough peers against the absolute
+a new deployment) is not skipped: it is judged against its peers, consumers of
+the same kind over the same days (`peer_ratio` times the median of their busiest
+hour of a day), or without enough peers against the absolute
 `cold_limit`; and when it already has enough active hours (today's included),
 also against those, so a steady client that calls every minute from its first
 day is not a burst. The evidence says which baseline was used.
@@ -89,9 +89,10 @@ FROM (
 WHERE (consumer_id, day) IN {days:Array(Tuple(String, Date))}
 """
 
-# Peers of a consumer without history: the consumers of its kind (all consumers for one of no known kind),
-# their active hours over the `lookback_days` days up to and including the day. Asked only for the
-# consumer-days that need it.
+# Peers of a consumer without history: the consumers of its kind (all consumers for one of no known kind).
+# Their usual busy hour is the median, over every peer consumer-day of the `lookback_days` days up to and
+# including the day, of that consumer's busiest hour of that day: a median, so a few peers bursting
+# themselves do not set the yardstick. Asked only for the consumer-days that need it.
 KINDS = """
 SELECT consumer_id, argMax(kind, updated_at) AS kind
 FROM consumers
@@ -101,30 +102,30 @@ GROUP BY consumer_id
 
 PEER_HOURS = """
 WITH kinds AS (SELECT consumer_id, argMax(kind, updated_at) AS kind FROM consumers GROUP BY consumer_id),
-daily AS (
-    SELECT peer_group, toDate(hour) AS day, groupArray(calls) AS day_calls, uniqExact(consumer_id) AS peers
+busiest AS (
+    SELECT consumer_id, toDate(hour) AS day, max(calls) AS busiest_hour
     FROM (
-        SELECT h.consumer_id AS consumer_id, h.hour AS hour, h.calls AS calls, peer_group
-        FROM (
-            SELECT consumer_id, hour, sum(calls) - sum(errors) AS calls
-            FROM usage_hourly
-            WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
-              AND consumer_id != ''
-            GROUP BY consumer_id, hour
-            HAVING calls > 0
-        ) AS h
-        LEFT JOIN kinds AS k ON k.consumer_id = h.consumer_id
-        ARRAY JOIN arrayDistinct(['', k.kind]) AS peer_group
-        WHERE peer_group IN {groups:Array(String)}
+        SELECT consumer_id, hour, sum(calls) - sum(errors) AS calls
+        FROM usage_hourly
+        WHERE hour >= {base_start:DateTime('Asia/Shanghai')} AND hour < {end:DateTime('Asia/Shanghai')}
+          AND consumer_id != ''
+        GROUP BY consumer_id, hour
+        HAVING calls > 0
     )
+    GROUP BY consumer_id, day
+),
+daily AS (
+    SELECT peer_group, day, groupArray(busiest_hour) AS day_busiest
+    FROM busiest AS b
+    LEFT JOIN kinds AS k ON k.consumer_id = b.consumer_id
+    ARRAY JOIN arrayDistinct(['', k.kind]) AS peer_group
+    WHERE peer_group IN {groups:Array(String)}
     GROUP BY peer_group, day
 )
-SELECT peer_group, day, length(calls_so_far) AS peer_hours, peer_days,
-       arraySort(calls_so_far)[greatest(1, toInt64(ceil(peer_hours * {peer_quantile:Float64})))]
-           AS peer_busy_hour
+SELECT peer_group, day, length(busiest_so_far) AS peer_days,
+       arrayReduce('quantileExact(0.5)', busiest_so_far) AS peer_busy_hour
 FROM (
-    SELECT peer_group, day, groupArrayArray(day_calls) OVER so_far AS calls_so_far,
-           count() OVER so_far AS peer_days
+    SELECT peer_group, day, groupArrayArray(day_busiest) OVER so_far AS busiest_so_far
     FROM daily
     WINDOW so_far AS (PARTITION BY peer_group ORDER BY toRelativeDayNum(day)
                       RANGE BETWEEN {lookback_days:UInt32} PRECEDING AND CURRENT ROW)
@@ -169,9 +170,8 @@ class BurstDetector(Detector):
     mad_k: float = 6.0              # and this many MADs above the median
     min_calls: int = 40             # an hour delivering less is never a burst
     min_prior_days: int = 3         # active days of history needed to speak of a baseline
-    peer_quantile: float = 0.99     # a newcomer's peers: their busy hour is this quantile of their hours
-    peer_ratio: float = 2.0         # times the peers' busy hour
-    min_peer_hours: int = 50        # active peer hours needed to speak of peers
+    peer_ratio: float = 6.0         # times the peers' usual busiest hour of a day
+    min_peer_days: int = 10         # peer consumer-days needed to speak of peers
     cold_limit: int = 300           # delivered calls an hour: without history or peers, a burst from here
     min_own_hours: int = 6          # a newcomer's own active hours (today's included) that count as a habit
 
@@ -179,7 +179,7 @@ class BurstDetector(Detector):
         """One row per busy consumer-hour: its delivered calls (alone and with the hour before), rows,
         refused calls, and the consumer's baselines for that day: own history (`prior_days`,
         `prior_hours`, `median_calls`, `mad`), own hours so far (`own_hours`, `own_median`, `own_mad`)
-        and, for those without history, its peers (`peer_group`, `peer_hours`, `peer_busy_hour`)."""
+        and, for those without history, its peers (`peer_group`, `peer_days`, `peer_busy_hour`)."""
         start, end = features.read_range(window, self.lookback)
         busy = query_frame(client, BUSY_HOURS, {"start": start, "end": end, "min_calls": self.min_calls})
         if busy.is_empty():
@@ -199,13 +199,12 @@ class BurstDetector(Detector):
                           .select("peer_group", "day").iter_rows()))
         peers = query_frame(client, PEER_HOURS, {
             "base_start": start - self.lookback, "end": end, "lookback_days": self.lookback.days,
-            "peer_quantile": self.peer_quantile, "groups": sorted({g for g, _ in cold}), "days": cold,
+            "groups": sorted({g for g, _ in cold}), "days": cold,
         }) if cold else pl.DataFrame()
         if peers.is_empty():
-            return frame.with_columns(peer_hours=pl.lit(0, pl.UInt64), peer_days=pl.lit(0, pl.UInt64),
-                                      peer_busy_hour=pl.lit(0, pl.UInt64))
+            return frame.with_columns(peer_days=pl.lit(0, pl.UInt64), peer_busy_hour=pl.lit(0.0))
         return frame.join(peers, on=["peer_group", "day"], how="left").with_columns(
-            pl.col("peer_hours", "peer_days", "peer_busy_hour").fill_null(0))
+            pl.col("peer_days", "peer_busy_hour").fill_null(0))
 
     def score(self, frame: pl.DataFrame) -> list[Alert]:
         """One alert per consumer and day with bursting hours, stronger the further above its baseline."""
@@ -227,7 +226,7 @@ class BurstDetector(Detector):
             # A newcomer's own hours so far: a client steady from its first day sets its own level.
             own = float(hour["own_median"])
             floor = max(floor, self.ratio * max(own, 1), own + self.mad_k * max(hour["own_mad"], 1.0))
-        if hour["peer_hours"] >= self.min_peer_hours:
+        if hour["peer_days"] >= self.min_peer_days:
             usual = float(hour["peer_busy_hour"])
             return "peers", usual, max(floor, self.peer_ratio * max(usual, 1))
         return "absolute", float(self.cold_limit), max(floor, float(self.cold_limit))
@@ -268,11 +267,10 @@ class BurstDetector(Detector):
         if kind != "own":
             evidence.update({
                 "own_hours_so_far": first["own_hours"], "own_median_so_far": first["own_median"],
-                "peer_group": first["peer_group"] or "all", "peer_active_hours": first["peer_hours"],
+                "peer_group": first["peer_group"] or "all", "peer_days": first["peer_days"],
                 "peer_busy_hour": first["peer_busy_hour"], "burst_floor": round(peak["floor"], 1),
             })
-            evidence["thresholds"].update({"peer_quantile": self.peer_quantile, "peer_ratio": self.peer_ratio,
-                                           "cold_limit": self.cold_limit})
+            evidence["thresholds"].update({"peer_ratio": self.peer_ratio, "cold_limit": self.cold_limit})
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),

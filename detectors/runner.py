@@ -6,13 +6,14 @@ detector that needs yesterday's baseline or the whole current day still sees it.
 Alert ids are deterministic, so overlapping runs replace alerts, never add
 copies, and the triage status of an alert (its events) is untouched.
 
-History is processed in slices of whole Shanghai days (`SLICE`, a week): each
-detector runs on one slice at a time, widened by its look-back, and its alerts
-are saved before the next, so a run's peak memory follows the size of a slice,
-not of the history. Every pattern reports per day (or hour), so slicing changes
-no alert; a baseline simply reaches back from each slice. A detector that does
-not read the log day by day (`Detector.sliced` is false: overdue usage reports)
-runs once over the whole range.
+History is processed in slices of whole Shanghai days holding about
+`SLICE_EVENTS` events each (a small log is one slice): each detector runs on one
+slice at a time, widened by its look-back, and its alerts are saved before the
+next, so a run's peak memory follows the size of a slice, not of the history.
+Every pattern reports per day (or hour), so slicing changes no alert; a
+baseline simply reaches back from each slice. A detector that does not read the
+log day by day (`Detector.sliced` is false: overdue usage reports) runs once
+over the whole range.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -48,7 +49,13 @@ WHERE ts >= toDateTime({start:Int64}, 'Asia/Shanghai') AND ts < toDateTime({end:
 
 LAST_RUN_UNTIL = "SELECT until FROM detector_runs ORDER BY started_at DESC LIMIT 1"
 
-SLICE = timedelta(days=7)
+SLICE_EVENTS = 1_500_000
+
+EVENTS_PER_DAY = """
+SELECT toDate(ts) AS day, count() FROM access_log
+WHERE ts >= toDateTime({start:Int64}, 'Asia/Shanghai') AND ts < toDateTime({end:Int64}, 'Asia/Shanghai')
+GROUP BY day ORDER BY day
+"""
 
 RUN_COLUMNS = ["run_id", "started_at", "finished_at", "since", "until", "alerts", "summary"]
 
@@ -65,6 +72,7 @@ class RunSummary:
     by_detector: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    slices: int = 1
 
     @property
     def events_per_s(self) -> float:
@@ -96,23 +104,34 @@ def process_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def slices(since: datetime, until: datetime, size: timedelta = SLICE) -> list[Window]:
-    """[since, until) cut at Shanghai midnights into pieces of at most `size` (whole days)."""
-    pieces, start = [], since
-    while start < until:
-        end = min(floor_to_day(start) + size, until)
-        if end <= start:
-            end = min(start + size, until)
-        pieces.append(Window(start, end))
-        start = end
+def slices(since: datetime, until: datetime, events_per_day: dict[date, int],
+           slice_events: int = SLICE_EVENTS) -> list[Window]:
+    """[since, until) cut at Shanghai midnights into pieces of whole days holding at most about
+    `slice_events` events each (a single day holds what it holds)."""
+    pieces, start, held = [], since, 0
+    day = floor_to_day(since)
+    while day < until:
+        following = day + timedelta(days=1)
+        events = events_per_day.get(day.date(), 0)
+        if held and held + events > slice_events:
+            pieces.append(Window(start, day))
+            start, held = day, 0
+        held += events
+        day = following
+    pieces.append(Window(start, until))
     return pieces
 
 
-def _run_one(client: Client, detector: Detector, since: datetime, until: datetime,
-             slice_size: timedelta = SLICE) -> tuple[int, Counter]:
-    """One detector over [since, until), slice by slice, each slice's alerts saved before the next."""
+def _events_per_day(client: Client, since: datetime, until: datetime) -> dict[date, int]:
+    return dict(client.query(EVENTS_PER_DAY, parameters={
+        "start": int(since.timestamp()), "end": int(until.timestamp())}).result_rows)
+
+
+def _run_one(client: Client, detector: Detector, pieces: list[Window]) -> tuple[int, Counter]:
+    """One detector over the run, slice by slice, each slice's alerts saved before the next."""
     found: dict[str, str] = {}
-    pieces = slices(since, until, slice_size) if detector.sliced else [Window(since, until)]
+    if not detector.sliced:
+        pieces = [Window(pieces[0].start, pieces[-1].end)]
     for piece in pieces:
         alerts = detector.run(client, piece.widened(detector.lookback))
         save_alerts(client, alerts)
@@ -122,7 +141,7 @@ def _run_one(client: Client, detector: Detector, since: datetime, until: datetim
 
 def run_detectors(client: Client, settings: Settings, since: datetime | None = None,
                   until: datetime | None = None, progress: bool = False,
-                  detectors: list[Detector] | None = None, slice_size: timedelta = SLICE) -> RunSummary:
+                  detectors: list[Detector] | None = None, slice_events: int = SLICE_EVENTS) -> RunSummary:
     """Run the detectors over [since, until) (everything when since is None) and save their alerts.
 
     A detector that fails is reported in `errors` and the others still run.
@@ -139,6 +158,8 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
     summary = RunSummary(run_id=uuid.uuid4().hex[:16], since=since, until=until, full=full)
     summary.events = int(client.query(EVENTS_IN_RANGE, parameters={
         "start": int(since.timestamp()), "end": int(until.timestamp())}).result_rows[0][0])
+    pieces = slices(since, until, _events_per_day(client, since, until), slice_events)
+    summary.slices = len(pieces)
     categories: Counter = Counter()
     columns = (TextColumn("{task.description:<40}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
@@ -148,7 +169,7 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
             bar.update(task, description=f"Running {detector.id}")
             tick, cpu = time.perf_counter(), process_cpu_seconds()
             try:
-                saved, found = _run_one(client, detector, since, until, slice_size)
+                saved, found = _run_one(client, detector, pieces)
             except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the others
                 # The summary carries the message to the user; the traceback only at debug level.
                 log.debug("detector %s failed", detector.id, exc_info=True)

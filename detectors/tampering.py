@@ -1,16 +1,18 @@
 """Tampering: calls whose parameters break what their endpoint has always been sent (第三十条).
 
 Each endpoint (its path with the dataset id taken out) has a parameter profile
-learned from the `lookback` days before the run: the parameter names its calls
-carry, the shape of each one's values (an integer, a number, a date, a token, free
-text, an object) and their usual length. A call that sends a name the endpoint
-has never had, a value of a shape (almost) never seen for that name (a text where
-there have only been integers), or a value far longer than the usual ones breaks
-the profile: an attack that matches no signature is still seen. Endpoints with
-too little history have no profile and are not judged.
+learned from its calls over the run and the `lookback` days before: the
+parameter names its calls carry, the shape of each one's values (an integer, a
+number, a date, a token, free text, an object), their usual length, and how many
+senders use each. A call that sends a name the endpoint (almost) never has, or
+that only one or two senders use; a value of a shape (almost) never seen for that
+name (a text where there have only been integers); or a value far longer than the
+usual ones breaks the profile: an attack that matches no signature is still
+seen. Endpoints with too little traffic have no profile and are not judged.
 
-Only the broken calls come back from the engine: the profile and the check are
-one query, over the distinct parameter texts of each endpoint, not every call.
+Only the broken parameter texts come back from the engine: the profile and the
+check are one query over the distinct parameter texts of each endpoint, not every
+call; then who sent them.
 """
 
 from __future__ import annotations
@@ -37,17 +39,23 @@ SHAPE = """multiIf(
     startsWith(value, '"'), 'text',
     'object')"""
 
-BROKEN_CALLS = """
+# The profile: every call answered below 400 in the look-back and the run, by endpoint and distinct
+# parameter text (with a sketch of who sent it), then by parameter name and value shape. Judged: the
+# run's distinct parameter texts of endpoints with a profile; a name or a shape is established when it
+# carries `rare_share` of its endpoint's (name's) calls and comes from `min_users` senders. The profile
+# includes the run itself: an attack stays rare in it, and a run over history needs no earlier data.
+BROKEN_PARAMS = """
 WITH
 profile_params AS (
-    SELECT {template} AS template, params, count() AS calls
+    SELECT {template} AS template, params, count() AS calls,
+           uniqState(consumer_id, if(consumer_id = '', client_ip, '')) AS users
     FROM access_log
-    WHERE ts >= {profile_start:DateTime64(3, 'Asia/Shanghai')} AND ts < {start:DateTime64(3, 'Asia/Shanghai')}
+    WHERE ts >= {profile_start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND status < 400 AND params NOT IN ('', '{}')
     GROUP BY template, params
 ),
 profile_values AS (
-    SELECT template, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len, calls
+    SELECT template, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len, calls, users
     FROM profile_params
     ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
 ),
@@ -56,46 +64,54 @@ templates AS (
     HAVING template_calls >= {min_profile_calls:UInt64}
 ),
 names AS (
-    SELECT template, name, sum(calls) AS name_calls, quantileExactWeighted(0.99)(len, calls) AS usual_len
+    SELECT template, name, sum(calls) AS name_calls, uniqMerge(users) AS name_users,
+           quantileExactWeighted(0.99)(len, calls) AS usual_len
     FROM profile_values GROUP BY template, name
 ),
 shapes AS (
-    SELECT template, name, shape, sum(calls) AS shape_calls FROM profile_values GROUP BY template, name, shape
+    SELECT template, name, shape, sum(calls) AS shape_calls, uniqMerge(users) AS shape_users
+    FROM profile_values GROUP BY template, name, shape
 ),
-current AS (
-    SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, toDate(ts) AS day,
-           {template} AS template, params, count() AS calls, groupUniqArray(3)(client_ip) AS ips,
-           min(ts) AS first_seen, max(ts) AS last_seen
+judged AS (
+    SELECT {template} AS template, params
     FROM access_log
     WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND params NOT IN ('', '{}')
-      AND {template} IN (SELECT template FROM templates)
-    GROUP BY consumer_id, anon_ip, day, template, params
+    GROUP BY template, params
 ),
-checked AS (
-    SELECT c.consumer_id AS consumer_id, c.anon_ip AS anon_ip, c.day AS day, c.template AS template,
-           c.params AS params, c.calls AS calls, c.ips AS ips, c.first_seen AS first_seen,
-           c.last_seen AS last_seen, kv.1 AS name, kv.2 AS value, {shape} AS shape,
-           lengthUTF8(value) AS len
-    FROM current AS c
-    ARRAY JOIN JSONExtractKeysAndValuesRaw(c.params) AS kv
+exploded AS (
+    SELECT template, params, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len
+    FROM judged
+    ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
+    WHERE template IN (SELECT template FROM templates)
 )
-SELECT k.consumer_id AS consumer_id, k.anon_ip AS anon_ip, k.day AS day, k.template AS template,
-       k.params AS params, k.calls AS calls, k.ips AS ips, k.first_seen AS first_seen,
-       k.last_seen AS last_seen,
-       k.name AS name, k.shape AS shape, k.len AS len, n.name_calls AS name_calls, n.usual_len AS usual_len,
-       s.shape_calls AS shape_calls,
-       multiIf(n.name_calls = 0, 'unknown_parameter',
-               s.shape_calls < {rare_share:Float64} * n.name_calls, 'shape',
+SELECT e.template AS template, e.params AS params, e.name AS name, e.shape AS shape, e.len AS len,
+       t.template_calls AS template_calls, n.name_calls AS name_calls, n.name_users AS name_users,
+       n.usual_len AS usual_len, s.shape_calls AS shape_calls, s.shape_users AS shape_users,
+       multiIf(n.name_calls < {rare_share:Float64} * t.template_calls OR n.name_users < {min_users:UInt64},
+               'unknown_parameter',
+               s.shape_calls < {rare_share:Float64} * n.name_calls OR s.shape_users < {min_users:UInt64},
+               'shape',
                'length') AS broken_rule
-FROM checked AS k
-LEFT JOIN names AS n ON n.template = k.template AND n.name = k.name
-LEFT JOIN shapes AS s ON s.template = k.template AND s.name = k.name AND s.shape = k.shape
-WHERE n.name_calls = 0
-   OR s.shape_calls < {rare_share:Float64} * n.name_calls
-   OR k.len > greatest({length_factor:Float64} * n.usual_len, toFloat64(n.usual_len + {length_slack:UInt64}))
-SETTINGS join_use_nulls = 0
+FROM exploded AS e
+INNER JOIN templates AS t ON t.template = e.template
+LEFT JOIN names AS n ON n.template = e.template AND n.name = e.name
+LEFT JOIN shapes AS s ON s.template = e.template AND s.name = e.name AND s.shape = e.shape
+WHERE n.name_calls < {rare_share:Float64} * t.template_calls OR n.name_users < {min_users:UInt64}
+   OR s.shape_calls < {rare_share:Float64} * n.name_calls OR s.shape_users < {min_users:UInt64}
+   OR e.len > greatest({length_factor:Float64} * n.usual_len, toFloat64(n.usual_len + {length_slack:UInt64}))
 """.replace("{template}", TEMPLATE).replace("{shape}", SHAPE)
+
+# Who sent the broken parameter texts, per entity and day.
+SENDERS = """
+SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, toDate(ts) AS day,
+       {template} AS template, params, count() AS calls, groupUniqArray(3)(client_ip) AS ips,
+       min(ts) AS first_seen, max(ts) AS last_seen
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND (template, params) IN {broken:Array(Tuple(String, String))}
+GROUP BY consumer_id, anon_ip, day, template, params
+""".replace("{template}", TEMPLATE)
 
 SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
 SERIES_TYPES = "String, String, Date"
@@ -111,8 +127,9 @@ class TamperingDetector(Detector):
     family = "malicious"
     lookback: ClassVar[timedelta] = timedelta(days=7)
 
-    min_profile_calls: int = 200    # an endpoint needs this many calls in the look-back to have a profile
-    rare_share: float = 0.001       # a value shape this rare for the parameter breaks the profile
+    min_profile_calls: int = 200    # an endpoint needs this many calls to have a profile
+    rare_share: float = 0.001       # a parameter (or a value shape of one) this rare breaks the profile
+    min_users: int = 3              # and so does one that fewer senders than this have used
     length_factor: float = 3.0      # a value this many times the usual (99th percentile) length
     length_slack: int = 24          # and this many characters longer
     min_calls: int = 2              # broken calls in a day that make an alert
@@ -120,12 +137,20 @@ class TamperingDetector(Detector):
     def features(self, client: Client, window: Window) -> pl.DataFrame:
         """One row per broken (entity, day, endpoint, parameters, name): the calls, the rule broken
         (`unknown_parameter`, `shape`, `length`), the value's shape and length against the profile
-        (`name_calls`, `shape_calls`, `usual_len`), addresses, first and last call."""
+        (`template_calls`, `name_calls`, `name_users`, `shape_calls`, `shape_users`, `usual_len`),
+        addresses, first and last call."""
         start, end = features.read_range(window, self.lookback)
-        return query_frame(client, BROKEN_CALLS, {
+        broken = query_frame(client, BROKEN_PARAMS, {
             "profile_start": start - self.lookback, "start": start, "end": end,
             "min_profile_calls": self.min_profile_calls, "rare_share": self.rare_share,
-            "length_factor": self.length_factor, "length_slack": self.length_slack})
+            "min_users": self.min_users, "length_factor": self.length_factor,
+            "length_slack": self.length_slack})
+        if broken.is_empty():
+            return broken
+        senders = query_frame(client, SENDERS, {
+            "start": start, "end": end,
+            "broken": sorted(set(broken.select("template", "params").iter_rows()))})
+        return senders.join(broken, on=["template", "params"], how="inner")
 
     def score(self, frame: pl.DataFrame) -> list[Alert]:
         """One alert per entity-day with at least `min_calls` broken calls."""
@@ -158,7 +183,8 @@ class TamperingDetector(Detector):
             "last_seen": clock.iso(rows["last_seen"].max()),
             "profile_lookback_days": self.lookback.days,
             "thresholds": {"min_profile_calls": self.min_profile_calls, "rare_share": self.rare_share,
-                           "length_factor": self.length_factor, "min_calls": self.min_calls},
+                           "min_users": self.min_users, "length_factor": self.length_factor,
+                           "min_calls": self.min_calls},
         }
         return Alert(
             detector_id=self.id, category=self.category, article=self.article, severity=severity,

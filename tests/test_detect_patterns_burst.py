@@ -46,12 +46,14 @@ def test_burst_straddling_a_clock_hour_is_seen_over_two_hours(client):
 
 def test_a_newcomer_is_judged_against_its_peers_and_the_heavy_steady_user_stays_quiet(client):
     _platform(client)
-    # No history at all: 500 calls in one hour against peers whose busy hour is heavy's 150.
+    for peer in range(5):
+        insert(client, daytime_habit(f"small{peer}", FIRST, 9, per_hour=5, dataset_id="d2"))
+    # No history at all: 500 calls in one hour; the peers' usual busiest hour of a day is 5 calls.
     insert(client, [event(at(DAY, 11, n % 60), "newcomer", "d1") for n in range(500)])
     [alert] = BurstDetector().run(client, whole_days(DAY, DAY, LOOKBACK))
     assert alert.consumer_id == "newcomer" and alert.evidence["baseline"] == "peers"
-    assert alert.evidence["peer_busy_hour"] == 150 and alert.evidence["burst_floor"] == 300
-    assert alert.severity == "medium"
+    assert alert.evidence["peer_busy_hour"] == 5 and alert.evidence["burst_floor"] == 40
+    assert alert.severity == "critical"
 
 
 def test_refused_calls_a_broken_client_and_a_day_one_health_check_are_not_bursts(client):
