@@ -106,7 +106,8 @@ def test_benign_look_alikes_are_reported_apart_and_count_against_precision():
     assert {b.kind: (b.entities, b.alerts, b.categories) for b in result.benign} == {
         "health_check": (1, 1, ["burst"]), "crawler": (2, 1, ["distributed_scraping"])}
     assert [b.kind for b in result.benign_alerting] == ["crawler", "health_check"]
-    assert result.precision == 1 / 3 and "benign.health_check" not in {s.episode_type for s in result.per_type}
+    assert result.precision == 1 / 3
+    assert "benign.health_check" not in {s.episode_type for s in result.per_type}
     assert "the benign look-alike health_check raised 1 alert(s) (burst)" in result.failures()
     assert result.as_dict()["benign_kinds_alerting"] == ["crawler", "health_check"]
 
