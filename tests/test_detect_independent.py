@@ -40,7 +40,8 @@ class Log:
         endpoint = endpoint if endpoint is not None else f"/open/api/{dataset}/rows"
         key = f"key-{consumer}" if consumer else ""
         self.rows.append([f"ind-{len(self.rows)}", ts, consumer, key, dataset, channel, endpoint, "GET",
-                          status, 50, rows if status < 400 else 0, rows * 120 + 300, [], "", ip, agent, json.dumps(params or {}), "independent"])
+                          status, 50, rows if status < 400 else 0, rows * 120 + 300, [], "", ip, agent,
+                          json.dumps(params or {}), "independent"])
 
 
 def moment(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
