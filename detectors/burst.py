@@ -274,7 +274,7 @@ class BurstDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            message="alerts.burst" if kind == "own" else "alerts.burst.peers",
+            message="alerts.burst" if kind == "own" else f"alerts.burst.{kind}",
             params={"rate": round(peak["rate"], 1), "times": round(peak["rate"] / max(usual, 1), 1),
                     "usual": usual},
             window_start=window_start, window_end=window_end, evidence=evidence, consumer_id=consumer_id,
