@@ -82,7 +82,7 @@ def _entity(row: dict) -> str:
     if row["consumer_id"]:
         return row["consumer_id"]
     if row["key_id"]:
-        return f"key {row['key_id']}"
+        return t("alerts.who.key", key=row["key_id"])
     return mask_ip(row["client_ip"])
 
 
