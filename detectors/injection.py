@@ -27,18 +27,28 @@ PLAIN_PARAMS = (r'^\{(\s*"[\w.-]{1,64}"\s*:\s*("[\w\p{Han} .:,+-]{0,200}"|-?[\d.
                 r"\s*,?)*\s*\}$")
 PLAIN_PATH = r"^[\w/.-]*$"
 
+# Each distinct parameter text (and refused path) is looked at once: a log repeats the same few
+# thousand texts (page numbers, formats) millions of times. The filters must stay after the grouping.
 CANDIDATES = """
-SELECT params, if(status >= 400, endpoint, '') AS path, count() AS calls
+SELECT params AS text, 'params' AS kind
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-  AND (params NOT IN ('', '{}') AND (NOT match(params, {plain_params:String}) OR position(params, '..') > 0)
-       OR status >= 400 AND (NOT match(endpoint, {plain_path:String}) OR position(endpoint, '..') > 0))
-GROUP BY params, path
+GROUP BY params
+HAVING params NOT IN ('', '{}') AND (NOT match(params, {plain_params:String}) OR position(params, '..') > 0)
+UNION ALL
+SELECT endpoint AS text, 'path' AS kind
+FROM access_log
+WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND status >= 400
+GROUP BY endpoint
+HAVING NOT match(endpoint, {plain_path:String}) OR position(endpoint, '..') > 0
+SETTINGS query_plan_filter_push_down = 0
 """
 
 ATTEMPTS = """
 SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, toDate(ts) AS day,
-       params, if(status >= 400, endpoint, '') AS path,
+       if(params IN {attack_params:Array(String)}, params, '') AS attack_params,
+       if(status >= 400 AND endpoint IN {attack_paths:Array(String)}, endpoint, '') AS path,
        count() AS calls, countIf(status < 400) AS answered,
        groupUniqArray(5)(client_ip) AS ips, groupUniqArray(5)(dataset_id) AS datasets,
        min(ts) AS first_seen, max(ts) AS last_seen
@@ -46,7 +56,7 @@ FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
   AND (params IN {attack_params:Array(String)}
        OR status >= 400 AND endpoint IN {attack_paths:Array(String)})
-GROUP BY consumer_id, anon_ip, day, params, path
+GROUP BY consumer_id, anon_ip, day, attack_params, path
 """
 
 SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
@@ -73,20 +83,20 @@ class InjectionDetector(Detector):
         candidates = client.query(CANDIDATES, parameters={
             "start": start, "end": end, "plain_params": PLAIN_PARAMS, "plain_path": PLAIN_PATH}).result_rows
         recognised: dict[tuple[str, str], tuple[str, ...]] = {}
-        for params, path, _ in candidates:
-            classes = signatures.inspect_call(params, path)
+        for text, kind in candidates:
+            classes = signatures.inspect_call(text) if kind == "params" else signatures.inspect_call("", text)
             if classes:
-                recognised[(params, path)] = classes
+                recognised[(kind, text)] = classes
         if not recognised:
             return pl.DataFrame()
         rows = client.query(ATTEMPTS, parameters={
-            "start": start, "end": end, "attack_params": sorted({p for p, path in recognised if not path}),
-            "attack_paths": sorted({path for _, path in recognised if path})}).named_results()
+            "start": start, "end": end, "attack_params": sorted(t for k, t in recognised if k == "params"),
+            "attack_paths": sorted(t for k, t in recognised if k == "path")}).named_results()
         by_entity: dict[tuple, dict] = {}
         for row in rows:
-            classes = recognised.get((row["params"], row["path"]))
-            if not classes:        # the params of an attack in a path, sent again on a lawful call
-                continue
+            classes = tuple(sorted({*recognised.get(("params", row["attack_params"]), ()),
+                                    *recognised.get(("path", row["path"]), ())}))
+            row["params"] = row["attack_params"]
             key = (row["consumer_id"], row["anon_ip"], row["day"])
             entity = by_entity.setdefault(key, {
                 "consumer_id": key[0], "anon_ip": key[1], "day": key[2], "attempts": 0, "answered": 0,

@@ -17,6 +17,7 @@ call; then who sent them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
@@ -39,67 +40,56 @@ SHAPE = """multiIf(
     startsWith(value, '"'), 'text',
     'object')"""
 
-# The profile: every call answered below 400 in the look-back and the run, by endpoint and distinct
-# parameter text (with a sketch of who sent it), then by parameter name and value shape. Judged: the
-# run's distinct parameter texts of endpoints with a profile; a name or a shape is established when it
-# carries `rare_share` of its endpoint's (name's) calls and comes from `min_users` senders. The profile
-# includes the run itself: an attack stays rare in it, and a run over history needs no earlier data.
-BROKEN_PARAMS = """
-WITH
-profile_params AS (
-    SELECT {template} AS template, params, count() AS calls,
-           uniqState(consumer_id, if(consumer_id = '', client_ip, '')) AS users
+# The profile, in one pass: every call answered below 400 in the look-back and the run, by endpoint and
+# distinct parameter text (with up to `min_users` of its senders), then by parameter name and value shape:
+# calls, senders and the 99th percentile of the values' length. An endpoint has a handful of names and
+# shapes, so the profile is small; it includes the run itself (an attack stays rare in it, and a run over
+# history needs no earlier data).
+PROFILE = """
+WITH profile_raw AS (
+    SELECT endpoint, dataset_id, params, count() AS calls,
+           groupUniqArray({min_users:UInt64})(
+               toUInt32(cityHash64(consumer_id, if(consumer_id = '', client_ip, '')) % 4294967291)) AS senders
     FROM access_log
     WHERE ts >= {profile_start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
       AND status < 400 AND params NOT IN ('', '{}')
-    GROUP BY template, params
-),
-profile_values AS (
-    SELECT template, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len, calls, users
-    FROM profile_params
-    ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
-),
-templates AS (
-    SELECT template, sum(calls) AS template_calls FROM profile_params GROUP BY template
-    HAVING template_calls >= {min_profile_calls:UInt64}
-),
-names AS (
-    SELECT template, name, sum(calls) AS name_calls, uniqMerge(users) AS name_users,
-           quantileExactWeighted(0.99)(len, calls) AS usual_len
-    FROM profile_values GROUP BY template, name
-),
-shapes AS (
-    SELECT template, name, shape, sum(calls) AS shape_calls, uniqMerge(users) AS shape_users
-    FROM profile_values GROUP BY template, name, shape
-),
-judged AS (
-    SELECT {template} AS template, params
-    FROM access_log
-    WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-      AND params NOT IN ('', '{}')
-    GROUP BY template, params
-),
-exploded AS (
-    SELECT template, params, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len
-    FROM judged
-    ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
-    WHERE template IN (SELECT template FROM templates)
+    GROUP BY endpoint, dataset_id, params
 )
-SELECT e.template AS template, e.params AS params, e.name AS name, e.shape AS shape, e.len AS len,
-       t.template_calls AS template_calls, n.name_calls AS name_calls, n.name_users AS name_users,
-       n.usual_len AS usual_len, s.shape_calls AS shape_calls, s.shape_users AS shape_users,
-       multiIf(n.name_calls < {rare_share:Float64} * t.template_calls OR n.name_users < {min_users:UInt64},
-               'unknown_parameter',
-               s.shape_calls < {rare_share:Float64} * n.name_calls OR s.shape_users < {min_users:UInt64},
-               'shape',
+SELECT template, name, {shape} AS shape, sum(calls) AS shape_calls,
+       groupUniqArrayArray({min_users:UInt64})(senders) AS shape_senders,
+       quantileExactWeighted(0.99)(lengthUTF8(value), calls) AS usual_len
+FROM (
+    SELECT {template} AS template, kv.1 AS name, kv.2 AS value, calls, senders
+    FROM profile_raw
+    ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
+)
+GROUP BY template, name, shape
+""".replace("{template}", TEMPLATE).replace("{shape}", SHAPE)
+
+# The run's distinct parameter texts of the profiled endpoints, each name and value checked against the
+# established names and shapes and their usual lengths (from the profile, as parameters).
+BROKEN_PARAMS = """
+SELECT template, params, kv.1 AS name, kv.2 AS value, {shape} AS shape, lengthUTF8(value) AS len,
+       transform(concat(template, ' ', name), {length_keys:Array(String)}, {usual_lengths:Array(Float64)},
+                 0.0) AS usual_len,
+       multiIf((template, name) NOT IN {names:Array(Tuple(String, String))}, 'unknown_parameter',
+               (template, name, shape) NOT IN {shapes:Array(Tuple(String, String, String))}, 'shape',
                'length') AS broken_rule
-FROM exploded AS e
-INNER JOIN templates AS t ON t.template = e.template
-LEFT JOIN names AS n ON n.template = e.template AND n.name = e.name
-LEFT JOIN shapes AS s ON s.template = e.template AND s.name = e.name AND s.shape = e.shape
-WHERE n.name_calls < {rare_share:Float64} * t.template_calls OR n.name_users < {min_users:UInt64}
-   OR s.shape_calls < {rare_share:Float64} * n.name_calls OR s.shape_users < {min_users:UInt64}
-   OR e.len > greatest({length_factor:Float64} * n.usual_len, toFloat64(n.usual_len + {length_slack:UInt64}))
+FROM (
+    SELECT DISTINCT {template} AS template, params
+    FROM (
+        SELECT endpoint, dataset_id, params
+        FROM access_log
+        WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+          AND params NOT IN ('', '{}')
+        GROUP BY endpoint, dataset_id, params
+    )
+    WHERE template IN {templates:Array(String)}
+)
+ARRAY JOIN JSONExtractKeysAndValuesRaw(params) AS kv
+WHERE broken_rule != 'length'
+   OR len > greatest({length_factor:Float64} * usual_len, usual_len + {length_slack:UInt64})
+SETTINGS query_plan_filter_push_down = 0
 """.replace("{template}", TEMPLATE).replace("{shape}", SHAPE)
 
 # Who sent the broken parameter texts, per entity and day.
@@ -109,6 +99,7 @@ SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, toDate(ts) A
        min(ts) AS first_seen, max(ts) AS last_seen
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
+  AND params IN {params:Array(String)}
   AND (template, params) IN {broken:Array(Tuple(String, String))}
 GROUP BY consumer_id, anon_ip, day, template, params
 """.replace("{template}", TEMPLATE)
@@ -136,21 +127,54 @@ class TamperingDetector(Detector):
 
     def features(self, client: Client, window: Window) -> pl.DataFrame:
         """One row per broken (entity, day, endpoint, parameters, name): the calls, the rule broken
-        (`unknown_parameter`, `shape`, `length`), the value's shape and length against the profile
-        (`template_calls`, `name_calls`, `name_users`, `shape_calls`, `shape_users`, `usual_len`),
-        addresses, first and last call."""
+        (`unknown_parameter`, `shape`, `length`), the value's shape and length against the name's usual
+        length (`usual_len`), addresses, first and last call."""
         start, end = features.read_range(window, self.lookback)
+        profile = query_frame(client, PROFILE, {
+            "profile_start": start - self.lookback, "end": end, "min_users": self.min_users})
+        if profile.is_empty():
+            return profile
+        established = self.established(profile)
+        if not established["templates"]:
+            return pl.DataFrame()
         broken = query_frame(client, BROKEN_PARAMS, {
-            "profile_start": start - self.lookback, "start": start, "end": end,
-            "min_profile_calls": self.min_profile_calls, "rare_share": self.rare_share,
-            "min_users": self.min_users, "length_factor": self.length_factor,
-            "length_slack": self.length_slack})
+            "start": start, "end": end, **established,
+            "length_factor": self.length_factor, "length_slack": self.length_slack})
         if broken.is_empty():
             return broken
+        pairs = sorted(set(broken.select("template", "params").iter_rows()))
         senders = query_frame(client, SENDERS, {
-            "start": start, "end": end,
-            "broken": sorted(set(broken.select("template", "params").iter_rows()))})
+            "start": start, "end": end, "broken": pairs, "params": sorted({p for _, p in pairs})})
         return senders.join(broken, on=["template", "params"], how="inner")
+
+    def established(self, profile: pl.DataFrame) -> dict[str, list]:
+        """From the profile (per endpoint, name and shape: calls, senders, usual length), what the
+        endpoints with enough calls are normally sent: their names and shapes carrying `rare_share` of
+        the calls (of the endpoint; of the name) from at least `min_users` senders, and each name's
+        usual length (that of its established shapes). An endpoint's calls are those of its most
+        common parameter."""
+        rows = profile.with_columns(users=pl.col("shape_senders").list.len()).to_dicts()
+        names: dict[tuple[str, str], dict] = {}
+        for row in rows:
+            name = names.setdefault((row["template"], row["name"]), {"calls": 0, "senders": set()})
+            name["calls"] += row["shape_calls"]
+            name["senders"].update(row["shape_senders"])
+        endpoint_calls: dict[str, int] = defaultdict(int)
+        for (template, _), name in names.items():
+            endpoint_calls[template] = max(endpoint_calls[template], name["calls"])
+        templates = sorted(t for t, calls in endpoint_calls.items() if calls >= self.min_profile_calls)
+        known = {key for key, name in names.items() if key[0] in templates
+                 and name["calls"] >= self.rare_share * endpoint_calls[key[0]]
+                 and len(name["senders"]) >= self.min_users}
+        shapes, lengths = [], defaultdict(float)
+        for row in rows:
+            key = (row["template"], row["name"])
+            if key in known and row["shape_calls"] >= self.rare_share * names[key]["calls"] \
+                    and row["users"] >= self.min_users:
+                shapes.append((*key, row["shape"]))
+                lengths[f"{key[0]} {key[1]}"] = max(lengths[f"{key[0]} {key[1]}"], float(row["usual_len"]))
+        return {"templates": templates, "names": sorted(known), "shapes": sorted(shapes),
+                "length_keys": list(lengths), "usual_lengths": list(lengths.values())}
 
     def score(self, frame: pl.DataFrame) -> list[Alert]:
         """One alert per entity-day with at least `min_calls` broken calls."""
@@ -168,8 +192,8 @@ class TamperingDetector(Detector):
         broken = rows.sort("template", "name").unique(["template", "name", "broken_rule"],
                                                       maintain_order=True)
         rules = [{"endpoint": r["template"], "parameter": r["name"], "rule": r["broken_rule"],
-                  "shape": r["shape"], "length": r["len"], "usual_length": r["usual_len"],
-                  "profile_calls": r["name_calls"]} for r in broken.head(20).iter_rows(named=True)]
+                  "shape": r["shape"], "length": r["len"], "usual_length": r["usual_len"]}
+                 for r in broken.head(20).iter_rows(named=True)]
         top = rows.group_by("template").agg(pl.col("calls").sum()).sort("calls", descending=True)
         ips = sorted({ip for group in rows["ips"] for ip in group})
         window_start, window_end = clock.day_window(day)

@@ -32,7 +32,8 @@ def test_with_params_gives_a_new_detector_and_leaves_the_old_one():
     tuned = default.with_params(ratio=12.0)
     assert (tuned.ratio, default.ratio) == (12.0, 8.0)
     assert tuned.get_params() == {"ratio": 12.0, "mad_k": 6.0, "min_calls": 40, "min_prior_days": 3,
-                                  "peer_ratio": 6.0, "min_peer_days": 10, "cold_limit": 300, "min_own_hours": 6}
+                                  "peer_ratio": 6.0, "min_peer_days": 10, "cold_limit": 300,
+                                  "min_own_hours": 6}
     with pytest.raises(UserError, match="'mad'"):
         default.with_params(mad=2)
 

@@ -178,3 +178,19 @@ def test_tampering_counts_broken_calls_once_per_call_whatever_the_rules_it_break
         ("debug", "unknown_parameter"),
     }
     assert alert_title(alert.as_row(), "zh").startswith("匿名地址 203.0.113.5篡改接口参数 2 次")
+
+
+def test_an_endpoints_established_names_and_shapes_need_calls_and_senders():
+    def shape(name, kind, calls, senders, length=2):
+        return {"template": "/e", "name": name, "value": "", "shape": kind, "shape_calls": calls,
+                "shape_senders": list(range(senders)), "usual_len": length}
+
+    profile = pl.DataFrame([shape("page", "integer", 9_000, 3), shape("page", "text", 5, 3),
+                            shape("q", "text", 1_000, 3, 12), shape("debug", "token", 2_000, 1),
+                            shape("page", "integer", 100, 3) | {"template": "/quiet"}])
+    established = TamperingDetector().established(profile)
+    assert established["templates"] == ["/e"]                    # /quiet has too few calls for a profile
+    assert established["names"] == [("/e", "page"), ("/e", "q")]   # debug: one sender, however many calls
+    assert established["shapes"] == [("/e", "page", "integer"), ("/e", "q", "text")]   # 5 in 9,005: rare
+    assert dict(zip(established["length_keys"], established["usual_lengths"], strict=True)) == {
+        "/e page": 2.0, "/e q": 12.0}
