@@ -29,7 +29,7 @@ ADMIN_CONSOLES = (
     "/myadmin/", "/adminer", "/manager/html", "/host-manager/", "/jmx-console", "/web-console",
     "/console/login", "/solr/admin", "/actuator", "/server-status", "/server-info", "/xmlrpc.php",
     "/cgi-bin/", "/boaform/", "/hnap1", "/.well-known/acme-challenge/../", "/vendor/phpunit",
-    "/owa/auth", "/remote/login", "/jenkins/login", "/druid/index.html", "/nacos/",
+    "/owa/auth", "/remote/login", "/jenkins/login", "/druid/login.html", "/nacos/",
 )
 # Backups and editor leftovers (WSTG-CONF-04): a suffix, or an archive of the whole site.
 BACKUP_FILES = (r"(\.(bak|old|orig|save|swp|swo|tmp|backup|sql|inc|dist)|~)$"
