@@ -60,6 +60,7 @@ SAMPLE_VERDICTS = [
 def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
     """Confirm the strongest alert of a few categories as a security analyst would."""
     from detectors import triage, violations
+    from detectors.messages import alert_title
     from detectors.store import AlertFilters, list_alerts
 
     actor = "demo-security"
@@ -73,7 +74,7 @@ def _sample_triage(client: Any, settings: Settings, progress: bool) -> str:
         triage.acknowledge(client, [strongest["alert_id"]], actor)
         violation_id = triage.confirm(
             client, [strongest["alert_id"]], actor, triage.SUGGESTED_VIOLATION_CATEGORY[category],
-            measure=measure, measure_days=days, description=f"Demo verdict: {strongest['title']}")
+            measure=measure, measure_days=days, description=f"演示研判：{alert_title(strongest, 'zh')}")
         if publicize:
             violations.set_publicized(client, violation_id, True, actor)
         recorded += 1
@@ -194,7 +195,8 @@ def score_detectors(
     data_dir: Path = SCORING_DIR,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Build the demo platform, run every detector, print recall per episode type and alert precision."""
+    """Build the demo platform, run every detector, print recall per episode type, alert precision and the
+    benign look-alikes that raised anything; exit 1 when a target is missed."""
     from demo.scoring import PRECISION_TARGET, RECALL_TARGET, run_eval
 
     if scale not in ("small", "medium", "large"):
@@ -215,6 +217,16 @@ def score_detectors(
         console.print(f"Alert precision: {precision} ({result.alert_groups - result.false_groups} of "
                       f"{result.alert_groups} alert groups by entity, category and day match an episode; "
                       f"target {PRECISION_TARGET}). Recall target {RECALL_TARGET}.")
+        benign = Table(title="Benign look-alikes (target: none raises anything)")
+        for column in ("look-alike", "entities", "alerts", "categories"):
+            benign.add_column(column, justify="left" if column in ("look-alike", "categories") else "right")
+        for kind in result.benign:
+            benign.add_row(kind.kind, str(kind.entities), str(kind.alerts), ", ".join(kind.categories),
+                           style="red" if kind.alerts else "")
+        console.print(benign)
+        console.print(f"Benign kinds alerting: {len(result.benign_alerting)} of {len(result.benign)}"
+                      + (f" ({', '.join(b.kind for b in result.benign_alerting)})"
+                         if result.benign_alerting else "") + ".")
         console.print(f"Timings: {result.timings}")
         for problem in result.failures():
             console.print(f"[red]Target missed: {problem}.[/red]")

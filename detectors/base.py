@@ -22,7 +22,8 @@ touch the engine:
 `score(frame)`
     Pure: reads the frame and the constructor parameters, nothing else (no
     engine, no clock, no I/O). Decides which rows become alerts and with what
-    severity, score, title, window and evidence. Unit tests call it on
+    severity, score, message (a catalog key and its parameters, rendered in the
+    reader's language by detectors.messages), window and evidence. Unit tests call it on
     hand-built frames.
 `explain(client, window, alerts)`
     SQL for the flagged entities only, for what a reader needs and a score does
@@ -55,6 +56,7 @@ from typing import Any, ClassVar
 import polars as pl
 from clickhouse_connect.driver.client import Client
 
+from detectors.messages import alert_title
 from odwatch.errors import UserError
 
 AGENCIES = """
@@ -82,9 +84,10 @@ class Alert:
     article: str
     severity: str
     score: float
-    title: str
+    message: str                    # catalog key of the title, e.g. "alerts.scraping" (detectors.messages)
     window_start: datetime
     window_end: datetime
+    params: dict[str, Any] = field(default_factory=dict)      # the message's parameters
     evidence: dict[str, Any] = field(default_factory=dict)
     consumer_id: str = ""
     key_id: str = ""
@@ -109,6 +112,19 @@ class Alert:
     def evidence_json(self) -> str:
         return json.dumps(self.evidence, ensure_ascii=False, sort_keys=True, default=str)
 
+    def params_json(self) -> str:
+        return json.dumps(self.params, ensure_ascii=False, sort_keys=True, default=str)
+
+    def as_row(self) -> dict[str, Any]:
+        """The fields a stored alert row has, for rendering it (detectors.messages)."""
+        return {"message_key": self.message, "message_params": self.params, "consumer_id": self.consumer_id,
+                "key_id": self.key_id, "client_ip": self.client_ip, "dataset_id": self.dataset_id}
+
+    @property
+    def title(self) -> str:
+        """The title in the context's language, with ids (a stored alert gets names too)."""
+        return alert_title(self.as_row())
+
 
 def check_params(detector_id: str, given: Iterable[str], known: Iterable[str]) -> None:
     """Refuse a parameter the detector does not have, naming what it does have."""
@@ -129,6 +145,7 @@ class Detector:
     article: ClassVar[str]
     family: ClassVar[str]                     # "malicious" | "agreement"
     lookback: ClassVar[timedelta] = timedelta(0)
+    sliced: ClassVar[bool] = True             # a full run hands it the history a slice at a time
 
     def __new__(cls, *args: Any, **params: Any) -> Detector:
         # Checked here, before the dataclass __init__ would answer with a TypeError nobody can act on.

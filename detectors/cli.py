@@ -126,6 +126,18 @@ DATE_FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD).")
 DATE_TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD).")
 ACTOR = typer.Option(None, "--actor", help="Who is acting (default: the login name).")
 OUT_FILE = typer.Option(None, "--out", help="File to write (default: standard output).")
+LANG = typer.Option(None, "--lang", help="Language of the alert titles: zh or en (default: configured).")
+
+
+def _language(lang: str | None) -> None:
+    """Titles are rendered in this language (detectors.messages); the configured one when not given."""
+    from odwatch.i18n import LANGUAGES, set_language
+
+    if lang is None:
+        return
+    if lang not in LANGUAGES:
+        raise UserError(f"Unknown language '{lang}'. Use zh or en.")
+    set_language(lang)
 
 
 def _actor(actor: str | None) -> str:
@@ -141,10 +153,12 @@ def alerts_list(
     grouped: bool = typer.Option(False, "--grouped", help="One line per group of similar alerts."),
     limit: int = typer.Option(50, help="At most this many lines."),
     as_json: bool = typer.Option(False, "--json"),
+    lang: str = LANG,
 ) -> None:
     """List alerts, newest first (or grouped by entity, category and dataset)."""
     from detectors.store import count_alerts, list_alerts
 
+    _language(lang)
     client = _client()
     filters = _filters(category, severity, status, dataset, consumer, entity, assignee, agency, date_from,
                        date_to, limit, family)
@@ -173,22 +187,26 @@ def alerts_list(
 
 
 @alerts_app.command("show")
-def alerts_show(alert_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def alerts_show(alert_id: str, as_json: bool = typer.Option(False, "--json"), lang: str = LANG) -> None:
     """One alert with its evidence and history."""
+    from detectors.messages import evidence_lines
     from detectors.store import get_alert
 
+    _language(lang)
     alert = get_alert(_client(), alert_id)
     if alert is None:
         raise UserError(f"No alert with id {alert_id}.")
     if as_json:
         _json(alert)
         return
-    console.print(f"[bold]{alert['title']}[/bold]")
+    console.print(alert["title"], style="bold", markup=False)
     for key in ("alert_id", "category", "detector_id", "article", "severity", "score", "status", "assignee",
                 "consumer_id", "key_id", "client_ip", "dataset_id", "agency_id", "window_start", "window_end",
                 "group_size", "violation_id"):
         if alert.get(key) not in ("", None):
             console.print(f"  {key}: {alert[key]}")
+    for line in evidence_lines(alert["evidence"]):
+        console.print(f"  {line['item']}: {line['value']}", markup=False)
     console.print("  evidence:")
     console.print_json(json.dumps(alert["evidence"], ensure_ascii=False, default=str))
     for event in alert["history"]:
@@ -248,10 +266,12 @@ def alerts_export(
     out: Path = OUT_FILE,
     category: str = CATEGORY, severity: str = SEVERITY, status: str = STATUS, dataset: str = DATASET,
     consumer: str = CONSUMER, agency: str = AGENCY, date_from: str = DATE_FROM, date_to: str = DATE_TO,
+    lang: str = LANG,
 ) -> None:
-    """Export alerts, one per line, with entity, window, severity, score and evidence."""
+    """Export alerts, one per line, with entity, window, severity, score, title (in --lang) and evidence."""
     from detectors.export import export_alerts
 
+    _language(lang)
     filters = _filters(category, severity, status, dataset, consumer, None, None, agency, date_from, date_to)
     count, text = export_alerts(_client(), fmt, out, filters)
     if text is not None:

@@ -2,7 +2,9 @@
 
 Each line carries what a reviewer needs without the database: category,
 detector, article, severity, score, status, the entity, dataset, window and the
-evidence (an object in JSONL, a JSON string in CSV).
+evidence (an object in JSONL, a JSON string in CSV). The title is rendered in the
+export's language (detectors.messages); the message key and its parameters come
+along, so a reader in another language can render it again.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import IO, Any
 
 from clickhouse_connect.driver.client import Client
 
+from detectors.messages import parameters
 from detectors.store import AlertFilters, list_alerts
 from odwatch.errors import UserError
 
 EXPORT_FIELDS = [
     "alert_id", "category", "detector_id", "article", "severity", "score", "status", "assignee",
     "consumer_id", "key_id", "client_ip", "dataset_id", "agency_id", "window_start", "window_end",
-    "title", "group_key", "evidence",
+    "title", "message_key", "message_params", "group_key", "evidence",
 ]
 FORMATS = ("jsonl", "csv")
 
@@ -32,6 +35,7 @@ def export_record(alert: dict[str, Any]) -> dict[str, Any]:
     record["window_end"] = alert["window_end"].isoformat()
     record["score"] = round(float(alert["score"]), 4)
     record["evidence"] = json.loads(alert.get("evidence") or "{}")
+    record["message_params"] = parameters(alert)
     return record
 
 
@@ -43,7 +47,8 @@ def write_alerts(records: list[dict[str, Any]], fmt: str, stream: IO[str]) -> No
     writer = csv.DictWriter(stream, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     for record in records:
-        writer.writerow({**record, "evidence": json.dumps(record["evidence"], ensure_ascii=False)})
+        writer.writerow({**record, "evidence": json.dumps(record["evidence"], ensure_ascii=False),
+                         "message_params": json.dumps(record["message_params"], ensure_ascii=False)})
 
 
 def export_alerts(client: Client, fmt: str, out: Path | None = None,

@@ -118,7 +118,6 @@ class KeySharingDetector(Detector):
         datasets = sorted({d for r in rows for d in r["window_datasets"]})
         window_start, window_end = clock.day_window(day)
         opened = clock.shanghai(worst["first_call"])
-        who = f"key {worst['key_id']}" if worst["key_id"] else f"consumer {worst['consumer_id']}"
         evidence = {
             "first_call": clock.iso(worst["first_call"]),
             "last_call": clock.iso(worst["last_call"]),
@@ -135,8 +134,10 @@ class KeySharingDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{who} of {worst['consumer_id']} used from {worst['networks24']} networks "
-                  f"({worst['networks16']} /16s) within an hour from {opened:%H:%M}",
+            message="alerts.key_sharing" if worst["key_id"] else "alerts.key_sharing.consumer",
+            params={"key": worst["key_id"], "networks": worst["networks24"],
+                    "prefixes16": worst["networks16"],
+                    "opened": f"{opened:%H:%M}"},
             window_start=window_start, window_end=window_end, evidence=evidence,
             consumer_id=worst["consumer_id"], key_id=worst["key_id"],
             dataset_id=datasets[0] if len(datasets) == 1 else "",

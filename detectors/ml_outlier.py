@@ -212,12 +212,12 @@ class MlOutlierDetector(Detector):
             datasets = {rows[i]["only_dataset"] for i, _ in hours if rows[i]["datasets"] == 1}
             dataset_id = datasets.pop() if len(datasets) == 1 else ""
             window_start, window_end = clock.day_window(day)
-            who = consumer_id or f"anonymous {anon_ip}"
-            drivers = ", ".join(e["feature"] for e in explanation if e["driver"])
+            drivers = [e["feature"] for e in explanation if e["driver"]]
             alerts.append(Alert(
                 detector_id=self.id, category=self.category, article=self.article,
                 severity=features.severity_for(top_score / self.min_score), score=round(top_score, 3),
-                title=f"{who} unusual at {clock.shanghai(top['hour']):%H}:00 on {drivers}",
+                message="alerts.ml_outlier",
+                params={"hour": f"{clock.shanghai(top['hour']):%H}:00", "drivers": drivers},
                 window_start=window_start, window_end=window_end,
                 evidence={
                     "hours": [{"hour": _hour_text(rows[i]["hour"]), "calls": rows[i]["calls"],

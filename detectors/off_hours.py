@@ -158,10 +158,8 @@ class OffHoursBulkDetector(Detector):
     def _alert(self, row: dict, holiday_bulk: bool) -> Alert:
         usual_rows, usual_calls = row["usual_rows"], row["usual_calls"]
         if holiday_bulk:
-            when = f"on {holiday_name(row['day']) or 'a statutory holiday'}"
             took_rows, took_calls, factor = row["day_rows"], row["day_calls"], self.holiday_factor
         else:
-            when = f"between 00:00 and {self.night_end:02d}:00"
             took_rows, took_calls, factor = row["night_rows"], row["night_calls"], self.night_factor
         times_rows = took_rows / max(usual_rows, 1)
         times_calls = took_calls / max(usual_calls, 1)
@@ -169,7 +167,7 @@ class OffHoursBulkDetector(Detector):
         datasets = sorted(row["bulk_datasets"])
         window_start, window_end = clock.day_window(row["day"])
         evidence = {
-            "when": when,
+            "when": "holiday" if holiday_bulk else "night",
             "statutory_holiday": bool(row["holiday"]),
             "holiday": holiday_name(row["day"]) if row["holiday"] else "",
             "night_rows": row["night_rows"], "night_calls": row["night_calls"],
@@ -194,8 +192,10 @@ class OffHoursBulkDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{row['consumer_id']} pulled {took_rows:,} rows in {took_calls:,} calls {when} "
-                  f"({max(times_rows, times_calls):.1f}× a usual working day)",
+            message="alerts.off_hours_bulk.holiday" if holiday_bulk else "alerts.off_hours_bulk.night",
+            params={"rows": took_rows, "calls": took_calls, "times": round(max(times_rows, times_calls), 1),
+                    "night_end": f"{self.night_end:02d}:00",
+                    "holiday": holiday_name(row["day"]) if holiday_bulk else ""},
             window_start=window_start, window_end=window_end, evidence=evidence,
             consumer_id=row["consumer_id"], dataset_id=datasets[0] if len(datasets) == 1 else "",
         )

@@ -5,6 +5,15 @@ A full run (no `since`) covers the whole access log. An incremental run covers
 detector that needs yesterday's baseline or the whole current day still sees it.
 Alert ids are deterministic, so overlapping runs replace alerts, never add
 copies, and the triage status of an alert (its events) is untouched.
+
+History is processed in slices of whole Shanghai days holding about
+`SLICE_EVENTS` events each (a small log is one slice): each detector runs on one
+slice at a time, widened by its look-back, and its alerts are saved before the
+next, so a run's peak memory follows the size of a slice, not of the history.
+Every pattern reports per day (or hour), so slicing changes no alert; a
+baseline simply reaches back from each slice. A detector that does not read the
+log day by day (`Detector.sliced` is false: overdue usage reports) runs once
+over the whole range.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -40,6 +49,14 @@ WHERE ts >= toDateTime({start:Int64}, 'Asia/Shanghai') AND ts < toDateTime({end:
 
 LAST_RUN_UNTIL = "SELECT until FROM detector_runs ORDER BY started_at DESC LIMIT 1"
 
+SLICE_EVENTS = 1_500_000
+
+EVENTS_PER_DAY = """
+SELECT toDate(ts) AS day, count() FROM access_log
+WHERE ts >= toDateTime({start:Int64}, 'Asia/Shanghai') AND ts < toDateTime({end:Int64}, 'Asia/Shanghai')
+GROUP BY day ORDER BY day
+"""
+
 RUN_COLUMNS = ["run_id", "started_at", "finished_at", "since", "until", "alerts", "summary"]
 
 
@@ -55,6 +72,7 @@ class RunSummary:
     by_detector: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    slices: int = 1
 
     @property
     def events_per_s(self) -> float:
@@ -86,15 +104,44 @@ def process_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run_one(client: Client, detector: Detector, since: datetime, until: datetime) -> tuple[int, Counter]:
-    alerts = detector.run(client, Window(since, until).widened(detector.lookback))
-    saved = save_alerts(client, alerts)
-    return saved, Counter(a.category for a in {a.alert_id: a for a in alerts}.values())
+def slices(since: datetime, until: datetime, events_per_day: dict[date, int],
+           slice_events: int = SLICE_EVENTS) -> list[Window]:
+    """[since, until) cut at Shanghai midnights into pieces of whole days holding at most about
+    `slice_events` events each (a single day holds what it holds)."""
+    pieces, start, held = [], since, 0
+    day = floor_to_day(since)
+    while day < until:
+        following = day + timedelta(days=1)
+        events = events_per_day.get(day.date(), 0)
+        if held and held + events > slice_events:
+            pieces.append(Window(start, day))
+            start, held = day, 0
+        held += events
+        day = following
+    pieces.append(Window(start, until))
+    return pieces
+
+
+def _events_per_day(client: Client, since: datetime, until: datetime) -> dict[date, int]:
+    return dict(client.query(EVENTS_PER_DAY, parameters={
+        "start": int(since.timestamp()), "end": int(until.timestamp())}).result_rows)
+
+
+def _run_one(client: Client, detector: Detector, pieces: list[Window]) -> tuple[int, Counter]:
+    """One detector over the run, slice by slice, each slice's alerts saved before the next."""
+    found: dict[str, str] = {}
+    if not detector.sliced:
+        pieces = [Window(pieces[0].start, pieces[-1].end)]
+    for piece in pieces:
+        alerts = detector.run(client, piece.widened(detector.lookback))
+        save_alerts(client, alerts)
+        found.update((a.alert_id, a.category) for a in alerts)
+    return len(found), Counter(found.values())
 
 
 def run_detectors(client: Client, settings: Settings, since: datetime | None = None,
                   until: datetime | None = None, progress: bool = False,
-                  detectors: list[Detector] | None = None) -> RunSummary:
+                  detectors: list[Detector] | None = None, slice_events: int = SLICE_EVENTS) -> RunSummary:
     """Run the detectors over [since, until) (everything when since is None) and save their alerts.
 
     A detector that fails is reported in `errors` and the others still run.
@@ -111,6 +158,8 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
     summary = RunSummary(run_id=uuid.uuid4().hex[:16], since=since, until=until, full=full)
     summary.events = int(client.query(EVENTS_IN_RANGE, parameters={
         "start": int(since.timestamp()), "end": int(until.timestamp())}).result_rows[0][0])
+    pieces = slices(since, until, _events_per_day(client, since, until), slice_events)
+    summary.slices = len(pieces)
     categories: Counter = Counter()
     columns = (TextColumn("{task.description:<40}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
@@ -120,7 +169,7 @@ def run_detectors(client: Client, settings: Settings, since: datetime | None = N
             bar.update(task, description=f"Running {detector.id}")
             tick, cpu = time.perf_counter(), process_cpu_seconds()
             try:
-                saved, found = _run_one(client, detector, since, until)
+                saved, found = _run_one(client, detector, pieces)
             except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the others
                 # The summary carries the message to the user; the traceback only at debug level.
                 log.debug("detector %s failed", detector.id, exc_info=True)

@@ -146,7 +146,6 @@ class ScrapingDetector(Detector):
         strength = min(walk["pages"] / self.min_pages, ratio / self.coverage_factor)
         day: date = walk["day"]
         window_start, window_end = clock.day_window(day)
-        who = walk["consumer_id"] or f"anonymous {walk['anon_ip']}"
         main_ip = walk["some_ips"][0]
         evidence = {
             "calls": walk["calls"],
@@ -172,8 +171,8 @@ class ScrapingDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{who} walked pages {pages[0]}–{pages[-1]} of {walk['dataset_id']} "
-                  f"({walk['rows_taken']:,} rows, {ratio:.0f}× the usual)",
+            message="alerts.scraping", params={"first_page": pages[0], "last_page": pages[-1],
+                                               "rows": walk["rows_taken"], "times": round(ratio, 1)},
             window_start=window_start, window_end=window_end, evidence=evidence,
             # A consumer's alert also names the address the walk mostly came from.
             consumer_id=walk["consumer_id"], client_ip=walk["anon_ip"] or main_ip,

@@ -18,13 +18,15 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from detectors.base import Alert
+from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_start, shanghai
 from odwatch.errors import UserError
 from odwatch.vocabulary import AGREEMENT_CATEGORIES, ALERT_CATEGORIES, MALICIOUS_CATEGORIES, SEVERITIES
 
 ALERT_COLUMNS = [
     "alert_id", "detector_id", "category", "article", "severity", "score", "consumer_id", "key_id",
-    "client_ip", "dataset_id", "agency_id", "window_start", "window_end", "title", "evidence", "group_key",
+    "client_ip", "dataset_id", "agency_id", "window_start", "window_end", "title", "message_key",
+    "message_params", "evidence", "group_key",
 ]
 STATUSES = ("new", "acknowledged", "confirmed", "dismissed")
 FAMILIES = {"malicious": MALICIOUS_CATEGORIES, "agreement": AGREEMENT_CATEGORIES}
@@ -44,18 +46,30 @@ FROM alert_events
 GROUP BY alert_id
 """
 
+# Readable names for the titles (detectors.messages): the latest name of each consumer and dataset.
+CONSUMER_NAMES = """
+SELECT consumer_id, argMax(name, updated_at) AS consumer_name FROM consumers GROUP BY consumer_id
+"""
+DATASET_NAMES = """
+SELECT dataset_id, argMax(name, (version, updated_at)) AS dataset_name FROM datasets GROUP BY dataset_id
+"""
+
 FILTERED_ALERTS = f"""
 SELECT
     a.alert_id AS alert_id, a.detector_id AS detector_id, a.category AS category, a.article AS article,
     a.severity AS severity, a.score AS score, a.consumer_id AS consumer_id, a.key_id AS key_id,
     a.client_ip AS client_ip, a.dataset_id AS dataset_id, a.agency_id AS agency_id,
     a.window_start AS window_start, a.window_end AS window_end, a.title AS title,
+    a.message_key AS message_key, a.message_params AS message_params,
+    n.consumer_name AS consumer_name, d.dataset_name AS dataset_name,
     a.group_key AS group_key, a.detected_at AS detected_at, a.evidence AS evidence,
     if(e.alert_id = '', 'new', toString(e.status)) AS status,
     e.assignee AS assignee,
     e.violation_id AS violation_id
 FROM alerts AS a FINAL
 LEFT JOIN ({LATEST_EVENTS}) AS e ON e.alert_id = a.alert_id
+LEFT JOIN ({CONSUMER_NAMES}) AS n ON n.consumer_id = a.consumer_id
+LEFT JOIN ({DATASET_NAMES}) AS d ON d.dataset_id = a.dataset_id
 WHERE (empty({{categories:Array(String)}}) OR has({{categories:Array(String)}}, toString(a.category)))
   AND ({{severity:String}} = '' OR a.severity = {{severity:String}})
   AND ({{detector_id:String}} = '' OR a.detector_id = {{detector_id:String}})
@@ -100,7 +114,11 @@ SELECT
     min(window_start)                                                 AS first_window,
     max(window_end)                                                   AS last_window,
     argMax(alert_id, window_start)                                    AS latest_alert_id,
-    argMax(title, window_start)                                       AS latest_title,
+    argMax(title, window_start)                                       AS latest_stored_title,
+    argMax(message_key, window_start)                                 AS latest_message_key,
+    argMax(message_params, window_start)                              AS latest_message_params,
+    any(consumer_name)                                                AS consumer_name,
+    any(dataset_name)                                                 AS dataset_name,
     countIf(status = 'new')                                           AS new,
     countIf(status = 'acknowledged')                                  AS acknowledged,
     countIf(status = 'confirmed')                                     AS confirmed,
@@ -114,11 +132,17 @@ ORDER BY last_window DESC, group_key
 LIMIT {{limit:UInt64}} OFFSET {{offset:UInt64}}
 """
 
-GET_ALERT = """
-SELECT alert_id, detector_id, category, article, severity, score, consumer_id, key_id, client_ip,
-       dataset_id, agency_id, window_start, window_end, title, evidence, group_key, detected_at
-FROM alerts FINAL
-WHERE alert_id = {alert_id:String}
+GET_ALERT = f"""
+SELECT a.alert_id AS alert_id, a.detector_id AS detector_id, a.category AS category, a.article AS article,
+       a.severity AS severity, a.score AS score, a.consumer_id AS consumer_id, a.key_id AS key_id,
+       a.client_ip AS client_ip, a.dataset_id AS dataset_id, a.agency_id AS agency_id,
+       a.window_start AS window_start, a.window_end AS window_end, a.title AS title,
+       a.message_key AS message_key, a.message_params AS message_params,
+       n.consumer_name AS consumer_name, d.dataset_name AS dataset_name,
+       a.evidence AS evidence, a.group_key AS group_key, a.detected_at AS detected_at
+FROM (SELECT * FROM alerts FINAL WHERE alert_id = {{alert_id:String}}) AS a
+LEFT JOIN ({CONSUMER_NAMES}) AS n ON n.consumer_id = a.consumer_id
+LEFT JOIN ({DATASET_NAMES}) AS d ON d.dataset_id = a.dataset_id
 """
 
 ALERT_HISTORY = """
@@ -242,7 +266,7 @@ def save_alerts(client: Client, alerts: Iterable[Alert]) -> int:
     rows = [[
         a.alert_id, a.detector_id, a.category, a.article, a.severity, float(a.score), a.consumer_id,
         a.key_id, a.client_ip, a.dataset_id, a.agency_id, shanghai(a.window_start), shanghai(a.window_end),
-        a.title, a.evidence_json(), a.group_key,
+        "", a.message, a.params_json(), a.evidence_json(), a.group_key,
     ] for a in unique]
     client.insert("alerts", rows, column_names=ALERT_COLUMNS)
     return len(unique)
@@ -250,9 +274,18 @@ def save_alerts(client: Client, alerts: Iterable[Alert]) -> int:
 
 def list_alerts(client: Client, filters: AlertFilters | None = None, *, grouped: bool = False
                 ) -> list[dict[str, Any]]:
-    """Alerts newest first, or with `grouped=True` one row per group of similar alerts."""
+    """Alerts newest first, or with `grouped=True` one row per group of similar alerts. Each row's
+    `title` (a group's `latest_title`) is rendered in the context's language (detectors.messages)."""
     params = (filters or AlertFilters()).as_params()
-    return _records(client, LIST_GROUPS if grouped else LIST_ALERTS, params)
+    rows = _records(client, LIST_GROUPS if grouped else LIST_ALERTS, params)
+    for row in rows:
+        if grouped:
+            row["latest_title"] = alert_title({**row, "title": row["latest_stored_title"],
+                                               "message_key": row["latest_message_key"],
+                                               "message_params": row["latest_message_params"]})
+        else:
+            row["title"] = alert_title(row)
+    return rows
 
 
 def count_alerts(client: Client, filters: AlertFilters | None = None) -> int:
@@ -270,6 +303,7 @@ def get_alert(client: Client, alert_id: str) -> dict[str, Any] | None:
     if not rows:
         return None
     alert = rows[0]
+    alert["title"] = alert_title(alert)
     alert["evidence"] = json.loads(alert["evidence"] or "{}")
     events = history(client, alert_id)
     latest = events[-1] if events else {}

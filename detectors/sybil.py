@@ -148,8 +148,8 @@ class SybilHarvestDetector(Detector):
         return Alert(
             detector_id=self.id, category=self.category, article=self.article,
             severity=features.severity_for(strength), score=round(strength, 3),
-            title=f"{group['consumers']} consumers from {group['client_ip']} split "
-                  f"{group['pages_union']} pages of {group['dataset_id']} between them",
+            message="alerts.sybil_harvest", params={"consumers": group["consumers"], "ip": group["client_ip"],
+                                                    "pages": group["pages_union"]},
             window_start=window_start, window_end=window_end, evidence=evidence,
             client_ip=group["client_ip"], dataset_id=group["dataset_id"],
         )

@@ -9,13 +9,14 @@ a measure; dismissing needs a reason. The verdicts stay as labels
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
 from detectors import violations
+from detectors.messages import alert_title
 from detectors.store import history as alert_history
 from odwatch.clock import now, shanghai
 from odwatch.errors import UserError
@@ -36,14 +37,15 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
 # The 第三十一条 category a confirmation of each alert category usually falls under.
 SUGGESTED_VIOLATION_CATEGORY = {
     "scraping": 2, "burst": 1, "key_sharing": 1, "probing": 2, "off_hours_bulk": 1, "sybil_harvest": 2,
-    "ml_outlier": 1, "no_agreement": 2, "outside_validity": 5, "fields_outside_agreement": 5,
+    "ml_outlier": 1, "distributed_scraping": 2, "scanning": 2, "injection": 2, "tampering": 2,
+    "no_agreement": 2, "outside_validity": 5, "fields_outside_agreement": 5,
     "scenario_mismatch": 4, "quota_exceeded": 5, "ip_outside_allowlist": 5, "suspended_dataset": 3,
     "report_overdue": 5,
 }
 
 CURRENT_STATE = """
 SELECT a.alert_id, a.category, a.severity, a.consumer_id, a.key_id, a.client_ip, a.dataset_id, a.agency_id,
-       a.title,
+       a.title, a.message_key, a.message_params,
        if(e.alert_id = '', 'new', toString(e.status)) AS status,
        e.assignee AS assignee,
        e.last_at AS last_at
@@ -71,6 +73,8 @@ class AlertState:
     dataset_id: str
     agency_id: str
     title: str
+    message_key: str
+    message_params: str
     status: str
     assignee: str
     last_at: datetime | None
@@ -195,7 +199,7 @@ def confirm(client: Client, alert_ids: list[str], actor: str, violation_category
     if violation_id:
         violations.join_violation(client, violation_id, ids, actor, severity)
     else:
-        text = description.strip() or "; ".join(s.title for s in states[:5])
+        text = description.strip() or "; ".join(alert_title(asdict(s)) for s in states[:5])
         violation_id = violations.record_violation(
             client, consumer_id=consumer_id, key_id=key_id, client_ip=client_ip, dataset_id=dataset_id,
             agency_id=agency_id, category=violation_category, description=text, alert_ids=ids,

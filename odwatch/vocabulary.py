@@ -14,6 +14,7 @@ MAJOR_SEVERITIES = ("critical", "high")
 
 MALICIOUS_CATEGORIES = (
     "scraping", "burst", "key_sharing", "probing", "off_hours_bulk", "sybil_harvest", "ml_outlier",
+    "distributed_scraping", "scanning", "injection", "tampering",
 )
 AGREEMENT_CATEGORIES = (
     "no_agreement", "outside_validity", "fields_outside_agreement", "scenario_mismatch",

@@ -85,27 +85,31 @@ def _hand_built(client) -> None:
         description="scenario outside the agreement", severity="high")
 
 
-def _alert(category: str, severity: str, days_ago: int, title: str, evidence: dict, **entity) -> Alert:
+def _alert(category: str, severity: str, days_ago: int, message: tuple[str, dict], evidence: dict,
+           **entity) -> Alert:
     start = _at(days_ago, 0)
     return Alert(detector_id=category, category=category, article="第三十条", severity=severity, score=3.5,
-                 title=title, window_start=start, window_end=start + timedelta(days=1), evidence=evidence,
-                 **entity)
+                 message=message[0], params=message[1], window_start=start,
+                 window_end=start + timedelta(days=1), evidence=evidence, **entity)
 
 
 VIOLATIONS: dict[str, str] = {}
 ALERTS = [
-    _alert("scraping", "high", 3, "c1 walked pages 1-400 of d1",
+    _alert("scraping", "high", 3,
+           ("alerts.scraping", {"first_page": 1, "last_page": 400, "rows": 40000, "times": 25.0}),
            {"per_minute": [[f"2026-11-24 10:{m:02d}", 30 + m] for m in range(10)], "first_page": 1,
             "last_page": 400, "distinct_pages": 398, "longest_run": 250, "missing_pages": 2,
             "gaps": [[251, 252]], "client_ips": ["10.1.2.3"]}, consumer_id="c1", dataset_id="d1"),
-    _alert("fields_outside_agreement", "medium", 5, "c1 requested phone of d2 outside the agreement",
+    _alert("fields_outside_agreement", "medium", 5,
+           ("alerts.fields_outside_agreement", {"fields": ["phone"]}),
            {"fields_outside_agreement": {"phone": 12}, "allowed_fields": ["line"],
             "calls_by_hour": {"09": 5, "10": 7}, "client_ips": ["10.9.8.7"]},
            consumer_id="c1", dataset_id="d2"),
-    _alert("probing", "critical", 2, "anonymous 203.0.113.9 probed 12 datasets",
-           {"client_ips": ["203.0.113.9"], "injection_samples": ["' OR 1=1 --"]},
+    _alert("probing", "critical", 2, ("alerts.probing", {"share": 0.9, "datasets": 12}),
+           {"client_ips": ["203.0.113.9"], "datasets_refused": 12},
            client_ip="203.0.113.9", dataset_id="d3"),
-    _alert("burst", "low", 8, "c2 made 900 calls in one hour", {"peak_calls": 900}, consumer_id="c2",
+    _alert("burst", "low", 8, ("alerts.burst", {"rate": 900, "times": 30, "usual": 30}),
+           {"peak_calls_per_hour": 900}, consumer_id="c2",
            dataset_id="d3"),
 ]
 
@@ -252,7 +256,7 @@ def test_triage_page_shows_queue_and_evidence(platform, role):
     app = run_page("triage", role)
     queue = app.dataframe[0].value
     # Worst severity first: the critical probe leads the queue.
-    assert queue["告警"].iloc[0] == "anonymous 203.0.113.9 probed 12 datasets"
+    assert queue["告警"].iloc[0] == "匿名地址 203.0.113.9试探性访问：90% 的调用被拒绝，涉及 12 个无权限数据集"
     assert len(queue) == 4
     app.selectbox(key="triage_detail").set_value(ALERTS[0].alert_id).run()
     assert not app.exception
@@ -266,7 +270,8 @@ def test_triage_page_filters_narrow_the_queue(platform):
     app = run_page("triage", "security")
     app.selectbox(key="triage_category").set_value("fields_outside_agreement").run()
     queue = app.dataframe[0].value
-    assert list(queue["告警"]) == ["c1 requested phone of d2 outside the agreement"]
+    # Names, not ids, in the title: the consumer's and the dataset's.
+    assert list(queue["告警"]) == ["甲数据公司请求数据集「停车场」协议外字段：phone"]
     app.selectbox(key="triage_detail").set_value(ALERTS[1].alert_id).run()
     fields = next(f for f in _frames(app) if "字段" in f.columns)
     assert dict(zip(fields["字段"], fields["协议允许"], strict=True)) == {"phone": False, "line": True}

@@ -39,7 +39,7 @@ def test_no_agreement_fires_for_consumers_and_anonymous_ips_but_not_refused_call
 def test_outside_validity_fires_after_expiry_and_renewals_stay_quiet(found):
     assert of(found, "outside_validity") == {("C_EXPIRED", "D_COND", MARCH[3])}
     evidence = found[("outside_validity", "C_EXPIRED", "D_COND", MARCH[3])].evidence
-    assert evidence["relation"] == "after the agreement expired" and evidence["days_outside"] == 2
+    assert evidence["relation"] == "after_expiry" and evidence["days_outside"] == 2
 
 
 def test_fields_outside_agreement_names_the_fields(found):

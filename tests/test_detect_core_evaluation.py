@@ -72,7 +72,7 @@ def test_recall_counts_only_alerts_of_the_episode_type_and_precision_counts_grou
     assert result.precision == 4 / 6
     failures = result.failures()
     assert "recall of probing is 0.00, below 0.95" in failures
-    assert "alert precision is 0.667, below 0.9" in failures
+    assert "alert precision is 0.667, below 0.95" in failures
     assert not [f for f in failures if "scraping" in f]
 
 
@@ -85,6 +85,33 @@ def test_all_targets_met_means_no_failures():
     assert result.precision == 1.0 and result.failures() == []
 
 
+def test_an_episode_kind_may_be_found_by_another_category():
+    episodes = [episode("L1", "low_and_slow", client_ip="203.0.113.8", dataset_id="D1"),
+                episode("B1", "day_one_burst", consumer_id="C9")]
+    result = evaluate([alert("scraping", client_ip="203.0.113.8", dataset_id="D1"),
+                       alert("probing", consumer_id="C9")], episodes)
+    scores = {s.episode_type: s for s in result.per_type}
+    assert scores["low_and_slow"].recall == 1.0 and scores["day_one_burst"].recall == 0.0
+    # Categories no episode is about still show, without a recall.
+    assert scores["probing"].episodes == 0 and scores["probing"].recall is None
+
+
+def test_benign_look_alikes_are_reported_apart_and_count_against_precision():
+    episodes = [*EPISODES, episode("H1", "benign.health_check", consumer_id="M1"),
+                episode("H2", "benign.crawler", client_ip="66.249.66.10"),
+                episode("H3", "benign.crawler", client_ip="66.249.66.0/24")]
+    alerts = [alert("scraping", consumer_id="C1", dataset_id="D1"), alert("burst", consumer_id="M1"),
+              alert("distributed_scraping", client_ip="66.249.66.0/24", dataset_id="D3")]
+    result = evaluate(alerts, episodes)
+    assert {b.kind: (b.entities, b.alerts, b.categories) for b in result.benign} == {
+        "health_check": (1, 1, ["burst"]), "crawler": (2, 1, ["distributed_scraping"])}
+    assert [b.kind for b in result.benign_alerting] == ["crawler", "health_check"]
+    assert result.precision == 1 / 3
+    assert "benign.health_check" not in {s.episode_type for s in result.per_type}
+    assert "the benign look-alike health_check raised 1 alert(s) (burst)" in result.failures()
+    assert result.as_dict()["benign_kinds_alerting"] == ["crawler", "health_check"]
+
+
 def test_evaluate_platform_reads_stored_alerts_and_episodes(client):
     insert(client, "demo_episodes", [
         {"episode_id": "E1", "episode_type": "quota_exceeded", "consumer_id": "C1", "dataset_id": "D1",
@@ -94,9 +121,11 @@ def test_evaluate_platform_reads_stored_alerts_and_episodes(client):
     ])
     start, end = day_window(DAY)
     save_alerts(client, [Alert("agreement.quota_exceeded", "quota_exceeded", "第三十一条(五)", "high", 1.4,
-                               "over quota", start, end, consumer_id="C1", dataset_id="D1"),
+                               "alerts.quota_exceeded.calls", start, end, consumer_id="C1",
+                               dataset_id="D1"),
                          Alert("agreement.quota_exceeded", "quota_exceeded", "第三十一条(五)", "high", 1.4,
-                               "over quota", start, end, consumer_id="C3", dataset_id="D1")])
+                               "alerts.quota_exceeded.calls", start, end, consumer_id="C3",
+                               dataset_id="D1")])
     result = evaluate_platform(client)
     scores = {s.episode_type: s for s in result.per_type}
     assert scores["quota_exceeded"].recall == 1.0 and scores["no_agreement"].recall == 0.0

@@ -30,7 +30,7 @@ def alert(category="quota_exceeded", consumer="C1", dataset="D1", day=DAY, sever
           **extra) -> Alert:
     start, end = day_window(day)
     return Alert(detector_id=f"agreement.{category}", category=category, article="第三十一条(五)",
-                 severity=severity, score=1.5, title=f"{consumer} {category} on {day}",
+                 severity=severity, score=1.5, message=f"alerts.{category}",
                  window_start=start, window_end=end, evidence={"calls": 12, "ips": ["10.0.0.1"]},
                  consumer_id=consumer, dataset_id=dataset, **extra)
 

@@ -84,3 +84,25 @@ def test_registry_lists_every_detector_with_settings_applied(settings):
     rows = {r["id"]: r for r in describe(tuned)}
     assert rows["agreement.no_agreement"]["enabled"] is False
     assert rows["agreement.report_overdue"]["params"] == {"grace_days": 5}
+
+
+def test_history_is_cut_into_slices_of_whole_days_by_events():
+    from datetime import date
+
+    from detectors.runner import slices
+
+    first, until = at(date(2026, 3, 1), 0), at(date(2026, 3, 6), 0)
+    per_day = {date(2026, 3, d): n for d, n in [(1, 400), (2, 700), (3, 100), (4, 900), (5, 50)]}
+    pieces = slices(first, until, per_day, slice_events=1000)
+    assert [(p.start.day, p.end.day) for p in pieces] == [(1, 2), (2, 4), (4, 6)]
+    assert slices(first, until, per_day)[0].end == until            # a small log is one slice
+    # An incremental run starting mid-day keeps its start.
+    assert slices(at(date(2026, 3, 5), 8), until, per_day)[0].start == at(date(2026, 3, 5), 8)
+
+
+def test_a_run_in_slices_finds_what_a_run_in_one_piece_finds(client, settings):
+    build_platform(client)
+    whole = run_detectors(client, settings, until=END, detectors=agreement_detectors())
+    sliced = run_detectors(client, settings, until=END, detectors=agreement_detectors(), slice_events=5)
+    assert sliced.slices > 5 and whole.slices == 1
+    assert sliced.by_category == whole.by_category and sliced.alerts == whole.alerts

@@ -44,9 +44,26 @@ def test_burst_straddling_a_clock_hour_is_seen_over_two_hours(client):
         ("2026-03-10 21:00", 120, 240)]
 
 
-def test_heavy_steady_user_and_a_user_without_history_stay_quiet(client):
+def test_a_newcomer_is_judged_against_its_peers_and_the_heavy_steady_user_stays_quiet(client):
     _platform(client)
+    for peer in range(5):
+        insert(client, daytime_habit(f"small{peer}", FIRST, 9, per_hour=5, dataset_id="d2"))
+    # No history at all: 500 calls in one hour; the peers' usual busiest hour of a day is 5 calls.
     insert(client, [event(at(DAY, 11, n % 60), "newcomer", "d1") for n in range(500)])
+    [alert] = BurstDetector().run(client, whole_days(DAY, DAY, LOOKBACK))
+    assert alert.consumer_id == "newcomer" and alert.evidence["baseline"] == "peers"
+    assert alert.evidence["peer_busy_hour"] == 5 and alert.evidence["burst_floor"] == 40
+    assert alert.severity == "critical"
+
+
+def test_refused_calls_a_broken_client_and_a_day_one_health_check_are_not_bursts(client):
+    _platform(client)
+    # 300 calls a day for one withdrawn id, every one refused: nothing delivered, nothing pulled.
+    insert(client, [event(at(DAY, 11, n % 60, n // 60), "broken", "gone", status=404, rows=0)
+                    for n in range(300)])
+    # A monitoring client calling once a minute from its first day on.
+    insert(client, [event(at(DAY - timedelta(days=1), 0) + timedelta(minutes=m), "monitor", "d1", rows=1)
+                    for m in range(2 * 24 * 60)])
     assert BurstDetector().run(client, whole_days(DAY, DAY, LOOKBACK)) == []
 
 

@@ -1,4 +1,4 @@
-"""The seven pattern detectors as a catalog: categories, parameters, an empty log."""
+"""The pattern detectors as a catalog: categories, parameters, an empty log."""
 
 import dataclasses
 from datetime import date
@@ -14,7 +14,7 @@ from odwatch.vocabulary import MALICIOUS_CATEGORIES
 
 def test_one_detector_per_malicious_category_with_distinct_ids():
     assert sorted(cls.category for cls in MALICIOUS_DETECTORS) == sorted(MALICIOUS_CATEGORIES)
-    assert len({cls.id for cls in MALICIOUS_DETECTORS}) == 7
+    assert len({cls.id for cls in MALICIOUS_DETECTORS}) == len(MALICIOUS_CATEGORIES) == 11
     assert all(cls.article == "第三十条" and cls.family == "malicious" for cls in MALICIOUS_DETECTORS)
 
 

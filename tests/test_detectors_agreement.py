@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from detectors.agreement import RULES, AgreementDetector, agreement_detectors
+from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 6)
@@ -36,7 +37,10 @@ def test_no_agreement_fires_for_any_call_and_grades_by_calls():
     assert alert.evidence == {"calls": 25, "rows_returned": 50}
     [anonymous] = score("no_agreement", day_row(consumer_id="", ip="203.0.113.50", calls=3))
     assert anonymous.client_ip == "203.0.113.50" and anonymous.severity == "medium"
-    assert anonymous.title.startswith("anonymous client 203.0.113.50 obtained conditional dataset D1")
+    assert alert_title(anonymous.as_row(), "en").startswith(
+        "anonymous 203.0.113.50 obtained conditional dataset D1")
+    assert alert_title(anonymous.as_row(), "zh") == (
+        "匿名地址 203.0.113.50未签订数据利用协议即获取有条件开放数据「D1」（3 次调用）")
     assert score("no_agreement", day_row(ip="", calls=0)) == []
 
 
@@ -46,12 +50,12 @@ def validity(froms: list[date], tos: list[date]) -> dict:
 
 def test_outside_validity_fires_on_a_day_no_agreement_covers():
     [alert] = score("outside_validity", day_row(**validity([date(2026, 1, 1)], [date(2026, 3, 4)])))
-    assert alert.evidence["relation"] == "after the agreement expired" and alert.evidence["days_outside"] == 2
+    assert alert.evidence["relation"] == "after_expiry" and alert.evidence["days_outside"] == 2
     assert alert.severity == "medium" and alert.score == 5.0
     assert alert.evidence["agreements"] == [{"agreement_id": "AG0", "valid_from": "2026-01-01",
                                              "valid_to": "2026-03-04"}]
     [early] = score("outside_validity", day_row(**validity([date(2026, 4, 5)], [date(2026, 12, 31)])))
-    assert early.evidence["relation"] == "before the agreement took effect" and early.severity == "critical"
+    assert early.evidence["relation"] == "before_start" and early.severity == "critical"
     # The renewal covers the day.
     renewed = validity([date(2026, 1, 1), date(2026, 3, 5)], [date(2026, 3, 4), date(2026, 12, 31)])
     assert score("outside_validity", day_row(**renewed)) == []
@@ -87,7 +91,8 @@ def test_quota_exceeded_above_the_daily_quota_graded_by_how_far():
     assert alert.evidence["times_quota"] == {"calls": 1.15}
     assert (alert.evidence["daily_call_quota"], alert.evidence["daily_row_quota"]) == (100, 0)
     [rows] = score("quota_exceeded", quota_row(10, 5000, [100], [1000]))
-    assert rows.severity == "critical" and rows.title.endswith("exceeded the daily rows quota on D1 (5.0x)")
+    assert rows.severity == "critical"
+    assert alert_title(rows.as_row(), "en").endswith("exceeded the daily rows quota on D1 (5.0x)")
 
 
 def test_quota_exceeded_quiet_at_the_quota_and_when_a_valid_agreement_sets_none():
@@ -131,7 +136,7 @@ def test_report_overdue_unfiled_or_filed_late_on_its_due_date():
     filed = datetime(2026, 2, 20, 9, tzinfo=SHANGHAI)
     [late] = score("report_overdue", report(date(2026, 2, 10), filed, AS_OF))
     assert late.evidence["days_overdue"] == 10 and late.severity == "medium"
-    assert "filed 10 day(s) late" in late.title
+    assert "filed 10 day(s) late" in alert_title(late.as_row(), "en")
     # Filed after the moment judged at: still unfiled then.
     [later] = score("report_overdue", report(date(2026, 3, 1), datetime(2026, 3, 20, tzinfo=SHANGHAI), AS_OF))
     assert later.evidence["filed_at"] is None and later.evidence["days_overdue"] == 14

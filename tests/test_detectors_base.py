@@ -31,7 +31,9 @@ def test_with_params_gives_a_new_detector_and_leaves_the_old_one():
     default = BurstDetector()
     tuned = default.with_params(ratio=12.0)
     assert (tuned.ratio, default.ratio) == (12.0, 8.0)
-    assert tuned.get_params() == {"ratio": 12.0, "mad_k": 6.0, "min_calls": 40, "min_prior_days": 3}
+    assert tuned.get_params() == {"ratio": 12.0, "mad_k": 6.0, "min_calls": 40, "min_prior_days": 3,
+                                  "peer_ratio": 6.0, "min_peer_days": 10, "cold_limit": 300,
+                                  "min_own_hours": 6}
     with pytest.raises(UserError, match="'mad'"):
         default.with_params(mad=2)
 
@@ -53,9 +55,10 @@ def test_alert_ids_hash_detector_entity_dataset_and_window_only():
 
     def alert(**changes) -> Alert:
         fields = {"detector_id": "burst", "category": "burst", "article": "第三十条", "severity": "low",
-                  "score": 1.0, "title": "t", "window_start": start, "window_end": end, "consumer_id": "c1"}
+                  "score": 1.0, "message": "alerts.burst", "window_start": start, "window_end": end,
+                  "consumer_id": "c1"}
         return Alert(**{**fields, **changes})
 
-    assert alert().alert_id == alert(score=9.0, title="other", evidence={"calls": 3}).alert_id
+    assert alert().alert_id == alert(score=9.0, message="alerts.probing", evidence={"calls": 3}).alert_id
     assert alert().alert_id != alert(dataset_id="d1").alert_id
     assert alert().alert_id != alert(window_end=day_window(date(2026, 3, 11))[1]).alert_id

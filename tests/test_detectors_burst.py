@@ -5,18 +5,22 @@ from datetime import date, datetime
 import polars as pl
 
 from detectors.burst import BurstDetector
+from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 10)
 
 
 def busy_hour(hour: int, calls: int, *, two_hours: int | None = None, median: int = 12, mad: float = 2.0,
-              prior_days: int = 7) -> dict:
-    """A consumer's busy hour on DAY, with the baseline of its previous days."""
+              prior_days: int = 7, own_hours: int = 0, own_median: float = 0, peer_days: int = 0,
+              peer_busy_hour: float = 0) -> dict:
+    """A consumer's busy hour on DAY, with the baseline of its previous days, its hours so far (today's
+    included) and its peers' busy hour."""
     return {"consumer_id": "steady", "hour": datetime(2026, 3, 10, hour, tzinfo=SHANGHAI), "day": DAY,
             "calls": calls, "two_hour_calls": calls if two_hours is None else two_hours,
             "rows_taken": calls * 10, "errors": 0, "prior_days": prior_days, "prior_hours": 63,
-            "median_calls": median, "mad": mad}
+            "median_calls": median, "mad": mad, "own_hours": own_hours, "own_median": own_median,
+            "own_mad": 1.0, "peer_group": "company", "peer_days": peer_days, "peer_busy_hour": peer_busy_hour}
 
 
 def score(*hours: dict, **params) -> list:
@@ -48,15 +52,37 @@ def test_a_burst_straddling_two_clock_hours_counts_both():
     assert score(busy_hour(21, 120, two_hours=180), min_calls=150) == []
 
 
-def test_no_baseline_no_burst():
-    assert score(busy_hour(20, 400, prior_days=2)) == []
-    assert score(busy_hour(20, 400, prior_days=2), min_prior_days=2) != []
+def test_without_history_a_consumer_is_judged_against_its_peers_busy_hour():
+    # Two days of history only: the peers' usual busiest hour (20) × 6 = 120 is the floor: 400 calls burst.
+    [alert] = score(busy_hour(20, 400, prior_days=2, peer_days=500, peer_busy_hour=20))
+    assert alert.message == "alerts.burst.peers" and alert.evidence["baseline"] == "peers"
+    assert alert.evidence["peer_busy_hour"] == 20 and alert.evidence["peer_group"] == "company"
+    assert alert.severity == "high" and alert.score == round(400 / 120, 3)
+    assert alert_title(alert.as_row(), "en") == (
+        "steady, with too little history, made 400 calls an hour, 20.0× its peers' busy hour (20)")
+    # Heavy peers raise the floor: 400 is under six times their busiest hour of 250.
+    assert score(busy_hour(20, 400, prior_days=2, peer_days=500, peer_busy_hour=250)) == []
 
+
+def test_a_newcomer_steady_from_its_first_hours_sets_its_own_level():
+    # A health check calling every minute from day one: 60 calls in each of its 30 hours so far.
+    steady = busy_hour(20, 60, prior_days=0, own_hours=30, own_median=60, peer_days=500, peer_busy_hour=5)
+    assert score(steady) == []
+    # The same peers, but a newcomer with a habit of 3 calls an hour that suddenly pulls 100.
+    [alert] = score(busy_hour(20, 100, prior_days=0, own_hours=9, own_median=3, peer_days=500,
+                              peer_busy_hour=5))
+    assert alert.evidence["own_hours_so_far"] == 9 and alert.evidence["burst_floor"] == 40
+
+
+def test_without_history_or_peers_the_absolute_limit_decides():
+    assert score(busy_hour(20, 250, prior_days=0)) == []
+    [alert] = score(busy_hour(20, 350, prior_days=0))
+    assert alert.evidence["baseline"] == "absolute" and alert.evidence["burst_floor"] == 300
 
 def test_the_hours_of_one_day_make_one_alert_in_time_order():
     [alert] = score(busy_hour(15, 300), busy_hour(11, 200), busy_hour(12, 50))
     assert [h["hour"][-5:] for h in alert.evidence["burst_hours"]] == ["11:00", "15:00"]
-    assert alert.title == "steady made 300 calls an hour, 25× its usual 12"
+    assert alert_title(alert.as_row(), "en") == "steady made 300 calls an hour, 25× its usual 12"
 
 
 def test_an_empty_frame_is_quiet():

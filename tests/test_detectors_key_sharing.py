@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from detectors.key_sharing import KeySharingDetector
+from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_window
 
 DAY = date(2026, 3, 10)
@@ -35,7 +36,8 @@ def test_a_key_used_from_many_networks_in_many_16s_is_shared():
     evidence = alert.evidence
     assert evidence["networks_24"] == 6 and evidence["networks_16"] == 3 and len(evidence["client_ips"]) == 6
     assert evidence["calls_by_network"]["10.0.0.0/24"] == 10 and evidence["window_minutes"] == 70
-    assert alert.title == "key k1 of c1 used from 6 networks (3 /16s) within an hour from 14:00"
+    assert alert_title(alert.as_row(), "en") == (
+        "Key k1 of c1 used from 6 networks (3 /16s) within an hour from 14:00")
 
 
 def test_below_either_threshold_stays_quiet():
@@ -53,4 +55,4 @@ def test_the_windows_of_a_day_make_one_alert_on_the_widest():
 
 def test_a_consumer_without_a_key_is_its_own_credential():
     [alert] = score(shared_window(0, 6, 3, key_id=""))
-    assert alert.key_id == "" and alert.title.startswith("consumer c1 of c1")
+    assert alert.key_id == "" and alert_title(alert.as_row(), "en").startswith("c1 called from 6 networks")

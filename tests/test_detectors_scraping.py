@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from detectors.messages import alert_title
 from detectors.scraping import ScrapingDetector
 from odwatch.clock import SHANGHAI, day_window
 
@@ -46,4 +47,4 @@ def test_gaps_are_reported_and_an_anonymous_walker_is_its_address():
     [alert] = score(walk(pages, 12_000, consumer_id=""))
     assert alert.evidence["gaps"] == [[50, 54]] and alert.evidence["missing_pages"] == 5
     assert (alert.consumer_id, alert.client_ip) == ("", "203.0.113.5")
-    assert alert.title.startswith("anonymous 203.0.113.5 walked pages 1–120 of d1")
+    assert alert_title(alert.as_row(), "en").startswith("anonymous 203.0.113.5 walked pages 1–120 of d1")

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from demo.platform import build_demo
+from demo.platform import EPISODE_TYPES, build_demo
 from odwatch.errors import UserError
 from odwatch.vocabulary import ALERT_CATEGORIES
 
@@ -41,8 +41,10 @@ def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, setti
     assert client.command("SELECT count() FROM access_log") == summary.events
 
     stored = dict(client.query(EPISODES_BY_TYPE).result_rows)
-    assert stored == summary.episodes_by_type and set(stored) == set(ALERT_CATEGORIES)
-    assert min(stored.values()) >= 8
+    assert stored == summary.episodes_by_type and set(stored) == set(EPISODE_TYPES)
+    # Misuse of every alert category, and every benign look-alike kind, is labelled.
+    assert set(ALERT_CATEGORIES) <= set(stored) and {"benign.crawler", "benign.health_check"} <= set(stored)
+    assert min(n for kind, n in stored.items() if not kind.startswith("benign.")) >= 8
 
     # A line read back from the warehouse keeps its Shanghai wall-clock time.
     first = json.loads((summary.out_dir / "logs" / "access_log_001.jsonl").open(encoding="utf-8").readline())

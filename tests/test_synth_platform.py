@@ -69,7 +69,8 @@ def log(platform) -> pl.DataFrame:
     )
     return frame.with_columns(
         t=pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%S%.3f%:z").dt.convert_time_zone("Asia/Shanghai"),
-        page=pl.col("params").struct.field("page"),
+        # A tampering episode sends page numbers that are not numbers ("all"): those are null here.
+        page=pl.col("params").struct.field("page").cast(pl.Int64, strict=False),
     )
 
 
@@ -91,9 +92,20 @@ def _episode_entities(platform) -> tuple[set[str], set[str]]:
     return consumers, ips
 
 
+def _network_prefix(network: str) -> str:
+    """The text every address of an episode's network starts with: "45.133.0.0/24" -> "45.133.0."."""
+    address = network.split("/")[0]
+    return address.rsplit(".", 1)[0] + "." if "." in address else address.rstrip(":") + ":"
+
+
 def _lawful(log: pl.DataFrame, platform) -> pl.DataFrame:
+    """Traffic of no labelled entity: no episode's consumer, address or network, no look-alike's."""
     consumers, ips = _episode_entities(platform)
-    return log.filter(~pl.col("consumer_id").is_in(list(consumers)) & ~pl.col("client_ip").is_in(list(ips)))
+    networks = [_network_prefix(ip) for ip in ips if "/" in ip]
+    in_network = pl.any_horizontal([pl.col("client_ip").str.starts_with(n) for n in networks]) \
+        if networks else pl.lit(False)
+    return log.filter(~pl.col("consumer_id").is_in(list(consumers)) & ~pl.col("client_ip").is_in(list(ips))
+                      & ~in_network)
 
 
 # ---------------------------------------------------------------- determinism
@@ -126,7 +138,8 @@ def test_every_log_line_follows_the_input_contract(platform, reference):
             seen.add(event["event_id"])
             assert TS_PATTERN.match(event["ts"]), event["ts"]
             assert start <= _parse(event["ts"]) < end
-            assert event["dataset_id"] in datasets
+            # A request for no dataset (a scanner's, a crawler's robots.txt) has none.
+            assert event["dataset_id"] in datasets or event["dataset_id"] == "" and not event["consumer_id"]
             assert event["channel"] in ("api", "download") and event["method"] in ("GET", "POST")
             assert 100 <= event["status"] <= 599
             assert min(event["latency_ms"], event["rows"], event["bytes"]) >= 0
@@ -340,8 +353,11 @@ def test_background_never_looks_like_the_malicious_patterns(log, platform):
 
 def test_every_category_has_at_least_eight_labelled_episodes(platform):
     counts = platform.episodes_by_type()
-    assert set(counts) == set(ALERT_CATEGORIES)
-    assert min(counts.values()) >= 8
+    assert set(ALERT_CATEGORIES) <= set(counts)
+    assert min(n for kind, n in counts.items() if not kind.startswith("benign.")) >= 8
+    assert {kind for kind, n in counts.items() if kind.startswith("benign.") and n} == {
+        "benign.shared_egress", "benign.organic_growth", "benign.health_check", "benign.nightly_download",
+        "benign.broken_client", "benign.crawler"}
     rows = [json.loads(line) for line in platform.episodes_path.open(encoding="utf-8")]
     assert len(rows) == sum(counts.values())
     for row in rows:

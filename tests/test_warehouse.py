@@ -74,6 +74,7 @@ def test_cluster_ddl_is_replicated_and_distributed():
     distributed = {re.match(r"CREATE TABLE IF NOT EXISTS (\w+) ", s).group(1) for s in dist}
     assert altered and all(name.endswith("_local") or name not in distributed for name in altered)
     assert "ingest_batches" in altered
+    assert any(s.startswith("ALTER TABLE alerts ON CLUSTER `city` ADD COLUMN") for s in alters)
     assert any(s.startswith("ALTER TABLE usage_daily_dataset_local ON CLUSTER") for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops

@@ -29,6 +29,7 @@ from dashboard.components import (
 )
 from dashboard.session import current_filters, filter_sidebar, get_client, mask_ip, require_role, today
 from detectors import store, triage
+from detectors.messages import evidence_lines
 from detectors.store import AlertFilters
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, t
@@ -81,7 +82,7 @@ def _entity(row: dict) -> str:
     if row["consumer_id"]:
         return row["consumer_id"]
     if row["key_id"]:
-        return f"key {row['key_id']}"
+        return t("alerts.who.key", key=row["key_id"])
     return mask_ip(row["client_ip"])
 
 
@@ -280,6 +281,16 @@ SHOWN_ELSEWHERE = {"per_minute", "calls_by_hour", "client_ips", "ips_outside_all
                    "distinct_pages", "longest_run", "missing_pages", "gaps"}
 
 
+def _evidence_summary(evidence: dict) -> None:
+    """The evidence a reader scans first, labelled in the session's language (detectors.messages)."""
+    lines = evidence_lines(evidence)
+    if lines:
+        st.markdown(f"**{t('alerts.panel.summary')}**")
+        frame = pl.DataFrame(lines, schema={"item": pl.String, "value": pl.String})
+        st.dataframe(frame.rename({"item": t("alerts.panel.item"), "value": t("alerts.panel.value")}),
+                     hide_index=True, width="stretch")
+
+
 def _other_evidence(evidence: dict) -> None:
     rest = {k: v for k, v in evidence.items() if k not in SHOWN_ELSEWHERE}
     if rest:
@@ -306,6 +317,7 @@ def _detail(client, rows: list[dict]) -> None:
                  start=format_datetime(alert["window_start"]), end=format_datetime(alert["window_end"]),
                  group=alert["group_size"]))
     evidence = alert["evidence"]
+    _evidence_summary(evidence)
     _series(evidence)
     left, right = st.columns(2)
     with left:
