@@ -18,9 +18,11 @@ EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
 
 def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CONFIG": str(data_dir / "none.toml")}
-    env.pop("ODWATCH_CLICKHOUSE_URL", None)
-    return subprocess.run([str(ODWATCH), *args], env=env, capture_output=True, text=True, timeout=300)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("ODWATCH_CONFIG", "ODWATCH_CLICKHOUSE_URL")}
+    env["ODWATCH_DATA_DIR"] = str(data_dir)
+    return subprocess.run([str(ODWATCH), *args], env=env, cwd=data_dir, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_ingest_exit_codes_strict_and_stopped_files(tmp_path):
