@@ -17,7 +17,7 @@ from ingest.reference import load_reference_dir
 from ingest.spool import drop_into_spool
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
-from warehouse import EngineBusy, connect
+from warehouse import EngineBusy, audit, connect
 
 console = Console()
 FORMAT_HELP = f"One of {', '.join(FORMATS)}; default: from the extension or the content."
@@ -53,6 +53,7 @@ def ingest(
     on_terminal = sys.stdout.isatty()
     summary = ingest_paths(client, paths, fmt, settings=settings, progress=on_terminal and not as_json,
                            on_chunk=None if on_terminal or as_json else print_chunk)
+    audit.record_cli(client, "ingest", "access_log", ", ".join(map(str, paths)), summary.as_dict())
     if as_json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
@@ -87,7 +88,10 @@ def load_reference(
 ) -> None:
     """Load reference data (agencies, datasets, consumers, keys, agreements, applications, reports,
     complaints), upserting by id."""
-    results = load_reference_dir(connect(get_settings()), directory)
+    client = connect(get_settings())
+    results = load_reference_dir(client, directory)
+    audit.record_cli(client, "load_reference", "reference", str(directory),
+                     {name: {"loaded": r.loaded, "rejected": r.rejected} for name, r in results.items()})
     table = Table(title="Reference data")
     for column in ("table", "loaded", "rejected", "reasons"):
         table.add_column(column)

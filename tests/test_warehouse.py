@@ -69,8 +69,11 @@ def test_cluster_ddl_is_replicated_and_distributed():
     assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log ON CLUSTER") for s in dist)
     assert "'/clickhouse/tables/{shard}/odwatch/access_log_local', '{replica}'" in "\n".join(creates)
     alters = [s for s in statements if s.startswith("ALTER TABLE")]
-    assert alters and all(re.match(r"ALTER TABLE \w+_local ON CLUSTER `city` ", s) for s in alters)
+    assert alters and all(re.match(r"ALTER TABLE \w+ ON CLUSTER `city` ", s) for s in alters)
+    # A distributed table is altered through its local twin on every node; a plain one as it is.
     assert any(s.startswith("ALTER TABLE usage_daily_dataset_local ON CLUSTER") for s in alters)
+    assert not any(s.startswith("ALTER TABLE usage_daily_dataset ON CLUSTER") for s in alters)
+    assert any(s.startswith("ALTER TABLE audit_log ON CLUSTER `city` ADD COLUMN") for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
     views = [s for s in statements if "MATERIALIZED VIEW" in s]
