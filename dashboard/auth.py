@@ -366,6 +366,17 @@ def _audit_refusal(client: Client, attempts: list[Attempt], address: str, moment
     return used <= budget
 
 
+def refuse_identity(client: Client, identity: str, address: str | None, method: str = "oidc") -> None:
+    """Audit an identity the provider vouched for but no account has, like a failed sign-in: as
+    data, cut to length, within the address's allowance."""
+    name, address, moment = identity.strip()[:NAME_CAP], address_key(address), now()
+    window = timedelta(minutes=get_settings().signin_window_minutes)
+    attempts = _attempts_near(client, name, address, moment - window)
+    detail = {"attempted": name, "address": address, "method": method, "reason": "not provisioned"}
+    if _audit_refusal(client, attempts, address, moment, window, "sign_in_refused", detail):
+        record_attempt(client, name, "refused", address, method)
+
+
 def authenticate(client: Client, username: str, password: str, address: str | None = None,
                  method: str = "local") -> SignIn:
     """Check a local sign-in from `address` (an IP address; None for localhost), throttled."""

@@ -49,9 +49,7 @@ def adopt_oidc_identity() -> None:
     address = auth.address_key(client_address())
     user = auth.user_for_identity(client, identity)
     if user is None:
-        audit.record(client, f"visitor:{address}", "sign_in_refused", "user", "",
-                     {"method": "oidc", "reason": "not provisioned", "attempted": identity[:auth.NAME_CAP],
-                      "address": address})
+        auth.refuse_identity(client, identity, address)
         st.session_state["signin_error"] = t("signin.not_provisioned", identity=identity)
         st.logout()
         return

@@ -180,3 +180,33 @@ def test_defaults_put_key_and_checkpoints_beside_the_data_directory():
     assert settings.audit_key_path.name == "audit.key"
     assert settings.audit_key_path.parent.name == "odwatch-audit"
     assert settings.audit_checkpoint_path.parent == settings.audit_key_path.parent
+
+
+def test_cli_commands_that_change_or_export_data_are_audited_as_the_os_user(client, settings, tmp_path,
+                                                                            monkeypatch):
+    from ingest_helpers import event, line, write_lines
+    from typer.testing import CliRunner
+
+    from odwatch.cli import app
+    from odwatch.settings import get_settings
+
+    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+    get_settings.cache_clear()
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "agencies.csv").write_text("agency_id,name\nA01,市交通委\n", encoding="utf-8")
+    log = write_lines(tmp_path / "access.jsonl", [line(event(n)) for n in range(3)])
+    runner = CliRunner()
+    try:
+        for args in (["load-reference", str(reference)], ["ingest", str(log)], ["detect", "--json"],
+                     ["alerts", "export", "--format", "csv", "--out", str(tmp_path / "alerts.csv")]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 0, (args, result.output)
+    finally:
+        get_settings.cache_clear()
+    entries = client.query("SELECT action, actor, object_type FROM audit_log WHERE actor LIKE 'cli:%' "
+                           "ORDER BY seq").result_rows
+    assert [(action, object_type) for action, _, object_type in entries] == [
+        ("load_reference", "reference"), ("ingest", "access_log"), ("detect", "detector_run"),
+        ("export", "alerts")]
+    assert {actor for _, actor, _ in entries} == {audit.cli_actor()}

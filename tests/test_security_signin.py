@@ -256,3 +256,13 @@ def test_a_throttle_decision_is_pure():
     assert throttle.until(failures, "alice", OFFICE, moment) is None
     cleared = [*failures, Attempt("alice", "", moment, "cleared")]
     assert throttle.until(cleared, "alice", ATTACKER, moment) is None
+
+
+def test_an_identity_without_an_account_is_audited_like_a_failed_sign_in(client, policy):
+    policy(audit_per_address=2)
+    for _ in range(6):
+        auth.refuse_identity(client, "stranger@example.com" + "x" * 200, ATTACKER)
+    refused = audit_rows(client, "sign_in_refused")
+    assert len(refused) == 2 and len(audit_rows(client, "sign_in_audit_paused")) == 1
+    assert refused[0][0] == f"visitor:{ATTACKER}"
+    assert len(json.loads(refused[0][2])["attempted"]) == auth.NAME_CAP
