@@ -268,3 +268,6 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert ("sign_in", "demo_admin") in actions
     assert ("alert.acknowledge", "demo_admin") in actions
     assert ("export", "demo_admin") in actions
+    # The entries of both of serve's processes (the demo build, the dashboard) verify under one key.
+    verified = server.odwatch("audit", "verify")
+    assert verified.returncode == 0, verified.stdout
