@@ -1,4 +1,6 @@
-"""The `odwatch` commands of the dashboard package: `serve` and `users`."""
+"""The `odwatch` commands of the dashboard package: `serve` and `users`.
+
+Every `users` command that changes an account is audited as the operating-system user who ran it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from rich.table import Table
 
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
-from warehouse import connect
+from warehouse import audit, connect
 
 APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 # `streamlit run`'s documented options: no browser opened on the server, no usage statistics
@@ -52,13 +54,23 @@ def users_add(
     role: str = typer.Option(..., "--role", help="official | security | agency | admin"),
     agency: str = typer.Option("", "--agency", help="The agency_id an agency account is scoped to."),
 ) -> None:
-    """Create an account (or reset its role and password); the password is prompted or read from stdin."""
+    """Create an account (an existing name is refused); the password is prompted or read from stdin."""
     from dashboard import auth  # argon2 and friends load only for account commands
     client = connect(get_settings())
-    auth._check_account(client, name, role, agency)
-    user = auth.add_user(client, name, role, read_password(), agency)
+    auth._check_account(client, name, role, agency)       # before asking for a password
+    user = auth.add_user(client, name, role, read_password(), agency, actor=audit.cli_actor())
     scope = f" for agency {user.agency_id}" if user.agency_id else ""
     console.print(f"Saved account {user.username} with role {user.role}{scope}.")
+
+
+@users_app.command("password")
+def users_password(name: str = typer.Argument(..., help="The username.")) -> None:
+    """Set a new password for an account (prompted, or read from stdin)."""
+    from dashboard import auth
+    client = connect(get_settings())
+    auth._existing(client, name)
+    auth.set_password(client, name, read_password(), actor=audit.cli_actor())
+    console.print(f"Set a new password for {name}.")
 
 
 @users_app.command("list")
@@ -77,8 +89,27 @@ def users_list() -> None:
 def users_disable(name: str = typer.Argument(..., help="The username.")) -> None:
     """Disable an account: it can no longer sign in."""
     from dashboard import auth  # argon2 and friends load only for account commands
-    auth.disable_user(connect(get_settings()), name)
+    auth.disable_user(connect(get_settings()), name, actor=audit.cli_actor())
     console.print(f"Disabled account {name}.")
+
+
+@users_app.command("enable")
+def users_enable(name: str = typer.Argument(..., help="The username.")) -> None:
+    """Re-enable a disabled account."""
+    from dashboard import auth
+    auth.enable_user(connect(get_settings()), name, actor=audit.cli_actor())
+    console.print(f"Enabled account {name}.")
+
+
+@users_app.command("unthrottle")
+def users_unthrottle(
+    name: str = typer.Argument("", help="The username whose failed sign-ins are forgotten."),
+    address: str = typer.Option("", "--address", help="Or a client address (IPv6: its /64) instead."),
+) -> None:
+    """Forget the failed sign-ins of an account (from every address) or of an address (on every account)."""
+    from dashboard import auth
+    cleared = auth.unthrottle(connect(get_settings()), name, address, actor=audit.cli_actor())
+    console.print(f"Sign-ins of {cleared} are no longer slowed.")
 
 
 def warn_if_no_accounts(client: Client) -> None:

@@ -1,5 +1,5 @@
-"""Background jobs of `odwatch serve`: spool-folder ingest, the detector schedule, and keeping
-this year's annual evaluation computed.
+"""Background jobs of `odwatch serve`: spool-folder ingest, the detector schedule, keeping
+this year's annual evaluation computed, and the audit trail's checkpoints.
 
 chDB lets one process own a data directory, so the jobs run as threads inside
 the Streamlit server process (started once per process, by `ensure_started`), and
@@ -80,6 +80,14 @@ def evaluation_job(settings: Settings, state: dict) -> str:
     return f"year={evaluation.year} agencies={len(evaluation.agencies)}"
 
 
+def checkpoint_job(settings: Settings, state: dict) -> str:
+    """Publish the audit trail's head outside the database when it has moved (warehouse.audit)."""
+    from warehouse import audit
+
+    point = audit.checkpoint(connect(settings), settings, only_if_moved=True)
+    return f"checkpoint seq={point.seq}" if point else "unchanged"
+
+
 @dataclass
 class Scheduler:
     settings: Settings
@@ -136,7 +144,8 @@ class Scheduler:
 
 
 def build_scheduler(settings: Settings) -> Scheduler:
-    """The jobs at the intervals of `settings` (spool_every_s, detect_every_s, evaluate_every_s)."""
+    """The jobs at the intervals of `settings` (spool_every_s, detect_every_s, evaluate_every_s,
+    audit_checkpoint_every_s)."""
     scheduler = Scheduler(settings)
     scheduler.add("spool_ingest", settings.spool_every_s, spool_job)
     # The first detector run and evaluation wait a little: at start-up the pages' first renders
@@ -145,6 +154,7 @@ def build_scheduler(settings: Settings) -> Scheduler:
                   first_in_s=min(settings.detect_every_s, 120))
     scheduler.add("evaluation", settings.evaluate_every_s, evaluation_job,
                   first_in_s=min(settings.evaluate_every_s, 30))
+    scheduler.add("audit_checkpoint", settings.audit_checkpoint_every_s, checkpoint_job)
     return scheduler
 
 

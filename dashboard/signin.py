@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import streamlit as st
 
@@ -21,22 +22,48 @@ def oidc_configured() -> bool:
         return False
 
 
+def address_from(trusted_header: str, headers: Mapping[str, str], connection_ip: str | None) -> str | None:
+    """The address sign-ins from a browser are counted by.
+
+    Behind a reverse proxy (`trusted_header` set) the header the proxy sets, its last entry (the
+    one the proxy itself added); a request without it did not come through the proxy and is
+    counted as `unknown`. Otherwise the connection's own address (None on localhost).
+    """
+    if not trusted_header:
+        return connection_ip
+    value = headers.get(trusted_header) or ""
+    return value.split(",")[-1].strip() or auth.UNKNOWN
+
+
+def client_address() -> str | None:
+    return address_from(session.get_settings().signin_trusted_header, st.context.headers,
+                        st.context.ip_address)
+
+
 def adopt_oidc_identity() -> None:
     """After st.login returns, map the identity to a provisioned account (or refuse it)."""
     if session.current_user() is not None or not oidc_configured() or not st.user.is_logged_in:
         return
     identity = str(st.user.get("email") or st.user.get("sub") or "")
     client = session.get_client()
+    address = auth.address_key(client_address())
     user = auth.user_for_identity(client, identity)
     if user is None:
-        audit.record(client, identity, "sign_in_refused", "user", identity, {"method": "oidc",
-                                                                             "reason": "not provisioned"})
+        auth.refuse_identity(client, identity, address)
         st.session_state["signin_error"] = t("signin.not_provisioned", identity=identity)
         st.logout()
         return
-    auth.record_attempt(client, user.username, True, method="oidc")
-    audit.record(client, user.username, "sign_in", "user", user.username, {"method": "oidc"})
+    auth.record_attempt(client, user.username, "ok", address, method="oidc")
+    audit.record(client, user.username, "sign_in", "user", user.username,
+                 {"method": "oidc", "address": address})
     session.sign_in(user)
+
+
+def _wait_text(until) -> str:
+    seconds = max(1, math.ceil((until - auth.now()).total_seconds()))
+    if seconds < 120:
+        return t("security.wait_seconds", n=seconds)
+    return t("security.wait_minutes", n=math.ceil(seconds / 60))
 
 
 def _submit() -> None:
@@ -48,15 +75,14 @@ def _submit() -> None:
     if not username or not password:
         st.session_state["signin_error"] = t("signin.missing")
         return
-    result = auth.authenticate(session.get_client(), username, password)
+    result = auth.authenticate(session.get_client(), username, password, client_address())
     if result.user is not None:
         st.session_state.pop("signin_error", None)
         session.sign_in(result.user)
         return
-    if result.reason == "locked":
-        minutes = max(1, math.ceil((result.retry_after - auth.now()).total_seconds() / 60))
-        st.session_state["signin_error"] = t("signin.locked", minutes=minutes,
-                                             until=format_datetime(result.retry_after))
+    if result.reason == "throttled":
+        st.session_state["signin_error"] = t("signin.throttled", wait=_wait_text(result.retry_after),
+                                             until=format_datetime(result.retry_after, seconds=True))
     elif result.reason == "disabled":
         st.session_state["signin_error"] = t("signin.disabled")
     else:

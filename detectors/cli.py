@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import re
 from datetime import date, datetime, timedelta
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from odwatch.clock import SHANGHAI, now, shanghai
 from odwatch.errors import UserError
+from warehouse import audit
 
 console = Console()
 alerts_app = typer.Typer(help="Review and triage alerts: list, show, ack, assign, dismiss, confirm, export.",
@@ -74,6 +74,8 @@ def detect(
     # Measures whose period has ended give their keys back before the detectors run (第三十一条).
     lifted = lift_expired_measures(client)
     summary = run_detectors(client, get_settings(), since=start, until=end, progress=not as_json)
+    audit.record_cli(client, "detect", "detector_run", summary.run_id,
+                     {"alerts": summary.alerts, "keys_lifted": lifted})
     if as_json:
         _json({**summary.as_dict(), "keys_lifted": lifted})
     else:
@@ -124,7 +126,6 @@ ASSIGNEE = typer.Option(None, help="Assigned person.")
 AGENCY = typer.Option(None, "--agency", help="Agency id (the dataset's owner).")
 DATE_FROM = typer.Option(None, "--from", help="First day (YYYY-MM-DD).")
 DATE_TO = typer.Option(None, "--to", help="Last day (YYYY-MM-DD).")
-ACTOR = typer.Option(None, "--actor", help="Who is acting (default: the login name).")
 OUT_FILE = typer.Option(None, "--out", help="File to write (default: standard output).")
 LANG = typer.Option(None, "--lang", help="Language of the alert titles: zh or en (default: configured).")
 
@@ -140,8 +141,9 @@ def _language(lang: str | None) -> None:
     set_language(lang)
 
 
-def _actor(actor: str | None) -> str:
-    return actor or getpass.getuser()
+def _actor() -> str:
+    # The operating-system user, never a name given on the command line (warehouse.audit.cli_actor).
+    return audit.cli_actor()
 
 
 @alerts_app.command("list")
@@ -216,31 +218,30 @@ def alerts_show(alert_id: str, as_json: bool = typer.Option(False, "--json"), la
 
 
 @alerts_app.command("ack")
-def alerts_ack(alert_ids: list[str], actor: str = ACTOR) -> None:
+def alerts_ack(alert_ids: list[str]) -> None:
     """Acknowledge new alerts."""
     from detectors import triage
 
-    triage.acknowledge(_client(), alert_ids, _actor(actor))
+    triage.acknowledge(_client(), alert_ids, _actor())
     console.print(f"Acknowledged {len(alert_ids)} alert(s).")
 
 
 @alerts_app.command("assign")
-def alerts_assign(alert_ids: list[str], to: str = typer.Option(..., "--to", help="Assignee."),
-                  actor: str = ACTOR) -> None:
+def alerts_assign(alert_ids: list[str], to: str = typer.Option(..., "--to", help="Assignee.")) -> None:
     """Assign alerts to a person."""
     from detectors import triage
 
-    triage.assign(_client(), alert_ids, to, _actor(actor))
+    triage.assign(_client(), alert_ids, to, _actor())
     console.print(f"Assigned {len(alert_ids)} alert(s) to {to}.")
 
 
 @alerts_app.command("dismiss")
-def alerts_dismiss(alert_ids: list[str], reason: str = typer.Option(..., "--reason", help="Why (required)."),
-                   actor: str = ACTOR) -> None:
+def alerts_dismiss(alert_ids: list[str],
+                   reason: str = typer.Option(..., "--reason", help="Why (required).")) -> None:
     """Dismiss acknowledged alerts as false positives (a reason is required)."""
     from detectors import triage
 
-    triage.dismiss(_client(), alert_ids, reason, _actor(actor))
+    triage.dismiss(_client(), alert_ids, reason, _actor())
     console.print(f"Dismissed {len(alert_ids)} alert(s).")
 
 
@@ -251,12 +252,11 @@ def alerts_confirm(
     measure: str = typer.Option("none", help="none, restrict or close."),
     days: int = typer.Option(None, help="Measure period in days (default: until lifted)."),
     description: str = typer.Option("", help="What happened, for the violation record."),
-    actor: str = ACTOR,
 ) -> None:
     """Confirm acknowledged alerts: records (or joins) a violation and its measure."""
     from detectors import triage
 
-    violation_id = triage.confirm(_client(), alert_ids, _actor(actor), category, measure, days, description)
+    violation_id = triage.confirm(_client(), alert_ids, _actor(), category, measure, days, description)
     console.print(f"Confirmed {len(alert_ids)} alert(s) as violation {violation_id} (measure: {measure}).")
 
 
@@ -274,6 +274,8 @@ def alerts_export(
     _language(lang)
     filters = _filters(category, severity, status, dataset, consumer, None, None, agency, date_from, date_to)
     count, text = export_alerts(_client(), fmt, out, filters)
+    audit.record_cli(_client(), "export", "alerts", str(out or "-"), {"format": fmt, "alerts": count, **{
+        k: v for k, v in vars(filters).items() if v and k not in ("limit", "offset")}})
     if text is not None:
         typer.echo(text, nl=False)
     else:

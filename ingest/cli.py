@@ -23,7 +23,7 @@ from ingest.spool import drop_into_spool
 from ingest.survey import starting_mapping_for
 from odwatch.errors import UserError
 from odwatch.settings import Settings, get_settings
-from warehouse import EngineBusy, connect
+from warehouse import EngineBusy, audit, connect
 
 console = Console()
 FORMAT_HELP = f"One of {', '.join(FORMATS)}; default: from the extension or the content."
@@ -74,6 +74,8 @@ def ingest(
     summary = ingest_paths(client, paths, fmt, settings=settings, mapping=mapping, encoding=encoding,
                            dry_run=dry_run, progress=on_terminal and not as_json,
                            on_chunk=None if on_terminal or as_json or dry_run else print_chunk)
+    if not dry_run:
+        audit.record_cli(client, "ingest", "access_log", ", ".join(map(str, paths)), summary.as_dict())
     if as_json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
     else:
@@ -212,6 +214,9 @@ def load_reference(
     results = load_reference_dir(client, directory, mapping=mapping, encoding=encoding, dry_run=dry_run,
                                  limits=Limits.from_settings(settings),
                                  stored_per_reason=settings.ingest_rejects_stored_per_reason)
+    if not dry_run:
+        audit.record_cli(client, "load_reference", "reference", str(directory),
+                         {name: {"loaded": r.loaded, "rejected": r.rejected} for name, r in results.items()})
     if as_json:
         print(json.dumps({name: asdict(r) for name, r in results.items()}, ensure_ascii=False, default=str))
         return

@@ -28,20 +28,45 @@ console = Console()
 def migrate() -> None:
     """Create the database and apply pending schema migrations."""
     applied = ensure_schema()
+    if applied:
+        audit.record_cli(connect(), "schema.migrate", "database", get_settings().clickhouse_database,
+                         {"applied": applied})
     console.print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}.")
 
 
+CHECKPOINT_LINES = typer.Option(
+    None, "--checkpoint", help="A checkpoint line kept elsewhere (an external log); may be repeated.")
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check that no audit entry was edited or deleted."""
-    count, problems = audit.verify(connect())
+def audit_verify(checkpoints: list[str] = CHECKPOINT_LINES) -> None:
+    """Check that no audit entry was edited, deleted, reordered or cut off since the last checkpoint."""
+    external = [audit.Checkpoint.parse(line) for line in checkpoints or []]
+    settings = get_settings()
+    count, problems = audit.verify(connect(settings), settings, external)
     if not problems:
-        console.print(f"Audit trail intact: {count} entries, chain verified.")
+        console.print(f"Audit trail intact: {count} entries, chain and checkpoints verified "
+                      f"({audit.checkpoint_path(settings)}).", soft_wrap=True)
         return
     console.print(f"[red]Audit trail broken: {len(problems)} problem(s) in {count} entries.[/red]")
     for problem in problems:
-        console.print(f"  entry {problem.seq}: {problem.problem}")
+        where = f"entry {problem.seq}" if problem.seq else "checkpoints"
+        console.print(f"  {where}: {problem.problem}", markup=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Publish the trail's head: appended to the checkpoint file and printed as one line of JSON
+    for an external log (e.g. `odwatch audit checkpoint | logger -t odwatch-audit`)."""
+    settings = get_settings()
+    point = audit.checkpoint(connect(settings), settings)
+    if point is None:
+        Console(stderr=True).print("The audit trail is empty: nothing to checkpoint.")
+        return
+    typer.echo(point.line())
+    Console(stderr=True).print(f"Checkpoint at entry {point.seq} appended to "
+                               f"{audit.checkpoint_path(settings)}.", soft_wrap=True)
 
 
 DEMO_IF_EMPTY = typer.Option(False, "--demo-if-empty",
@@ -63,6 +88,10 @@ def serve_prepare(demo_if_empty: bool = DEMO_IF_EMPTY) -> None:
     """What serve does before the dashboard starts, in a process of its own (see dashboard.cli.serve)."""
     settings = get_settings()
     client = connect(settings)      # EngineBusy, one plain sentence, when another process holds it
+    created = audit.ensure_key(settings)
+    if created:
+        console.print(f"Created the audit key {created} (keep it, and a copy, away from the data directory).",
+                      soft_wrap=True)
     if demo_if_empty:
         demo.cli.build_demo_if_empty(client, settings)
     dashboard.cli.warn_if_no_accounts(client)
@@ -98,7 +127,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
-        Console(stderr=True).print(f"[red]odwatch failed: {exc}[/red] (run with ODWATCH_DEBUG=1 for details)")
+        Console(stderr=True).print(f"odwatch failed: {exc} (run with ODWATCH_DEBUG=1 for details)",
+                                   style="red", markup=False)
         if os.environ.get("ODWATCH_DEBUG"):
             raise
         sys.exit(1)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -67,11 +67,36 @@ class Settings(BaseSettings):
     evaluate_every_s: int = Field(60, ge=1)
     # Results of data functions kept by warehouse.cache, across all sessions of the process.
     cache_entries: int = Field(256, ge=1)
-    # Sign-in: after this many failures within the window, refused for the lockout.
-    signin_max_failures: int = Field(5, ge=1)
-    signin_window_minutes: int = Field(15, ge=1)
-    signin_lockout_minutes: int = Field(15, ge=1)
+    # Sign-in throttling (dashboard.auth): delays that grow, never a lock-out. Failures older than
+    # the window are forgotten.
+    signin_window_minutes: int = Field(60, ge=1)
+    # Failures of one account from one address before each further attempt waits; the wait starts
+    # at signin_first_delay_s and doubles with every failure, up to signin_max_delay_s.
+    signin_free_failures: int = Field(5, ge=1)
+    signin_first_delay_s: int = Field(2, ge=1)
+    signin_max_delay_s: int = Field(900, ge=1)
+    # One address failing on many accounts (password spraying) is slowed the same way.
+    signin_address_free_failures: int = Field(20, ge=1)
+    # The ceiling: attempts whose password is checked, per address and window.
+    signin_address_max_attempts: int = Field(100, ge=1)
+    # Many addresses failing on one account slow the addresses that never signed in to it.
+    signin_account_free_addresses: int = Field(10, ge=1)
+    # Failed and refused sign-ins written to the audit trail per address and window.
+    signin_audit_per_address: int = Field(30, ge=1)
+    # Behind a reverse proxy only: the request header it sets to the client's address (its last
+    # entry is read, e.g. X-Forwarded-For). Empty: the address of the connection.
+    signin_trusted_header: str = ""
     min_password_length: int = Field(8, ge=1)
+    # zxcvbn's score (0-4) a new password needs: 2 refuses common passwords and their variants.
+    min_password_score: int = Field(2, ge=0, le=4)
+    # The audit trail's MAC key (warehouse.audit): given here (ODWATCH_AUDIT_KEY, 32+ characters),
+    # or read from audit_key_file, which is created on first start. Both it and the checkpoint
+    # file live outside the data directory (default: `<data_dir>-audit/` beside it).
+    audit_key: SecretStr = SecretStr("")
+    audit_key_file: Path | None = None
+    audit_checkpoint_file: Path | None = None
+    # `odwatch serve` writes a checkpoint this often when the trail has grown.
+    audit_checkpoint_every_s: int = Field(600, ge=1)
     detectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     quality_weights: dict[str, float] = Field(default_factory=dict)
     evaluation_weights: dict[str, float] = Field(default_factory=dict)
@@ -88,6 +113,20 @@ class Settings(BaseSettings):
     @property
     def chdb_dir(self) -> Path:
         return self.data_dir / "chdb"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Where the audit key and checkpoints live unless set: beside the data directory, not in it."""
+        data_dir = self.data_dir.resolve()
+        return data_dir.parent / f"{data_dir.name}-audit"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return (self.audit_key_file or self.audit_dir / "audit.key").expanduser()
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return (self.audit_checkpoint_file or self.audit_dir / "checkpoints.jsonl").expanduser()
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import date
 from pathlib import Path
@@ -36,7 +35,7 @@ def _audit_export(client, kind: str, out: Path, detail: dict) -> None:
     # 第二十五条: every export of supervision data is traceable to who ran it.
     from warehouse import audit
 
-    audit.record(client, f"cli:{getpass.getuser()}", "export", kind, str(out), detail)
+    audit.record_cli(client, "export", kind, str(out), detail)
 
 
 def _parse_day(text: str, option: str) -> date:

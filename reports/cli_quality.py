@@ -59,7 +59,7 @@ def scan(
     files = files_for(list(paths or []), dataset)
     client = connect(settings)
     run_id = scan_catalog(client, settings, files, progress=True)
-    audit.record(client, "cli", "quality.scan", "quality_run", run_id,
+    audit.record_cli(client, "quality.scan", "quality_run", run_id,
                  {"files": {k: str(v) for k, v in files.items()}})
     today = clock.today()
     scores = [s for s in dataset_scores(client, ReportFilters(today, today)) if s["run_id"] == run_id]

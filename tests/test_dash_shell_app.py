@@ -102,14 +102,17 @@ def test_right_password_signs_in_and_is_audited(app_client):
     assert ("sign_in",) in actions
 
 
-def test_repeated_failures_lock_the_account_even_after_a_reload(app_client):
+def test_repeated_failures_slow_the_next_attempt_even_after_a_reload(app_client, monkeypatch):
+    monkeypatch.setenv("ODWATCH_SIGNIN_FREE_FAILURES", "2")
+    monkeypatch.setenv("ODWATCH_SIGNIN_FIRST_DELAY_S", "600")
+    get_settings.cache_clear()
     auth.add_user(app_client, "alice", "official", PASSWORD)
     at = new_app().run()
-    for _ in range(get_settings().signin_max_failures):
+    for _ in range(2):
         at = sign_in(at, "alice", "wrong password")
-    at = sign_in(at, "alice", PASSWORD)          # right password, but locked now
+    at = sign_in(at, "alice", PASSWORD)          # right password, but it must wait now
     assert USER_KEY not in at.session_state
-    assert "登录失败次数过多" in at.error[0].value
+    assert at.error[0].value.startswith("登录失败次数过多，请在 10 分钟后")
     reloaded = sign_in(new_app().run(), "alice", PASSWORD)   # a new session: the count is stored
     assert USER_KEY not in reloaded.session_state
     assert "登录失败次数过多" in reloaded.error[0].value
@@ -435,7 +438,7 @@ def test_admin_page_shows_the_background_jobs_and_runs_one_on_request(app_client
     at = as_user(page_app("admin"), User("adam", "admin")).run()
     assert not at.exception
     runs = [m.value for m in at.metric if m.label == "已运行次数"]
-    assert runs == ["1", "0", "0"]                       # spool ran once, the others not yet
+    assert runs == ["1", "0", "0", "0"]                  # spool ran once, the others not yet
     assert any(c.value.startswith("上次结果：batches=0") for c in at.caption)
     before = scheduler.jobs["detectors"].next_due
     at.button(key="admin_run_detectors").click().run()

@@ -1,9 +1,8 @@
-"""Accounts, password hashing, the failed-sign-in limit, masking and `odwatch users`."""
+"""Accounts, password hashing, masking and `odwatch users` (throttling: test_security_signin.py)."""
 
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -53,49 +52,6 @@ def test_bad_accounts_are_refused_with_a_sentence(agencies, role, agency, messag
 def test_short_password_is_refused(client):
     with pytest.raises(UserError, match="at least"):
         auth.add_user(client, "bob", "admin", "short")
-
-
-def test_lockout_after_five_failures_and_the_lock_is_stored(client):
-    limit = get_settings().signin_max_failures
-    auth.add_user(client, "alice", "security", PASSWORD)
-    for _ in range(limit - 1):
-        assert auth.authenticate(client, "alice", "nope").reason == "invalid"
-    assert auth.authenticate(client, "alice", PASSWORD).reason == "ok"      # a success resets the count
-    for _ in range(limit):
-        auth.authenticate(client, "alice", "nope")
-    locked = auth.authenticate(client, "alice", PASSWORD)
-    assert locked.reason == "locked" and locked.user is None
-    assert timedelta(minutes=14) < locked.retry_after - auth.now() <= timedelta(minutes=15)
-    refused = client.query("SELECT count() FROM audit_log WHERE action = 'sign_in_refused'").result_rows[0][0]
-    failed = client.query("SELECT count() FROM audit_log WHERE action = 'sign_in_failed'").result_rows[0][0]
-    assert (refused, failed) == (1, 2 * limit - 1)
-
-
-def test_the_lockout_policy_is_a_setting(client, monkeypatch):
-    auth.add_user(client, "alice", "security", PASSWORD)
-    with monkeypatch.context() as patch:
-        patch.setenv("ODWATCH_SIGNIN_MAX_FAILURES", "2")
-        patch.setenv("ODWATCH_SIGNIN_LOCKOUT_MINUTES", "60")
-        patch.setenv("ODWATCH_MIN_PASSWORD_LENGTH", "30")
-        get_settings.cache_clear()
-        try:
-            for _ in range(2):
-                auth.authenticate(client, "alice", "nope")
-            locked = auth.authenticate(client, "alice", PASSWORD)
-            with pytest.raises(UserError, match="at least 30 characters"):
-                auth.add_user(client, "bob", "admin", PASSWORD)
-        finally:
-            get_settings.cache_clear()
-    assert locked.reason == "locked"
-    assert timedelta(minutes=59) < locked.retry_after - auth.now() <= timedelta(minutes=60)
-
-
-def test_lockout_ends_once_the_failures_are_old(client):
-    auth.add_user(client, "alice", "security", PASSWORD)
-    old = auth.now() - timedelta(minutes=15 + 15 + 1)          # the window and the lockout ago
-    client.insert("sign_in_attempts", [["alice", old + timedelta(seconds=i), 0, "local"] for i in range(6)],
-                  column_names=auth.ATTEMPT_COLUMNS)
-    assert auth.authenticate(client, "alice", PASSWORD).reason == "ok"
 
 
 def test_disabled_account_cannot_sign_in(client):

@@ -16,6 +16,7 @@ from odwatch.cli import app
 from odwatch.clock import SHANGHAI, now
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
+from warehouse import audit
 
 runner = CliRunner()
 UNTIL = "2026-03-15T00:00"
@@ -76,11 +77,14 @@ def test_alert_commands_walk_the_lifecycle(cli_db):
     assert "11 shown of 11 alert(s) matching." in invoke("alerts", "list", "--status", "new").output
     listed = json.loads(invoke("alerts", "list", "--category", "scenario_mismatch", "--json").output)
     assert [row["alert_id"] for row in listed] == [alert_id]
-    assert invoke("alerts", "ack", alert_id, "--actor", "alice").exit_code == 0
-    assert invoke("alerts", "assign", alert_id, "--to", "bob", "--actor", "alice").exit_code == 0
-    result = invoke("alerts", "confirm", alert_id, "--category", "4", "--measure", "restrict", "--days", "14",
-                    "--actor", "bob")
+    assert invoke("alerts", "ack", alert_id, "--actor", "alice").exit_code == 2     # no free actor names
+    assert invoke("alerts", "ack", alert_id).exit_code == 0
+    assert invoke("alerts", "assign", alert_id, "--to", "bob").exit_code == 0
+    result = invoke("alerts", "confirm", alert_id, "--category", "4", "--measure", "restrict", "--days", "14")
     assert "as violation V" in result.output
+    actors = cli_db.query("SELECT DISTINCT actor FROM audit_log WHERE object_id = {id:String}",
+                          parameters={"id": alert_id}).result_rows
+    assert actors == [(audit.cli_actor(),)]          # the operating-system user who ran the commands
     shown = get_alert(cli_db, alert_id)
     assert (shown["status"], shown["assignee"]) == ("confirmed", "bob")
     assert "confirm" in invoke("alerts", "show", alert_id).output

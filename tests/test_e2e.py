@@ -306,3 +306,6 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert ("evaluation.publish", "demo_official") in actions
     assert ("evaluation.objection", "demo_agency") in actions
     assert ("evaluation.rectification", "demo_agency") in actions
+    # The entries of both of serve's processes (the demo build, the dashboard) verify under one key.
+    verified = server.odwatch("audit", "verify")
+    assert verified.returncode == 0, verified.stdout

@@ -2,35 +2,100 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ODWATCH = Path(sys.executable).parent / "odwatch"
 
-TAMPER = """
+# Eight entries and a checkpoint at the head, as `odwatch serve` would have published it.
+TRAIL = """
 from odwatch.settings import Settings
 from warehouse import audit, connect
 client = connect(Settings())
-audit.record(client, "alice", "export", "report", "annual-2025")
-audit.record(client, "bob", "sign_in", "user", "bob")
-client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 1 SETTINGS mutations_sync = 1")
+for n in range(8):
+    audit.record(client, ("alice", "bob")[n % 2], ("sign_in_failed", "export")[n % 2], "report", f"r{n}")
+audit.checkpoint(client)
 """
 
+# A forger who knows the code but not the key: drops the failed sign-ins, renumbers, and chains
+# the rest again, keyless (SCHEME = "sha256") or under a guessed key.
+REWRITE = """
+import hashlib, hmac, secrets
+columns = ", ".join(audit.COLUMNS)
+rows = [list(r) for r in client.query(f"SELECT {columns} FROM audit_log ORDER BY seq").result_rows]
+kept, prev, forged = [r for r in rows if r[3] != "sign_in_failed"], audit.GENESIS, []
+guess = secrets.token_bytes(32)
+for seq, row in enumerate(kept, start=1):
+    payload = audit._payload(prev, seq, row[1], *row[2:7])
+    keyed = hmac.new(guess, payload, hashlib.sha256).hexdigest()
+    digest = hashlib.sha256(payload).hexdigest() if SCHEME == "sha256" else keyed
+    forged.append([seq, *row[1:7], prev, digest, SCHEME])
+    prev = digest
+client.command("TRUNCATE TABLE audit_log")
+client.insert("audit_log", forged, column_names=audit.COLUMNS)
+"""
 
-def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "ODWATCH_CONFIG"} | {"ODWATCH_DATA_DIR": str(data_dir)}
-    return subprocess.run(args, env=env, cwd=data_dir, capture_output=True, text=True, timeout=120)
+TAMPERING = {
+    "edited": "client.command(\"ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 3 "
+              "SETTINGS mutations_sync = 1\")",
+    "deleted": "client.command('ALTER TABLE audit_log DELETE WHERE seq = 3 SETTINGS mutations_sync = 1')",
+    "reordered": "\n".join([
+        "rows = [list(r) for r in client.query('SELECT * FROM audit_log ORDER BY seq').result_rows]",
+        "rows[2][0], rows[3][0] = 4, 3",
+        "client.command('TRUNCATE TABLE audit_log')",
+        "client.insert('audit_log', rows, column_names=audit.COLUMNS)"]),
+    "last entries cut off":
+        "client.command('ALTER TABLE audit_log DELETE WHERE seq > 5 SETTINGS mutations_sync = 1')",
+    "rewritten keyless": "SCHEME = 'sha256'" + REWRITE,
+    "rewritten with a guessed key": "SCHEME = 'hmac-sha256'" + REWRITE,
+}
 
 
-def test_audit_verify_exits_non_zero_on_a_broken_chain(tmp_path):
+def run(args: list[str], folder: Path) -> subprocess.CompletedProcess:
+    """Run in `folder` (no config file there) on the data directory `folder/data`; the audit key and
+    checkpoints go beside it, in `folder/data-audit`."""
+    env = {k: v for k, v in os.environ.items() if k != "ODWATCH_CONFIG"}
+    env["ODWATCH_DATA_DIR"] = str(folder / "data")
+    return subprocess.run(args, env=env, cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def python(script: str, folder: Path) -> None:
+    done = run([sys.executable, "-c", script], folder)
+    assert done.returncode == 0, done.stderr
+
+
+def test_audit_verify_exits_0_on_an_untouched_trail(tmp_path):
     assert run([str(ODWATCH), "audit", "verify"], tmp_path).returncode == 0     # an empty trail is intact
-    tampered = run([sys.executable, "-c", TAMPER], tmp_path)
-    assert tampered.returncode == 0, tampered.stderr
+    python(TRAIL, tmp_path)
     verified = run([str(ODWATCH), "audit", "verify"], tmp_path)
-    assert verified.returncode == 1
+    assert verified.returncode == 0, verified.stdout
+    assert "intact: 8 entries" in verified.stdout
+
+
+@pytest.mark.parametrize("tampering", TAMPERING)
+def test_audit_verify_exits_1_on_any_tampering(tmp_path, tampering):
+    python(TRAIL + TAMPERING[tampering], tmp_path)
+    verified = run([str(ODWATCH), "audit", "verify"], tmp_path)
+    assert verified.returncode == 1, verified.stdout
     assert "broken" in verified.stdout and "Traceback" not in verified.stderr
+
+
+def test_a_checkpoint_printed_for_an_external_log_catches_a_cut_when_the_file_is_gone(tmp_path):
+    python(TRAIL, tmp_path)
+    printed = run([str(ODWATCH), "audit", "checkpoint"], tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    line = printed.stdout.strip()
+    assert json.loads(line)["seq"] == 8
+    (tmp_path / "data-audit" / "checkpoints.jsonl").unlink()
+    python(TRAIL.split("for n")[0] + TAMPERING["last entries cut off"], tmp_path)
+    verified = run([str(ODWATCH), "audit", "verify", "--checkpoint", line], tmp_path)
+    assert verified.returncode == 1
+    assert "entry 6: is missing, and so are the entries after it up to 8" in verified.stdout
 
 
 def test_a_user_error_exits_2_with_one_sentence(tmp_path):
@@ -43,3 +108,15 @@ def test_a_bad_option_exits_2_with_the_usage_message(tmp_path):
     result = run([str(ODWATCH), "ingest", "--bogus"], tmp_path)
     assert result.returncode == 2
     assert "No such option" in result.stderr and "odwatch failed" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["users", "disable", "nobody"],
+    ["users", "unthrottle", "--address", "not-an-address"],
+    ["alerts", "show", "zzz"],
+    ["detect", "--since", "yesterday-ish"],
+])
+def test_a_refused_command_exits_2(tmp_path, args):
+    result = run([str(ODWATCH), *args], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() and "Traceback" not in result.stderr

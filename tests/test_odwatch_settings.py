@@ -35,8 +35,9 @@ def test_the_defaults_an_operator_may_tune():
     settings = Settings()
     assert (settings.spool_every_s, settings.detect_every_s, settings.evaluate_every_s) == (30, 900, 60)
     assert settings.cache_entries == 256
-    assert (settings.signin_max_failures, settings.signin_window_minutes, settings.signin_lockout_minutes,
-            settings.min_password_length) == (5, 15, 15, 8)
+    assert (settings.signin_free_failures, settings.signin_first_delay_s, settings.signin_max_delay_s,
+            settings.signin_window_minutes, settings.min_password_length) == (5, 2, 900, 60, 8)
+    assert settings.signin_trusted_header == "" and settings.audit_checkpoint_every_s == 600
 
 
 def test_toml_keys_are_read_and_the_environment_wins(tmp_path, environment):
@@ -97,9 +98,10 @@ def test_the_jobs_run_at_the_intervals_of_the_settings(environment):
     environment.setenv("ODWATCH_SPOOL_EVERY_S", "11")
     environment.setenv("ODWATCH_DETECT_EVERY_S", "22")
     environment.setenv("ODWATCH_EVALUATE_EVERY_S", "33")
+    environment.setenv("ODWATCH_AUDIT_CHECKPOINT_EVERY_S", "44")
     scheduler = jobs.build_scheduler(get_settings())
     assert {name: status.every_s for name, status in scheduler.jobs.items()} == {
-        "spool_ingest": 11, "detectors": 22, "evaluation": 33}
+        "spool_ingest": 11, "detectors": 22, "evaluation": 33, "audit_checkpoint": 44}
 
 
 def run_odwatch(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -76,6 +76,8 @@ def test_cluster_ddl_is_replicated_and_distributed():
     assert "ingest_batches" in altered
     assert any(s.startswith("ALTER TABLE alerts ON CLUSTER `city` ADD COLUMN") for s in alters)
     assert any(s.startswith("ALTER TABLE usage_daily_dataset_local ON CLUSTER") for s in alters)
+    assert not any(s.startswith("ALTER TABLE usage_daily_dataset ON CLUSTER") for s in alters)
+    assert any(s.startswith("ALTER TABLE audit_log ON CLUSTER `city` ADD COLUMN") for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
     views = [s for s in statements if "MATERIALIZED VIEW" in s and "access_log" in s]
