@@ -13,6 +13,7 @@ from rich.table import Table
 
 import reports.cli_quality
 from odwatch.errors import UserError
+from warehouse import audit
 
 console = Console()
 report_app = typer.Typer(help="Export reports: annual assessment, consumer usage report, "
@@ -33,8 +34,6 @@ def _settings():
 
 def _audit_export(client, kind: str, out: Path, detail: dict) -> None:
     # 第二十五条: every export of supervision data is traceable to who ran it.
-    from warehouse import audit
-
     audit.record_cli(client, "export", kind, str(out), detail)
 
 
@@ -79,7 +78,7 @@ def evaluate(
     if publish and finalize:
         raise UserError("Choose one of --publish and --finalize.")
     client, settings = _client(), _settings()
-    actor = f"cli:{getpass.getuser()}"
+    actor = audit.cli_actor()
     with console.status(f"Evaluating {year}..."):
         if publish:
             evaluation = evaluation_store.publish(client, settings, year, actor)
