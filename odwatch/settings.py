@@ -229,6 +229,8 @@ class Settings(BaseSettings):
     spool_every_s: int = Field(30, ge=1)
     detect_every_s: int = Field(900, ge=1)
     evaluate_every_s: int = Field(60, ge=1)
+    # Notifications (when channels are configured): also right after every detector run.
+    notify_every_s: int = Field(60, ge=1)
     # Results of data functions kept by warehouse.cache, across all sessions of the process.
     cache_entries: int = Field(256, ge=1)
     # Sign-in: after this many failures within the window, refused for the lockout.

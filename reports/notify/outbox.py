@@ -61,8 +61,12 @@ ATTEMPT_COLUMNS = ["message_id", "channel", "kind", "attempt", "at", "ok", "stat
 # Alert groups by Shanghai day of their windows, with what a message says about them. `$where`
 # narrows the groups: not yet seen (new groups), or one group-day (escalation).
 GROUP_DAYS = """
-SELECT g.*, c.name AS consumer_name, toString(c.kind) AS consumer_kind, d.name AS dataset_name,
-       ag.name AS agency_name
+SELECT g.group_key AS group_key, g.day AS day, g.category AS category, g.article AS article,
+       g.severity AS severity, g.consumer_id AS consumer_id, g.key_id AS key_id, g.client_ip AS client_ip,
+       g.dataset_id AS dataset_id, g.agency_id AS agency_id, g.alerts AS alerts,
+       g.new_alert_ids AS new_alert_ids, g.first_window AS first_window, g.last_window AS last_window,
+       g.latest_alert_id AS latest_alert_id, c.name AS consumer_name, toString(c.kind) AS consumer_kind,
+       d.name AS dataset_name, ag.name AS agency_name
 FROM (
     SELECT a.group_key                                   AS group_key,
            toDate(a.window_start, 'Asia/Shanghai')       AS day,
