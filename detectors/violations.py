@@ -513,9 +513,10 @@ ORDER BY consumer_id
 VERDICTS = """
 SELECT a.alert_id AS alert_id, toString(a.category) AS category, toString(a.severity) AS severity,
        a.consumer_id AS consumer_id, a.dataset_id AS dataset_id, a.agency_id AS agency_id,
-       a.window_start AS window_start, toString(e.status) AS status, e.at AS decided_at
+       a.window_start AS window_start, toString(e.status) AS status, e.last_at AS decided_at
 FROM alerts AS a FINAL
-INNER JOIN (SELECT alert_id, argMax(status, at) AS status, max(at) AS at FROM alert_events GROUP BY alert_id)
+INNER JOIN (SELECT alert_id, argMax(status, at) AS status, max(at) AS last_at FROM alert_events
+            GROUP BY alert_id)
         AS e ON e.alert_id = a.alert_id
 WHERE a.consumer_id IN {consumer_ids:Array(String)} AND e.status IN ('confirmed', 'dismissed')
 ORDER BY decided_at DESC
