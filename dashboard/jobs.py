@@ -168,8 +168,8 @@ def build_scheduler(settings: Settings) -> Scheduler:
     scheduler.add("evaluation", settings.evaluate_every_s, evaluation_job,
                   first_in_s=min(settings.evaluate_every_s, 30))
     if settings.notify.channels:
-        scheduler.add("notify", settings.notify_every_s, notify_job, first_in_s=min(settings.notify_every_s, 60),
-                      own_thread=True)
+        scheduler.add("notify", settings.notify_every_s, notify_job,
+                      first_in_s=min(settings.notify_every_s, 60), own_thread=True)
     return scheduler
 
 

@@ -295,7 +295,8 @@ EVIDENCE_TYPES: dict[str, tuple[str, ...]] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
     "text/plain": (".txt", ".csv", ".log", ".eml"),
 }
-_OOXML_PARTS = {"word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+_OOXML_PARTS = {
+    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                 "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -603,6 +604,27 @@ def offender_history(client: Client, *, consumer_id: str = "", credit_code: str 
 
 
 # ---- reads ----------------------------------------------------------------------------------------
+
+CONSUMER_CHOICES = """
+SELECT consumer_id, name, toString(kind) AS kind, credit_code
+FROM consumers FINAL
+ORDER BY consumer_id
+"""
+
+DATASET_CHOICES = """
+SELECT dataset_id, name, agency_id
+FROM datasets FINAL
+ORDER BY dataset_id
+"""
+
+
+def consumer_choices(client: Client) -> list[dict]:
+    """Every registered consumer (id, name, kind, credit code), for choosing whom a record is about."""
+    return _rows(client.query(CONSUMER_CHOICES))
+
+
+def dataset_choices(client: Client) -> list[dict]:
+    return _rows(client.query(DATASET_CHOICES))
 
 VIOLATIONS = """
 SELECT

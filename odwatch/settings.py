@@ -183,8 +183,9 @@ class NotifySettings(Strict):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"two channels are named {twice[0]!r}")
-        for where, wanted in [("escalation.channels", self.escalation.channels),
-                              *[(f"schedules[{i}].channels", s.channels) for i, s in enumerate(self.schedules)]]:
+        wanted_by = [("escalation.channels", self.escalation.channels),
+                     *[(f"schedules[{i}].channels", s.channels) for i, s in enumerate(self.schedules)]]
+        for where, wanted in wanted_by:
             unknown = [n for n in wanted if n not in names]
             if unknown:
                 raise ValueError(f"{where} names {unknown[0]!r}, which is not a channel "

@@ -193,7 +193,8 @@ def notify_test(
         return
     reason = client.query("SELECT argMax(reason, at) FROM notify_attempts WHERE message_id = {id:String}",
                           parameters={"id": message_id}).result_rows[0][0]
-    Console(stderr=True).print(f"The test message to {chosen.name} failed: {reason}", style="red", markup=False)
+    Console(stderr=True).print(f"The test message to {chosen.name} failed: {reason}", style="red",
+                               markup=False)
     raise typer.Exit(1)
 
 

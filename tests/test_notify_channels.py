@@ -10,7 +10,14 @@ import json
 from datetime import datetime
 
 import pytest
-from notify_receivers import DINGTALK_SECRET, HttpReceiver, Mailbox, free_port, self_signed_certificate, smtp_server
+from notify_receivers import (
+    DINGTALK_SECRET,
+    HttpReceiver,
+    Mailbox,
+    free_port,
+    self_signed_certificate,
+    smtp_server,
+)
 
 from odwatch.clock import SHANGHAI
 from odwatch.settings import ChannelSettings

@@ -201,7 +201,8 @@ def month_figures(client: Client, first: date, last: date) -> MonthFigures:
     verdicts = _rows(client, VERDICTS, params)[0]
     figures.confirmed, figures.dismissed = int(verdicts["confirmed"]), int(verdicts["dismissed"])
     figures.escalated = int(verdicts["escalated"])
-    figures.violations = [{**r, "violations": int(r["violations"])} for r in _rows(client, VIOLATIONS, params)]
+    figures.violations = [{**r, "violations": int(r["violations"])}
+                          for r in _rows(client, VIOLATIONS, params)]
     figures.new_measures = {k: int(v) for k, v in _rows(client, NEW_MEASURES, params)[0].items()}
     month_end = datetime.combine(last + timedelta(days=1), time(0), clock.SHANGHAI)
     listing = enforcement_list(client, at=month_end - timedelta(seconds=1))
@@ -235,12 +236,15 @@ def change_text(current: float | int | None, previous: float | int | None, *, sh
         return "不可比"
     if share:
         points = 100 * (current - previous)
-        return "持平" if abs(points) < 0.005 else f"{'上升' if points > 0 else '下降'} {abs(points):.2f} 个百分点"
+        if abs(points) < 0.005:
+            return "持平"
+        return f"{'上升' if points > 0 else '下降'} {abs(points):.2f} 个百分点"
     difference = current - previous
     if difference == 0:
         return "持平"
     direction = "增加" if difference > 0 else "减少"
-    amount = f"{abs(difference):,.0f}{unit}" if isinstance(difference, int) else f"{abs(difference):,.1f}{unit}"
+    digits = 0 if isinstance(difference, int) else 1
+    amount = f"{abs(difference):,.{digits}f}{unit}"
     if not previous:
         return f"{direction} {amount}（上月为零）"
     return f"{direction} {amount}（{abs(difference) / previous:.1%}）"
@@ -256,7 +260,8 @@ def key_rows(report: OperationReport) -> list[list[Any]]:
         ["可用率", percent(c.availability), percent(p.availability),
          change_text(c.availability, p.availability, share=True)],
         ["调用总量（次）", c.calls, p.calls, change_text(c.calls, p.calls, unit="次")],
-        ["错误率", percent(c.error_rate), percent(p.error_rate), change_text(c.error_rate, p.error_rate, share=True)],
+        ["错误率", percent(c.error_rate), percent(p.error_rate),
+         change_text(c.error_rate, p.error_rate, share=True)],
         ["响应时间中位数（毫秒）", round(c.latency[0], 1), round(p.latency[0], 1),
          change_text(round(c.latency[0], 1), round(p.latency[0], 1), unit="毫秒")],
         ["响应时间第95百分位（毫秒）", round(c.latency[1], 1), round(p.latency[1], 1),
@@ -267,7 +272,8 @@ def key_rows(report: OperationReport) -> list[list[Any]]:
         ["监测告警（条）", alerts_c, alerts_p, change_text(alerts_c, alerts_p, unit="条")],
         ["违法违规记录（起）", c.violation_count, p.violation_count,
          change_text(c.violation_count, p.violation_count, unit="起")],
-        ["月末在执行的限制、关闭措施（个密钥）", in_force_c, in_force_p, change_text(in_force_c, in_force_p, unit="个")],
+        ["月末在执行的限制、关闭措施（个密钥）", in_force_c, in_force_p,
+         change_text(in_force_c, in_force_p, unit="个")],
     ]
 
 
@@ -280,12 +286,14 @@ def _overview(report: OperationReport) -> list:
     c = report.current
     label = month_label(c.first)
     availability = percent(c.availability)
-    text = (f"{label}，开放平台共受理调用 {c.calls:,} 次，可用率 {availability}，错误率 {percent(c.error_rate)}，"
+    text = (f"{label}，开放平台共受理调用 {c.calls:,} 次，可用率 {availability}，"
+            f"错误率 {percent(c.error_rate)}，"
             f"响应时间中位数 {c.latency[0]:.1f} 毫秒、第95百分位 {c.latency[1]:.1f} 毫秒。"
             f"可用率低于 {percent(AVAILABILITY_TARGET, 1)} 的有 {c.days_below_target} 天。"
             f"本月新增利用主体 {sum(c.new_consumers.values())} 个；监测发现告警 {sum(c.alerts.values())} 条"
             f"（{c.alert_groups} 组），其中严重 {c.alerts.get('critical', 0)} 条；认定违规 {c.confirmed} 条、"
-            f"排除 {c.dismissed} 条，超时未处置升级通知 {c.escalated} 条；记录违法违规行为 {c.violation_count} 起。")
+            f"排除 {c.dismissed} 条，超时未处置升级通知 {c.escalated} 条；"
+            f"记录违法违规行为 {c.violation_count} 起。")
     return [
         doc.Heading("一、总体情况"),
         doc.Paragraph(text),
@@ -326,20 +334,25 @@ def _usage(report: OperationReport) -> list:
     ]
 
 
+def _violation_row(row: dict[str, Any]) -> list[Any]:
+    return [SOURCE_LABELS.get(row["source"], "其他来源"), f"第三十一条{doc.number(2, row['category'])}",
+            row["violations"]]
+
+
 def _security(report: OperationReport) -> list:
     c, p = report.current, report.previous
     alert_rows = [[SEVERITY_LABELS[s], c.alerts.get(s, 0), p.alerts.get(s, 0),
                    change_text(c.alerts.get(s, 0), p.alerts.get(s, 0), unit="条")]
                   for s in reversed(SEVERITIES)]
-    violation_rows = [[SOURCE_LABELS.get(v["source"], "其他来源"), f"第三十一条{doc.number(2, v['category'])}",
-                       v["violations"]] for v in c.violations]
-    measures = (f"本月新采取限制数据获取权限措施 {c.new_measures.get('restrict', 0)} 项、关闭数据获取权限措施 "
-                f"{c.new_measures.get('close', 0)} 项；月末仍在执行的有：限制 {c.in_force.get('restricted', 0)} "
-                f"个密钥、关闭 {c.in_force.get('closed', 0)} 个密钥。")
+    violation_rows = [_violation_row(v) for v in c.violations]
+    measures = (f"本月新采取限制数据获取权限措施 {c.new_measures.get('restrict', 0)} 项、"
+                f"关闭数据获取权限措施 {c.new_measures.get('close', 0)} 项；月末仍在执行的有："
+                f"限制 {c.in_force.get('restricted', 0)} 个密钥、关闭 {c.in_force.get('closed', 0)} 个密钥。")
     return [
         doc.Heading("四、安全监测与违规处置"),
         doc.Heading("（一）监测告警", 2),
-        doc.Table(["严重程度", "本月（条）", "上月（条）", "较上月"], alert_rows, widths=[1.4, 1.4, 1.4, 2.6]),
+        doc.Table(["严重程度", "本月（条）", "上月（条）", "较上月"], alert_rows,
+                  widths=[1.4, 1.4, 1.4, 2.6]),
         doc.Heading("（二）违法违规记录", 2),
         doc.Table(["来源", "情形", "记录数（起）"], violation_rows or [["—", "本月无记录", 0]],
                   widths=[2, 3, 1.4]),
@@ -383,8 +396,7 @@ def operation_sheets(report: OperationReport) -> list[Sheet]:
                  r["p95"]] for r in c.channels]
     top = [[n, r["dataset"] or "未登记数据集", r["agency"] or "", r["calls"], r["downloads"]]
            for n, r in enumerate(c.top_datasets, start=1)]
-    violations = [[SOURCE_LABELS.get(v["source"], "其他来源"), f"第三十一条{doc.number(2, v['category'])}",
-                   v["violations"]] for v in c.violations]
+    violations = [_violation_row(v) for v in c.violations]
     return [
         Sheet("说明", [Column("项目", width=24), Column("内容", width=80)], explanation),
         Sheet("关键指标", [Column("指标"), Column("本月"), Column("上月"), Column("较上月")],

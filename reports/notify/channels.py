@@ -225,7 +225,8 @@ def _email(channel: ChannelSettings, addresses: list[str], password: str, body: 
 
 
 def _smtp_text(reply: bytes | str) -> str:
-    return (reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply))[:REPLY_SNIPPET]
+    text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply)
+    return text[:REPLY_SNIPPET]
 
 
 def send(channel: ChannelSettings, body: dict[str, Any], attachment: Path | None = None,

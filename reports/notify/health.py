@@ -58,7 +58,8 @@ def channel_problems(settings: Settings, environ: Mapping[str, str] | None = Non
             if name and not environ.get(name):
                 problems.append(f"{where}.{key}: the environment variable {name} is not set")
         if channel.kind == "email" and channel.smtp_user and not channel.password_env:
-            problems.append(f"{where}.password_env: smtp_user is set, so name the variable holding its password")
+            problems.append(f"{where}.password_env: smtp_user is set, so name the variable that holds "
+                            "its password")
         if channel.ca_file and not Path(channel.ca_file).is_file():
             problems.append(f"{where}.ca_file: {channel.ca_file} is not a file")
     return problems

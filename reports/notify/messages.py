@@ -129,7 +129,8 @@ def _group_lines(group: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _group_data(group: dict[str, Any], link: str) -> dict[str, Any]:
     return {"group_key_hash": group["group_id"], "category": group["category"], "severity": group["severity"],
-            "alerts": group["alerts"], "alert_id": group["latest_alert_id"], "dataset_id": group["dataset_id"],
+            "alerts": group["alerts"], "alert_id": group["latest_alert_id"],
+            "dataset_id": group["dataset_id"],
             "agency_id": group["agency_id"], "day": group["day"].isoformat(), "entity": entity_label(group),
             "link": link}
 
@@ -139,8 +140,8 @@ def alert_group_message(group: dict[str, Any], dashboard_url: str) -> Message:
     link = alert_link(dashboard_url, group["latest_alert_id"])
     title = t("notify.alert.subject", severity=severity_label(group["severity"]),
               category=category_label(group["category"]), entity=entity_label(group))
-    return Message("alert_group", title, _group_lines(group), t("notify.alert.intro"), link, group["severity"],
-                   _group_data(group, link))
+    return Message("alert_group", title, _group_lines(group), t("notify.alert.intro"), link,
+                   group["severity"], _group_data(group, link))
 
 
 def escalation_message(group: dict[str, Any], dashboard_url: str, first_seen: datetime,
@@ -148,10 +149,12 @@ def escalation_message(group: dict[str, Any], dashboard_url: str, first_seen: da
     link = alert_link(dashboard_url, group["latest_alert_id"])
     title = t("notify.escalation.subject", severity=severity_label(group["severity"]),
               category=category_label(group["category"]), entity=entity_label(group))
-    intro = t("notify.escalation.intro", since=format_datetime(first_seen), deadline=format_datetime(deadline))
+    intro = t("notify.escalation.intro", since=format_datetime(first_seen),
+              deadline=format_datetime(deadline))
     lines = [*_group_lines(group), (t("notify.field.first_seen"), format_datetime(first_seen)),
              (t("notify.field.deadline"), format_datetime(deadline))]
-    data = {**_group_data(group, link), "first_seen": first_seen.isoformat(), "deadline": deadline.isoformat()}
+    data = {**_group_data(group, link), "first_seen": first_seen.isoformat(),
+            "deadline": deadline.isoformat()}
     return Message("escalation", title, lines, intro, link, group["severity"], data)
 
 
@@ -184,5 +187,6 @@ def agency_digest_message(month: str, agency_name: str, agency_id: str, figures:
 
 def test_message(channel_name: str, at: datetime, dashboard_url: str) -> Message:
     return Message("test", t("notify.test.subject"),
-                   [(t("notify.field.channel"), channel_name), (t("notify.field.sent_at"), format_datetime(at))],
+                   [(t("notify.field.channel"), channel_name),
+                    (t("notify.field.sent_at"), format_datetime(at))],
                    t("notify.test.intro"), dashboard_url, "", {"channel": channel_name})

@@ -54,7 +54,8 @@ MAX_DUE_PER_RUN = 5000
 GROUP_COLUMNS = ["group_key", "day", "category", "severity", "agency_id", "consumer_id", "first_seen_at",
                  "escalated_at", "updated_at"]
 OUTBOX_COLUMNS = ["message_id", "channel", "kind", "subject_key", "severity", "subject", "body", "attachment",
-                  "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at", "updated_at"]
+                  "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at",
+                  "updated_at"]
 ATTEMPT_COLUMNS = ["message_id", "channel", "kind", "attempt", "at", "ok", "status_code", "reason",
                    "elapsed_ms"]
 
@@ -72,8 +73,8 @@ FROM (
            toDate(a.window_start, 'Asia/Shanghai')       AS day,
            any(a.category)                               AS category,
            any(a.article)                                AS article,
-           ['low', 'medium', 'high', 'critical'][max(indexOf(['low', 'medium', 'high', 'critical'], a.severity))]
-                                                         AS severity,
+           ['low', 'medium', 'high', 'critical'][
+               max(indexOf(['low', 'medium', 'high', 'critical'], a.severity))] AS severity,
            any(a.consumer_id) AS consumer_id, any(a.key_id) AS key_id, any(a.client_ip) AS client_ip,
            any(a.dataset_id) AS dataset_id, any(a.agency_id) AS agency_id,
            count()                                       AS alerts,
@@ -95,7 +96,8 @@ LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS ag ON ag.agency_id = g
 ORDER BY g.day, g.group_key
 """
 UNSEEN = """a.window_end >= toDateTime({since:Int64}, 'Asia/Shanghai')
-      AND (a.group_key, toDate(a.window_start, 'Asia/Shanghai')) NOT IN (SELECT group_key, day FROM notify_groups)"""
+      AND (a.group_key, toDate(a.window_start, 'Asia/Shanghai'))
+          NOT IN (SELECT group_key, day FROM notify_groups)"""
 ONE_GROUP_DAY = """a.group_key = {group_key:String}
       AND toDate(a.window_start, 'Asia/Shanghai') = {day:Date}"""
 
@@ -129,31 +131,32 @@ CHANNEL_ALERTS = """
 (empty({categories:Array(String)}) OR has({categories:Array(String)}, toString(category)))
   AND (empty({agencies:Array(String)}) OR has({agencies:Array(String)}, agency_id))"""
 DIGEST = f"""
+WITH channel_alerts AS (SELECT alert_id FROM alerts FINAL WHERE {CHANNEL_ALERTS})
 SELECT
     (SELECT count() FROM alerts FINAL
-     WHERE toDate(window_start, 'Asia/Shanghai') = {{day:Date}} AND {CHANNEL_ALERTS})            AS opened,
+     WHERE toDate(window_start, 'Asia/Shanghai') = {{day:Date}} AND {CHANNEL_ALERTS}) AS opened,
     (SELECT count() FROM alerts FINAL
      WHERE toDate(window_start, 'Asia/Shanghai') = {{day:Date}} AND severity = 'critical'
-       AND {CHANNEL_ALERTS})                                                                   AS critical,
-    (SELECT countIf(ev.action = 'acknowledge') FROM alert_events AS ev
-     WHERE toDate(ev.at, 'Asia/Shanghai') = {{day:Date}}
-       AND ev.alert_id IN (SELECT alert_id FROM alerts FINAL WHERE {CHANNEL_ALERTS}))          AS acknowledged,
-    (SELECT countIf(ev.action = 'confirm') FROM alert_events AS ev
-     WHERE toDate(ev.at, 'Asia/Shanghai') = {{day:Date}}
-       AND ev.alert_id IN (SELECT alert_id FROM alerts FINAL WHERE {CHANNEL_ALERTS}))          AS confirmed,
-    (SELECT countIf(ev.action = 'dismiss') FROM alert_events AS ev
-     WHERE toDate(ev.at, 'Asia/Shanghai') = {{day:Date}}
-       AND ev.alert_id IN (SELECT alert_id FROM alerts FINAL WHERE {CHANNEL_ALERTS}))          AS dismissed,
-    (SELECT countIf(ev.action = 'escalate') FROM alert_events AS ev
-     WHERE toDate(ev.at, 'Asia/Shanghai') = {{day:Date}}
-       AND ev.alert_id IN (SELECT alert_id FROM alerts FINAL WHERE {CHANNEL_ALERTS}))          AS escalated,
+       AND {CHANNEL_ALERTS}) AS critical,
+    (SELECT countIf(action = 'acknowledge') FROM alert_events
+     WHERE toDate(at, 'Asia/Shanghai') = {{day:Date}}
+       AND alert_id IN (SELECT alert_id FROM channel_alerts)) AS acknowledged,
+    (SELECT countIf(action = 'confirm') FROM alert_events
+     WHERE toDate(at, 'Asia/Shanghai') = {{day:Date}}
+       AND alert_id IN (SELECT alert_id FROM channel_alerts)) AS confirmed,
+    (SELECT countIf(action = 'dismiss') FROM alert_events
+     WHERE toDate(at, 'Asia/Shanghai') = {{day:Date}}
+       AND alert_id IN (SELECT alert_id FROM channel_alerts)) AS dismissed,
+    (SELECT countIf(action = 'escalate') FROM alert_events
+     WHERE toDate(at, 'Asia/Shanghai') = {{day:Date}}
+       AND alert_id IN (SELECT alert_id FROM channel_alerts)) AS escalated,
     (SELECT count() FROM violations FINAL
      WHERE toDate(recorded_at, 'Asia/Shanghai') = {{day:Date}}
-       AND (empty({{agencies:Array(String)}}) OR has({{agencies:Array(String)}}, agency_id)))  AS violations,
+       AND (empty({{agencies:Array(String)}}) OR has({{agencies:Array(String)}}, agency_id))) AS violations,
     (SELECT count() FROM alerts AS a FINAL
      LEFT JOIN (SELECT alert_id, argMax(status, at) AS status FROM alert_events GROUP BY alert_id) AS e
             ON e.alert_id = a.alert_id
-     WHERE (e.alert_id = '' OR e.status IN ('new', 'acknowledged')) AND {CHANNEL_ALERTS})      AS open_now
+     WHERE (e.alert_id = '' OR e.status IN ('new', 'acknowledged')) AND {CHANNEL_ALERTS}) AS open_now
 """
 
 AGENCIES = "SELECT agency_id, name FROM agencies FINAL ORDER BY agency_id"
@@ -217,8 +220,8 @@ def _new_message(channel: ChannelSettings, kind: str, subject_key: str, make: Ca
     moment = _ms(now)
     body = messages.in_language(channel.language, lambda: make().rendered())
     return [message_id(channel.name, kind, subject_key), channel.name, kind, subject_key, body["severity"],
-            body["title"], json.dumps(body, ensure_ascii=False, default=str), attachment, "pending", 0, moment,
-            "", moment, None, moment]
+            body["title"], json.dumps(body, ensure_ascii=False, default=str), attachment, "pending", 0,
+            moment, "", moment, None, moment]
 
 
 def queue_messages(client: Client, rows: list[list[Any]]) -> int:
@@ -481,7 +484,8 @@ def _record(client: Client, settings: Settings, batch: list[tuple[dict[str, Any]
         elif final or number >= settings.notify.max_attempts:
             status, next_at, summary.failed = "failed", at, summary.failed + 1
         else:
-            status, next_at, summary.retrying = "pending", at + backoff(number, settings), summary.retrying + 1
+            status, next_at = "pending", at + backoff(number, settings)
+            summary.retrying += 1
         versions.append([message["message_id"], message["channel"], message["kind"], message["subject_key"],
                          message["severity"], message["subject"], message["body"], message["attachment"],
                          status, number, next_at, outcome.reason, _ms(message["created_at"]),
@@ -489,7 +493,8 @@ def _record(client: Client, settings: Settings, batch: list[tuple[dict[str, Any]
     client.insert("notify_attempts", attempts, column_names=ATTEMPT_COLUMNS)
     client.insert("notify_outbox", versions, column_names=OUTBOX_COLUMNS)
     for (message, outcome), version in zip(batch, versions, strict=True):
-        action = "notify.sent" if outcome.ok else ("notify.failed" if version[8] == "failed" else "notify.retry")
+        action = ("notify.sent" if outcome.ok
+                  else "notify.failed" if version[8] == "failed" else "notify.retry")
         audit.record(client, ACTOR, action, "notification", message["message_id"], {
             "channel": message["channel"], "kind": message["kind"], "attempt": version[9],
             "status_code": outcome.code, "reason": outcome.reason, "elapsed_ms": outcome.elapsed_ms})
@@ -535,7 +540,8 @@ def queue_test_message(client: Client, settings: Settings, channel: ChannelSetti
     import uuid
 
     moment = clock.shanghai(now) if now else clock.now()
+    url = settings.notify.dashboard_url
     row = _new_message(channel, "test", uuid.uuid4().hex,
-                       lambda: messages.test_message(channel.name, moment, settings.notify.dashboard_url), moment)
+                       lambda: messages.test_message(channel.name, moment, url), moment)
     queue_messages(client, [row])
     return row[0]
