@@ -18,7 +18,6 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors.violations import enforcement_list
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
@@ -37,7 +36,6 @@ SEVERITY_LABELS = {"critical": "严重", "high": "高", "medium": "中", "low": 
 CHANNEL_LABELS = {"api": "接口调用", "download": "文件下载"}
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "其他组织", "": "未登记类型"}
 SOURCE_LABELS = {"alert": "监测告警确认", "report": "举报", "complaint": "投诉", "inspection": "检查"}
-KEY_STATUS_LABELS = {"restricted": "限制数据获取权限", "closed": "关闭数据获取权限"}
 
 TRAFFIC = """
 SELECT sum(calls) AS calls, sum(errors) AS errors, sum(server_errors) AS server_errors,
@@ -106,6 +104,15 @@ GROUP BY source, category
 ORDER BY source, category
 """
 
+# Measures in force at the end of a month: started by then and not yet ended (read from the
+# measures themselves, so a past month reads as it was, whatever the keys' state today).
+IN_FORCE = """
+SELECT countIf(action = 'restrict') AS restricted, countIf(action = 'close') AS closed
+FROM measures FINAL
+WHERE starts_at < toDateTime({end:Int64}, 'Asia/Shanghai')
+  AND (ends_at IS NULL OR ends_at >= toDateTime({end:Int64}, 'Asia/Shanghai'))
+"""
+
 NEW_MEASURES = """
 SELECT countIf(action = 'restrict') AS restrict, countIf(action = 'close') AS close
 FROM measures FINAL
@@ -151,7 +158,7 @@ class MonthFigures:
     escalated: int = 0
     violations: list[dict[str, Any]] = field(default_factory=list)     # source, category, violations
     new_measures: dict[str, int] = field(default_factory=dict)
-    in_force: dict[str, int] = field(default_factory=dict)             # key status at the month's end
+    in_force: dict[str, int] = field(default_factory=dict)             # measures at the month's end
 
     @property
     def availability(self) -> float | None:
@@ -205,8 +212,8 @@ def month_figures(client: Client, first: date, last: date) -> MonthFigures:
                           for r in _rows(client, VIOLATIONS, params)]
     figures.new_measures = {k: int(v) for k, v in _rows(client, NEW_MEASURES, params)[0].items()}
     month_end = datetime.combine(last + timedelta(days=1), time(0), clock.SHANGHAI)
-    listing = enforcement_list(client, at=month_end - timedelta(seconds=1))
-    figures.in_force = {s: sum(1 for k in listing if k["status"] == s) for s in KEY_STATUS_LABELS}
+    figures.in_force = {k: int(v) for k, v in
+                        _rows(client, IN_FORCE, {"end": clock.epoch(month_end)})[0].items()}
     return figures
 
 
@@ -272,7 +279,7 @@ def key_rows(report: OperationReport) -> list[list[Any]]:
         ["监测告警（条）", alerts_c, alerts_p, change_text(alerts_c, alerts_p, unit="条")],
         ["违法违规记录（起）", c.violation_count, p.violation_count,
          change_text(c.violation_count, p.violation_count, unit="起")],
-        ["月末在执行的限制、关闭措施（个密钥）", in_force_c, in_force_p,
+        ["月末在执行的限制、关闭措施（项）", in_force_c, in_force_p,
          change_text(in_force_c, in_force_p, unit="个")],
     ]
 
@@ -347,7 +354,8 @@ def _security(report: OperationReport) -> list:
     violation_rows = [_violation_row(v) for v in c.violations]
     measures = (f"本月新采取限制数据获取权限措施 {c.new_measures.get('restrict', 0)} 项、"
                 f"关闭数据获取权限措施 {c.new_measures.get('close', 0)} 项；月末仍在执行的有："
-                f"限制 {c.in_force.get('restricted', 0)} 个密钥、关闭 {c.in_force.get('closed', 0)} 个密钥。")
+                f"限制数据获取权限 {c.in_force.get('restricted', 0)} 项、"
+                f"关闭数据获取权限 {c.in_force.get('closed', 0)} 项。")
     return [
         doc.Heading("四、安全监测与违规处置"),
         doc.Heading("（一）监测告警", 2),
