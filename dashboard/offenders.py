@@ -40,8 +40,12 @@ def _violations_frame(rows: list[dict]) -> pl.DataFrame:
 
 
 def offender_panel(client: Client, consumer_id: str = "", credit_code: str = "",
-                   key: str = "offender") -> None:
-    """The history of one consumer (or credit code), in a bordered box; a caption for anonymous traffic."""
+                   key: str = "offender", deciding: bool = True) -> None:
+    """The history of one consumer (or credit code), in a bordered box; a caption for anonymous traffic.
+
+    `deciding`: a violation is about to be decided (an open alert, a new record), so the panel says
+    which violation it would be and what the repeat-offence rule proposes; otherwise only the history.
+    """
     if not consumer_id and not credit_code:
         st.caption(t("offender.anonymous"))
         return
@@ -55,9 +59,11 @@ def offender_panel(client: Client, consumer_id: str = "", credit_code: str = "",
             st.caption(t("offender.unknown", consumer=consumer_id or credit_code))
             return
         name = mask_name(history.name or consumer_id, history.kind or None)
-        if history.recent:
+        if history.recent and deciding:
             st.warning(t("offender.repeat", name=name, months=months, n=history.recent,
                          next=history.next_ordinal))
+        elif history.recent:
+            st.warning(t("offender.recent_only", name=name, months=months, n=history.recent))
         else:
             st.caption(t("offender.first", name=name, months=months))
         columns = st.columns(5)
@@ -69,7 +75,7 @@ def offender_panel(client: Client, consumer_id: str = "", credit_code: str = "",
         if len(history.consumer_ids) > 1:
             st.caption(t("offender.accounts", code=history.credit_code,
                          accounts="、".join(history.consumer_ids)))
-        if history.proposal:
+        if history.proposal and deciding:
             st.info(t("offender.proposal", n=history.proposal["ordinal"], months=months,
                       measure=_measure(history.proposal)))
         if history.violations:

@@ -103,7 +103,8 @@ class HttpReceiver:
     def route_dingtalk(self, body: dict, query: dict) -> tuple[int, dict]:
         timestamp, sign = query.get("timestamp", ""), query.get("sign", "")
         to_sign = f"{timestamp}\n{DINGTALK_SECRET}".encode()
-        expected = base64.b64encode(hmac.new(DINGTALK_SECRET.encode(), to_sign, hashlib.sha256).digest()).decode()
+        digest = hmac.new(DINGTALK_SECRET.encode(), to_sign, hashlib.sha256).digest()
+        expected = base64.b64encode(digest).decode()
         if not timestamp or sign != expected:           # parse_qsl has already URL-decoded the sign
             return 200, {"errcode": 310000, "errmsg": "sign not match"}
         markdown = body.get("markdown", {})

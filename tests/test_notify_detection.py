@@ -47,7 +47,8 @@ def platform(receiver):
     notify = NotifySettings(
         channels=[ChannelSettings(name="duty", kind="webhook", target=receiver.url("webhook"),
                                   min_severity="critical"),
-                  ChannelSettings(name="lead", kind="wecom", target=receiver.url("wecom"), min_severity="critical")],
+                  ChannelSettings(name="lead", kind="wecom", target=receiver.url("wecom"),
+                                  min_severity="critical")],
         escalation=EscalationSettings(channels=["lead"]),
         schedules=[ScheduleSettings(kind="daily_digest", channels=["duty"], at="08:30")],
         lookback_hours=24 * 400, dashboard_url="https://odwatch.example.gov.cn")
@@ -55,7 +56,8 @@ def platform(receiver):
 
 
 def kinds(client, kind: str, channel: str) -> int:
-    return client.query("SELECT count() FROM notify_outbox FINAL WHERE kind = {k:String} AND channel = {c:String}",
+    return client.query("SELECT count() FROM notify_outbox FINAL "
+                        "WHERE kind = {k:String} AND channel = {c:String}",
                         parameters={"k": kind, "c": channel}).result_rows[0][0]
 
 
@@ -83,7 +85,8 @@ def test_detection_notification_escalation_and_digest(platform, receiver):
     handled = duty[0]["data"]["alert_id"]
     group = store.get_alert(client, handled)["group_key"]
     day = duty[0]["data"]["day"]
-    group_alerts = [a["alert_id"] for a in store.list_alerts(client, store.AlertFilters(group_key=group, limit=None))
+    in_group = store.list_alerts(client, store.AlertFilters(group_key=group, limit=None))
+    group_alerts = [a["alert_id"] for a in in_group
                     if a["window_start"].date().isoformat() == day]
     triage.acknowledge(client, group_alerts, "sam")
     deadline = outbox.escalation_deadline(started, settings.notify.escalation)

@@ -48,8 +48,8 @@ def test_one_message_per_new_group_never_again_for_the_same_window(client, setti
     # Three hourly alerts of one group on one day: one message. A high one: below the channel's minimum.
     store.save_alerts(client, [alert("burst", "critical", "c1", 24, h) for h in (9, 10, 11)]
                       + [alert("scraping", "high", "c2", 24)])
-    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook", target=http.url("webhook"),
-                                                       min_severity="critical"))
+    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook",
+                                                       target=http.url("webhook"), min_severity="critical"))
     first = outbox.run_notifications(client, settings, NOW)
     assert (first.new_groups, first.queued, first.sent) == (2, 1, 1)
     sent = http.bodies("webhook")
@@ -72,22 +72,24 @@ def test_acknowledged_groups_and_old_windows_are_not_announced(client, settings,
     handled = alert("burst", "critical", "c2", 24)
     store.save_alerts(client, [old, handled])
     triage.acknowledge(client, [handled.alert_id], "sam")
-    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook", target=http.url("webhook")))
+    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook",
+                                                       target=http.url("webhook")))
     summary = outbox.run_notifications(client, settings, NOW)
     assert (summary.new_groups, summary.sent) == (0, 0)
 
 
 def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(client, settings, http):
-    settings = with_channels(settings, ChannelSettings(name="flaky", kind="webhook", target=http.url("flaky")),
-                             retry_after_s=30)
+    flaky = ChannelSettings(name="flaky", kind="webhook", target=http.url("flaky"))
+    settings = with_channels(settings, flaky, retry_after_s=30)
     message_id = outbox.queue_test_message(client, settings, settings.notify.channels[0], NOW)
     assert outbox.deliver(client, settings, NOW).retrying == 1
     assert outbox.deliver(client, settings, NOW + timedelta(seconds=10)).retrying == 0      # backing off
     assert outbox.deliver(client, settings, NOW + timedelta(seconds=31)).retrying == 1      # second failure
     assert outbox.deliver(client, settings, NOW + timedelta(seconds=60)).sent == 0          # waits 60 s now
     assert outbox.deliver(client, settings, NOW + timedelta(seconds=92)).sent == 1
-    attempts = client.query("SELECT attempt, ok, status_code FROM notify_attempts WHERE message_id = {m:String} "
-                            "ORDER BY attempt", parameters={"m": message_id}).result_rows
+    attempts = client.query("SELECT attempt, ok, status_code FROM notify_attempts "
+                            "WHERE message_id = {m:String} ORDER BY attempt",
+                            parameters={"m": message_id}).result_rows
     assert attempts == [(1, 0, 503), (2, 0, 503), (3, 1, 200)]
     assert [a for a, m in audit_actions(client) if m == message_id] == ["notify.retry", "notify.retry",
                                                                           "notify.sent"]
@@ -95,8 +97,8 @@ def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(client, 
 
 
 def test_a_channel_gives_up_after_its_last_attempt(client, settings, http):
-    settings = with_channels(settings, ChannelSettings(name="broken", kind="webhook", target=http.url("broken")),
-                             max_attempts=2, retry_after_s=1)
+    broken = ChannelSettings(name="broken", kind="webhook", target=http.url("broken"))
+    settings = with_channels(settings, broken, max_attempts=2, retry_after_s=1)
     outbox.queue_test_message(client, settings, settings.notify.channels[0], NOW)
     assert outbox.deliver(client, settings, NOW).retrying == 1
     assert outbox.deliver(client, settings, NOW + timedelta(seconds=5)).failed == 1
@@ -109,7 +111,7 @@ def test_a_silent_channel_does_not_hold_up_another_and_never_raises(client, sett
         settings,
         ChannelSettings(name="silent", kind="webhook", target=http.url("silent"), timeout_s=1),
         ChannelSettings(name="duty", kind="wecom", target=http.url("wecom")))
-    store.save_alerts(client, [alert("probing", "critical", "c1", 25, 9), alert("probing", "critical", "c2", 25, 9)])
+    store.save_alerts(client, [alert("probing", "critical", c, 25, 9) for c in ("c1", "c2")])
     summary = outbox.run_notifications(client, settings, NOW)
     # Two groups for each channel: the silent one stopped after its first timeout, the other sent both.
     assert (summary.queued, summary.sent, summary.retrying) == (4, 2, 1)

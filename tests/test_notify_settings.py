@@ -74,12 +74,14 @@ def test_channels_escalation_and_schedules_are_read_typed(tmp_path, environment)
     (("min_severity = \"critical\"", "min_severity = \"critical\"\ntargt = \"x\""), "did you mean 'target'?"),
     (("minutes = 20", "minutes = 20\nminuets = 5"), "notify.escalation.minuets"),
     (("minutes = 20", "minutes = 20\nminuets = 5"), "did you mean 'minutes'?"),
-    (("channels = [\"dd\"]", "channels = [\"pager\"]"), "escalation.channels names 'pager', which is not a channel"),
+    (("channels = [\"dd\"]", "channels = [\"pager\"]"),
+     "escalation.channels names 'pager', which is not a channel"),
     (("kind = \"webhook\"", "kind = \"sms\""), "notify.channels[0].kind"),
     (("min_severity = \"critical\"", "min_severity = \"urgent\""), "notify.channels[0].min_severity"),
     (("at = \"08:00\"", "at = \"8 am\""), "at must be a time of day like 09:30"),
     (("target = \"{url}\"", "target = \"ftp://x\""), "target must be an http(s) URL"),
-    (("secret_env = \"ODW_TEST_DD_SECRET\"", "secret_env = \"not a name\""), "is not an environment variable name"),
+    (("secret_env = \"ODW_TEST_DD_SECRET\"", "secret_env = \"not a name\""),
+     "is not an environment variable name"),
 ])
 def test_a_mistake_in_the_notify_tables_names_the_key(tmp_path, environment, change, named):
     old, new = change
@@ -102,7 +104,8 @@ def test_notify_test_and_serve_name_a_missing_secret_at_start(tmp_path):
         done = odwatch(tmp_path, *args, ODWATCH_CONFIG=str(path))
         assert done.returncode == 2, done.stdout + done.stderr
         message = " ".join(done.stderr.split())
-        assert "notify.channels[1] (dd).target_env: the environment variable ODW_TEST_DD_URL is not set" in message
+        expected = "notify.channels[1] (dd).target_env: the environment variable ODW_TEST_DD_URL is not set"
+        assert expected in message
         assert "ODW_TEST_DD_SECRET is not set" in message
         assert "Traceback" not in done.stderr and "Dashboard on" not in done.stdout
 
@@ -111,9 +114,9 @@ def test_notify_test_sends_to_a_real_receiver_and_says_when_it_failed(tmp_path):
     receiver = HttpReceiver().start()
     try:
         path = tmp_path / "odwatch.toml"
-        path.write_text(CHANNELS.format(url=receiver.url("webhook"))
-                        + f'\n[[notify.channels]]\nname = "down"\nkind = "webhook"\ntarget = "{receiver.url("broken")}"\n',
-                        encoding="utf-8")
+        down = ('\n[[notify.channels]]\nname = "down"\nkind = "webhook"\n'
+                f'target = "{receiver.url("broken")}"\n')
+        path.write_text(CHANNELS.format(url=receiver.url("webhook")) + down, encoding="utf-8")
         env = {"ODWATCH_CONFIG": str(path), "ODW_TEST_DD_URL": receiver.url("dingtalk"),
                "ODW_TEST_DD_SECRET": "SEC-test-secret-0123456789"}
         sent = odwatch(tmp_path, "notify", "test", "duty", **env)

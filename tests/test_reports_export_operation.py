@@ -66,7 +66,8 @@ def test_the_pdf_is_an_official_document_comparing_two_months(demo):
     before = first - timedelta(days=1)
     assert f"{first.year}年{first.month}月公共数据开放平台运行情况报告" in text
     assert f"与{before.year}年{before.month}月比较" in text
-    for heading in ("一、总体情况", "二、运行质量", "三、数据利用", "四、安全监测与违规处置", "（一）分渠道错误率与响应时间"):
+    for heading in ("一、总体情况", "二、运行质量", "三、数据利用", "四、安全监测与违规处置",
+                    "（一）分渠道错误率与响应时间"):
         assert heading in text
     assert "第三十七条" in text and "上海市大数据中心" in text and "— 1 —" in text
     if shutil.which("pdffonts"):
@@ -84,7 +85,8 @@ def test_the_docx_has_the_same_headings(demo):
 def test_the_figures_agree_with_the_access_log(demo):
     client, _, files = demo
     first, last = parse_month(last_month())
-    calls, server_errors = client.query(MONTH_TRAFFIC, parameters={"first": first, "last": last}).result_rows[0]
+    params = {"first": first, "last": last}
+    calls, server_errors = client.query(MONTH_TRAFFIC, parameters=params).result_rows[0]
     report = operation_report(client, last_month())
     assert report.current.calls == calls > 0
     assert report.current.availability == pytest.approx(1 - server_errors / calls)
@@ -140,7 +142,8 @@ def test_measures_in_force_at_a_months_end_are_read_as_they_were(client):
     violation = violations.record_violation(client, consumer_id="c1", category=1, actor="sam")
     violations.add_measure(client, violation, "restrict", "sam", days=30,
                            starts_at=datetime(2026, 10, 10, tzinfo=SHANGHAI))          # ends 9 November
-    violations.add_measure(client, violation, "close", "sam", starts_at=datetime(2026, 11, 20, tzinfo=SHANGHAI))
+    violations.add_measure(client, violation, "close", "sam",
+                           starts_at=datetime(2026, 11, 20, tzinfo=SHANGHAI))
     october = month_figures(client, *parse_month("2026-10"))
     november = month_figures(client, *parse_month("2026-11"))
     assert october.in_force == {"restricted": 1, "closed": 0}

@@ -105,20 +105,20 @@ def test_office_and_text_evidence_are_told_by_their_content():
 def test_complaints_and_inspections_link_alerts_and_take_measures(people, settings):
     start = datetime(2026, 11, 20, tzinfo=SHANGHAI)
     alert = Alert(detector_id="scraping", category="scraping", article="第三十条", severity="high", score=3,
-                  title="c2 scraping", window_start=start, window_end=start + timedelta(days=1), consumer_id="c2",
-                  dataset_id="d2")
+                  title="c2 scraping", window_start=start, window_end=start + timedelta(days=1),
+                  consumer_id="c2", dataset_id="d2")
     store.save_alerts(people, [alert])
     complaint = violations.record_from_source(
-        people, source="complaint", category=3, actor="sam", description="泄露患者信息", data_dir=settings.data_dir,
-        max_bytes=MAX, consumer_id="c2", dataset_id="d2", alert_ids=[alert.alert_id], measure="restrict",
-        measure_days=30)
+        people, source="complaint", category=3, actor="sam", description="泄露患者信息",
+        data_dir=settings.data_dir, max_bytes=MAX, consumer_id="c2", dataset_id="d2",
+        alert_ids=[alert.alert_id], measure="restrict", measure_days=30)
     [row] = violations.list_violations(people, source="complaint")
     assert row["violation_id"] == complaint and row["alert_ids"] == [alert.alert_id]
     assert [m["action"] for m in row["measures"]] == ["restrict"]
     with pytest.raises(UserError, match="No alert with id nope"):
-        violations.record_from_source(people, source="inspection", category=1, actor="sam", description="检查",
-                                      data_dir=settings.data_dir, max_bytes=MAX, consumer_id="c2",
-                                      alert_ids=["nope"])
+        violations.record_from_source(people, source="inspection", category=1, actor="sam",
+                                      description="检查", data_dir=settings.data_dir, max_bytes=MAX,
+                                      consumer_id="c2", alert_ids=["nope"])
     with pytest.raises(UserError, match="Unknown source"):
         violations.record_from_source(people, source="alert", category=1, actor="sam", description="x",
                                       data_dir=settings.data_dir, max_bytes=MAX, consumer_id="c2")
@@ -129,7 +129,7 @@ def test_a_companys_accounts_are_one_offender_across_agencies(people, settings):
     assert violations.offender_history(people, consumer_id="c1", steps=steps).recent == 0
     report(people, settings, evidence=[])                                              # c1, a1
     violations.record_violation(people, consumer_id="c1b", category=2, actor="sam", dataset_id="d2",
-                                agency_id="a2", description="批量抓取")                 # its other account, a2
+                                agency_id="a2", description="批量抓取")     # its other account, a2
     history = violations.offender_history(people, consumer_id="c1b", steps=steps)
     assert history.credit_code == CODE and sorted(history.consumer_ids) == ["c1", "c1b"]
     assert history.recent == 2 and history.next_ordinal == 3
@@ -145,8 +145,9 @@ def test_a_companys_accounts_are_one_offender_across_agencies(people, settings):
 def test_alert_verdicts_count_in_the_history(people, settings):
     start = datetime(2026, 11, 20, tzinfo=SHANGHAI)
     alerts = [Alert(detector_id="burst", category="burst", article="第三十条", severity="high", score=3,
-                    title="burst", window_start=start + timedelta(days=n), window_end=start + timedelta(days=n + 1),
-                    consumer_id="c1", dataset_id="d1") for n in range(3)]
+                    title="burst", window_start=start + timedelta(days=n),
+                    window_end=start + timedelta(days=n + 1), consumer_id="c1", dataset_id="d1")
+              for n in range(3)]
     store.save_alerts(people, alerts)
     ids = [a.alert_id for a in alerts]
     triage.acknowledge(people, ids, "sam")

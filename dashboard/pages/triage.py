@@ -306,7 +306,8 @@ def _detail(client, rows: list[dict]) -> None:
     st.caption(t("pages.triage.alert_caption", article=alert["article"], detector=alert["detector_id"],
                  start=format_datetime(alert["window_start"]), end=format_datetime(alert["window_end"]),
                  group=alert["group_size"]))
-    offender_panel(client, alert["consumer_id"], key="triage_offender")
+    offender_panel(client, alert["consumer_id"], key="triage_offender",
+                   deciding=alert["status"] in OPEN_STATUSES)
     evidence = alert["evidence"]
     _series(evidence)
     left, right = st.columns(2)

@@ -143,11 +143,11 @@ def _record_form(client, role: str, actor: str) -> None:
                             format_func=lambda s: t(f"vsrc.source.{s}"))
         consumer = left.selectbox(
             t("vsrc.consumer"), list(consumers), index=None, key="vrec_consumer",
-            help=t("vsrc.consumer_help"),
+            help=t("vsrc.consumer_help"), placeholder=t("vsrc.choose"),
             format_func=lambda c: _consumer_label(consumers[c]))
         client_ip = left.text_input(t("vsrc.client_ip"), key="vrec_ip")
         dataset = left.selectbox(t("vsrc.dataset"), list(datasets), index=None, key="vrec_dataset",
-                                 format_func=lambda d: f"{datasets[d]}（{d}）")
+                                 placeholder=t("vsrc.choose"), format_func=lambda d: f"{datasets[d]}（{d}）")
         category = right.selectbox(t("vsrc.category"), CATEGORIES, key="vrec_category",
                                    format_func=_category_choice)
         severity = right.selectbox(t("vsrc.severity"), SEVERITIES, index=1, key="vrec_severity",
