@@ -16,7 +16,7 @@ or by `odwatch notify run` from cron) does four things, each reading only what i
 4. Delivery. Due messages are sent, one thread per channel, so a slow channel never holds up
    another; a channel stops for the run at its first failure (its other messages wait for the
    next run rather than each waiting out a timeout). Each attempt is stored in
-   `notify_attempts` and audited; a failure is retried after `retry_after_s`, doubling up to
+   `notify_attempts` and audited (one entry per channel and batch lists its attempts); a failure is retried after `retry_after_s`, doubling up to
    `retry_max_s`, until `max_attempts`, then the message is `failed`.
 
 Detection never waits on any of this: the serve job runs in a thread of its own, and
@@ -492,12 +492,16 @@ def _record(client: Client, settings: Settings, batch: list[tuple[dict[str, Any]
                          at if outcome.ok else None, at])
     client.insert("notify_attempts", attempts, column_names=ATTEMPT_COLUMNS)
     client.insert("notify_outbox", versions, column_names=OUTBOX_COLUMNS)
+    # One audit entry per channel and batch lists every attempt in it with its outcome: each attempt
+    # is in the tamper-evident trail, without an entry (an engine round trip) per message.
+    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (message, outcome), version in zip(batch, versions, strict=True):
-        action = ("notify.sent" if outcome.ok
-                  else "notify.failed" if version[8] == "failed" else "notify.retry")
-        audit.record(client, ACTOR, action, "notification", message["message_id"], {
-            "channel": message["channel"], "kind": message["kind"], "attempt": version[9],
+        by_channel[message["channel"]].append({
+            "message_id": message["message_id"], "kind": message["kind"], "attempt": version[9],
+            "outcome": "sent" if outcome.ok else version[8] if version[8] == "failed" else "retry",
             "status_code": outcome.code, "reason": outcome.reason, "elapsed_ms": outcome.elapsed_ms})
+    for channel, entries in by_channel.items():
+        audit.record(client, ACTOR, "notify.attempts", "notify_channel", channel, {"attempts": entries})
 
 
 # ---- one run ----------------------------------------------------------------------------------
