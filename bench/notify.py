@@ -51,9 +51,10 @@ server.serve_forever()
 def settings_for(data_dir: Path, url: str = ""):
     from odwatch.settings import ChannelSettings, NotifySettings, Settings
 
-    channels = [ChannelSettings(name="bench", kind="webhook", target=url, min_severity="critical")] if url else []
-    return Settings(data_dir=data_dir, clickhouse_url="", clickhouse_cluster="", clickhouse_database="odwatch",
-                    notify=NotifySettings(channels=channels, lookback_hours=24 * 400))
+    channels = [ChannelSettings(name="bench", kind="webhook", target=url, min_severity="critical")]
+    return Settings(data_dir=data_dir, clickhouse_url="", clickhouse_cluster="",
+                    clickhouse_database="odwatch",
+                    notify=NotifySettings(channels=channels if url else [], lookback_hours=24 * 400))
 
 
 def build(data_dir: Path, scale: str, seed: int) -> None:
@@ -73,8 +74,8 @@ def new_groups(client, count: int, tag: str) -> None:
     from odwatch import clock
 
     start = clock.floor_to_day(clock.now()) - timedelta(days=1)
-    save_alerts(client, [Alert(detector_id="bench_notify", category="burst", article="第三十条", severity="critical",
-                               score=9.0, title=f"bench {tag} {n}", window_start=start,
+    save_alerts(client, [Alert(detector_id="bench_notify", category="burst", article="第三十条",
+                               severity="critical", score=9.0, title=f"bench {tag} {n}", window_start=start,
                                window_end=start + timedelta(days=1), consumer_id=f"bench-{tag}-{n:05d}")
                          for n in range(count)])
 
@@ -131,8 +132,9 @@ def bench(data_dir: Path, groups: int, repeat: int) -> None:
                   f"{summary.new_groups} new groups, {summary.sent} sent ({got} received) in "
                   f"{outcome['seconds']:.2f} s, {summary.retrying + summary.failed} not delivered")
         ratio = statistics.median(off) / statistics.median(on)
-        print(f"detection wall time: alone {statistics.median(off):.2f} s, with {groups:,} groups being notified "
-              f"{statistics.median(on):.2f} s (medians of {repeat}); ratio {ratio:.2f} (target >= 0.95)")
+        print(f"detection wall time: alone {statistics.median(off):.2f} s, with {groups:,} groups being "
+              f"notified {statistics.median(on):.2f} s (medians of {repeat}); "
+              f"ratio {ratio:.2f} (target >= 0.95)")
         print(f"{groups:,} messages delivered in {statistics.median(deliveries):.2f} s "
               f"({groups / statistics.median(deliveries):,.0f} messages/s, median)")
     finally:
@@ -141,7 +143,8 @@ def bench(data_dir: Path, groups: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="medium", choices=("small", "medium", "large"))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--groups", type=int, default=1000)

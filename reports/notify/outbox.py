@@ -16,8 +16,9 @@ or by `odwatch notify run` from cron) does four things, each reading only what i
 4. Delivery. Due messages are sent, one thread per channel, so a slow channel never holds up
    another; a channel stops for the run at its first failure (its other messages wait for the
    next run rather than each waiting out a timeout). Each attempt is stored in
-   `notify_attempts` and audited (one entry per channel and batch lists its attempts); a failure is retried after `retry_after_s`, doubling up to
-   `retry_max_s`, until `max_attempts`, then the message is `failed`.
+   `notify_attempts` and audited (one entry per channel and batch lists its attempts); a failure
+   is retried after `retry_after_s`, doubling up to `retry_max_s`, until `max_attempts`, then the
+   message is `failed`.
 
 Detection never waits on any of this: the serve job runs in a thread of its own, and
 `odwatch detect` does not notify at all.
