@@ -116,3 +116,53 @@ def test_detection_notification_escalation_and_digest(platform, receiver):
     assert "告警日报" in digests[0]["title"]
     again = outbox.run_notifications(client, settings, morning + timedelta(hours=9))
     assert again.scheduled == 0                                          # one digest per channel and day
+
+
+def test_monthly_report_and_agency_digests_go_to_the_channels_that_ask(platform, receiver):
+    from notify_receivers import Mailbox, smtp_server
+
+    client, settings = platform
+    mailbox = Mailbox()
+    server = smtp_server(mailbox)
+    try:
+        agency = client.query("SELECT agency_id, name FROM agencies FINAL ORDER BY agency_id LIMIT 1"
+                              ).result_rows[0]
+        notify = settings.notify.model_copy(update={
+            "channels": [
+                ChannelSettings(name="officials", kind="email", target="officials@odwatch.example",
+                                smtp_host="127.0.0.1", smtp_port=server.port, smtp_security="none",
+                                sender="odwatch@odwatch.example"),
+                ChannelSettings(name="ops", kind="webhook", target=receiver.url("webhook")),
+                ChannelSettings(name="agency", kind="wecom", target=receiver.url("wecom"),
+                                agencies=[agency[0]])],
+            "escalation": EscalationSettings(),
+            "schedules": [ScheduleSettings(kind="operation_report", channels=["officials", "ops"], day=1,
+                                           at="09:00"),
+                          ScheduleSettings(kind="agency_digest", channels=["agency"], day=2, at="09:00")]})
+        monthly = settings.model_copy(update={"notify": notify})
+        today = clock.today()
+        first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)      # the 1st of next month
+        month = f"{today:%Y-%m}"
+        at = datetime.combine(first, datetime.min.time(), clock.SHANGHAI)
+        early = outbox.run_notifications(client, monthly, at + timedelta(hours=8))
+        assert early.scheduled == 0                                              # not yet 09:00
+        run = outbox.run_notifications(client, monthly, at + timedelta(hours=9, minutes=1))
+        assert run.scheduled == 2 and run.failed == 0, run
+        _, recipients, mail = mailbox.messages[-1]
+        assert recipients == ["officials@odwatch.example"]
+        assert mail["Subject"] == f"{today.year}年{today.month}月公共数据开放平台运行情况报告"
+        [report] = list(mail.iter_attachments())
+        assert report.get_filename() == f"平台运行情况报告-{month}.pdf"
+        assert report.get_content().startswith(b"%PDF")
+        summary = [m for m in receiver.bodies("webhook") if m["kind"] == "operation_report"]
+        assert len(summary) == 1 and "可用率" in summary[0]["text"] and summary[0]["data"]["month"] == month
+        # The agency digest waits for its own day, then goes to the channel of that agency only.
+        second = outbox.run_notifications(client, monthly, at + timedelta(days=1, hours=9, minutes=1))
+        assert second.scheduled == 1
+        [digest] = [b for b in receiver.bodies("wecom") if "数据开放情况" in b["markdown"]["content"]]
+        content = digest["markdown"]["content"]
+        assert agency[1] in content and "5个工作日内办结率" in content
+        again = outbox.run_notifications(client, monthly, at + timedelta(days=3))
+        assert again.scheduled == 0                                              # once a month
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ from notify_receivers import HttpReceiver
 
 from detectors import store, triage
 from detectors.base import Alert
+from odwatch import clock
 from odwatch.clock import SHANGHAI
 from odwatch.settings import ChannelSettings, NotifySettings
 from reports.notify import health, outbox
@@ -132,3 +133,36 @@ def test_missing_secrets_are_named_at_start(settings):
     problems = health.channel_problems(configured, environ={})
     assert problems == ["notify.channels[0] (dd).secret_env: the environment variable DD_SECRET is not set"]
     assert health.channel_problems(configured, environ={"DD_SECRET": "x"}) == []
+
+
+@pytest.mark.parametrize(("first_seen", "deadline"), [
+    # Working time: 30 minutes later.
+    (datetime(2025, 9, 26, 10, 0), datetime(2025, 9, 26, 10, 30)),
+    # A working day's evening: 09:30 on the next working day, here the make-up Sunday before National Day.
+    (datetime(2025, 9, 26, 20, 0), datetime(2025, 9, 28, 9, 30)),
+    # The early morning of a working day: 09:30 the same day.
+    (datetime(2025, 9, 29, 6, 0), datetime(2025, 9, 29, 9, 30)),
+    # Before the holiday (1–8 October 2025): after it.
+    (datetime(2025, 9, 30, 19, 0), datetime(2025, 10, 9, 9, 30)),
+    (datetime(2025, 10, 3, 11, 0), datetime(2025, 10, 9, 9, 30)),
+    # A make-up Saturday is working time.
+    (datetime(2025, 10, 11, 10, 0), datetime(2025, 10, 11, 10, 30)),
+])
+def test_the_escalation_deadline_follows_the_statutory_calendar(first_seen, deadline):
+    rule = NotifySettings().escalation
+    assert outbox.escalation_deadline(first_seen.replace(tzinfo=SHANGHAI), rule) == deadline.replace(tzinfo=SHANGHAI)
+
+
+def test_the_notify_job_runs_beside_the_others_when_channels_are_configured(client, settings, http):
+    from dashboard import jobs
+
+    assert "notify" not in jobs.build_scheduler(settings).jobs
+    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook", target=http.url("webhook")))
+    hour = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    store.save_alerts(client, [Alert(detector_id="probing", category="probing", article="第三十条",
+                                     severity="critical", score=5.0, title="probing", window_start=hour,
+                                     window_end=hour + timedelta(hours=1), consumer_id="c1")])
+    scheduler = jobs.build_scheduler(settings)
+    assert scheduler.jobs["notify"].every_s == settings.notify_every_s
+    status = scheduler.run_now("notify")
+    assert status.last_error == "" and "sent=1" in status.last_result
