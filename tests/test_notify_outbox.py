@@ -150,14 +150,16 @@ def test_missing_secrets_are_named_at_start(settings):
 ])
 def test_the_escalation_deadline_follows_the_statutory_calendar(first_seen, deadline):
     rule = NotifySettings().escalation
-    assert outbox.escalation_deadline(first_seen.replace(tzinfo=SHANGHAI), rule) == deadline.replace(tzinfo=SHANGHAI)
+    found = outbox.escalation_deadline(first_seen.replace(tzinfo=SHANGHAI), rule)
+    assert found == deadline.replace(tzinfo=SHANGHAI)
 
 
 def test_the_notify_job_runs_beside_the_others_when_channels_are_configured(client, settings, http):
     from dashboard import jobs
 
     assert "notify" not in jobs.build_scheduler(settings).jobs
-    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook", target=http.url("webhook")))
+    duty = ChannelSettings(name="duty", kind="webhook", target=http.url("webhook"))
+    settings = with_channels(settings, duty)
     hour = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     store.save_alerts(client, [Alert(detector_id="probing", category="probing", article="第三十条",
                                      severity="critical", score=5.0, title="probing", window_start=hour,
