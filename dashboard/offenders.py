@@ -25,13 +25,17 @@ def _measure(proposal: dict) -> str:
     return t("offender.measure_open", measure=label)
 
 
+def _category(category: int) -> str:
+    return t(f"pages.violations.category.{category}")
+
+
 def _violations_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{
         "recorded_on": format_date(row["recorded_at"]),
         "consumer_id": row["consumer_id"],
         "agency_name": row["agency_name"] or row["agency_id"],
         "dataset_name": row["dataset_name"] or row["dataset_id"],
-        "category": f"{row['article']} {t('pages.violations.category.' + str(row['category']))}",
+        "category": f"{row['article']} {_category(row['category'])}",
         "source": t(f"vsrc.source.{row['source']}"),
         "measure": "、".join(t(f"pages.violations.measure.{m['action']}") for m in row["measures"])
         or t("pages.violations.measure.none"),

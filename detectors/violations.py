@@ -359,7 +359,8 @@ def _store_evidence(client: Client, data_dir: Path, violation_id: str, checked: 
     folder = Path(EVIDENCE_DIR) / violation_id
     (data_dir / folder).mkdir(parents=True, exist_ok=True)
     rows, ids = [], []
-    for file, kind in checked:
+    uploaded = _version_after(None)
+    for index, (file, kind) in enumerate(checked):
         digest = hashlib.sha256(file.content).hexdigest()
         relative = folder / f"{digest[:16]}-{_SAFE_NAME.sub('_', file.file_name)}"
         try:
@@ -368,7 +369,7 @@ def _store_evidence(client: Client, data_dir: Path, violation_id: str, checked: 
             raise UserError(f"Cannot store the evidence file {file.file_name}: {exc.strerror}.") from None
         attachment_id = f"F{uuid.uuid4().hex[:12]}"
         rows.append([attachment_id, violation_id, file.file_name, kind, len(file.content), digest,
-                     str(relative), actor, _version_after(None)])
+                     str(relative), actor, uploaded + timedelta(milliseconds=index)])
         ids.append(attachment_id)
     if rows:
         client.insert("violation_attachments", rows, column_names=ATTACHMENT_COLUMNS)

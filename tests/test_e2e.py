@@ -157,6 +157,20 @@ def open_page(page, spec: navigation.PageSpec) -> None:
     settle(page)
 
 
+def choose_first_option(page, combobox) -> None:
+    """Open a select box and pick its first option; a click that lands while the page is still
+    settling can leave the list closed, so the box is opened again until the list shows."""
+    for _ in range(5):
+        combobox.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: open the box again
+            page.keyboard.press("Escape")
+            settle(page)
+    page.get_by_role("option").first.click()
+
+
 def new_context(browser, **options):
     context = browser.new_context(viewport={"width": 1400, "height": 1800}, **options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -265,8 +279,7 @@ def test_security_records_a_report_with_evidence_and_sees_offender_histories(ser
     page.get_by_role("heading", name=ZH["vsrc.record"]).scroll_into_view_if_needed()
     form = page.locator('[data-testid="stForm"]')
     form.get_by_text(ZH["vsrc.source.report"], exact=True).click()
-    form.get_by_role("combobox", name=ZH["vsrc.consumer"]).click()
-    page.get_by_role("option").first.click()
+    choose_first_option(page, form.get_by_role("combobox", name=ZH["vsrc.consumer"]))
     form.get_by_role("textbox", name=ZH["vsrc.reporter_name"]).fill("李四")
     form.get_by_role("textbox", name=ZH["vsrc.reporter_contact"]).fill("13812345678")
     form.get_by_role("textbox", name=ZH["vsrc.description"]).fill("利用开放数据向公众推送营销短信")

@@ -133,3 +133,18 @@ def test_notify_test_sends_to_a_real_receiver_and_says_when_it_failed(tmp_path):
         assert "0 new alert group(s)" in ran.stdout
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_computed_notification_and_violation_key_exists(lang):
+    from detectors import violations
+    from odwatch.i18n import catalog
+    from odwatch.settings import ChannelSettings, ScheduleSettings
+
+    kinds = ChannelSettings.model_fields["kind"].annotation.__args__
+    scheduled = ScheduleSettings.model_fields["kind"].annotation.__args__
+    messages = ("alert_group", "escalation", "test", *scheduled)
+    computed = ([f"vsrc.source.{s}" for s in violations.SOURCES] + [f"notify.kind.{k}" for k in kinds]
+                + [f"admin.notify.message_kind.{m}" for m in messages] + ["admin.jobs.notify",
+                                                                          "pages.triage.action.escalate"])
+    assert [key for key in computed if key not in catalog(lang)] == []

@@ -188,7 +188,7 @@ def _record_form(client, role: str, actor: str) -> None:
 def _details(client, row: dict, role: str) -> None:
     """One record's reporter and evidence files (downloads audited)."""
     with st.expander(t("vsrc.details"), expanded=row["source"] != "alert"):
-        source = t("vsrc.source." + row["source"])
+        source = t(f"vsrc.source.{row['source']}")
         st.caption(f"{t('pages.col.source')}：{source}"
                    + (f"（{row['source_ref']}）" if row["source_ref"] else ""))
         if row["reporter_name"] or row["reporter_contact"]:
