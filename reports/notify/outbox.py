@@ -445,8 +445,12 @@ def deliver(client: Client, settings: Settings, now: datetime | None = None,
     summary = RunSummary()
     by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for message in due_messages(client, stamp()):
-        if only_channel is None or message["channel"] == only_channel:
-            by_channel[message["channel"]].append(message)
+        channel = settings.notify.channel(message["channel"])
+        if only_channel is not None and message["channel"] != only_channel:
+            continue
+        if channel is not None and not channel.enabled and only_channel is None:
+            continue                # a disabled channel keeps its messages until it is enabled again
+        by_channel[message["channel"]].append(message)
     for name in [n for n in by_channel if settings.notify.channel(n) is None]:
         # A channel removed from the file: its messages fail at once, saying why.
         for message in by_channel.pop(name):
