@@ -51,10 +51,11 @@ server.serve_forever()
 def settings_for(data_dir: Path, url: str = ""):
     from odwatch.settings import ChannelSettings, NotifySettings, Settings
 
-    channels = [ChannelSettings(name="bench", kind="webhook", target=url, min_severity="critical")]
+    channels = [ChannelSettings(name="bench", kind="webhook", target=url, min_severity="critical")
+                for url in [url] if url]
     return Settings(data_dir=data_dir, clickhouse_url="", clickhouse_cluster="",
                     clickhouse_database="odwatch",
-                    notify=NotifySettings(channels=channels if url else [], lookback_hours=24 * 400))
+                    notify=NotifySettings(channels=channels, lookback_hours=24 * 400))
 
 
 def build(data_dir: Path, scale: str, seed: int) -> None:
