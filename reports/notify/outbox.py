@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -49,7 +50,10 @@ from reports.notify import messages
 from warehouse import audit
 
 ACTOR = "system:notify"
-DELIVERY_BATCH = 50          # attempts written (and so never re-sent) at least this often
+# Attempts are written (and so never sent again) in batches of this many, or at least this often:
+# each write is an engine round trip, which detection running beside the notifier pays for too.
+DELIVERY_BATCH = 200
+DELIVERY_FLUSH_S = 2.0
 MAX_DUE_PER_RUN = 5000
 
 GROUP_COLUMNS = ["group_key", "day", "category", "severity", "agency_id", "consumer_id", "first_seen_at",
@@ -463,14 +467,15 @@ def deliver(client: Client, settings: Settings, now: datetime | None = None,
     for worker in workers:
         worker.start()
     batch: list[tuple[dict[str, Any], transport.Outcome]] = []
+    flushed = monotonic()
     while any(w.is_alive() for w in workers) or not results.empty():
         try:
             batch.append(results.get(timeout=0.2))
         except queue.Empty:
             pass
-        if len(batch) >= DELIVERY_BATCH or (batch and results.empty()):
+        if len(batch) >= DELIVERY_BATCH or (batch and monotonic() - flushed >= DELIVERY_FLUSH_S):
             _record(client, settings, batch, stamp, summary)
-            batch = []
+            batch, flushed = [], monotonic()
     if batch:
         _record(client, settings, batch, stamp, summary)
     return summary
