@@ -1,9 +1,10 @@
 """Background jobs of `odwatch serve`: spool-folder ingest, the detector schedule, keeping
-this year's annual evaluation computed, and the audit trail's checkpoints.
+this year's annual evaluation computed, the audit trail's checkpoints, and notifications.
 
 chDB lets one process own a data directory, so the jobs run as threads inside
 the Streamlit server process (started once per process, by `ensure_started`), and
-the Administration page reads their status from the same object.
+the Administration page reads their status from the same object. The notification job runs
+in a thread of its own: a channel that hangs until its timeout must never hold up detection.
 """
 
 from __future__ import annotations
@@ -67,7 +68,18 @@ def detect_job(settings: Settings, state: dict) -> str:
     state["since"] = until
     alerts = getattr(summary, "alerts", None)
     result = f"alerts={alerts}" if alerts is not None else str(summary)
+    notify_soon()          # new alert groups go out now, not at the notifier's next tick
     return f"{result} keys_lifted={len(lifted)}"
+
+
+def notify_job(settings: Settings, state: dict) -> str:
+    """Announce new alert groups, escalate, queue scheduled digests and reports, deliver with retries."""
+    from reports.notify.outbox import run_notifications
+
+    summary = run_notifications(connect(settings), settings)
+    if summary.problems:
+        raise RuntimeError("; ".join(summary.problems))
+    return summary.line()
 
 
 def evaluation_job(settings: Settings, state: dict) -> str:
@@ -95,16 +107,21 @@ class Scheduler:
     _work: dict[str, Callable[[Settings, dict], str]] = field(default_factory=dict)
     _state: dict[str, dict] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _own_thread: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str],
-            first_in_s: int = 0) -> None:
+            first_in_s: int = 0, own_thread: bool = False) -> None:
+        """A job run every `every_s` seconds; with `own_thread` it runs beside the others instead of
+        in turn with them (the notifier: its waits are network timeouts, not the engine's work)."""
         first = datetime.fromtimestamp(now().timestamp() + first_in_s, SHANGHAI)
         self.jobs[name] = JobStatus(name, every_s, next_due=first)
         self._work[name] = work
         self._state[name] = {}
         self._locks[name] = threading.Lock()
+        if own_thread:
+            self._own_thread.add(name)
 
     def run_now(self, name: str) -> JobStatus:
         """Run one job in the calling thread (the schedule or the admin's button); never two at once."""
@@ -132,7 +149,12 @@ class Scheduler:
         while not self._stop.wait(1.0):
             for name, status in self.jobs.items():
                 if status.next_due and now() >= status.next_due and not status.running:
-                    self.run_now(name)
+                    if name in self._own_thread:
+                        status.running = True           # until its thread is done (run_now resets it)
+                        threading.Thread(target=self.run_now, args=(name,), name=f"odwatch-{name}",
+                                         daemon=True).start()
+                    else:
+                        self.run_now(name)
 
     def start(self) -> None:
         if self._thread is None:
@@ -155,6 +177,9 @@ def build_scheduler(settings: Settings) -> Scheduler:
     scheduler.add("evaluation", settings.evaluate_every_s, evaluation_job,
                   first_in_s=min(settings.evaluate_every_s, 30))
     scheduler.add("audit_checkpoint", settings.audit_checkpoint_every_s, checkpoint_job)
+    if settings.notify.channels:
+        scheduler.add("notify", settings.notify_every_s, notify_job,
+                      first_in_s=min(settings.notify_every_s, 60), own_thread=True)
     return scheduler
 
 
@@ -180,6 +205,12 @@ def ensure_started(settings: Settings) -> Scheduler | None:
 
 def current() -> Scheduler | None:
     return _scheduler
+
+
+def notify_soon() -> None:
+    """After a detector run, notify at the schedule's next tick (new groups go out within seconds)."""
+    if _scheduler is not None and "notify" in _scheduler.jobs:
+        _scheduler.trigger("notify")
 
 
 def evaluate_soon() -> None:

@@ -32,6 +32,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "confirm": (("acknowledged",), "confirmed"),
     "dismiss": (("acknowledged",), "dismissed"),
     "reopen": (("dismissed",), "acknowledged"),
+    # Sent again to the escalation channel because nobody acknowledged it in time (reports.notify);
+    # the alert stays new, and its history and the audit trail say it was escalated.
+    "escalate": (("new",), None),
 }
 
 # The 第三十一条 category a confirmation of each alert category usually falls under.
@@ -210,6 +213,16 @@ def confirm(client: Client, alert_ids: list[str], actor: str, violation_category
            detail={"violation_category": violation_category, "measure": measure,
                    "measure_days": measure_days})
     return violation_id
+
+
+def escalate(client: Client, alert_ids: list[str], actor: str, detail: dict[str, Any] | None = None) -> None:
+    """Mark new alerts escalated (their notification was re-sent to the escalation channel);
+    alerts acted on meanwhile are left alone."""
+    if not alert_ids:
+        return
+    states = [s for s in _states(client, alert_ids) if s.status == "new"]
+    if states:
+        _write(client, states, "escalate", _actor(actor), reason="not acknowledged in time", detail=detail)
 
 
 def history(client: Client, alert_id: str) -> list[dict[str, Any]]:

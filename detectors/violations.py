@@ -1,6 +1,10 @@
 """Violation records and access measures (第三十一条): their rules, writes and reads, in one place.
 
-A violation is recorded in one of the article's five categories and may carry
+A violation comes from a confirmed alert or from another source: a public report (举报, whose
+reporter's contact is kept and shown masked to everyone but security staff and administrators),
+a complaint or an inspection, with evidence files stored under the data directory (checksummed,
+size-limited, their type read from the content). Whatever the source, it is recorded in one of
+the article's five categories and may carry
 measures: none, restrict or close access, for a period or open-ended. A
 restricting or closing measure also sets the consumer's API keys to that status,
 which is what the gateway enforces; when a measure's period ends,
@@ -16,9 +20,16 @@ persons, and carries no IP, key or free-text description.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import ipaddress
+import re
 import uuid
+import zipfile
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -40,7 +51,15 @@ from warehouse import audit
 VIOLATION_COLUMNS = [
     "violation_id", "consumer_id", "key_id", "dataset_id", "agency_id", "category", "description",
     "alert_ids", "recorded_at", "recorded_by", "severity", "publicized", "updated_at",
+    "source", "source_ref", "reporter_name", "reporter_contact", "client_ip",
 ]
+# Where a violation came from: a confirmed alert, or 举报 / 投诉 / 检查.
+SOURCES = ("alert", "report", "complaint", "inspection")
+OTHER_SOURCES = SOURCES[1:]
+ATTACHMENT_COLUMNS = ["attachment_id", "violation_id", "file_name", "media_type", "size", "sha256",
+                      "stored_path", "uploaded_by", "uploaded_at"]
+EVIDENCE_DIR = "evidence"
+MEASURE_STRENGTH = ("none", "restrict", "close")
 MEASURE_COLUMNS = [
     "measure_id", "violation_id", "consumer_id", "key_id", "action", "starts_at", "ends_at",
     "decided_by", "reason", "updated_at",
@@ -121,7 +140,8 @@ def _write_violation(client: Client, row: dict[str, Any]) -> None:
 
 def record_violation(client: Client, *, consumer_id: str, category: int, actor: str, key_id: str = "",
                      client_ip: str = "", dataset_id: str = "", agency_id: str = "", description: str = "",
-                     alert_ids: list[str] | None = None, severity: str = "medium") -> str:
+                     alert_ids: list[str] | None = None, severity: str = "medium", source: str = "alert",
+                     source_ref: str = "", reporter_name: str = "", reporter_contact: str = "") -> str:
     """A new violation record; returns its id.
 
     Anonymous misuse has no consumer: the record then names the client IP in its
@@ -138,12 +158,16 @@ def record_violation(client: Client, *, consumer_id: str, category: int, actor: 
         "violation_id": violation_id, "consumer_id": consumer_id, "key_id": key_id, "dataset_id": dataset_id,
         "agency_id": agency_id, "category": category, "description": description,
         "alert_ids": sorted(set(alert_ids or [])), "recorded_at": recorded, "recorded_by": actor,
-        "severity": severity, "publicized": 0, "updated_at": recorded,
+        "severity": severity, "publicized": 0, "updated_at": recorded, "source": source,
+        "source_ref": source_ref, "reporter_name": reporter_name, "reporter_contact": reporter_contact,
+        "client_ip": client_ip,
     }
     _write_violation(client, row)
+    # The audit entry says a reporter was recorded, not who: the trail is read by more people.
     audit.record(client, actor, "violation.record", "violation", violation_id,
-                 {k: row[k] for k in ("consumer_id", "key_id", "dataset_id", "category", "alert_ids",
-                                      "severity", "description")})
+                 {**{k: row[k] for k in ("consumer_id", "key_id", "dataset_id", "category", "alert_ids",
+                                         "severity", "description", "source", "source_ref")},
+                  "reporter_contact": mask_contact(reporter_contact)})
     return violation_id
 
 
@@ -252,7 +276,356 @@ def lift_expired_measures(client: Client, *, at: datetime | None = None, actor: 
     return [key["key_id"] for key in changed]
 
 
+# ---- violations from other sources, with evidence ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Evidence:
+    """An evidence file as uploaded: its name and its bytes."""
+
+    file_name: str
+    content: bytes
+
+
+# What an evidence file may be, told by its content; the name's extension must agree with it.
+EVIDENCE_TYPES: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "text/plain": (".txt", ".csv", ".log", ".eml"),
+}
+_OOXML_PARTS = {
+    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def evidence_type(content: bytes) -> str | None:
+    """The media type of an evidence file from its first bytes (and, for DOCX/XLSX, its parts);
+    None for anything not in EVIDENCE_TYPES (an executable renamed .pdf among them)."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            return next((kind for part, kind in _OOXML_PARTS.items() if part in names), None)
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "text/plain" if "\x00" not in text else None
+
+
+def check_evidence(files: list[Evidence], max_bytes: int) -> list[tuple[Evidence, str]]:
+    """Each file with its media type; a UserError naming the first file that is empty, too large, of a
+    type not accepted, or whose extension does not match its content."""
+    checked = []
+    for file in files:
+        name = Path(file.file_name or "").name
+        if not name:
+            raise UserError("An evidence file has no name.")
+        if not file.content:
+            raise UserError(f"The evidence file {name} is empty.")
+        if len(file.content) > max_bytes:
+            raise UserError(f"The evidence file {name} is {len(file.content) / 1048576:.1f} MB; "
+                            f"files up to {max_bytes / 1048576:.1f} MB are accepted.")
+        kind = evidence_type(file.content)
+        if kind is None:
+            accepted = ", ".join(ext for exts in EVIDENCE_TYPES.values() for ext in exts)
+            raise UserError(f"The evidence file {name} is not of an accepted type ({accepted}), "
+                            "judged by its content.")
+        if Path(name).suffix.lower() not in EVIDENCE_TYPES[kind]:
+            raise UserError(f"The evidence file {name} holds {kind}, which its extension does not say; "
+                            f"rename it to {EVIDENCE_TYPES[kind][0]}.")
+        checked.append((Evidence(name, file.content), kind))
+    return checked
+
+
+_SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def _store_evidence(client: Client, data_dir: Path, violation_id: str, checked: list[tuple[Evidence, str]],
+                    actor: str) -> list[str]:
+    """Write each file under <data dir>/evidence/<violation>/ and record it; returns the attachment ids."""
+    folder = Path(EVIDENCE_DIR) / violation_id
+    (data_dir / folder).mkdir(parents=True, exist_ok=True)
+    rows, ids = [], []
+    uploaded = _version_after(None)
+    for index, (file, kind) in enumerate(checked):
+        digest = hashlib.sha256(file.content).hexdigest()
+        relative = folder / f"{digest[:16]}-{_SAFE_NAME.sub('_', file.file_name)}"
+        try:
+            (data_dir / relative).write_bytes(file.content)
+        except OSError as exc:
+            raise UserError(f"Cannot store the evidence file {file.file_name}: {exc.strerror}.") from None
+        attachment_id = f"F{uuid.uuid4().hex[:12]}"
+        rows.append([attachment_id, violation_id, file.file_name, kind, len(file.content), digest,
+                     str(relative), actor, uploaded + timedelta(milliseconds=index)])
+        ids.append(attachment_id)
+    if rows:
+        client.insert("violation_attachments", rows, column_names=ATTACHMENT_COLUMNS)
+        for row in rows:
+            audit.record(client, actor, "violation.attachment", "violation", violation_id, {
+                "attachment_id": row[0], "file_name": row[2], "media_type": row[3], "size": row[4],
+                "sha256": row[5]})
+    return ids
+
+
+EXISTING_ALERTS = "SELECT alert_id FROM alerts FINAL WHERE alert_id IN {alert_ids:Array(String)}"
+AGENCY_OF_DATASET = "SELECT agency_id FROM datasets FINAL WHERE dataset_id = {dataset_id:String}"
+
+
+def record_from_source(client: Client, *, source: str, category: int, actor: str, description: str,
+                       data_dir: Path, max_bytes: int, consumer_id: str = "", key_id: str = "",
+                       client_ip: str = "", dataset_id: str = "", agency_id: str = "",
+                       reporter_name: str = "", reporter_contact: str = "", source_ref: str = "",
+                       alert_ids: list[str] | None = None, evidence: list[Evidence] | None = None,
+                       measure: str = "none", measure_days: int | None = None,
+                       severity: str = "medium") -> str:
+    """A violation from a report (举报), a complaint or an inspection, with its evidence; returns its id.
+
+    Everything is checked before anything is written (a refused file or an unknown alert changes
+    nothing); then the record, the evidence files and the measure, each audited.
+    """
+    actor = (actor or "").strip()
+    if not actor:
+        raise UserError("Say who is recording the violation.")
+    if source not in OTHER_SOURCES:
+        raise UserError(f"Unknown source '{source}'. Use report, complaint or inspection "
+                        "(alerts are confirmed through triage).")
+    check_category(category)
+    check_measure(measure, measure_days)
+    if severity not in SEVERITIES:
+        raise UserError(f"Unknown severity '{severity}'.")
+    if not description.strip():
+        raise UserError("Describe what happened: the record needs a description.")
+    if client_ip:
+        try:
+            ipaddress.ip_address(client_ip.strip())
+        except ValueError:
+            raise UserError(f"'{client_ip}' is not an IP address.") from None
+    if measure != "none" and not (consumer_id or key_id):
+        raise UserError("Access can only be restricted or closed for a known consumer or API key.")
+    ids = sorted(set(alert_ids or []))
+    if ids:
+        found = {r[0] for r in client.query(EXISTING_ALERTS, parameters={"alert_ids": ids}).result_rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise UserError(f"No alert with id {', '.join(missing)}.")
+    checked = check_evidence(list(evidence or []), max_bytes)
+    if dataset_id and not agency_id:
+        owner = client.query(AGENCY_OF_DATASET, parameters={"dataset_id": dataset_id}).result_rows
+        agency_id = owner[0][0] if owner else ""
+    violation_id = record_violation(
+        client, consumer_id=consumer_id, key_id=key_id, client_ip=client_ip.strip(), category=category,
+        actor=actor, dataset_id=dataset_id, agency_id=agency_id, description=description.strip(),
+        alert_ids=ids, severity=severity, source=source, source_ref=source_ref.strip(),
+        reporter_name=reporter_name.strip(), reporter_contact=reporter_contact.strip())
+    _store_evidence(client, data_dir, violation_id, checked, actor)
+    add_measure(client, violation_id, measure, actor, days=measure_days, reason=description.strip())
+    return violation_id
+
+
+ATTACHMENTS = """
+SELECT attachment_id, violation_id, file_name, toString(media_type) AS media_type, size, sha256, stored_path,
+       uploaded_by, uploaded_at
+FROM violation_attachments
+WHERE violation_id = {violation_id:String}
+ORDER BY uploaded_at, attachment_id
+"""
+
+
+def attachments(client: Client, violation_id: str) -> list[dict]:
+    rows = _rows(client.query(ATTACHMENTS, parameters={"violation_id": violation_id}))
+    for row in rows:
+        row["uploaded_at"] = _local(row["uploaded_at"])
+    return rows
+
+
+def read_attachment(data_dir: Path, attachment: dict) -> bytes:
+    """An evidence file's bytes; a UserError when it is gone or no longer matches its checksum."""
+    path = data_dir / attachment["stored_path"]
+    try:
+        content = path.read_bytes()
+    except OSError:
+        raise UserError(f"The evidence file {attachment['file_name']} is missing from the data directory.") \
+            from None
+    if hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+        raise UserError(f"The evidence file {attachment['file_name']} was changed after it was stored "
+                        "(its checksum no longer matches).")
+    return content
+
+
+# ---- masking --------------------------------------------------------------------------------------
+
+def mask_contact(contact: str) -> str:
+    """A reporter's contact as people other than security staff see it: 138****5678, z***@example.com."""
+    contact = (contact or "").strip()
+    if not contact:
+        return ""
+    if "@" in contact:
+        user, _, domain = contact.partition("@")
+        return f"{user[:1]}***@{domain}"
+    digits = re.sub(r"\D", "", contact)
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return contact[:1] + "***"
+
+
+def mask_ip(ip: str) -> str:
+    """The network an address belongs to, not the address: 203.0.*.*, 2001:db8:1::*."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return "***"
+    if address.version == 4:
+        a, b, _, _ = str(address).split(".")
+        return f"{a}.{b}.*.*"
+    return f"{ipaddress.ip_network(f'{address}/48', strict=False).network_address}*"
+
+
+def mask_key(key_id: str) -> str:
+    return f"{key_id[:4]}****" if key_id else ""
+
+
+# ---- offender history -----------------------------------------------------------------------------
+
+CONSUMER = """
+SELECT consumer_id, name, toString(kind) AS kind, credit_code
+FROM consumers FINAL
+WHERE consumer_id = {consumer_id:String}
+"""
+
+ACCOUNTS_OF_CODE = """
+SELECT consumer_id, name, toString(kind) AS kind, credit_code
+FROM consumers FINAL
+WHERE credit_code = {credit_code:String}
+ORDER BY consumer_id
+"""
+
+VERDICTS = """
+SELECT a.alert_id AS alert_id, toString(a.category) AS category, toString(a.severity) AS severity,
+       a.consumer_id AS consumer_id, a.dataset_id AS dataset_id, a.agency_id AS agency_id,
+       a.window_start AS window_start, toString(e.status) AS status, e.last_at AS decided_at
+FROM alerts AS a FINAL
+INNER JOIN (SELECT alert_id, argMax(status, at) AS status, max(at) AS last_at FROM alert_events
+            GROUP BY alert_id)
+        AS e ON e.alert_id = a.alert_id
+WHERE a.consumer_id IN {consumer_ids:Array(String)} AND e.status IN ('confirmed', 'dismissed')
+ORDER BY decided_at DESC
+"""
+
+
+@dataclass
+class OffenderHistory:
+    """What a consumer (and every account of the same 统一社会信用代码) has done before, across agencies."""
+
+    consumer_ids: list[str]
+    name: str
+    kind: str
+    credit_code: str
+    violations: list[dict] = field(default_factory=list)          # newest first, every source
+    recent: int = 0                                               # violations within the window
+    window_days: int = 365
+    confirmed_alerts: int = 0
+    dismissed_alerts: int = 0
+    agencies: list[str] = field(default_factory=list)             # agencies whose data was misused
+    strongest_recent_measure: str = "none"
+    proposal: dict | None = None                                  # {"measure", "days", "ordinal"}
+
+    @property
+    def next_ordinal(self) -> int:
+        """The number a new violation would have within the window ("the third in 12 months")."""
+        return self.recent + 1
+
+
+def propose_measure(ordinal: int, strongest_recent: str, steps: list[Any]) -> dict | None:
+    """The repeat-offence rule: the measure of the highest step whose count `ordinal` reaches, and at
+    least one step stronger than the strongest measure already taken within the window; None when
+    no step applies."""
+    reached = [s for s in sorted(steps, key=lambda s: s.violations) if ordinal >= s.violations]
+    if not reached:
+        return None
+    step = reached[-1]
+    measure, days = step.measure, step.days
+    stronger = MEASURE_STRENGTH[min(MEASURE_STRENGTH.index(strongest_recent) + 1, len(MEASURE_STRENGTH) - 1)]
+    if strongest_recent != "none" and MEASURE_STRENGTH.index(stronger) > MEASURE_STRENGTH.index(measure):
+        measure = stronger
+        days = next((s.days for s in steps if s.measure == measure), None)
+    return {"measure": measure, "days": days, "ordinal": ordinal, "step": step.violations}
+
+
+def offender_history(client: Client, *, consumer_id: str = "", credit_code: str = "",
+                     at: datetime | None = None, window_days: int = 365,
+                     steps: list[Any] | None = None) -> OffenderHistory | None:
+    """The history of a consumer, or of every account with a credit code; None when neither is known.
+
+    A company's several accounts count as one offender: a consumer with a credit code brings the
+    other accounts that share it. `steps` (settings.repeat_offence.steps) give the proposal.
+    """
+    at = shanghai(at) if at else now()
+    accounts: list[dict] = []
+    if consumer_id:
+        accounts = _rows(client.query(CONSUMER, parameters={"consumer_id": consumer_id}))
+        if accounts and accounts[0]["credit_code"]:
+            credit_code = accounts[0]["credit_code"]
+        elif not accounts:
+            accounts = [{"consumer_id": consumer_id, "name": "", "kind": "", "credit_code": ""}]
+    if credit_code:
+        accounts = _rows(client.query(ACCOUNTS_OF_CODE, parameters={"credit_code": credit_code})) or accounts
+    if not accounts:
+        return None
+    ids = [a["consumer_id"] for a in accounts]
+    first = next((a for a in accounts if a["consumer_id"] == consumer_id), accounts[0])
+    history = OffenderHistory(consumer_ids=ids, name=first["name"], kind=first["kind"],
+                              credit_code=credit_code, window_days=window_days)
+    history.violations = _violations(client, consumer_ids=ids)
+    since = at - timedelta(days=window_days)
+    recent = [v for v in history.violations if since <= v["recorded_at"] <= at]
+    history.recent = len(recent)
+    history.agencies = sorted({v["agency_name"] or v["agency_id"] for v in history.violations
+                               if v["agency_id"]})
+    taken = [m["action"] for v in recent for m in v["measures"]]
+    history.strongest_recent_measure = max(taken, key=MEASURE_STRENGTH.index, default="none")
+    verdicts = _rows(client.query(VERDICTS, parameters={"consumer_ids": ids}))
+    history.confirmed_alerts = sum(1 for v in verdicts if v["status"] == "confirmed")
+    history.dismissed_alerts = sum(1 for v in verdicts if v["status"] == "dismissed")
+    if steps is not None:
+        history.proposal = propose_measure(history.next_ordinal, history.strongest_recent_measure, steps)
+    return history
+
+
 # ---- reads ----------------------------------------------------------------------------------------
+
+CONSUMER_CHOICES = """
+SELECT consumer_id, name, toString(kind) AS kind, credit_code
+FROM consumers FINAL
+ORDER BY consumer_id
+"""
+
+DATASET_CHOICES = """
+SELECT dataset_id, name, agency_id
+FROM datasets FINAL
+ORDER BY dataset_id
+"""
+
+
+def consumer_choices(client: Client) -> list[dict]:
+    """Every registered consumer (id, name, kind, credit code), for choosing whom a record is about."""
+    return _rows(client.query(CONSUMER_CHOICES))
+
+
+def dataset_choices(client: Client) -> list[dict]:
+    return _rows(client.query(DATASET_CHOICES))
 
 VIOLATIONS = """
 SELECT
@@ -272,16 +645,26 @@ SELECT
     v.recorded_at         AS recorded_at,
     v.recorded_by         AS recorded_by,
     toString(v.severity)  AS severity,
-    v.publicized          AS publicized
+    v.publicized          AS publicized,
+    toString(v.source)    AS source,
+    v.source_ref          AS source_ref,
+    v.reporter_name       AS reporter_name,
+    v.reporter_contact    AS reporter_contact,
+    v.client_ip           AS client_ip,
+    f.files               AS attachments
 FROM violations AS v FINAL
 LEFT JOIN (SELECT consumer_id, name, kind, credit_code FROM consumers FINAL) AS c
        ON c.consumer_id = v.consumer_id
 LEFT JOIN (SELECT dataset_id, name FROM datasets FINAL) AS d ON d.dataset_id = v.dataset_id
 LEFT JOIN (SELECT agency_id, name FROM agencies FINAL) AS ag ON ag.agency_id = v.agency_id
+LEFT JOIN (SELECT violation_id, count() AS files FROM violation_attachments GROUP BY violation_id) AS f
+       ON f.violation_id = v.violation_id
 WHERE ({year:UInt16} = 0 OR toYear(v.recorded_at) = {year:UInt16})
   AND ({agency_id:String} = '' OR v.agency_id = {agency_id:String})
   AND ({category:UInt8} = 0 OR v.category = {category:UInt8})
   AND ({publicized_only:UInt8} = 0 OR v.publicized = 1)
+  AND (empty({consumer_ids:Array(String)}) OR has({consumer_ids:Array(String)}, v.consumer_id))
+  AND ({source:String} = '' OR v.source = {source:String})
 ORDER BY v.recorded_at DESC, v.violation_id
 """
 
@@ -320,9 +703,11 @@ def _measures_by_violation(client: Client) -> dict[str, list[dict]]:
 
 
 def _violations(client: Client, *, year: int | None = None, agency_id: str | None = None,
-                category: int | None = None, publicized_only: bool = False) -> list[dict]:
+                category: int | None = None, publicized_only: bool = False,
+                consumer_ids: list[str] | None = None, source: str | None = None) -> list[dict]:
     params = {"year": year or 0, "agency_id": agency_id or "", "category": category or 0,
-              "publicized_only": int(publicized_only)}
+              "publicized_only": int(publicized_only), "consumer_ids": consumer_ids or [],
+              "source": source or ""}
     measures = _measures_by_violation(client)
     rows = _rows(client.query(VIOLATIONS, parameters=params))
     for row in rows:
@@ -335,9 +720,9 @@ def _violations(client: Client, *, year: int | None = None, agency_id: str | Non
 
 
 def list_violations(client: Client, year: int | None = None, agency_id: str | None = None,
-                    category: int | None = None) -> list[dict]:
+                    category: int | None = None, source: str | None = None) -> list[dict]:
     """Violation records, newest first, each with its measures and the article's category label."""
-    return _violations(client, year=year, agency_id=agency_id, category=category)
+    return _violations(client, year=year, agency_id=agency_id, category=category, source=source)
 
 
 def _reaches(measure: dict, key: dict) -> bool:

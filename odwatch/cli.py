@@ -86,7 +86,10 @@ def serve(
 @app.command("serve-prepare", hidden=True)
 def serve_prepare(demo_if_empty: bool = DEMO_IF_EMPTY) -> None:
     """What serve does before the dashboard starts, in a process of its own (see dashboard.cli.serve)."""
+    from reports.notify.health import check_channels
+
     settings = get_settings()
+    check_channels(settings)        # a channel's secret missing from the environment: named, exit 2
     client = connect(settings)      # EngineBusy, one plain sentence, when another process holds it
     created = audit.ensure_key(settings)
     if created:

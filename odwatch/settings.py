@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +46,180 @@ ENV_PREFIX = "ODWATCH_"
 
 def config_file() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "odwatch.toml"))
+
+
+# The vocabulary is repeated here as types: odwatch.vocabulary's tuples are the code's, these the file's.
+Severity = Literal["low", "medium", "high", "critical"]
+ChannelKind = Literal["webhook", "wecom", "dingtalk", "email"]
+ScheduleKind = Literal["daily_digest", "operation_report", "agency_digest"]
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Strict(BaseModel):
+    """A nested table of the TOML file: an unknown key is an error naming it, as at the top level."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _clock_time(value: str, key: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key} must be a time of day like 09:30, not {value!r}") from None
+
+
+class ChannelSettings(Strict):
+    """One `[[notify.channels]]` table: where messages go and which alerts it wants.
+
+    Secrets never sit in the file: `target_env` names an environment variable holding the target
+    (a robot's URL carries its key), `secret_env` the signing secret (钉钉 加签, or the HMAC key of
+    a generic webhook), `password_env` the SMTP password.
+    """
+
+    name: str = Field(min_length=1)
+    kind: ChannelKind
+    target: str | list[str] = ""               # a URL; for e-mail, one address or a list
+    target_env: str = ""
+    min_severity: Severity = "high"
+    categories: list[str] = Field(default_factory=list)   # alert categories; empty: all
+    agencies: list[str] = Field(default_factory=list)     # agency ids; empty: all
+    language: Literal["zh", "en"] = "zh"
+    secret_env: str = ""
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    ca_file: str = ""                          # a CA bundle for an internal TLS certificate authority
+    enabled: bool = True
+    # e-mail only
+    smtp_host: str = ""
+    smtp_port: int = Field(0, ge=0, le=65535)  # 0: 587 for starttls, 465 for ssl, 25 for none
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    password_env: str = ""
+    sender: str = ""
+
+    @field_validator("target_env", "secret_env", "password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value and not ENV_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from odwatch.vocabulary import ALERT_CATEGORIES
+
+        unknown = [c for c in value if c not in ALERT_CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown alert category {unknown[0]!r}; known: {', '.join(ALERT_CATEGORIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelSettings:
+        if bool(self.target) == bool(self.target_env):
+            raise ValueError(f"channel {self.name!r} needs exactly one of target and target_env")
+        if self.kind == "email" and not (self.smtp_host and self.sender):
+            raise ValueError(f"e-mail channel {self.name!r} needs smtp_host and sender")
+        if self.kind != "email" and isinstance(self.target, list):
+            raise ValueError(f"channel {self.name!r}: target is one URL for a {self.kind} channel")
+        if self.kind != "email" and self.target and not str(self.target).startswith(("http://", "https://")):
+            raise ValueError(f"channel {self.name!r}: target must be an http(s) URL")
+        return self
+
+    @property
+    def addresses(self) -> list[str]:
+        return [self.target] if isinstance(self.target, str) else list(self.target)
+
+
+class EscalationSettings(Strict):
+    """A critical alert group not acknowledged within `minutes` during working time, or by
+    `next_working_day_by` on the next working day outside it, is sent again to `channels`."""
+
+    channels: list[str] = Field(default_factory=list)
+    severities: list[Severity] = Field(default_factory=lambda: ["critical"])
+    minutes: int = Field(30, ge=1)
+    working_hours: tuple[str, str] = ("09:00", "18:00")
+    next_working_day_by: str = "09:30"
+
+    @field_validator("next_working_day_by")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        _clock_time(value, "next_working_day_by")
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: tuple[str, str]) -> tuple[str, str]:
+        start, end = (_clock_time(v, "working_hours") for v in value)
+        if start >= end:
+            raise ValueError("working_hours must start before they end")
+        return value
+
+
+class ScheduleSettings(Strict):
+    """One `[[notify.schedules]]` table: a digest or report sent to `channels` at `at` (Shanghai time);
+    monthly ones on `day` of the month, for the month before."""
+
+    kind: ScheduleKind
+    channels: list[str] = Field(min_length=1)
+    at: str = "08:30"
+    day: int = Field(1, ge=1, le=28)
+    format: Literal["pdf", "docx", "xlsx"] = "pdf"
+
+    @field_validator("at")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        _clock_time(value, "at")
+        return value
+
+
+class NotifySettings(Strict):
+    channels: list[ChannelSettings] = Field(default_factory=list)
+    schedules: list[ScheduleSettings] = Field(default_factory=list)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    # Links in messages point here (the address people open the dashboard at).
+    dashboard_url: str = "http://127.0.0.1:8501"
+    # Alert groups whose last window ended longer ago are never announced: a channel added to a
+    # warehouse full of history does not send the whole backlog.
+    lookback_hours: int = Field(72, ge=1)
+    max_attempts: int = Field(6, ge=1, le=50)
+    retry_after_s: int = Field(30, ge=1)        # the first retry; each further one waits twice as long
+    retry_max_s: int = Field(3600, ge=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> NotifySettings:
+        names = [c.name for c in self.channels]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two channels are named {twice[0]!r}")
+        wanted_by = [("escalation.channels", self.escalation.channels),
+                     *[(f"schedules[{i}].channels", s.channels) for i, s in enumerate(self.schedules)]]
+        for where, wanted in wanted_by:
+            unknown = [n for n in wanted if n not in names]
+            if unknown:
+                raise ValueError(f"{where} names {unknown[0]!r}, which is not a channel "
+                                 f"(channels: {', '.join(names) or 'none'})")
+        if not self.dashboard_url.startswith(("http://", "https://")):
+            raise ValueError("dashboard_url must be an http(s) URL")
+        return self
+
+    def channel(self, name: str) -> ChannelSettings | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+
+class RepeatStep(Strict):
+    """From the `violations`-th violation within the window on, propose at least `measure`."""
+
+    violations: int = Field(ge=2)
+    measure: Literal["restrict", "close"]
+    days: int | None = Field(None, ge=1)
+
+
+class RepeatOffenceSettings(Strict):
+    window_days: int = Field(365, ge=1)
+    steps: list[RepeatStep] = Field(default_factory=lambda: [
+        RepeatStep(violations=2, measure="restrict", days=90),
+        RepeatStep(violations=3, measure="close", days=None),
+    ])
 
 
 class Settings(BaseSettings):
@@ -65,6 +248,8 @@ class Settings(BaseSettings):
     spool_every_s: int = Field(30, ge=1)
     detect_every_s: int = Field(900, ge=1)
     evaluate_every_s: int = Field(60, ge=1)
+    # Notifications (when channels are configured): also right after every detector run.
+    notify_every_s: int = Field(60, ge=1)
     # Results of data functions kept by warehouse.cache, across all sessions of the process.
     cache_entries: int = Field(256, ge=1)
     # Sign-in throttling (dashboard.auth): delays that grow, never a lock-out. Failures older than
@@ -105,6 +290,12 @@ class Settings(BaseSettings):
     # The issuing body (发文机关) and date printed at the end of the annual report; no date: the day written.
     report_issuer: str = "上海市经济和信息化委员会"
     report_date: date | None = None
+    # Notification channels, escalation and scheduled digests and reports (docs/notifications.md).
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    # The rule that proposes a stronger measure for a repeat offender (第三十一条).
+    repeat_offence: RepeatOffenceSettings = Field(default_factory=RepeatOffenceSettings)
+    # Evidence files attached to violation records: the largest accepted, in bytes.
+    evidence_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 
     @property
     def spool_dir(self) -> Path:
@@ -161,13 +352,46 @@ def check_config_keys(path: Path, known: set[str]) -> None:
             raise UserError(f"Unknown setting {key!r} in {path}{hint}")
 
 
+def _key_name(loc: tuple) -> str:
+    """notify.channels[0].target, as an operator finds it in the file."""
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The settings model that holds the last key of `loc`, for suggesting a close key."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        for arg in (*getattr(annotation, "__args__", ()), annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+                break
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
 def _problem(error: dict) -> str:
-    name = ".".join(str(part) for part in error["loc"])
-    field = str(error["loc"][0]) if error["loc"] else name
+    loc = tuple(p for p in error["loc"] if p not in ("function-after", "function-before"))
+    name = _key_name(loc)
+    field = str(loc[0]) if loc else name
     where = f"{ENV_PREFIX}{field.upper()}"
     if config_file().is_file():
         where += f" or {field} in {config_file()}"
-    return f"{name} ({where}): {error['msg']}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        close = difflib.get_close_matches(str(loc[-1]), sorted(model.model_fields), n=1) if model else []
+        message = "unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+    return f"{name} ({where}): {message}"
 
 
 @lru_cache(maxsize=1)

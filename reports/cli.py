@@ -16,8 +16,11 @@ from odwatch.errors import UserError
 from warehouse import audit
 
 console = Console()
-report_app = typer.Typer(help="Export reports: annual assessment, consumer usage report, "
-                              "gateway enforcement list, public violation notice.", no_args_is_help=True)
+report_app = typer.Typer(help="Export reports: annual assessment, monthly platform operation, consumer "
+                              "usage report, gateway enforcement list, public violation notice.",
+                         no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications: send what is due (for cron), or a test message to one channel.",
+                         no_args_is_help=True)
 
 
 def _client():
@@ -119,6 +122,80 @@ def report_annual(
     console.print(f"Wrote the {year} annual assessment report to {written}.")
 
 
+@report_app.command("operation")
+def report_operation(
+    month: Annotated[str, typer.Option("--month", help="The month, e.g. 2026-11.")],
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf, docx or xlsx.")] = "pdf",
+) -> None:
+    """Write the monthly platform-operation report (第三十七条): availability, latency, errors by
+    channel, top datasets, new consumers, alerts, violations, measures, against the month before."""
+    from reports.export.operation import parse_month, write_operation_report
+
+    parse_month(month)
+    client = _client()
+    with console.status(f"Writing the {month} operation report as {fmt}..."):
+        written = write_operation_report(client, _settings(), month, fmt, out)
+    _audit_export(client, "operation_report", written, {"month": month, "format": fmt})
+    console.print(f"Wrote the {month} platform operation report to {written}.")
+
+
+@notify_app.command("run")
+def notify_run(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run's counts as JSON.")] = False,
+) -> None:
+    """Announce new alert groups, escalate overdue ones, queue scheduled digests and reports, and
+    deliver what is due (retrying failures with back-off). Safe to run from cron every few minutes."""
+    from dataclasses import asdict
+
+    from reports.notify.health import check_channels
+    from reports.notify.outbox import run_notifications
+
+    settings = _settings()
+    check_channels(settings)
+    if not settings.notify.channels:
+        console.print("No notification channels are configured ([[notify.channels]]); nothing to do.")
+        return
+    summary = run_notifications(_client(), settings)
+    if as_json:
+        typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
+    else:
+        console.print(f"{summary.new_groups} new alert group(s), {summary.queued} message(s) queued, "
+                      f"{summary.escalated} escalated, {summary.scheduled} scheduled; sent {summary.sent}, "
+                      f"{summary.retrying} to retry, {summary.failed} given up.")
+        for problem in summary.problems:
+            console.print(f"[red]{problem}[/red]", markup=True)
+    if summary.problems or summary.failed:
+        raise typer.Exit(1)
+
+
+@notify_app.command("test")
+def notify_test(
+    channel: Annotated[str, typer.Argument(help="The channel's name, as in [[notify.channels]].")],
+) -> None:
+    """Send a test message to one channel now and say whether it arrived."""
+    from reports.notify.health import check_channels
+    from reports.notify.outbox import deliver, queue_test_message
+
+    settings = _settings()
+    check_channels(settings)
+    chosen = settings.notify.channel(channel)
+    if chosen is None:
+        names = ", ".join(c.name for c in settings.notify.channels) or "none configured"
+        raise UserError(f"No notification channel named {channel!r} (channels: {names}).")
+    client = _client()
+    message_id = queue_test_message(client, settings, chosen)
+    delivered = deliver(client, settings, only_channel=chosen.name)
+    if delivered.sent:
+        console.print(f"Sent a test message to {chosen.name} ({chosen.kind}).")
+        return
+    reason = client.query("SELECT argMax(reason, at) FROM notify_attempts WHERE message_id = {id:String}",
+                          parameters={"id": message_id}).result_rows[0][0]
+    Console(stderr=True).print(f"The test message to {chosen.name} failed: {reason}", style="red",
+                               markup=False)
+    raise typer.Exit(1)
+
+
 @report_app.command("consumer")
 def report_consumer(
     consumer_id: Annotated[str, typer.Argument(help="The data consumer's id.")],
@@ -172,3 +249,4 @@ def register(app: typer.Typer) -> None:
     reports.cli_quality.register(app)
     app.command("evaluate")(evaluate)
     app.add_typer(report_app, name="report")
+    app.add_typer(notify_app, name="notify")

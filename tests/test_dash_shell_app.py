@@ -330,7 +330,7 @@ def test_admin_page_renders_ingest_rejects_runs_audit_and_accounts(app_client):
     auth.add_user(app_client, "adam", "admin", PASSWORD)
     at = as_user(page_app("admin"), User("adam", "admin")).run()
     assert not at.exception
-    assert len(at.tabs) == 5
+    assert len(at.tabs) == 6             # ingest, upload, jobs, notification channels, audit, accounts
     text = "\n".join(frame.value.to_csv() for frame in at.dataframe)
     assert "invalid JSON" in text and "bad timestamp" in text      # reasons and rejected rows
     assert "logs/day1.jsonl" in text and "R1" in text and "adam" in text

@@ -51,9 +51,10 @@ def test_rerun_replaces_alerts_keeps_their_status_and_never_duplicates(client, s
     assert all(count == 1 for _, count in first)
     assert get_alert(client, quota)["status"] == "acknowledged"
     assert client.query("SELECT count() FROM detector_runs").result_rows[0][0] == 2
-    # The engine may keep both versions until it merges; FINAL reads one per id.
+    # The engine may keep both versions until it merges, and merges parts a few at a time (each
+    # detector's alerts are an insert of their own); FINAL reads one per id.
     raw = client.query("SELECT count() FROM alerts").result_rows[0][0]
-    assert raw in (len(first), 2 * len(first))
+    assert len(first) <= raw <= 2 * len(first)
 
 
 def test_incremental_run_reads_only_new_data_and_the_lookback(client, settings):

@@ -157,6 +157,20 @@ def open_page(page, spec: navigation.PageSpec) -> None:
     settle(page)
 
 
+def choose_first_option(page, combobox) -> None:
+    """Open a select box and pick its first option; a click that lands while the page is still
+    settling can leave the list closed, so the box is opened again until the list shows."""
+    for _ in range(5):
+        combobox.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: open the box again
+            page.keyboard.press("Escape")
+            settle(page)
+    page.get_by_role("option").first.click()
+
+
 def new_context(browser, **options):
     context = browser.new_context(viewport={"width": 1400, "height": 1800}, **options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -251,6 +265,50 @@ def test_an_agency_objects_to_its_published_result_and_records_a_rectification_i
     context.close()
 
 
+def test_security_records_a_report_with_evidence_and_sees_offender_histories(server, browser, tmp_path):
+    """A 举报 with a PDF attached, recorded through the violations page; the offender history of the
+    consumer it names; and the offender panel in the triage view of a confirmed alert."""
+    accounts = server.accounts()
+    by_key = {p.key: p for p in navigation.PAGES}
+    evidence = tmp_path / "举报截图.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n% a screenshot sent with the report\n")
+    context = new_context(browser)
+    page = context.new_page()
+    sign_in(page, server.url, "demo_security", accounts["demo_security"])
+    open_page(page, by_key["violations"])
+    page.get_by_role("heading", name=ZH["vsrc.record"]).scroll_into_view_if_needed()
+    form = page.locator('[data-testid="stForm"]')
+    form.get_by_text(ZH["vsrc.source.report"], exact=True).click()
+    choose_first_option(page, form.get_by_role("combobox", name=ZH["vsrc.consumer"]))
+    form.get_by_role("textbox", name=ZH["vsrc.reporter_name"]).fill("李四")
+    form.get_by_role("textbox", name=ZH["vsrc.reporter_contact"]).fill("13812345678")
+    form.get_by_role("textbox", name=ZH["vsrc.description"]).fill("利用开放数据向公众推送营销短信")
+    form.locator('input[type="file"]').set_input_files(str(evidence))
+    form.get_by_text(evidence.name).wait_for()
+    form.get_by_role("button", name=ZH["vsrc.submit"]).click()
+    page.get_by_text(ZH["vsrc.saved"].split("{")[0]).wait_for()
+    settle(page)
+    assert_no_error_box(page, "violation recorded from a report")
+    # The offender history opens on the consumer of the newest record: the one just recorded.
+    panel = page.locator(".st-key-violations_offender_panel")
+    panel.get_by_text(ZH["offender.title"]).wait_for()
+    assert panel.get_by_text("个月内").count() > 0
+    page.screenshot(path=str(ARTIFACTS / "violation-from-report.png"), full_page=True)
+
+    open_page(page, by_key["triage"])
+    page.get_by_role("combobox", name=ZH["pages.triage.status"]).click()
+    page.get_by_role("option", name=ZH["pages.triage.state.confirmed"]).click()
+    settle(page)
+    triage_panel = page.locator(".st-key-triage_offender_panel")
+    # A confirmed alert's consumer has its record; the alert is decided, so no "if confirmed" line.
+    triage_panel.get_by_text(re.compile(r"个月内有 \d+ 起违规记录。")).wait_for()
+    settle(page)
+    assert triage_panel.get_by_text("这将是第").count() == 0
+    assert_no_error_box(page, "triage offender panel")
+    page.screenshot(path=str(ARTIFACTS / "triage-offender-panel.png"), full_page=True)
+    context.close()
+
+
 def test_admin_visits_every_page_acts_and_exports(server, browser):
     """Runs last: it stops the server to read the stored audit entries."""
     accounts = server.accounts()
@@ -306,6 +364,8 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     assert ("evaluation.publish", "demo_official") in actions
     assert ("evaluation.objection", "demo_agency") in actions
     assert ("evaluation.rectification", "demo_agency") in actions
+    assert ("violation.record", "demo_security") in actions
+    assert ("violation.attachment", "demo_security") in actions
     # The entries of both of serve's processes (the demo build, the dashboard) verify under one key.
     verified = server.odwatch("audit", "verify")
     assert verified.returncode == 0, verified.stdout

@@ -69,7 +69,7 @@ def test_cluster_ddl_is_replicated_and_distributed():
     assert any(s.startswith("CREATE TABLE IF NOT EXISTS access_log ON CLUSTER") for s in dist)
     assert "'/clickhouse/tables/{shard}/odwatch/access_log_local', '{replica}'" in "\n".join(creates)
     alters = [s for s in statements if s.startswith("ALTER TABLE")]
-    altered = [re.match(r"ALTER TABLE (\w+) ON CLUSTER `city` ", s).group(1) for s in alters]
+    altered = [re.match(r"ALTER TABLE (\w+) ON CLUSTER `city`\s", s).group(1) for s in alters]
     # A distributed table is altered through its local twin on every node; another on itself.
     distributed = {re.match(r"CREATE TABLE IF NOT EXISTS (\w+) ", s).group(1) for s in dist}
     assert altered and all(name.endswith("_local") or name not in distributed for name in altered)
@@ -78,6 +78,7 @@ def test_cluster_ddl_is_replicated_and_distributed():
     assert any(s.startswith("ALTER TABLE usage_daily_dataset_local ON CLUSTER") for s in alters)
     assert not any(s.startswith("ALTER TABLE usage_daily_dataset ON CLUSTER") for s in alters)
     assert any(s.startswith("ALTER TABLE audit_log ON CLUSTER `city` ADD COLUMN") for s in alters)
+    assert any(re.match(r"ALTER TABLE violations ON CLUSTER `city`\s+ADD COLUMN", s) for s in alters)
     drops = [s for s in statements if s.startswith("DROP TABLE")]
     assert "DROP TABLE IF EXISTS field_usage_daily_local ON CLUSTER `city`" in drops
     views = [s for s in statements if "MATERIALIZED VIEW" in s and "access_log" in s]

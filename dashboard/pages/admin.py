@@ -1,4 +1,5 @@
-"""系统管理 Administration (admin only): ingest, uploads, detector schedule, audit trail, accounts."""
+"""系统管理 Administration (admin only): ingest, uploads, detector schedule, notification channels and
+their health (a failing channel is shown here, with its reason), audit trail, accounts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from odwatch import vocabulary
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, labels, t
 from reports import admin
+from reports.notify import health as notify_health
+from reports.notify import outbox
 from warehouse import audit
 
 REFERENCE_TABLES = ("agencies", "datasets", "consumers", "api_keys", "agreements", "applications",
@@ -23,9 +26,9 @@ client = session.get_client()
 settings = session.get_settings()
 
 st.title(t("nav.admin"))
-ingest_tab, upload_tab, jobs_tab, audit_tab, users_tab = st.tabs(
-    [t("admin.tab.ingest"), t("admin.tab.upload"), t("admin.tab.jobs"), t("admin.tab.audit"),
-     t("admin.tab.users")])
+ingest_tab, upload_tab, jobs_tab, notify_tab, audit_tab, users_tab = st.tabs(
+    [t("admin.tab.ingest"), t("admin.tab.upload"), t("admin.tab.jobs"), t("admin.tab.notify"),
+     t("admin.tab.audit"), t("admin.tab.users")])
 
 
 def _reference_table(name: str) -> str | None:
@@ -126,6 +129,63 @@ with jobs_tab:
     st.subheader(t("admin.runs"))
     runs = admin.detector_runs(client)
     components.table(runs, "detector_runs", labels=labels(runs.columns, "admin.col"))
+
+def _channel_state(row: dict) -> str:
+    if not row["enabled"]:
+        return t("admin.notify.state.disabled")
+    if row["failing"]:
+        return t("admin.notify.state.failing")
+    return t("admin.notify.state.ok" if row["last_ok"] else "admin.notify.state.idle")
+
+
+def _send_test(name: str) -> None:
+    channel = settings.notify.channel(name)
+    outbox.queue_test_message(client, settings, channel)
+    delivered = outbox.deliver(client, settings, only_channel=name)
+    audit.record(client, user.username, "notify.test", "channel", name, {"sent": delivered.sent})
+    if delivered.sent:
+        st.success(t("admin.notify.test_sent", name=name))
+    else:
+        attempts = notify_health.recent_attempts(client, 20)
+        reason = next((a["reason"] for a in attempts if a["channel"] == name), "")
+        st.error(t("admin.notify.test_failed", reason=reason))
+
+
+def _notifications() -> None:
+    if not settings.notify.channels:
+        st.info(t("admin.notify.none"))
+        return
+    rows = notify_health.channel_health(client, settings)
+    failing = [r for r in rows if r["failing"]]
+    for row in failing:
+        st.error(t("admin.notify.failing", name=row["name"], reason=row["last_reason"],
+                   at=format_datetime(row["last_failure"], seconds=True)))
+    if not failing:
+        st.success(t("admin.notify.healthy"))
+    st.subheader(t("admin.notify.channels"))
+    shown = [{"name": r["name"], "kind": t(f"notify.kind.{r['kind']}"), "target": r["target"],
+              "state": _channel_state(r), "last_ok": format_datetime(r["last_ok"], seconds=True),
+              "last_failure": format_datetime(r["last_failure"], seconds=True),
+              "last_reason": r["last_reason"],
+              "sent_24h": r["sent_24h"], "failures_24h": r["failures_24h"], "pending": r["pending"],
+              "failed": r["failed"]} for r in rows]
+    components.table(shown, "notify_channels", labels=labels(list(shown[0]), "admin.notify.col"))
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.selectbox(t("admin.notify.test_which"), [r["name"] for r in rows], key="admin_notify_channel")
+    if right.button(t("admin.notify.test"), key="admin_notify_test"):
+        _send_test(name)
+    st.subheader(t("admin.notify.attempts"))
+    attempts = [{"at": format_datetime(a["at"], seconds=True), "channel": a["channel"],
+                 "message_kind": t(f"admin.notify.message_kind.{a['kind']}"), "attempt": a["attempt"],
+                 "ok": bool(a["ok"]), "status_code": a["status_code"], "reason": a["reason"],
+                 "elapsed_ms": a["elapsed_ms"]} for a in notify_health.recent_attempts(client)]
+    components.table(attempts, "notify_attempts",
+                     labels=labels(["at", "channel", "message_kind", "attempt", "ok", "status_code", "reason",
+                                    "elapsed_ms"], "admin.notify.col"))
+
+
+with notify_tab:
+    _notifications()
 
 with audit_tab:
     if st.button(t("admin.audit.verify"), key="admin_verify", type="primary"):

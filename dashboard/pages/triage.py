@@ -27,6 +27,7 @@ from dashboard.components import (
     user_error,
     xlsx_bytes,
 )
+from dashboard.offenders import offender_panel
 from dashboard.session import current_filters, filter_sidebar, get_client, mask_ip, require_role, today
 from detectors import store, triage
 from detectors.messages import evidence_lines
@@ -316,6 +317,8 @@ def _detail(client, rows: list[dict]) -> None:
     st.caption(t("pages.triage.alert_caption", article=alert["article"], detector=alert["detector_id"],
                  start=format_datetime(alert["window_start"]), end=format_datetime(alert["window_end"]),
                  group=alert["group_size"]))
+    offender_panel(client, alert["consumer_id"], key="triage_offender",
+                   deciding=alert["status"] in OPEN_STATUSES)
     evidence = alert["evidence"]
     _evidence_summary(evidence)
     _series(evidence)

@@ -1,0 +1,170 @@
+"""The outbox on the real engine: one message per new alert group and channel, never again for the
+same window; retries with back-off against a receiver that fails twice then succeeds; a channel that
+never answers neither blocks another channel nor raises; every attempt stored and audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from notify_receivers import HttpReceiver
+
+from detectors import store, triage
+from detectors.base import Alert
+from odwatch import clock
+from odwatch.clock import SHANGHAI
+from odwatch.settings import ChannelSettings, NotifySettings
+from reports.notify import health, outbox
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)          # a Wednesday, in working time
+
+
+def alert(category: str, severity: str, consumer: str, day: int, hour: int | None = None, **extra) -> Alert:
+    start = datetime(2026, 11, day, hour or 0, tzinfo=SHANGHAI)
+    end = start + (timedelta(hours=1) if hour is not None else timedelta(days=1))
+    return Alert(detector_id=category, category=category, article="第三十条", severity=severity, score=5.0,
+                 title=f"{consumer} {category}", window_start=start, window_end=end, consumer_id=consumer,
+                 dataset_id="d1", **extra)
+
+
+@pytest.fixture
+def http():
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def with_channels(settings, *channels, **notify):
+    return settings.model_copy(update={"notify": NotifySettings(channels=list(channels), **notify)})
+
+
+def audited_attempts(client, message_id: str) -> list[tuple[int, str]]:
+    """(attempt, outcome) of a message as the audit trail lists them."""
+    entries = client.query("SELECT detail FROM audit_log WHERE action = 'notify.attempts' ORDER BY seq")
+    return [(a["attempt"], a["outcome"]) for (detail,) in entries.result_rows
+            for a in json.loads(detail)["attempts"] if a["message_id"] == message_id]
+
+
+def test_one_message_per_new_group_never_again_for_the_same_window(client, settings, http):
+    client.insert("agencies", [["a1", "市交通委", "", "city_bureau"]],
+                  column_names=["agency_id", "name", "name_en", "kind"])
+    client.insert("datasets", [["d1", "a1", "公交线路"]], column_names=["dataset_id", "agency_id", "name"])
+    # Three hourly alerts of one group on one day: one message. A high one: below the channel's minimum.
+    store.save_alerts(client, [alert("burst", "critical", "c1", 24, h) for h in (9, 10, 11)]
+                      + [alert("scraping", "high", "c2", 24)])
+    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook",
+                                                       target=http.url("webhook"), min_severity="critical"))
+    first = outbox.run_notifications(client, settings, NOW)
+    assert (first.new_groups, first.queued, first.sent) == (2, 1, 1)
+    sent = http.bodies("webhook")
+    assert len(sent) == 1 and sent[0]["data"]["alerts"] == 3 and sent[0]["data"]["severity"] == "critical"
+    assert "公交线路" in sent[0]["text"] and "市交通委" in sent[0]["text"]
+    # Re-detection replaces the same alerts: nothing new to say.
+    store.save_alerts(client, [alert("burst", "critical", "c1", 24, h) for h in (9, 10, 11)])
+    again = outbox.run_notifications(client, settings, NOW + timedelta(minutes=15))
+    assert (again.new_groups, again.queued, again.sent) == (0, 0, 0) and len(http.bodies("webhook")) == 1
+    # The same group on the next day is a new window: one more message.
+    store.save_alerts(client, [alert("burst", "critical", "c1", 25, 8)])
+    next_day = outbox.run_notifications(client, settings, NOW + timedelta(minutes=30))
+    assert (next_day.new_groups, next_day.sent) == (1, 1)
+    assert audited_attempts(client, outbox.message_id("duty", "alert_group", "burst|c1|d1|2026-11-24")) \
+        == [(1, "sent")]
+
+
+def test_acknowledged_groups_and_old_windows_are_not_announced(client, settings, http):
+    old = alert("burst", "critical", "c1", 1)
+    handled = alert("burst", "critical", "c2", 24)
+    store.save_alerts(client, [old, handled])
+    triage.acknowledge(client, [handled.alert_id], "sam")
+    settings = with_channels(settings, ChannelSettings(name="duty", kind="webhook",
+                                                       target=http.url("webhook")))
+    summary = outbox.run_notifications(client, settings, NOW)
+    assert (summary.new_groups, summary.sent) == (0, 0)
+
+
+def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(client, settings, http):
+    flaky = ChannelSettings(name="flaky", kind="webhook", target=http.url("flaky"))
+    settings = with_channels(settings, flaky, retry_after_s=30)
+    message_id = outbox.queue_test_message(client, settings, settings.notify.channels[0], NOW)
+    assert outbox.deliver(client, settings, NOW).retrying == 1
+    assert outbox.deliver(client, settings, NOW + timedelta(seconds=10)).retrying == 0      # backing off
+    assert outbox.deliver(client, settings, NOW + timedelta(seconds=31)).retrying == 1      # second failure
+    assert outbox.deliver(client, settings, NOW + timedelta(seconds=60)).sent == 0          # waits 60 s now
+    assert outbox.deliver(client, settings, NOW + timedelta(seconds=92)).sent == 1
+    attempts = client.query("SELECT attempt, ok, status_code FROM notify_attempts "
+                            "WHERE message_id = {m:String} ORDER BY attempt",
+                            parameters={"m": message_id}).result_rows
+    assert attempts == [(1, 0, 503), (2, 0, 503), (3, 1, 200)]
+    assert audited_attempts(client, message_id) == [(1, "retry"), (2, "retry"), (3, "sent")]
+    assert outbox.deliver(client, settings, NOW + timedelta(hours=1)).sent == 0              # sent once
+
+
+def test_a_channel_gives_up_after_its_last_attempt(client, settings, http):
+    broken = ChannelSettings(name="broken", kind="webhook", target=http.url("broken"))
+    settings = with_channels(settings, broken, max_attempts=2, retry_after_s=1)
+    outbox.queue_test_message(client, settings, settings.notify.channels[0], NOW)
+    assert outbox.deliver(client, settings, NOW).retrying == 1
+    assert outbox.deliver(client, settings, NOW + timedelta(seconds=5)).failed == 1
+    [row] = health.channel_health(client, settings, NOW + timedelta(seconds=5))
+    assert row["failing"] and row["failed"] == 1 and row["pending"] == 0 and "HTTP 500" in row["last_reason"]
+
+
+def test_a_silent_channel_does_not_hold_up_another_and_never_raises(client, settings, http):
+    settings = with_channels(
+        settings,
+        ChannelSettings(name="silent", kind="webhook", target=http.url("silent"), timeout_s=1),
+        ChannelSettings(name="duty", kind="wecom", target=http.url("wecom")))
+    store.save_alerts(client, [alert("probing", "critical", c, 25, 9) for c in ("c1", "c2")])
+    summary = outbox.run_notifications(client, settings, NOW)
+    # Two groups for each channel: the silent one stopped after its first timeout, the other sent both.
+    assert (summary.queued, summary.sent, summary.retrying) == (4, 2, 1)
+    states = dict(client.query("SELECT channel, groupArray(status) FROM notify_outbox FINAL GROUP BY channel")
+                  .result_rows)
+    assert sorted(states["duty"]) == ["sent", "sent"] and sorted(states["silent"]) == ["pending", "pending"]
+    rows = {r["name"]: r for r in health.channel_health(client, settings, NOW)}
+    assert rows["silent"]["failing"] and rows["silent"]["last_reason"] == "1 秒内无应答"
+    assert not rows["duty"]["failing"] and rows["duty"]["sent_24h"] == 2
+
+
+def test_missing_secrets_are_named_at_start(settings):
+    configured = with_channels(settings, ChannelSettings(name="dd", kind="dingtalk", target="https://x.example/",
+                                                         secret_env="DD_SECRET"))
+    problems = health.channel_problems(configured, environ={})
+    assert problems == ["notify.channels[0] (dd).secret_env: the environment variable DD_SECRET is not set"]
+    assert health.channel_problems(configured, environ={"DD_SECRET": "x"}) == []
+
+
+@pytest.mark.parametrize(("first_seen", "deadline"), [
+    # Working time: 30 minutes later.
+    (datetime(2025, 9, 26, 10, 0), datetime(2025, 9, 26, 10, 30)),
+    # A working day's evening: 09:30 on the next working day, here the make-up Sunday before National Day.
+    (datetime(2025, 9, 26, 20, 0), datetime(2025, 9, 28, 9, 30)),
+    # The early morning of a working day: 09:30 the same day.
+    (datetime(2025, 9, 29, 6, 0), datetime(2025, 9, 29, 9, 30)),
+    # Before the holiday (1–8 October 2025): after it.
+    (datetime(2025, 9, 30, 19, 0), datetime(2025, 10, 9, 9, 30)),
+    (datetime(2025, 10, 3, 11, 0), datetime(2025, 10, 9, 9, 30)),
+    # A make-up Saturday is working time.
+    (datetime(2025, 10, 11, 10, 0), datetime(2025, 10, 11, 10, 30)),
+])
+def test_the_escalation_deadline_follows_the_statutory_calendar(first_seen, deadline):
+    rule = NotifySettings().escalation
+    found = outbox.escalation_deadline(first_seen.replace(tzinfo=SHANGHAI), rule)
+    assert found == deadline.replace(tzinfo=SHANGHAI)
+
+
+def test_the_notify_job_runs_beside_the_others_when_channels_are_configured(client, settings, http):
+    from dashboard import jobs
+
+    assert "notify" not in jobs.build_scheduler(settings).jobs
+    duty = ChannelSettings(name="duty", kind="webhook", target=http.url("webhook"))
+    settings = with_channels(settings, duty)
+    hour = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    store.save_alerts(client, [Alert(detector_id="probing", category="probing", article="第三十条",
+                                     severity="critical", score=5.0, title="probing", window_start=hour,
+                                     window_end=hour + timedelta(hours=1), consumer_id="c1")])
+    scheduler = jobs.build_scheduler(settings)
+    assert scheduler.jobs["notify"].every_s == settings.notify_every_s
+    status = scheduler.run_now("notify")
+    assert status.last_error == "" and "sent=1" in status.last_result

@@ -1,0 +1,152 @@
+"""The monthly platform-operation report of the demo platform in each format, read back: a 公文 on the
+annual report's machinery (A4, every font embedded, 一、二、 headings, 落款), the month beside the one
+before, figures that agree with the access log, and no code name or English enum word in its text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import uuid
+from datetime import date, timedelta
+
+import openpyxl
+import pytest
+from docx import Document
+from pypdf import PdfReader
+from test_reports_export_annual import ENUM, IDENTIFIER, docx_text, pdf_text, xlsx_text
+from typer.testing import CliRunner
+
+from demo.platform import build_demo
+from detectors.runner import run_detectors
+from odwatch.errors import UserError
+from odwatch.settings import Settings
+from reports.export.operation import change_text, operation_report, parse_month, write_operation_report
+from warehouse import connect
+
+MONTH_TRAFFIC = """
+SELECT count(), countIf(status >= 500) FROM access_log
+WHERE toDate(ts, 'Asia/Shanghai') BETWEEN {first:Date} AND {last:Date}
+"""
+
+
+def last_month() -> str:
+    first = date.today().replace(day=1) - timedelta(days=1)
+    return f"{first:%Y-%m}"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    settings = Settings(clickhouse_database=f"t_operation_{uuid.uuid4().hex[:8]}")
+    client = connect(settings)
+    build_demo(client, settings, scale="small")
+    run_detectors(client, settings)
+    out = tmp_path_factory.mktemp("operation")
+    files = {fmt: write_operation_report(client, settings, last_month(), fmt, out / f"operation.{fmt}")
+             for fmt in ("pdf", "docx", "xlsx")}
+    return client, settings, files
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
+def test_no_code_name_or_enum_word_in_the_text(demo, fmt):
+    _, _, files = demo
+    text = {"pdf": pdf_text, "docx": docx_text, "xlsx": xlsx_text}[fmt](files[fmt])
+    assert len(text) > 800
+    assert IDENTIFIER.findall(text) == []
+    assert ENUM.findall(text) == []
+
+
+def test_the_pdf_is_an_official_document_comparing_two_months(demo):
+    _, _, files = demo
+    reader = PdfReader(files["pdf"])
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (595, 842)
+    text = pdf_text(files["pdf"]).replace("\n", "")
+    first, _ = parse_month(last_month())
+    before = first - timedelta(days=1)
+    assert f"{first.year}年{first.month}月公共数据开放平台运行情况报告" in text
+    assert f"与{before.year}年{before.month}月比较" in text
+    for heading in ("一、总体情况", "二、运行质量", "三、数据利用", "四、安全监测与违规处置",
+                    "（一）分渠道错误率与响应时间"):
+        assert heading in text
+    assert "第三十七条" in text and "上海市大数据中心" in text and "— 1 —" in text
+    if shutil.which("pdffonts"):
+        listing = subprocess.run(["pdffonts", str(files["pdf"])], capture_output=True, text=True,
+                                 check=True).stdout.splitlines()[2:]
+        assert listing and all(line.split()[-5] == "yes" for line in listing), listing
+
+
+def test_the_docx_has_the_same_headings(demo):
+    _, _, files = demo
+    headings = [p.text for p in Document(files["docx"]).paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、总体情况", "二、运行质量", "三、数据利用", "四、安全监测与违规处置"]
+
+
+def test_the_figures_agree_with_the_access_log(demo):
+    client, _, files = demo
+    first, last = parse_month(last_month())
+    params = {"first": first, "last": last}
+    calls, server_errors = client.query(MONTH_TRAFFIC, parameters=params).result_rows[0]
+    report = operation_report(client, last_month())
+    assert report.current.calls == calls > 0
+    assert report.current.availability == pytest.approx(1 - server_errors / calls)
+    assert report.previous.first == (first - timedelta(days=1)).replace(day=1)
+    assert sum(r["calls"] for r in report.current.channels) == calls
+    assert 0 < report.current.latency[0] <= report.current.latency[1] <= report.current.latency[2]
+    workbook = openpyxl.load_workbook(files["xlsx"])
+    assert workbook.sheetnames == ["说明", "关键指标", "分渠道", "调用量居前的数据集", "违法违规记录"]
+    figures = {row[0]: row[1:] for row in workbook["关键指标"].iter_rows(min_row=2, values_only=True)}
+    assert figures["调用总量（次）"][0] == f"{calls:,}"
+    channels = list(workbook["分渠道"].iter_rows(min_row=2, values_only=True))
+    assert {row[0] for row in channels} <= {"接口调用", "文件下载"} and isinstance(channels[0][1], int)
+
+
+def test_changes_are_worded_as_an_official_reads_them():
+    assert change_text(120, 100, unit="次") == "增加 20次（20.0%）"
+    assert change_text(0.995, 0.999, share=True) == "下降 0.40 个百分点"
+    assert change_text(5, 5) == "持平" and change_text(None, 3) == "不可比"
+    assert change_text(3, 0, unit="起") == "增加 3起（上月为零）"
+
+
+def test_bad_months_and_formats_are_sentences(client, settings, tmp_path):
+    with pytest.raises(UserError, match="2026-11"):
+        parse_month("2026-13")
+    with pytest.raises(UserError, match="Unknown format"):
+        write_operation_report(client, settings, "2026-11", "odt", tmp_path / "r.odt")
+
+
+def test_the_command_writes_the_report(tmp_path, monkeypatch):
+    from odwatch.cli import app
+    from odwatch.settings import get_settings
+
+    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", f"t_opcli_{uuid.uuid4().hex[:8]}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["report", "operation", "--month", "2026-11", "--format", "xlsx",
+                                          "--out", str(tmp_path / "op.xlsx")])
+        assert result.exit_code == 0, result.output
+        assert re.search(r"Wrote the 2026-11 platform operation report", result.output)
+        assert openpyxl.load_workbook(tmp_path / "op.xlsx").sheetnames[0] == "说明"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_measures_in_force_at_a_months_end_are_read_as_they_were(client):
+    from datetime import datetime
+
+    from detectors import violations
+    from odwatch.clock import SHANGHAI
+    from reports.export.operation import month_figures
+
+    client.insert("consumers", [["c1", "某公司", "company"]], column_names=["consumer_id", "name", "kind"])
+    violation = violations.record_violation(client, consumer_id="c1", category=1, actor="sam")
+    violations.add_measure(client, violation, "restrict", "sam", days=30,
+                           starts_at=datetime(2026, 10, 10, tzinfo=SHANGHAI))          # ends 9 November
+    violations.add_measure(client, violation, "close", "sam",
+                           starts_at=datetime(2026, 11, 20, tzinfo=SHANGHAI))
+    october = month_figures(client, *parse_month("2026-10"))
+    november = month_figures(client, *parse_month("2026-11"))
+    assert october.in_force == {"restricted": 1, "closed": 0}
+    assert november.in_force == {"restricted": 0, "closed": 1}
+    assert (october.new_measures, november.new_measures) == ({"restrict": 1, "close": 0},
+                                                             {"restrict": 0, "close": 1})
