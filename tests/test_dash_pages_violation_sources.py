@@ -48,7 +48,7 @@ def platform(tmp_path_factory, receiver):
                                     agency_id=agency, description="earlier violation")
     start = datetime.combine(now().date() - timedelta(days=1), datetime.min.time(), SHANGHAI)
     store.save_alerts(client, [Alert(detector_id="scraping", category="scraping", article="第三十条",
-                                     severity="critical", score=9, title="c1 walked every page of d1",
+                                     severity="critical", score=9, message="alerts.scraping",
                                      window_start=start, window_end=start + timedelta(days=1),
                                      consumer_id="c1", dataset_id="d1")])
     config = tmp_path_factory.mktemp("config") / "odwatch.toml"

@@ -105,7 +105,7 @@ def test_office_and_text_evidence_are_told_by_their_content():
 def test_complaints_and_inspections_link_alerts_and_take_measures(people, settings):
     start = datetime(2026, 11, 20, tzinfo=SHANGHAI)
     alert = Alert(detector_id="scraping", category="scraping", article="第三十条", severity="high", score=3,
-                  title="c2 scraping", window_start=start, window_end=start + timedelta(days=1),
+                  message="alerts.scraping", window_start=start, window_end=start + timedelta(days=1),
                   consumer_id="c2", dataset_id="d2")
     store.save_alerts(people, [alert])
     complaint = violations.record_from_source(
@@ -145,7 +145,7 @@ def test_a_companys_accounts_are_one_offender_across_agencies(people, settings):
 def test_alert_verdicts_count_in_the_history(people, settings):
     start = datetime(2026, 11, 20, tzinfo=SHANGHAI)
     alerts = [Alert(detector_id="burst", category="burst", article="第三十条", severity="high", score=3,
-                    title="burst", window_start=start + timedelta(days=n),
+                    message="alerts.burst", window_start=start + timedelta(days=n),
                     window_end=start + timedelta(days=n + 1), consumer_id="c1", dataset_id="d1")
               for n in range(3)]
     store.save_alerts(people, alerts)
