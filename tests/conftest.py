@@ -33,3 +33,13 @@ def settings() -> Settings:
 def client(settings):
     """A migrated client on the test's own database."""
     return connect(settings)
+
+
+@pytest.fixture(autouse=True)
+def configured_language_after_each_test():
+    """A test that switches the language (a CLI --lang, an i18n check) must not leave it switched for
+    the next test run in the same worker: script runs and exports inherit this context's language."""
+    from odwatch.i18n import configured_language, set_language
+
+    yield
+    set_language(configured_language())

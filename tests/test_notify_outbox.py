@@ -162,7 +162,8 @@ def test_the_notify_job_runs_beside_the_others_when_channels_are_configured(clie
     settings = with_channels(settings, duty)
     hour = clock.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     store.save_alerts(client, [Alert(detector_id="probing", category="probing", article="第三十条",
-                                     severity="critical", score=5.0, message="alerts.probing", window_start=hour,
+                                     severity="critical", score=5.0, message="alerts.probing",
+                                     window_start=hour,
                                      window_end=hour + timedelta(hours=1), consumer_id="c1")])
     scheduler = jobs.build_scheduler(settings)
     assert scheduler.jobs["notify"].every_s == settings.notify_every_s
