@@ -20,20 +20,12 @@ from demo import vocab
 from odwatch import codes
 from odwatch.calendar import add_working_days
 from odwatch.clock import SHANGHAI
+from reports.evaluation import FREQUENCY_LABELS
 
 REFERENCE_START = date(2024, 1, 1)
 LOG_DAYS = 180
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 NAME_VARIANTS = ("按月", "按区", "历史", "年度汇总", "明细", "按季度")
-FREQUENCY_WORDS = {
-    "realtime": "实时",
-    "daily": "每日",
-    "weekly": "每周",
-    "monthly": "每月",
-    "quarterly": "每季度",
-    "yearly": "每年",
-    "irregular": "不定期",
-}
 
 
 @dataclass(frozen=True)
@@ -194,7 +186,7 @@ def _description(
     if poor:
         return "" if rng.random() < 0.5 else "数据"
     described = "、".join(f["description"] for f in fields[:4])
-    return f"{agency}发布的{name}，包含{described}等信息，{FREQUENCY_WORDS[frequency]}更新。"
+    return f"{agency}发布的{name}，包含{described}等信息，{FREQUENCY_LABELS[frequency]}更新。"
 
 
 def make_datasets(rng: np.random.Generator, count: int, until: date) -> list[dict]:

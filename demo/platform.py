@@ -30,7 +30,6 @@ from clickhouse_connect.driver.client import Client
 
 from demo import vocab
 from demo.catalog import (
-    FREQUENCY_WORDS,
     LOG_DAYS,
     SCALES,
     Platform,
@@ -71,6 +70,7 @@ from demo.traffic import (
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
+from reports.evaluation import FREQUENCY_LABELS
 
 Progress = Callable[[int, int], None]
 
@@ -114,7 +114,7 @@ EXPORT_COLUMNS = {
 EXPORT_WORDS = {
     "open_class": {"unconditional": "无条件开放", "conditional": "有条件开放", "closed": "非开放"},
     "format": {"api": "接口", "other": "其他"},
-    "update_frequency": {**FREQUENCY_WORDS, "static": "静态"},
+    "update_frequency": FREQUENCY_LABELS,
     "status": {"open": "正常", "suspended": "暂停开放", "withdrawn": "已撤回"},
     "has_sample": {1: "是", 0: "否"},
 }

@@ -87,10 +87,6 @@ GROUP BY network, dataset_id, day
 HAVING addresses >= {min_addresses:UInt64}
 """.replace("{network}", NETWORK).replace("{page_index}", features.PAGE_INDEX)
 
-DATASET_SIZES = """
-SELECT dataset_id, row_count FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
-"""
-
 SERIES_KEY = "(client_ip, dataset_id, toDate(ts))"
 SERIES_TYPES = "String, String, Date"
 
@@ -134,8 +130,7 @@ class DistributedScrapingDetector(Detector):
             **self._prefixes()}).named_results())
         if not groups:
             return pl.DataFrame()
-        sizes = dict(client.query(DATASET_SIZES, parameters={
-            "dataset_ids": sorted({g["dataset_id"] for g in groups})}).result_rows)
+        sizes = features.dataset_sizes(client, {g["dataset_id"] for g in groups})
         rows = []
         for group in groups:
             group.pop("union_pages")

@@ -20,7 +20,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors.base import Window
+from detectors.base import Alert, Window
 from odwatch import clock
 
 ARTICLE = "第三十条"
@@ -82,6 +82,29 @@ def minute_series(
     for key, minute, calls in result.result_rows:
         series.setdefault(tuple(key), []).append([clock.shanghai(minute).strftime("%Y-%m-%d %H:%M"), calls])
     return series
+
+
+# An entity is a consumer, or an anonymous address; a consumer's alert may name its one address too.
+ENTITY_DAY_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
+ENTITY_DAY_TYPES = "String, String, Date"
+
+
+def add_entity_day_minutes(client: Client, alerts: Sequence[Alert], start: datetime, end: datetime) -> None:
+    """Put each entity-day alert's calls per minute over its day into its evidence (`per_minute`)."""
+    keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, a.window_start.date()) for a in alerts]
+    series = minute_series(client, ENTITY_DAY_KEY, ENTITY_DAY_TYPES, keys, start, end)
+    for alert, key in zip(alerts, keys, strict=True):
+        alert.evidence["per_minute"] = series.get(key, [])
+
+
+DATASET_SIZES = """
+SELECT dataset_id, row_count FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
+"""
+
+
+def dataset_sizes(client: Client, dataset_ids: Iterable[str]) -> dict[str, int]:
+    """The catalog's row count of each dataset (a dataset the catalog lacks is absent)."""
+    return dict(client.query(DATASET_SIZES, parameters={"dataset_ids": sorted(set(dataset_ids))}).result_rows)
 
 
 def severity_for(strength: float) -> str:

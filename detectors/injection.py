@@ -59,8 +59,6 @@ WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, '
 GROUP BY consumer_id, anon_ip, day, attack_params, path
 """
 
-SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
-SERIES_TYPES = "String, String, Date"
 
 
 @dataclass(frozen=True)
@@ -155,8 +153,5 @@ class InjectionDetector(Detector):
     def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
         """The entity's calls per minute over the day."""
         start, end = features.read_range(window)
-        keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, a.window_start.date()) for a in alerts]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        for alert, key in zip(alerts, keys, strict=True):
-            alert.evidence["per_minute"] = series.get(key, [])
+        features.add_entity_day_minutes(client, alerts, start, end)
         return super().explain(client, window, alerts)

@@ -76,8 +76,6 @@ GROUP BY consumer_id, anon_ip, day
 HAVING sensitive_paths > 0 OR refused_paths >= {min_refused_paths:UInt64}
 """
 
-SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), toDate(ts))"
-SERIES_TYPES = "String, String, Date"
 
 
 def sensitive_phrases() -> list[str]:
@@ -154,8 +152,5 @@ class ScanningDetector(Detector):
     def explain(self, client: Client, window: Window, alerts: list[Alert]) -> list[Alert]:
         """The entity's calls per minute over the day."""
         start, end = features.read_range(window)
-        keys = [(a.consumer_id, "" if a.consumer_id else a.client_ip, a.window_start.date()) for a in alerts]
-        series = features.minute_series(client, SERIES_KEY, SERIES_TYPES, keys, start, end)
-        for alert, key in zip(alerts, keys, strict=True):
-            alert.evidence["per_minute"] = series.get(key, [])
+        features.add_entity_day_minutes(client, alerts, start, end)
         return super().explain(client, window, alerts)

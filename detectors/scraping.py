@@ -79,10 +79,6 @@ WHERE (consumer_id, anon_ip, dataset_id, day) NOT IN {walks:Array(Tuple(String, 
 GROUP BY dataset_id
 """
 
-DATASET_SIZES = """
-SELECT dataset_id, row_count FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
-"""
-
 SERIES_KEY = "(consumer_id, if(consumer_id = '', client_ip, ''), dataset_id, toDate(ts))"
 SERIES_TYPES = "String, String, String, Date"
 
@@ -120,7 +116,7 @@ class ScrapingDetector(Detector):
         keys = [(w["consumer_id"], w["anon_ip"], w["dataset_id"], w["day"]) for w in walks]
         norms = {d: m for d, m, _ in client.query(DATASET_NORMS, parameters={
             "start": start, "end": end, "dataset_ids": datasets, "walks": keys}).result_rows}
-        sizes = dict(client.query(DATASET_SIZES, parameters={"dataset_ids": datasets}).result_rows)
+        sizes = features.dataset_sizes(client, datasets)
         return pl.DataFrame([{**w, "dataset_median_rows": norms.get(w["dataset_id"], 0),
                               "dataset_rows": sizes.get(w["dataset_id"], 0)} for w in walks],
                             infer_schema_length=None)

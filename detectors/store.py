@@ -17,7 +17,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from detectors.base import Alert
+from detectors.base import Alert, name_agencies
 from detectors.messages import alert_title
 from odwatch.clock import SHANGHAI, day_start, shanghai
 from odwatch.errors import UserError
@@ -30,10 +30,6 @@ ALERT_COLUMNS = [
 ]
 STATUSES = ("new", "acknowledged", "confirmed", "dismissed")
 FAMILIES = {"malicious": MALICIOUS_CATEGORIES, "agreement": AGREEMENT_CATEGORIES}
-
-AGENCIES_OF_DATASETS = """
-SELECT dataset_id, agency_id FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
-"""
 
 # The latest event of each alert. Triage writes strictly increasing times per alert.
 LATEST_EVENTS = """
@@ -247,22 +243,12 @@ def _local_times(record: dict[str, Any]) -> dict[str, Any]:
     return {k: shanghai(v) if isinstance(v, datetime) else v for k, v in record.items()}
 
 
-def _fill_agencies(client: Client, alerts: list[Alert]) -> None:
-    missing = sorted({a.dataset_id for a in alerts if a.dataset_id and not a.agency_id})
-    if not missing:
-        return
-    owners = dict(client.query(AGENCIES_OF_DATASETS, parameters={"dataset_ids": missing}).result_rows)
-    for alert in alerts:
-        if alert.dataset_id and not alert.agency_id:
-            alert.agency_id = owners.get(alert.dataset_id, "")
-
-
 def save_alerts(client: Client, alerts: Iterable[Alert]) -> int:
     """Upsert alerts by id; returns how many distinct alerts were written."""
     unique = list({alert.alert_id: alert for alert in alerts}.values())
     if not unique:
         return 0
-    _fill_agencies(client, unique)
+    name_agencies(client, unique)
     rows = [[
         a.alert_id, a.detector_id, a.category, a.article, a.severity, float(a.score), a.consumer_id,
         a.key_id, a.client_ip, a.dataset_id, a.agency_id, shanghai(a.window_start), shanghai(a.window_end),
