@@ -76,7 +76,7 @@ def new_groups(client, count: int, tag: str) -> None:
 
     start = clock.floor_to_day(clock.now()) - timedelta(days=1)
     save_alerts(client, [Alert(detector_id="bench_notify", category="burst", article="第三十条",
-                               severity="critical", score=9.0, title=f"bench {tag} {n}", window_start=start,
+                               severity="critical", score=9.0, message="alerts.burst", window_start=start,
                                window_end=start + timedelta(days=1), consumer_id=f"bench-{tag}-{n:05d}")
                          for n in range(count)])
 

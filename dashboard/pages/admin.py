@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, components, jobs, session
+from ingest import spool
 from odwatch import vocabulary
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, labels, t
@@ -66,6 +67,20 @@ def _ingest_upload(uploaded) -> None:
     jobs.evaluate_soon()
 
 
+def _spool_state() -> None:
+    """Files waiting in the spool, and files set aside because they failed (each with its reason)."""
+    st.subheader(t("admin.spool.title"))
+    st.caption(t("admin.spool.waiting", count=format_number(len(spool.pending_files(settings))),
+                 folder=str(settings.spool_dir)))
+    aside = spool.set_aside_files(settings)
+    if aside:
+        st.warning(t("admin.spool.set_aside", count=format_number(len(aside)),
+                     folder=str(settings.spool_dir / "failed")))
+    components.table([{"name": f.name, "reason": f.reason, "set_aside_at": f.set_aside_at, "size": f.size}
+                      for f in aside], "spool_set_aside",
+                     labels=labels(["name", "reason", "set_aside_at", "size"], "admin.col"))
+
+
 with ingest_tab:
     st.subheader(t("admin.reasons"))
     components.table(admin.reject_reasons(client), "reject_reasons",
@@ -78,6 +93,7 @@ with ingest_tab:
         chosen = st.selectbox(t("admin.rejected_of"), with_rejects, key="admin_batch")
         rejected = admin.rejected_rows(client, chosen)
         components.table(rejected, "rejected_rows", labels=labels(rejected.columns, "admin.col"))
+    _spool_state()
 
 with upload_tab:
     st.caption(t("admin.upload.help", tables=", ".join(f"{name}.csv" for name in REFERENCE_TABLES)))
@@ -194,6 +210,17 @@ with audit_tab:
     tail = admin.audit_tail(client)
     components.table(tail, "audit_log", labels=labels(tail.columns, "admin.col"))
 
+def _unthrottle(name_or_address: str) -> None:
+    """Forget the failed sign-ins of an account, or of an address when the text is one."""
+    is_address = auth.address_key(name_or_address) != auth.UNKNOWN
+    try:
+        cleared = auth.unthrottle(client, username="" if is_address else name_or_address,
+                                  address=name_or_address if is_address else "", actor=user.username)
+        st.success(t("admin.users.unthrottled", target=cleared))
+    except UserError as exc:
+        components.user_error(exc)
+
+
 with users_tab:
     with st.form("admin_add_user", clear_on_submit=True):
         st.markdown(f"**{t('admin.users.add')}**")
@@ -217,6 +244,19 @@ with users_tab:
             auth.disable_user(client, target, actor=user.username)
             st.success(t("admin.users.disabled", username=target))
             accounts = auth.list_users(client)
+    disabled = [row["username"] for row in accounts if row["disabled"]]
+    if disabled:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        target = left.selectbox(t("admin.users.enable_which"), disabled, key="admin_enable_name")
+        if right.button(t("admin.users.enable"), key="admin_enable_go"):
+            auth.enable_user(client, target, actor=user.username)
+            st.success(t("admin.users.enabled", username=target))
+            accounts = auth.list_users(client)
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    throttled = left.text_input(t("admin.users.unthrottle_which"), key="admin_unthrottle_name",
+                                help=t("admin.users.unthrottle_help"))
+    if right.button(t("admin.users.unthrottle"), key="admin_unthrottle_go") and throttled.strip():
+        _unthrottle(throttled.strip())
     components.table([{k: row[k] for k in ("username", "role", "agency_id", "disabled", "updated_at")}
                       for row in accounts], "users",
                      labels=labels(["username", "role", "agency_id", "disabled", "updated_at"], "admin.col"))
