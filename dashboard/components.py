@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboard.session import current_user, get_settings
+from dashboard.auth import address_key
+from dashboard.session import client_address, current_user, get_settings
 from odwatch.clock import TIMEZONE
 from odwatch.i18n import format_number, t
 from odwatch.settings import Settings
@@ -59,8 +61,9 @@ def xlsx_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
 
 
 def audited(make: Callable[[], bytes], settings: Settings, actor: str, name: str, fmt: str,
-            detail: dict | None = None) -> Callable[[], bytes]:
-    """Wrap a byte producer so producing the download writes an `export` audit entry.
+            detail: dict | None = None, signed_in: bool = True) -> Callable[[], bytes]:
+    """Wrap a byte producer so producing the download writes an `export` audit entry (for a
+    signed-out visitor, within the per-address allowance of `signin_audit_per_address`).
 
     Streamlit calls it when the user clicks (possibly off the script thread), so
     it captures the settings and actor instead of reading the session.
@@ -68,8 +71,13 @@ def audited(make: Callable[[], bytes], settings: Settings, actor: str, name: str
 
     def produce() -> bytes:
         data = make()
-        audit.record(connect(settings), actor, "export", "export", name,
-                     {"format": fmt, "bytes": len(data), **(detail or {})})
+        entry = {"format": fmt, "bytes": len(data), **(detail or {})}
+        if signed_in:
+            audit.record(connect(settings), actor, "export", "export", name, entry)
+        else:
+            audit.record_within(connect(settings), actor, "export", "export", name, entry,
+                                settings.signin_audit_per_address,
+                                timedelta(minutes=settings.signin_window_minutes))
         return data
 
     return produce
@@ -79,9 +87,10 @@ def download_button(label: str, make: Callable[[], bytes], file_name: str, mime:
                     key: str | None = None, detail: dict | None = None) -> None:
     """A download produced on click and audited (for reports, notices, lists)."""
     user = current_user()
-    actor = user.username if user else "public"
+    actor = user.username if user else f"visitor:{address_key(client_address())}"
     fmt = file_name.rsplit(".", 1)[-1]
-    st.download_button(label, audited(make, get_settings(), actor, name, fmt, detail), file_name=file_name,
+    produce = audited(make, get_settings(), actor, name, fmt, detail, signed_in=user is not None)
+    st.download_button(label, produce, file_name=file_name,
                        mime=mime, key=key or f"dl_{name}_{fmt}", on_click="ignore")
 
 

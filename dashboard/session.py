@@ -15,6 +15,7 @@ to a `User` to act as a signed-in user.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -23,7 +24,7 @@ import streamlit as st
 from clickhouse_connect.driver.client import Client
 
 from dashboard import choices
-from dashboard.auth import User
+from dashboard.auth import UNKNOWN, User
 from odwatch import clock
 from odwatch.i18n import SESSION_KEY, configured_language, current_language, set_language, t
 from odwatch.settings import get_settings
@@ -240,3 +241,22 @@ def filter_sidebar(show: tuple[str, ...] = ALL_FILTERS) -> ReportFilters:
     if "channel" in show:
         _select("channel", list(CHANNELS), {c: t(f"channel.{c}") for c in CHANNELS})
     return current_filters()
+
+
+def address_from(trusted_header: str, headers: Mapping[str, str], connection_ip: str | None) -> str | None:
+    """The address a browser's sign-ins and signed-out downloads are counted by.
+
+    Behind a reverse proxy (`trusted_header` set) the header the proxy sets, its last entry (the
+    one the proxy itself added); a request without it did not come through the proxy and is
+    counted as `unknown`. Otherwise the connection's own address (None on localhost).
+    """
+    if not trusted_header:
+        return connection_ip
+    value = headers.get(trusted_header) or ""
+    return value.split(",")[-1].strip() or UNKNOWN
+
+
+def client_address() -> str | None:
+    """The address of the browser this session runs for (see `address_from`)."""
+    return address_from(get_settings().signin_trusted_header, st.context.headers,
+                        st.context.ip_address)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import streamlit as st
 
@@ -22,31 +21,13 @@ def oidc_configured() -> bool:
         return False
 
 
-def address_from(trusted_header: str, headers: Mapping[str, str], connection_ip: str | None) -> str | None:
-    """The address sign-ins from a browser are counted by.
-
-    Behind a reverse proxy (`trusted_header` set) the header the proxy sets, its last entry (the
-    one the proxy itself added); a request without it did not come through the proxy and is
-    counted as `unknown`. Otherwise the connection's own address (None on localhost).
-    """
-    if not trusted_header:
-        return connection_ip
-    value = headers.get(trusted_header) or ""
-    return value.split(",")[-1].strip() or auth.UNKNOWN
-
-
-def client_address() -> str | None:
-    return address_from(session.get_settings().signin_trusted_header, st.context.headers,
-                        st.context.ip_address)
-
-
 def adopt_oidc_identity() -> None:
     """After st.login returns, map the identity to a provisioned account (or refuse it)."""
     if session.current_user() is not None or not oidc_configured() or not st.user.is_logged_in:
         return
     identity = str(st.user.get("email") or st.user.get("sub") or "")
     client = session.get_client()
-    address = auth.address_key(client_address())
+    address = auth.address_key(session.client_address())
     user = auth.user_for_identity(client, identity)
     if user is None:
         auth.refuse_identity(client, identity, address)
@@ -75,7 +56,7 @@ def _submit() -> None:
     if not username or not password:
         st.session_state["signin_error"] = t("signin.missing")
         return
-    result = auth.authenticate(session.get_client(), username, password, client_address())
+    result = auth.authenticate(session.get_client(), username, password, session.client_address())
     if result.user is not None:
         st.session_state.pop("signin_error", None)
         session.sign_in(result.user)

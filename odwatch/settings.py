@@ -266,7 +266,8 @@ class Settings(BaseSettings):
     signin_address_max_attempts: int = Field(100, ge=1)
     # Many addresses failing on one account slow the addresses that never signed in to it.
     signin_account_free_addresses: int = Field(10, ge=1)
-    # Failed and refused sign-ins written to the audit trail per address and window.
+    # Failed and refused sign-ins, and downloads by signed-out visitors (the 公示), written to the
+    # audit trail per address and window: a visitor cannot fill the trail.
     signin_audit_per_address: int = Field(30, ge=1)
     # Behind a reverse proxy only: the request header it sets to the client's address (its last
     # entry is read, e.g. X-Forwarded-For). Empty: the address of the connection.

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from dashboard import auth
 from dashboard.auth import Attempt, Throttle, User
-from dashboard.signin import address_from
+from dashboard.session import address_from
 from odwatch.cli import app
 from odwatch.errors import UserError
 from odwatch.settings import get_settings

@@ -32,7 +32,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
@@ -201,6 +201,33 @@ def record(client: Client, actor: str, action: str, object_type: str = "",
             # so it cannot be rewritten in the keyless form.
             _publish(client, settings, seq, digest)
     return seq
+
+
+ENTRIES_SINCE = """
+SELECT count()
+FROM audit_log
+WHERE actor = {actor:String} AND action = {action:String}
+  AND at >= {since:DateTime64(3, 'Asia/Shanghai')}
+"""
+
+
+def record_within(client: Client, actor: str, action: str, object_type: str, object_id: str,
+                  detail: dict, per_window: int, window: timedelta) -> bool:
+    """Audit an entry by an actor who is not signed in, at most `per_window` per window; the entry
+    that reaches the allowance is one `audit_paused` entry instead, so a visitor cannot fill the
+    trail. Returns whether the entry itself was written."""
+    since = clock.now_ms() - window
+    used = client.query(ENTRIES_SINCE, parameters={"actor": actor, "action": action, "since": since}
+                        ).result_rows[0][0]
+    if used < per_window:
+        record(client, actor, action, object_type, object_id, detail)
+        return True
+    paused = client.query(ENTRIES_SINCE, parameters={"actor": actor, "action": "audit_paused",
+                                                     "since": since}).result_rows[0][0]
+    if not paused:
+        record(client, actor, "audit_paused", "action", action,
+               {"per_window": per_window, "window_minutes": int(window.total_seconds() // 60)})
+    return False
 
 
 def cli_actor() -> str:
