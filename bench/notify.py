@@ -33,6 +33,8 @@ import json, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 count = 0
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"         # keeps connections open, as real webhook servers do,
+    disable_nagle_algorithm = True        # and answers at once (nginx's tcp_nodelay)
     def log_message(self, *args): pass
     def _reply(self, body):
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
@@ -65,7 +67,7 @@ def build(data_dir: Path, scale: str, seed: int) -> None:
     settings = settings_for(data_dir)
     started = time.perf_counter()
     summary = build_demo(connect(settings), settings, scale=scale, seed=seed, progress=True)
-    print(f"built the {scale} platform in {time.perf_counter() - started:.0f} s: {summary}")
+    print(f"built the {scale} platform in {time.perf_counter() - started:.0f} s: {summary.events:,} events")
 
 
 def new_groups(client, count: int, tag: str) -> None:

@@ -11,6 +11,7 @@ Secrets come from the environment variables the channel names, never from the fi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -19,15 +20,15 @@ import os
 import smtplib
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
+
+import urllib3
 
 from odwatch import clock
 from odwatch.i18n import t
@@ -101,23 +102,38 @@ def _with_query(url: str, **params: str) -> str:
     return url + joiner + "&".join(f"{k}={v}" for k, v in params.items())
 
 
+@functools.lru_cache(maxsize=16)
+def _pool(ca_file: str) -> urllib3.PoolManager:
+    """Connections kept open between messages, per CA bundle: a flood of alerts costs one TCP and
+    TLS handshake per robot, not one per message. Thread-safe, shared by the delivery threads."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    return urllib3.PoolManager(num_pools=16, maxsize=4, ssl_context=context, retries=False)
+
+
 def _post_json(channel: ChannelSettings, url: str, payload: dict[str, Any],
                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": "odwatch-notify", **(headers or {})})
-    context = _tls(channel) if url.startswith("https://") else None
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "odwatch-notify",
+               **(headers or {})}
     try:
-        with urllib.request.urlopen(request, timeout=channel.timeout_s, context=context) as response:
-            return response.status, response.read(64 * 1024)
-    except urllib.error.HTTPError as exc:
-        snippet = exc.read(REPLY_SNIPPET).decode("utf-8", errors="replace").strip()
-        raise ChannelProblem(t("notify.reason.http", code=exc.code, detail=snippet or exc.reason),
-                             exc.code) from None
-    except urllib.error.URLError as exc:
-        raise ChannelProblem(_network_reason(exc.reason, channel)) from None
-    except (TimeoutError, OSError) as exc:
-        raise ChannelProblem(_network_reason(exc, channel)) from None
+        response = _pool(channel.ca_file).request(
+            "POST", url, body=body, headers=headers, timeout=urllib3.Timeout(channel.timeout_s),
+            redirect=False, preload_content=False)
+        try:
+            raw = response.read(64 * 1024)
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:       # a subclass of the timeout error
+        raise ChannelProblem(_network_reason(exc.__cause__ or exc, channel)) from None
+    except urllib3.exceptions.TimeoutError:
+        raise ChannelProblem(t("notify.reason.timeout", seconds=f"{channel.timeout_s:g}")) from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise ChannelProblem(_network_reason(exc.__cause__ or exc, channel)) from None
+    if response.status >= 400:
+        snippet = raw[:REPLY_SNIPPET].decode("utf-8", errors="replace").strip()
+        raise ChannelProblem(t("notify.reason.http", code=response.status, detail=snippet or response.reason),
+                             response.status)
+    return response.status, raw
 
 
 def _network_reason(reason: object, channel: ChannelSettings) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import html
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -64,7 +64,8 @@ class Message:
     def rendered(self) -> dict[str, Any]:
         """Every form a channel may send, rendered now (in the language in force): what the outbox
         stores, so what was sent is what is kept."""
-        return {**asdict(self), "text": self.text(), "markdown": self.markdown(), "html": self.html()}
+        own = {f.name: getattr(self, f.name) for f in fields(self)}      # stored as JSON: no deep copy
+        return {**own, "text": self.text(), "markdown": self.markdown(), "html": self.html()}
 
 
 def in_language(lang: str, render: Callable[[], T]) -> T:
