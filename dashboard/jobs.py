@@ -74,8 +74,9 @@ def detect_job(settings: Settings, state: dict) -> str:
 
 def notify_job(settings: Settings, state: dict) -> str:
     """Announce new alert groups, escalate, queue scheduled digests and reports, deliver with retries."""
-    from reports.notify.outbox import run_notifications
+    from reports.notify.outbox import lower_this_thread_priority, run_notifications
 
+    lower_this_thread_priority()                # the job has a thread of its own (see build_scheduler)
     summary = run_notifications(connect(settings), settings)
     if summary.problems:
         raise RuntimeError("; ".join(summary.problems))

@@ -68,6 +68,9 @@ def _clock_time(value: str, key: str) -> time:
         raise ValueError(f"{key} must be a time of day like 09:30, not {value!r}") from None
 
 
+ROBOT_MESSAGES_PER_MINUTE = 20
+
+
 class ChannelSettings(Strict):
     """One `[[notify.channels]]` table: where messages go and which alerts it wants.
 
@@ -88,6 +91,10 @@ class ChannelSettings(Strict):
     timeout_s: float = Field(10.0, gt=0, le=120)
     ca_file: str = ""                          # a CA bundle for an internal TLS certificate authority
     enabled: bool = True
+    # Messages sent per minute at most; the rest wait, worst severity first. None: the kind's own
+    # limit (企业微信 and 钉钉 robots take 20 a minute, and 钉钉 silences a robot that sends more);
+    # 0: no limit.
+    max_per_minute: int | None = Field(None, ge=0)
     # e-mail only
     smtp_host: str = ""
     smtp_port: int = Field(0, ge=0, le=65535)  # 0: 587 for starttls, 465 for ssl, 25 for none
@@ -95,6 +102,13 @@ class ChannelSettings(Strict):
     smtp_user: str = ""
     password_env: str = ""
     sender: str = ""
+
+    @property
+    def per_minute_limit(self) -> int:
+        """The messages this channel may send in a minute (0: no limit)."""
+        if self.max_per_minute is not None:
+            return self.max_per_minute
+        return ROBOT_MESSAGES_PER_MINUTE if self.kind in ("wecom", "dingtalk") else 0
 
     @field_validator("target_env", "secret_env", "password_env")
     @classmethod

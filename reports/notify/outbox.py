@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import threading
 from collections import defaultdict
@@ -127,8 +128,16 @@ DUE = """
 SELECT message_id, channel, kind, subject_key, severity, subject, body, attachment, attempts, created_at
 FROM notify_outbox FINAL
 WHERE status = 'pending' AND next_attempt_at <= fromUnixTimestamp64Milli({now_ms:Int64}, 'Asia/Shanghai')
-ORDER BY created_at, message_id
+ORDER BY indexOf({weakest_first:Array(String)}, severity) DESC, created_at, message_id
 LIMIT {limit:UInt32}
+"""
+
+# Attempts per channel over the last minute, for the channels' per-minute limits.
+SENT_LAST_MINUTE = """
+SELECT channel, count()
+FROM notify_attempts
+WHERE at > fromUnixTimestamp64Milli({now_ms:Int64}, 'Asia/Shanghai') - INTERVAL 1 MINUTE
+GROUP BY channel
 """
 
 # The daily digest's figures for one channel: its categories and agencies, every severity.
@@ -176,11 +185,13 @@ class RunSummary:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    waiting: int = 0                # due, but held back by a channel's per-minute limit
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         text = (f"groups={self.new_groups} queued={self.queued} escalated={self.escalated} "
-                f"scheduled={self.scheduled} sent={self.sent} retrying={self.retrying} failed={self.failed}")
+                f"scheduled={self.scheduled} sent={self.sent} retrying={self.retrying} failed={self.failed} "
+                f"waiting={self.waiting}")
         return text + (f" problems={'; '.join(self.problems)}" if self.problems else "")
 
 
@@ -424,13 +435,47 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
 
 
 def due_messages(client: Client, now: datetime, limit: int = MAX_DUE_PER_RUN) -> list[dict[str, Any]]:
-    result = client.query(DUE, parameters={"now_ms": int(_ms(now).timestamp() * 1000), "limit": limit})
+    """Pending messages whose time has come, worst severity first, then oldest first."""
+    result = client.query(DUE, parameters={"now_ms": int(_ms(now).timestamp() * 1000), "limit": limit,
+                                           "weakest_first": list(SEVERITIES)})
     return _rows(result)
+
+
+def within_rate_limits(client: Client, settings: Settings, by_channel: dict[str, list[dict[str, Any]]],
+                       now: datetime) -> int:
+    """Keep of each channel's messages what its per-minute limit still allows; the rest wait for the
+    next run, in the outbox. Returns how many wait."""
+    limited = {name: channel.per_minute_limit for name in by_channel
+               if (channel := settings.notify.channel(name)) is not None and channel.per_minute_limit}
+    if not limited:
+        return 0
+    used = dict(client.query(SENT_LAST_MINUTE, parameters={
+        "now_ms": int(_ms(now).timestamp() * 1000)}).result_rows)
+    waiting = 0
+    for name, limit in limited.items():
+        allowed = max(0, limit - used.get(name, 0))
+        waiting += max(0, len(by_channel[name]) - allowed)
+        by_channel[name] = by_channel[name][:allowed]
+    return waiting
+
+
+BACKGROUND_NICENESS = 10
+
+
+def lower_this_thread_priority() -> None:
+    """Notification is background work: when the cores are busy, let the operating system favour
+    detection and the dashboard over this thread (Linux sets a thread's own niceness; elsewhere
+    nothing happens). A thread started from here inherits it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 def _send_channel(channel: ChannelSettings, pending: list[dict[str, Any]], data_dir: Path,
                   out: queue.Queue) -> None:
     """Send a channel's messages in order, stopping at its first failure (a worker thread: no engine)."""
+    lower_this_thread_priority()
     for message in pending:
         attachment = data_dir / message["attachment"] if message["attachment"] else None
         if attachment is not None and not attachment.is_file():
@@ -460,6 +505,8 @@ def deliver(client: Client, settings: Settings, now: datetime | None = None,
         for message in by_channel.pop(name):
             _record(client, settings, [(message, transport.Outcome(
                 False, 0, t("notify.reason.no_channel", name=name)))], stamp, summary, final=True)
+    summary.waiting = within_rate_limits(client, settings, by_channel, stamp())
+    by_channel = {name: pending for name, pending in by_channel.items() if pending}
     results: queue.Queue = queue.Queue()
     workers = [threading.Thread(target=_send_channel, name=f"notify-{name}", daemon=True,
                                 args=(settings.notify.channel(name), pending, settings.data_dir, results))
@@ -545,6 +592,7 @@ def run_notifications(client: Client, settings: Settings, now: datetime | None =
             summary.problems.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     delivered = deliver(client, settings, now)
     summary.sent, summary.failed, summary.retrying = delivered.sent, delivered.failed, delivered.retrying
+    summary.waiting = delivered.waiting
     return summary
 
 
