@@ -259,20 +259,20 @@ CONDITIONS = (
     "科研机构凭项目立项材料申请，成果发布前须经数据开放主体审核。",
 )
 
-# Application scenario codes declared in agreements and in the `scenario` log field.
+# Application scenarios as agreements name them (the `scenario` log field carries the same names).
 SCENARIOS = (
-    "traffic_planning",
-    "credit_assessment",
-    "academic_research",
-    "public_health",
-    "urban_governance",
-    "smart_retail",
-    "insurance_pricing",
-    "environment_monitoring",
-    "logistics",
-    "fintech_risk",
-    "tourism_service",
-    "housing_service",
+    "交通出行规划",
+    "企业信用评估",
+    "学术研究",
+    "公共卫生服务",
+    "城市精细化治理",
+    "智慧零售",
+    "保险精算定价",
+    "生态环境监测",
+    "物流配送优化",
+    "金融风险控制",
+    "文旅信息服务",
+    "住房保障服务",
 )
 
 SURNAMES = (

@@ -241,3 +241,32 @@ def test_sixty_agencies_fit_the_pdf(tmp_path):
     buffer.write(render_annual(evaluation, settings, "pdf", tmp_path / "many.pdf").read_bytes())
     text = "".join(page.extract_text() for page in PdfReader(buffer).pages)
     assert all(f"第{n}区数据局" in text for n in range(60))
+
+
+def consumer_with_most_scenarios(client) -> str:
+    return client.query("SELECT consumer_id FROM access_log WHERE consumer_id != '' GROUP BY consumer_id "
+                        "ORDER BY uniqExact(scenario) DESC, count() DESC LIMIT 1").result_rows[0][0]
+
+
+@pytest.mark.parametrize("document", ["consumer", "notice", "operation"])
+def test_the_other_chinese_documents_carry_no_code_name_or_enum_word(demo, document, tmp_path):
+    """The consumer's usage report draft, the public notice and the monthly operation report of the
+    demo platform, read back like the annual report."""
+    from reports.export.consumer import write_consumer_report
+    from reports.export.notice import write_public_notice
+    from reports.export.operation import write_operation_report
+
+    client = demo[0]
+    today = date.today()
+    settings = Settings(clickhouse_database=client.database)
+    path = {
+        "consumer": lambda: write_consumer_report(client, consumer_with_most_scenarios(client),
+                                                  date(today.year, 1, 1), today, "docx", tmp_path / "c.docx"),
+        "notice": lambda: write_public_notice(client, "docx", tmp_path / "n.docx"),
+        "operation": lambda: write_operation_report(client, settings, f"{today:%Y-%m}", "docx",
+                                                    tmp_path / "o.docx"),
+    }[document]()
+    text = docx_text(path)
+    assert len(text) > 200
+    assert IDENTIFIER.findall(text) == []
+    assert ENUM.findall(text) == []

@@ -103,7 +103,7 @@ def _scenarios(report: dict) -> list:
     ]
     return [
         doc.Heading("（一）数据调用的主要场景、服务对象、商业模式", 2),
-        doc.Paragraph("网关记录的申报场景如下表（场景为申请时申报的场景编号）。"),
+        doc.Paragraph("网关记录的申报场景如下表（场景为调用时申报的应用场景）。"),
         doc.Table(["数据集", "申报场景及调用次数"], rows, widths=[2, 5]),
         doc.Paragraph(f"主要场景说明：{TO_FILL}"),
         doc.Paragraph(f"服务对象：{TO_FILL}"),
