@@ -21,6 +21,7 @@ REFERENCE_TABLES = (
     "applications",
     "usage_reports",
     "complaints",
+    "opening_plans",
 )
 ACCESS_LOG = "access_log"
 
@@ -75,6 +76,11 @@ REFERENCE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("resolved_at", "Nullable(DateTime('Asia/Shanghai'))"),
         ("outcome", "LowCardinality(String)"), ("description", "String"),
     ),
+    # An agency's annual opening plan (公共数据开放年度计划): how many datasets it plans to open in
+    # the year. Optional: the evaluation's quantity dimension weighs the plan in where one is loaded.
+    "opening_plans": (
+        ("agency_id", "String"), ("year", "UInt16"), ("planned_datasets", "UInt32"), ("note", "String"),
+    ),
 }
 
 # What a row cannot do without. The first column of every table (its id) is required too.
@@ -95,6 +101,8 @@ REQUIRED: frozenset[tuple[str, str]] = frozenset({
     ("usage_reports", "due_date"),      # overdue reports
     ("complaints", "dataset_id"),
     ("complaints", "received_at"),      # complaint timings
+    ("opening_plans", "year"),
+    ("opening_plans", "planned_datasets"),
 })
 
 # Value sets of the enumerated columns, as documented in the schema.
@@ -160,6 +168,7 @@ DEFAULTS: dict[tuple[str, str], Default] = {
     ("complaints", "agency_id"): Default(None, "the dataset's owner in the catalog", derived=True),
     ("complaints", "subject"): Default("other", "other"),
     ("complaints", "outcome"): Default("pending", "pending"),
+    ("opening_plans", "note"): Default("", "empty"),
 }
 
 # The access log's columns (ingest.validate checks them in the engine), and the columns a

@@ -109,7 +109,8 @@ LATE_NAMED = 3
 # Each dimension's rule as the method table prints it: plain Chinese, no code names.
 RULES = {
     "quantity": "本单位开放清单中已实际开放（无条件或有条件开放且处于开放状态）的数据集占清单数据集的比例；"
-    "非开放类、已中止开放的数据集计入清单但不计为已开放，已撤回（删除清单）的不计入。",
+    "非开放类、已中止开放的数据集计入清单但不计为已开放，已撤回（删除清单）的不计入。已载入本单位公共数据"
+    "开放年度计划的，该比例与计划完成率（本年度新开放数据集数与计划数之比，超过计划按计划计）各占一半。",
     "quality": "本单位各开放数据集本年度最近一次质量检测中已测得维度的得分率的平均值；未提供数据文件的"
     "数据集，完整性、唯一性、有效性、一致性为“未评估”，不计入分母；更新及时性只在“更新及时性”"
     "维度计算一次。",
@@ -151,6 +152,19 @@ ORDER BY agency_id,
          if(toDate(updated_at) <= {as_of:Date}, -toUnixTimestamp64Milli(updated_at),
             toUnixTimestamp64Milli(updated_at)),
          name
+LIMIT 1 BY agency_id
+"""
+
+# Each agency's opening plan for the year as it stood at the end of `as_of` (the newest version
+# loaded by then, or the first ever loaded), like the catalog (migration 1200).
+PLANS_AS_OF = """
+SELECT agency_id, planned_datasets
+FROM opening_plans
+WHERE year = {year:UInt16}
+ORDER BY agency_id,
+         toDate(updated_at) <= {as_of:Date} DESC,
+         if(toDate(updated_at) <= {as_of:Date}, -toUnixTimestamp64Milli(updated_at),
+            toUnixTimestamp64Milli(updated_at))
 LIMIT 1 BY agency_id
 """
 
@@ -410,6 +424,8 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
     sla = {row["agency_id"]: row for row in summarize_reviews(reviews.filter(period == year)).to_dicts()}
     complaints = complaint_timings(client, _span(year), as_of=as_of).to_dicts()
     violations = list_violations(client, year=year)
+    plans = {row["agency_id"]: row["planned_datasets"] for row in _query(client, PLANS_AS_OF, year=year,
+                                                                          as_of=as_of)}
     return {
         "catalog": catalog,
         "agencies": agencies,
@@ -420,6 +436,7 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
         "sla": sla,
         "complaints": complaints,
         "violations": violations,
+        "plans": plans,
     }
 
 
@@ -510,11 +527,12 @@ def _not_scored(key: str, status: str, reason: str, inputs: dict | None = None) 
     return DimensionScore(key, LABELS[key], 0, None, status, inputs or {}, [reason])
 
 
-def _quantity(datasets: list[dict], as_of: date) -> DimensionScore:
+def _quantity(datasets: list[dict], as_of: date, planned: int | None = None) -> DimensionScore:
     on_list = [ds for ds in datasets if listed(ds, as_of)]
     open_now = [ds for ds in on_list if ds["open_class"] in OPEN_CLASSES and ds["status"] == "open"]
     closed = sum(1 for ds in on_list if ds["open_class"] not in OPEN_CLASSES)
     suspended = sum(1 for ds in on_list if ds["open_class"] in OPEN_CLASSES and ds["status"] == "suspended")
+    opened_this_year = sum(1 for ds in open_now if ds["published_at"].year == as_of.year)
     inputs = {
         "listed": len(on_list),
         "open": len(open_now),
@@ -525,6 +543,8 @@ def _quantity(datasets: list[dict], as_of: date) -> DimensionScore:
         "domains": len({ds["domain"] for ds in open_now}),
         "new": sum(1 for ds in on_list if ds["published_at"].year == as_of.year),
     }
+    if planned:
+        inputs |= {"planned": planned, "opened_this_year": opened_this_year}
     if not on_list:
         return _not_scored("quantity", NOT_APPLICABLE, "开放清单中没有数据集", inputs)
     lost = []
@@ -532,9 +552,13 @@ def _quantity(datasets: list[dict], as_of: date) -> DimensionScore:
         lost.append(f"清单中 {closed} 个数据集为非开放类")
     if suspended:
         lost.append(f"{suspended} 个数据集处于中止开放状态")
-    return DimensionScore(
-        "quantity", LABELS["quantity"], 0, len(open_now) / len(on_list), SCORED, inputs, lost
-    )
+    share = len(open_now) / len(on_list)
+    if planned:
+        # The agency's own plan, where one is loaded: half the dimension is how far it got.
+        share = (share + min(1.0, opened_this_year / planned)) / 2
+        if opened_this_year < planned:
+            lost.append(f"年度开放计划 {planned} 个数据集，本年度实际新开放 {opened_this_year} 个")
+    return DimensionScore("quantity", LABELS["quantity"], 0, share, SCORED, inputs, lost)
 
 
 def _quality(open_sets: list[dict], checks: dict[str, dict], weights: dict[str, float]) -> DimensionScore:
@@ -813,7 +837,7 @@ def compute_year(
     for agency_id, rows in sorted(by_agency.items()):
         open_sets = open_by_agency[agency_id]
         dimensions = {
-            "quantity": _quantity(rows, as_of),
+            "quantity": _quantity(rows, as_of, inputs.get("plans", {}).get(agency_id)),
             "quality": _quality(open_sets, checks, q_weights),
             "timeliness": _timeliness(open_sets, as_of),
             "review_sla": _review_sla(inputs["sla"].get(agency_id)),
@@ -988,6 +1012,8 @@ def inputs_text(d: DimensionScore) -> str:
             f"{i.get('unconditional', 0)} 个、有条件 {i.get('conditional', 0)} 个），非开放类 "
             f"{i.get('closed', 0)} 个，中止开放 {i.get('suspended', 0)} 个，覆盖领域 "
             f"{i.get('domains', 0)} 个"
+            + (f"；年度开放计划 {i['planned']} 个，本年度新开放 {i['opened_this_year']} 个"
+               if i.get("planned") else "")
         ),
         "quality": lambda: (
             f"开放数据集 {i.get('open', 0)} 个，已检测 {i.get('checked', 0)} 个，其中剖析数据"

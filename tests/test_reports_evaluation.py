@@ -297,3 +297,31 @@ def test_the_json_of_a_year_round_trips(evaluation):
     data = json.loads(canonical_json(evaluation.to_dict()))
     assert canonical_json(type(evaluation).from_dict(data).to_dict()) == canonical_json(evaluation.to_dict())
     assert evaluation.as_of == date(2025, 12, 31)
+
+
+PLAN_CSV = "数据开放主体,年度,计划开放数据集数,备注\n{agency},2025,{planned},重点开放交通领域\n"
+
+
+def test_an_opening_plan_weighs_in_where_one_is_loaded_as_it_stood_at_the_years_end(
+        client, settings, tmp_path):
+    """Rule: quantity is against the agency's own obligations; a loaded plan is half of it, and a plan
+    reloaded after the year does not move that year's figures."""
+    from ingest.reference import load_reference_dir
+
+    build_two_agency_year(client)
+    without = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
+    name = client.query("SELECT name FROM agencies FINAL WHERE agency_id = 'a1'").result_rows[0][0]
+    (tmp_path / "opening_plans.csv").write_text(PLAN_CSV.format(agency=name, planned=4), encoding="utf-8")
+    results = load_reference_dir(client, tmp_path)
+    assert results["opening_plans"].loaded == 1     # agency by name, Chinese headers, no mapping file
+    with_plan = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
+    opened = with_plan.inputs["opened_this_year"]
+    assert with_plan.inputs["planned"] == 4 and 0 < opened < 4
+    assert with_plan.ratio == pytest.approx((without.ratio + opened / 4) / 2)
+    assert f"年度开放计划 4 个数据集，本年度实际新开放 {opened} 个" in with_plan.lost
+    other = evaluate_year(client, settings, 2025, today=TODAY).agency("a2").dimensions["quantity"]
+    assert "planned" not in other.inputs                    # no plan loaded: the share alone
+    (tmp_path / "opening_plans.csv").write_text(PLAN_CSV.format(agency=name, planned=1), encoding="utf-8")
+    load_reference_dir(client, tmp_path)
+    again = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
+    assert again.ratio == with_plan.ratio and again.inputs["planned"] == 4

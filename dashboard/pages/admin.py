@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import auth, components, jobs, session
 from ingest import spool
+from ingest.contract import REFERENCE_TABLES
 from odwatch import vocabulary
 from odwatch.errors import UserError
 from odwatch.i18n import format_datetime, format_number, labels, t
@@ -18,8 +19,6 @@ from reports.notify import health as notify_health
 from reports.notify import outbox
 from warehouse import audit
 
-REFERENCE_TABLES = ("agencies", "datasets", "consumers", "api_keys", "agreements", "applications",
-                    "usage_reports", "complaints")
 LOG_SUFFIXES = (".jsonl", ".json", ".csv", ".log", ".gz", ".zst")
 
 user = session.require_role("admin")
