@@ -83,14 +83,17 @@ def to_shanghai(dt: datetime) -> datetime:
     return dt.replace(tzinfo=SHANGHAI) if dt.tzinfo is None else dt.astimezone(SHANGHAI)
 
 
+def chinese_date(day: date) -> str:
+    """A date in the form Chinese documents write it, whatever the language: 2026年3月1日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def format_date(d: date | datetime | None) -> str:
     if d is None:
         return "—"
     if isinstance(d, datetime):
         d = to_shanghai(d).date()
-    if current_language() == "zh":
-        return f"{d.year}年{d.month}月{d.day}日"
-    return d.isoformat()
+    return chinese_date(d) if current_language() == "zh" else d.isoformat()
 
 
 def format_datetime(dt: datetime | None, seconds: bool = False) -> str:

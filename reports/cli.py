@@ -48,7 +48,8 @@ def _parse_day(text: str, option: str) -> date:
 
 
 def _ranking_table(evaluation) -> Table:
-    from reports.evaluation import LABELS, chinese_date
+    from odwatch.i18n import chinese_date
+    from reports.evaluation import LABELS
     from reports.evaluation_store import STATE_LABELS
 
     # Dimension columns only when the terminal is wide enough; `--json` always has them all.

@@ -44,6 +44,7 @@ from clickhouse_connect.driver.client import Client
 from detectors.violations import list_violations, mask_person_name
 from odwatch import clock
 from odwatch.errors import UserError
+from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
 from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS, complaint_timings
@@ -382,10 +383,6 @@ def evaluation_weights(settings: Settings) -> dict[str, float]:
 def as_of_day(year: int, today: date) -> date:
     """The day a year is evaluated as of: its last day, or today for the current year."""
     return min(date(year, 12, 31), today)
-
-
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # ---------------------------------------------------------------- reading one year's inputs

@@ -23,12 +23,12 @@ from clickhouse_connect.driver.client import Client
 
 from odwatch import clock
 from odwatch.errors import UserError
+from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
 from reports.evaluation import (
     LABELS,
     Evaluation,
     attach_comparison,
-    chinese_date,
     draft_year,
     evaluation_weights,
     review_deadline,

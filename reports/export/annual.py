@@ -16,6 +16,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from odwatch import clock
+from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
 from reports.evaluation import (
     LABELS,
@@ -74,7 +75,7 @@ def _state_line(evaluation: Evaluation) -> str:
     if evaluation.state == "final":
         return "（定稿）"
     if evaluation.state == "published":
-        return f"（复核稿，复核期至{doc.chinese_date(evaluation.review_until)}）"
+        return f"（复核稿，复核期至{chinese_date(evaluation.review_until)}）"
     return "（草稿，数据随平台更新而变化）"
 
 
@@ -88,7 +89,7 @@ def _opening(evaluation: Evaluation) -> list:
         doc.Paragraph(
             f"根据{RULES_CITED}第六条、第七条、第三十七条关于建立公共数据开放工作评估评价机制的规定，"
             f"现将{evaluation.year}年度各数据开放主体的公共数据开放工作评估情况报告如下。"
-            f"数据截至{doc.chinese_date(evaluation.as_of)}。{DRAFT_NOTE}"
+            f"数据截至{chinese_date(evaluation.as_of)}。{DRAFT_NOTE}"
         ),
     ]
 
@@ -347,7 +348,7 @@ def _signature(evaluation: Evaluation, settings: Settings) -> list:
     blocks = [
         doc.Paragraph(""),
         doc.Paragraph(settings.report_issuer, "signature"),
-        doc.Paragraph(doc.chinese_date(day), "signature"),
+        doc.Paragraph(chinese_date(day), "signature"),
     ]
     if evaluation.content_hash:
         blocks.append(
@@ -446,7 +447,7 @@ def _explanation(evaluation: Evaluation, settings: Settings) -> Sheet:
     rows = [
         ["报告", f"{evaluation.year}年度公共数据开放工作评估报告"],
         ["状态", STATE_LABELS[evaluation.state] + _state_line(evaluation)],
-        ["数据截至", doc.chinese_date(evaluation.as_of)],
+        ["数据截至", chinese_date(evaluation.as_of)],
         ["发文机关", settings.report_issuer],
         ["内容校验码（SHA-256）", evaluation.content_hash or "草稿无校验码"],
         ["评估依据", f"{RULES_CITED}第六条、第七条、第三十七条。{DRAFT_NOTE}"],

@@ -17,6 +17,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from detectors.violations import mask_person_name
+from odwatch.i18n import chinese_date
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
@@ -212,7 +213,7 @@ def _reconciliation(client: Client, report: dict) -> list:
 def consumer_document(client: Client, report: dict) -> doc.Document:
     consumer = report["consumer"]
     name = _subject_name(consumer)
-    period = f"{doc.chinese_date(report['period']['from'])}至{doc.chinese_date(report['period']['to'])}"
+    period = f"{chinese_date(report['period']['from'])}至{chinese_date(report['period']['to'])}"
     labels = _field_labels(client, [d["dataset_id"] for d in report["datasets"]])
     document = doc.Document(f"公共数据利用情况报告（草稿）{name}")
     document.add(

@@ -36,11 +36,6 @@ def number(level: int, n: int) -> str:
     return f"（{n}）"
 
 
-def chinese_date(day: date) -> str:
-    """A date as a 公文 writes it: 2026年12月5日."""
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 @dataclass
 class Heading:
     text: str

@@ -15,6 +15,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors.violations import public_notice
 from odwatch import clock
+from odwatch.i18n import chinese_date
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
@@ -26,18 +27,18 @@ HEADERS = {"subject": "主体名称", "credit_code": "统一社会信用代码",
            "dataset": "涉及数据", "agency": "数据开放主体", "measure": "处理措施",
            "measure_from": "措施起始", "measure_until": "措施截止", "recorded_on": "记录日期"}
 WIDTHS = [0.5, 2, 2, 3, 1.5, 1.5, 1.3, 1.1, 1.1, 1.1]
-INTRO = ("依据《上海市公共数据开放实施细则》第三十一条,现将数据利用主体在利用公共数据过程中的违法违规行为"
-         "及处理措施予以公示。自然人信息已作脱敏处理。")
+INTRO = ("依据《上海市公共数据开放实施细则（征求意见稿）》第三十一条，现将数据利用主体在利用公共数据过程中的"
+         "违法违规行为及处理措施予以公示。自然人信息已作脱敏处理。")
 
 
 def notice_document(rows: list[dict]) -> doc.Document:
-    today = clock.today().isoformat()
+    today = chinese_date(clock.today())
     table_rows = [[i, *[row[k] if row[k] is not None else ("长期" if k == "measure_until" else None)
                         for k in HEADERS]] for i, row in enumerate(rows, start=1)]
     document = doc.Document("公共数据开放违法违规行为公示", landscape=True)
     return document.add(
         doc.Paragraph("公共数据开放违法违规行为公示", "title"),
-        doc.Paragraph(f"发布日期 {today}", "subtitle"),
+        doc.Paragraph(f"发布日期：{today}", "subtitle"),
         doc.Paragraph(INTRO),
         doc.Table(["序号", *HEADERS.values()], table_rows, widths=WIDTHS,
                   note="" if rows else "目前无公示记录。"),

@@ -20,6 +20,7 @@ from clickhouse_connect.driver.client import Client
 
 from odwatch import clock
 from odwatch.errors import UserError
+from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
 from odwatch.vocabulary import SEVERITIES
 from reports.export import document as doc
@@ -382,7 +383,7 @@ def operation_document(report: OperationReport, settings: Settings) -> doc.Docum
         *_overview(report), *_channels(report), *_usage(report), *_security(report),
         doc.Paragraph(""),
         doc.Paragraph("上海市大数据中心", "signature"),
-        doc.Paragraph(doc.chinese_date(day), "signature"),
+        doc.Paragraph(chinese_date(day), "signature"),
     )
     return document
 
