@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from detect_core_data import MARCH, WINDOW, at, build_platform, fresh_database
+from agreement_platform import MARCH, WINDOW, at, build_platform, fresh_database
 
 from detectors.agreement import AgreementDetector, agreement_detectors
 from detectors.base import Window

@@ -8,7 +8,7 @@ import pytest
 from docx import Document
 from evaluation_year import build_two_agency_year
 from pypdf import PdfReader
-from test_eval_violations import SETUP as VIOLATIONS_SETUP
+from test_detectors_violations import SETUP as VIOLATIONS_SETUP
 from typer.testing import CliRunner
 
 from odwatch.errors import UserError

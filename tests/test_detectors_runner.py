@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from detect_core_data import MARCH, at, build_platform, calls, insert
+from agreement_platform import MARCH, at, build_platform, calls, insert
 
 from detectors import triage
 from detectors.agreement import agreement_detectors

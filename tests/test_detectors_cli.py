@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from detect_core_data import MARCH, build_platform
+from agreement_platform import MARCH, build_platform
 from typer.testing import CliRunner
 
 from detectors.cli import parse_time

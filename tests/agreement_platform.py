@@ -1,4 +1,6 @@
-"""Small hand-built platforms for the DETECT-CORE tests: reference rows and access-log lines.
+"""A small hand-built platform for the agreement detectors, the runner and the detector commands: a
+March fortnight of lawful traffic with one agreement violation planted a day (`build_platform`); and
+`insert`, which writes rows of any table for the other detector tests.
 
 Rows are plain dicts; missing columns take the defaults below, so each test
 states only what matters to it.

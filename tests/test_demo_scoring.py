@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from detect_core_data import insert
+from agreement_platform import insert
 
 from demo.scoring import evaluate, evaluate_platform, matches
 from detectors.base import Alert

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from detect_core_data import insert
+from agreement_platform import insert
 
 from detectors import triage, violations
 from detectors.base import Alert
