@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from independent_log import DAYS, write_platform
 from page_apps import page_app
-from test_detect_independent import DAYS, write_platform
 from typer.testing import CliRunner
 
 from dashboard.auth import User
