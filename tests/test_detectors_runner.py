@@ -1,4 +1,4 @@
-"""Detector runs: full and incremental ranges, idempotent re-runs, the run record, the registry."""
+"""Detector runs: full and incremental ranges, idempotent re-runs, the run record, slices of history."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from agreement_platform import MARCH, at, build_platform, calls, insert
 
 from detectors import triage
 from detectors.agreement import agreement_detectors
-from detectors.malicious import MALICIOUS_DETECTORS
-from detectors.registry import all_detectors, describe
 from detectors.runner import last_run_until, run_detectors
 from detectors.store import AlertFilters, get_alert, list_alerts
 
@@ -71,20 +69,6 @@ def test_incremental_run_reads_only_new_data_and_the_lookback(client, settings):
     # Day detectors recompute since midnight (look-back), so nothing older than the day reappears new.
     new = {row[0] for row in stored(client)} - before
     assert [a["consumer_id"] for a in list_alerts(client) if a["alert_id"] in new] == ["C_LATE"]
-
-
-def test_registry_lists_every_detector_with_settings_applied(settings):
-    ids = [d.id for d in all_detectors(settings)]
-    assert len(ids) == len(MALICIOUS_DETECTORS) + 8 and len(set(ids)) == len(ids)
-    tuned = settings.model_copy(update={"detectors": {
-        "agreement.report_overdue": {"grace_days": 5},
-        "agreement.no_agreement": {"enabled": False}}})
-    by_id = {d.id: d for d in all_detectors(tuned)}
-    assert by_id["agreement.report_overdue"].grace_days == 5
-    assert "agreement.no_agreement" not in by_id
-    rows = {r["id"]: r for r in describe(tuned)}
-    assert rows["agreement.no_agreement"]["enabled"] is False
-    assert rows["agreement.report_overdue"]["params"] == {"grace_days": 5}
 
 
 def test_history_is_cut_into_slices_of_whole_days_by_events():
