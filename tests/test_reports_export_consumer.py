@@ -8,8 +8,8 @@ import pytest
 from docx import Document
 from evaluation_year import build_two_agency_year
 from pypdf import PdfReader
-from test_detectors_violations import SETUP as VIOLATIONS_SETUP
 from typer.testing import CliRunner
+from violation_records import add_violation_records
 
 from odwatch.errors import UserError
 from odwatch.settings import get_settings
@@ -29,11 +29,6 @@ INSERT INTO access_log (event_id, ts, consumer_id, dataset_id, channel, status, 
 SELECT concat('f-', toString(number)), toDateTime64('2025-06-03 10:00:00', 3, 'Asia/Shanghai'), 'c1', 'd1',
        'api', 200, 5, if(number < 30, ['line', 'stop'], ['line']), 'traffic_app', '10.0.0.1' FROM numbers(40)
 """
-
-
-def _setup_violations(client):
-    for statement in VIOLATIONS_SETUP:
-        client.command(statement)
 
 
 FILED_REPORT = """
@@ -77,7 +72,7 @@ def test_consumer_report_has_the_five_items_and_reconciles_reported_calls(client
 
 
 def test_enforcement_list_json_and_csv_for_the_gateway(client, tmp_path):
-    _setup_violations(client)
+    add_violation_records(client)
     payload = json.loads(write_enforcement_list(client, "json", tmp_path / "keys.json").read_text())
     keys = {row["key_id"]: row for row in payload["keys"]}
     assert set(keys) == {"k1", "k3"}
@@ -88,7 +83,7 @@ def test_enforcement_list_json_and_csv_for_the_gateway(client, tmp_path):
 
 
 def test_public_notice_pdf_and_csv_carry_no_personal_data(client, tmp_path):
-    _setup_violations(client)
+    add_violation_records(client)
     reader = PdfReader(write_public_notice(client, "pdf", tmp_path / "n.pdf"))
     # Table cells wrap, so compare without the line breaks.
     text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
@@ -112,7 +107,7 @@ def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
     from odwatch.cli import app
 
     build_two_agency_year(client)
-    _setup_violations(client)
+    add_violation_records(client)
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
     assert result.exit_code == 0, result.output
