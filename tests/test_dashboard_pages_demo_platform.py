@@ -9,23 +9,23 @@ shows with what the report functions return for that user's filters.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import timedelta
 
 import pytest
-from page_apps import page_app
+from conftest import database_in_environment
+from page_apps import frame_with, render
 from streamlit.testing.v1 import AppTest
 
 from dashboard import choices
 from dashboard.auth import User
-from dashboard.session import USER_KEY, today
+from dashboard.session import today
 from demo.platform import build_demo
 from detectors import store
 from detectors.registry import all_detectors
 from detectors.runner import run_detectors
 from odwatch.i18n import format_number
-from odwatch.settings import Settings, get_settings
+from odwatch.settings import Settings
 from reports import applications, complaints, evaluation, overview, quality, usage
 from reports.filters import ReportFilters
 from reports.quality import scan_catalog
@@ -42,15 +42,8 @@ def demo():
     scan_catalog(client, settings)
     fast = [d for d in all_detectors(settings) if d.family == "agreement" or d.id == "scraping"]
     run_detectors(client, settings, detectors=fast)
-    previous = os.environ.get("ODWATCH_CLICKHOUSE_DATABASE")
-    os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = settings.clickhouse_database
-    get_settings.cache_clear()
-    yield client, settings
-    if previous is None:
-        os.environ.pop("ODWATCH_CLICKHOUSE_DATABASE", None)
-    else:
-        os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = previous
-    get_settings.cache_clear()
+    with database_in_environment(settings.clickhouse_database):
+        yield client, settings
 
 
 @pytest.fixture(scope="module")
@@ -65,28 +58,18 @@ def default_filters(agency_id: str | None = None) -> ReportFilters:
     return ReportFilters(date_from=end - timedelta(days=29), date_to=end, agency_id=agency_id)
 
 
-def render(page: str, user: User, state: dict | None = None) -> AppTest:
-    app = page_app(page, timeout=120)
-    app.session_state[USER_KEY] = user
-    for key, value in (state or {}).items():
-        app.session_state[key] = value
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+def show(page: str, user: User, state: dict | None = None) -> AppTest:
+    return render(page, user, state=state, timeout=120)
 
 
 def metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
-def frame_with(app: AppTest, column: str):
-    return next(f.value for f in app.dataframe if column in f.value.columns)
-
-
 def test_overview_shows_the_platforms_figures(demo):
     client, _ = demo
     filters = default_filters()
-    shown = metrics(render("overview", User("olivia", "official")))
+    shown = metrics(show("overview", User("olivia", "official")))
     traffic = overview.traffic_summary(client, filters)
     assert traffic["calls_period"] > 1000
     assert shown["区间接口调用"] == format_number(traffic["calls_period"])
@@ -100,7 +83,7 @@ def test_overview_shows_the_platforms_figures(demo):
 def test_usage_for_an_agency_user_is_scoped(demo, agency_user):
     client, _ = demo
     filters = default_filters(agency_user.agency_id)
-    app = render("usage", agency_user)
+    app = show("usage", agency_user)
     expected = usage.calls_by_day(client, filters)
     assert metrics(app)["调用次数"] == format_number(int(expected["calls"].sum()))
     own = set(usage.by_dataset(client, filters)["dataset_id"])
@@ -114,14 +97,14 @@ def test_quality_reaches_every_scored_dataset(demo):
     client, _ = demo
     scores = quality.dataset_scores(client, default_filters())
     datasets_tab = {"quality_tab": "各数据集与失分原因"}
-    app = render("quality", User("olivia", "official"), datasets_tab)
+    app = show("quality", User("olivia", "official"), datasets_tab)
     assert metrics(app)["已评分数据集"] == format_number(len(scores))
     shown = [s["dataset_id"] for s in scores[:SHOWN_DATASETS]]        # the worst first
     assert list(frame_with(app, "失分项")["数据集编号"]) == shown
     assert app.selectbox(key="quality_dataset").value == shown[0]
     # The best-scored dataset (past the drawn rows in a large catalog) is found by its id.
     best = scores[-1]["dataset_id"]
-    found = render("quality", User("olivia", "official"), {**datasets_tab, "quality_search": best})
+    found = show("quality", User("olivia", "official"), {**datasets_tab, "quality_search": best})
     assert best in set(frame_with(found, "失分项")["数据集编号"])
     found.selectbox(key="quality_dataset").select(best).run()
     assert not found.exception and found.selectbox(key="quality_dataset").value == best
@@ -129,7 +112,7 @@ def test_quality_reaches_every_scored_dataset(demo):
 
 def test_evaluation_ranks_every_agency(demo):
     client, settings = demo
-    app = render("evaluation", User("olivia", "official"))
+    app = show("evaluation", User("olivia", "official"))
     result = evaluation.evaluate_year(client, settings, today().year)
     assert metrics(app)["参评开放主体"] == format_number(len(result.agencies))
     ranking = frame_with(app, "名次")
@@ -138,7 +121,7 @@ def test_evaluation_ranks_every_agency(demo):
 
 def test_triage_queue_holds_the_detected_alerts(demo):
     client, _ = demo
-    app = render("triage", User("sam", "security"))
+    app = show("triage", User("sam", "security"))
     queue = frame_with(app, "告警编号")
     assert len(queue) > 0
     ids = set(queue["告警编号"])
@@ -154,7 +137,7 @@ def test_triage_queue_holds_the_detected_alerts(demo):
 @pytest.mark.parametrize("page", ["violations", "applications", "complaints"])
 def test_registry_pages_render_for_an_agency(demo, agency_user, page):
     client, _ = demo
-    app = render(page, agency_user)
+    app = show(page, agency_user)
     assert app.title
     if page == "complaints":
         expected = complaints.complaint_timings(client, default_filters(agency_user.agency_id))

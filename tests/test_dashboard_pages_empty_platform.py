@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-from page_apps import page_app
+from conftest import database_in_environment
+from page_apps import render
 
 from dashboard.auth import User
-from dashboard.session import USER_KEY
-from odwatch.settings import Settings, get_settings
+from odwatch.settings import Settings
 from warehouse import connect
 
 ROLE_FOR = {"triage": "security"}
@@ -20,31 +19,19 @@ ROLE_FOR = {"triage": "security"}
 def empty_platform():
     settings = Settings(clickhouse_database=f"t_pages_empty_{uuid.uuid4().hex[:8]}")
     connect(settings)
-    previous = os.environ.get("ODWATCH_CLICKHOUSE_DATABASE")
-    os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = settings.clickhouse_database
-    get_settings.cache_clear()
-    yield
-    if previous is None:
-        os.environ.pop("ODWATCH_CLICKHOUSE_DATABASE", None)
-    else:
-        os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = previous
-    get_settings.cache_clear()
+    with database_in_environment(settings.clickhouse_database):
+        yield
 
 
 @pytest.mark.parametrize("page", ["overview", "usage", "quality", "evaluation", "triage", "violations",
                                   "applications", "complaints"])
 def test_page_renders_on_an_empty_platform(empty_platform, page):
-    app = page_app(page, timeout=90)
-    app.session_state[USER_KEY] = User("olivia", ROLE_FOR.get(page, "official"))
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
+    app = render(page, User("olivia", ROLE_FOR.get(page, "official")))
     assert app.title and not app.error
     assert app.info                                  # "no rows" / "nothing to evaluate" says so plainly
 
 
 def test_violations_page_says_there_are_none_rather_than_drawing_empty_bars(empty_platform):
-    app = page_app("violations", timeout=90)
-    app.session_state[USER_KEY] = User("olivia", "official")
-    app.run()
+    app = render("violations", User("olivia", "official"))
     assert "所选范围内没有数据。" in [box.value for box in app.info]
     assert not app.get("plotly_chart")

@@ -1,42 +1,70 @@
-"""The evaluation page as an agency sees it (its own result, the city mean, no other agency's name,
-an objection, a rectification item) and as an official answers it; AppTest on the hand-built year."""
+"""The evaluation page (dashboard/pages/evaluation.py) through AppTest: the ranking and the basis of
+every score for the roles that may open it, on the hand-built platform of the pages
+(tests/pages_platform.py); and, on the hand-built year (tests/evaluation_year.py), the page as an agency
+sees it (its own result, the city mean, no other agency's name, an objection, a rectification item)
+and as an official answers it."""
 
 from __future__ import annotations
 
 import pytest
 from evaluation_year import build_two_agency_year
-from page_apps import page_app
+from page_apps import frames, page_app, render
+from pages_platform import USERS, hand_built_platform, run_page
 
 from dashboard.auth import User
-from dashboard.session import USER_KEY
-from odwatch.settings import get_settings
+from dashboard.session import USER_KEY, today
 from reports import evaluation_store
 
 AGENCY = User("alice", "agency", "a1")
 OFFICIAL = User("olivia", "official")
 
 
+# ---- Each role that may open it, on the hand-built platform ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def platform():
+    with hand_built_platform() as client:
+        yield client
+
+
+@pytest.mark.parametrize("role", ["official", "admin"])
+def test_evaluation_page(platform, role):
+    app = run_page("evaluation", role)
+    assert app.title[0].value == "年度评估"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["参评开放主体"] == "2"
+    ranking = next(f for f in frames(app) if "名次" in f.columns)
+    assert sorted(ranking["名次"]) == [1, 2]
+    assert set(ranking["等级"]) <= {"优秀", "良好", "合格", "不合格"}
+    # The basis of every score of the chosen agency, and the weights in force (they sum to 100).
+    inputs = next(f for f in frames(app) if "依据" in f.columns and "评分规则" in f.columns)
+    assert len(inputs) == 7 and inputs["依据"].str.len().min() > 0
+    weights = next(f for f in frames(app) if list(f.columns) == ["维度", "分值", "评分规则"])
+    assert weights["分值"].sum() == 100
+
+
+def test_evaluation_page_year_picker_and_refusal(platform):
+    app = run_page("evaluation", "official", lang="en")
+    app.selectbox(key="evaluation_year").set_value(today().year - 1).run()
+    assert not app.exception
+    assert app.title[0].value == "Annual evaluation"
+    refused = page_app("evaluation", timeout=90)
+    refused.session_state[USER_KEY] = USERS["security"]
+    refused.run()
+    assert [e.value for e in refused.error] and not refused.dataframe   # security staff may not open it
+
+
+# ---- An agency's result, its objection and an official's answer, on the hand-built year --------------------
+
 @pytest.fixture
-def published(settings, client, monkeypatch):
-    build_two_agency_year(client)
-    evaluation_store.publish(client, settings, 2025, "olivia")  # the review window opens today
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
-    yield client
-    get_settings.cache_clear()
+def published(settings, env_client):
+    build_two_agency_year(env_client)
+    evaluation_store.publish(env_client, settings, 2025, "olivia")  # the review window opens today
+    return env_client
 
 
 def run(user: User, year: int = 2025):
-    app = page_app("evaluation", timeout=120)
-    app.session_state[USER_KEY] = user
-    app.session_state["evaluation_year"] = year
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def frames(app) -> list:
-    return [frame.value for frame in app.dataframe]
+    return render("evaluation", user, state={"evaluation_year": year}, timeout=120)
 
 
 def page_text(app) -> str:

@@ -1,26 +1,27 @@
-"""Alert text in the reader's language: stored as a message key and parameters, rendered with names on
-the triage page, in the CLI and in exports; an alert stored before (a title only) still shows."""
+"""Alert text (detectors/messages.py) in the reader's language: stored as a message key and parameters,
+rendered with names on the triage page, in the CLI and in exports; an alert stored before (a title only)
+still shows."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import database_in_environment
 from independent_log import DAYS, write_platform
-from page_apps import page_app
+from page_apps import render
 from typer.testing import CliRunner
 
 from dashboard.auth import User
-from dashboard.session import USER_KEY, today
+from dashboard.session import today
 from detectors.runner import run_detectors
 from odwatch.cli import app
 from odwatch.i18n import catalog
-from odwatch.settings import Settings, get_settings
+from odwatch.settings import Settings
 from warehouse import connect
 
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(\s+[A-Za-z]{2,}){2,}")
@@ -85,24 +86,12 @@ def platform():
             "group_key",
         ],
     )
-    previous = os.environ.get("ODWATCH_CLICKHOUSE_DATABASE")
-    os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = settings.clickhouse_database
-    get_settings.cache_clear()
-    yield client
-    if previous is None:
-        os.environ.pop("ODWATCH_CLICKHOUSE_DATABASE", None)
-    else:
-        os.environ["ODWATCH_CLICKHOUSE_DATABASE"] = previous
-    get_settings.cache_clear()
+    with database_in_environment(settings.clickhouse_database):
+        yield client
 
 
 def triage_page(lang: str):
-    page = page_app("triage", timeout=90)
-    page.session_state[USER_KEY] = User("sam", "security")
-    page.session_state["lang"] = lang
-    page.run()
-    assert not page.exception, [e.value for e in page.exception]
-    return page
+    return render("triage", User("sam", "security"), lang=lang)
 
 
 def test_every_message_key_a_detector_writes_is_in_both_catalogs():
