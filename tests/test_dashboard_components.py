@@ -1,27 +1,26 @@
-"""Audited downloads, export bytes read back, and the background-job scheduler."""
+"""The dashboard's components (dashboard/components.py): CSV and XLSX downloads read back with Chinese
+text and Shanghai times, a download written to the audit trail, and tables drawn with their two
+downloads."""
 
 from __future__ import annotations
 
 import io
 import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import polars as pl
-import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from dashboard import components, jobs
+from dashboard import components
 from dashboard.auth import User
 from dashboard.session import USER_KEY
-from odwatch.settings import get_settings
+from odwatch.clock import SHANGHAI
 
-SH = ZoneInfo("Asia/Shanghai")
 FRAME = pl.DataFrame({
     "dataset": ["公交线路", "医院名录"],
     "calls": [1200, 35],
-    "at": [datetime(2026, 11, 27, 9, 30, tzinfo=SH), datetime(2026, 11, 26, 23, 5, tzinfo=SH)],
+    "at": [datetime(2026, 11, 27, 9, 30, tzinfo=SHANGHAI), datetime(2026, 11, 26, 23, 5, tzinfo=SHANGHAI)],
     "fields": [["line", "stop"], []],
     "where": [{"ip": "1.2.3.4"}, {"ip": "5.6.7.8"}],
 })
@@ -64,20 +63,17 @@ def table_script():
     table(pl.DataFrame({"dataset": []}), "empty")
 
 
-def run_as_official(script, settings, monkeypatch) -> AppTest:
-    """The script run by an official, on the test's database."""
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
+def run_as_official(script) -> AppTest:
+    """The script run by an official (on the environment's database: use the env_client fixture)."""
     at = AppTest.from_function(script, default_timeout=60)
     at.session_state[USER_KEY] = User("olivia", "official")
     at.run()
-    get_settings.cache_clear()
     assert not at.exception
     return at
 
 
-def test_table_shows_the_frame_with_two_downloads(settings, client, monkeypatch):
-    at = run_as_official(table_script, settings, monkeypatch)
+def test_table_shows_the_frame_with_two_downloads(env_client):
+    at = run_as_official(table_script)
     assert list(at.dataframe[0].value.columns) == ["dataset", "调用次数"]
     assert len(at.dataframe) == 1 and at.info[0].value == "当前筛选条件下没有数据。"
     labels = [b.proto.label for b in at.get("download_button")]
@@ -92,43 +88,8 @@ def long_table_script():
     table(pl.DataFrame({"dataset": [f"d{n}" for n in range(5)]}), "long", shown=2)
 
 
-def test_table_draws_the_first_rows_and_says_how_many_there_are(settings, client, monkeypatch):
-    at = run_as_official(long_table_script, settings, monkeypatch)
+def test_table_draws_the_first_rows_and_says_how_many_there_are(env_client):
+    at = run_as_official(long_table_script)
     assert list(at.dataframe[0].value["dataset"]) == ["d0", "d1"]
     assert at.caption[0].value == "显示前 2 行，共 5 行；下载文件包含全部行。"
     assert len(at.get("download_button")) == 2
-
-
-def _ok(settings, state):
-    state["n"] = state.get("n", 0) + 1
-    return f"run {state['n']}"
-
-
-def _broken(settings, state):
-    raise ValueError("spool folder unreadable")
-
-
-def test_scheduler_records_results_and_errors_without_stopping(settings):
-    scheduler = jobs.Scheduler(settings)
-    scheduler.add("ok", 60, _ok)
-    scheduler.add("broken", 60, _broken)
-    scheduler.run_now("ok")
-    status = scheduler.run_now("ok")
-    assert (status.runs, status.last_result, status.last_error) == (2, "run 2", "")
-    assert status.next_due > status.last_finished
-    failed = scheduler.run_now("broken")
-    assert failed.last_error == "ValueError: spool folder unreadable" and failed.runs == 1
-    scheduler.trigger("ok")
-    assert scheduler.jobs["ok"].next_due <= datetime.now(SH)
-
-
-def test_jobs_start_only_under_serve(settings, monkeypatch):
-    monkeypatch.delenv(jobs.SERVE_ENV, raising=False)
-    assert jobs.ensure_started(settings) is None
-
-
-@pytest.mark.parametrize("name", ["spool_ingest", "detectors", "evaluation"])
-def test_real_jobs_run_on_an_empty_warehouse(settings, client, name):
-    status = jobs.build_scheduler(settings).run_now(name)
-    assert status.last_error == "" and status.runs == 1
-    assert status.last_result
