@@ -9,7 +9,6 @@ states only what matters to it.
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,6 @@ from clickhouse_connect.driver.client import Client
 
 from detectors.base import Window
 from odwatch.clock import SHANGHAI
-from odwatch.settings import Settings
-from warehouse import connect
 
 _ids = itertools.count(1)
 
@@ -78,12 +75,6 @@ def calls(day: date, n: int, *, start_hour: int = 9, spacing: timedelta = timede
     """n access-log rows on one day, one every `spacing` from start_hour."""
     first = at(day, start_hour)
     return [{"ts": first + spacing * i, **fields} for i in range(n)]
-
-
-def fresh_database() -> tuple[Settings, Client]:
-    """A migrated database of its own on the session engine (for module-scoped fixtures)."""
-    settings = Settings(clickhouse_database=f"t_{uuid.uuid4().hex[:12]}")
-    return settings, connect(settings)
 
 
 # A March fortnight: lawful traffic every day, one planted agreement violation per day.

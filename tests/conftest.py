@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from clickhouse_connect.driver.client import Client
 
 SESSION_DATA_DIR = Path(tempfile.mkdtemp(prefix="odwatch-tests-"))
 os.environ["ODWATCH_DATA_DIR"] = str(SESSION_DATA_DIR)
@@ -23,6 +24,13 @@ os.environ.pop("ODWATCH_CLICKHOUSE_CLUSTER", None)
 
 from odwatch.settings import Settings, get_settings  # noqa: E402
 from warehouse import connect  # noqa: E402
+
+
+def fresh_database(prefix: str = "t") -> tuple[Settings, Client]:
+    """A migrated database of its own on the session's engine, for a module's fixtures (the `client`
+    fixture gives each test one); its name starts with `prefix`."""
+    settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"{prefix}_{uuid.uuid4().hex[:12]}")
+    return settings, connect(settings)
 
 
 @pytest.fixture
@@ -70,6 +78,16 @@ def app_client(env_client):
 
     two_agencies(env_client)
     return env_client
+
+
+@pytest.fixture(scope="module")
+def hand_built_pages():
+    """The analytics pages' hand-built platform (tests/pages_platform.py), built once for a test module;
+    its client."""
+    from pages_platform import hand_built_platform
+
+    with hand_built_platform() as client:
+        yield client
 
 
 @pytest.fixture(autouse=True)

@@ -2,19 +2,18 @@
 a company and a natural person, two applications, an agreement, an overdue usage report, two complaints,
 forty calls over the last twenty days, four alerts and two violations; scored for quality.
 
-Each page's test file builds it once (`hand_built_platform`) and runs its page against it through the
-real session helpers (the signed-in user is put in session state, as the shell's sign-in does).
+Each page's test file builds it once (the hand_built_pages fixture) and runs its page against it through
+the real session helpers (the signed-in user is put in session state, as the shell's sign-in does).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import database_in_environment
+from conftest import database_in_environment, fresh_database
 from page_apps import render
 from streamlit.testing.v1 import AppTest
 
@@ -22,9 +21,7 @@ from dashboard.auth import User
 from dashboard.session import today
 from detectors import store, violations
 from detectors.base import Alert
-from odwatch.settings import Settings
 from reports.quality import scan_catalog
-from warehouse import connect
 
 SH = ZoneInfo("Asia/Shanghai")
 USERS = {
@@ -118,9 +115,7 @@ ALERTS = [
 @contextmanager
 def hand_built_platform() -> Iterator:
     """The platform in a database of its own, the one the pages read, while the module's tests run."""
-    # The data directory is the session's (conftest sets ODWATCH_DATA_DIR); the database is the module's.
-    settings = Settings(clickhouse_database=f"t_pages_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_pages")
     _hand_built(client)
     scan_catalog(client, settings)
     with database_in_environment(settings.clickhouse_database):

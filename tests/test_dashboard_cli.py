@@ -13,12 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from odwatch_processes import free_port, odwatch_env, wait_healthy
 from typer.testing import CliRunner
 
 from dashboard import auth
@@ -34,38 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 300          # a shared machine; the wait ends as soon as the server answers
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "odwatch", "serve", "--port", str(port)]
 
 
 def serve_env(data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CLICKHOUSE_DATABASE": "odwatch"}
+    return odwatch_env(data_dir, ODWATCH_CLICKHOUSE_DATABASE="odwatch")
 
 
 def one_line(output: str) -> str:
     """The output with rich's line wrapping undone."""
     return " ".join(output.split())
-
-
-def wait_healthy(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"odwatch serve exited with {process.returncode}:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)      # polling a starting server; nothing is timed
-    raise AssertionError("odwatch serve did not become healthy")
 
 
 def test_serve_refuses_to_start_while_another_process_holds_the_engine(client, settings):
@@ -85,7 +64,7 @@ def test_serve_runs_streamlit_and_stops_it_when_stopped(tmp_path, stop):
     server = subprocess.Popen(serve_command(port), cwd=ROOT, env=serve_env(tmp_path), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_healthy(server, port)
+        wait_healthy(server, port, STARTUP_TIMEOUT_S, output=lambda: server.stdout.read())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
             assert response.status == 200
         children = psutil.Process(server.pid).children(recursive=True)

@@ -40,8 +40,6 @@ def test_scheduler_records_results_and_errors_without_stopping(settings):
 def test_the_heavier_jobs_wait_for_the_first_page_views(settings):
     """At start-up the spool is read at once; the detectors and the evaluation wait, so the first
     visitor's pages do not share the two cores with them."""
-    from dashboard import jobs
-
     scheduler = jobs.build_scheduler(settings)
     built = clock.now()
     due = {name: (status.next_due - built).total_seconds() for name, status in scheduler.jobs.items()}

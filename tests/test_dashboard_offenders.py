@@ -4,19 +4,16 @@ their 统一社会信用代码 across agencies, on the violations page and in th
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import database_in_environment
+from conftest import database_in_environment, fresh_database
 from page_apps import render
 
 from dashboard.auth import User
 from detectors import store, violations
 from detectors.base import Alert
 from odwatch.clock import SHANGHAI, now
-from odwatch.settings import Settings
-from warehouse import connect
 
 CODE = "91310000MA1FL0BQ37"
 SECURITY, OFFICIAL = User("sam", "security"), User("olivia", "official")
@@ -24,8 +21,7 @@ SECURITY, OFFICIAL = User("sam", "security"), User("olivia", "official")
 
 @pytest.fixture(scope="module")
 def platform():
-    settings = Settings(clickhouse_database=f"t_vsrc_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_vsrc")
     client.insert("agencies", [["a1", "市交通委", "", "city_bureau"], ["a2", "市卫健委", "", "city_bureau"]],
                   column_names=["agency_id", "name", "name_en", "kind"])
     client.insert("datasets", [["d1", "a1", "公交线路"], ["d2", "a2", "医院名录"]],

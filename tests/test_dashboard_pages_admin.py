@@ -13,7 +13,7 @@ import pytest
 from notify_receivers import HttpReceiver
 from page_apps import as_user, page_app, render
 
-from dashboard import auth
+from dashboard import auth, jobs
 from dashboard.auth import User
 from odwatch.clock import SHANGHAI
 from odwatch.settings import get_settings
@@ -82,8 +82,6 @@ LOG_LINES = [
 
 
 def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypatch):
-    from dashboard import jobs
-
     scheduler = jobs.build_scheduler(settings)          # not started: only its due times are read
     scheduler.run_now("evaluation")
     monkeypatch.setattr(jobs, "_scheduler", scheduler)
@@ -111,8 +109,6 @@ def test_admin_uploads_a_log_and_a_reference_file(app_client, settings, monkeypa
 
 
 def test_admin_page_shows_the_background_jobs_and_runs_one_on_request(app_client, settings, monkeypatch):
-    from dashboard import jobs
-
     scheduler = jobs.build_scheduler(settings)          # not started: the page only reads and triggers
     scheduler.run_now("spool_ingest")
     monkeypatch.setattr(jobs, "_scheduler", scheduler)

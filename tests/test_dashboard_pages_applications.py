@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import hand_built_platform, run_page
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
+from pages_platform import run_page
 
 
 @pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
-def test_applications_page(platform, role):
+def test_applications_page(hand_built_pages, role):
     app = run_page("applications", role)
     assert app.title[0].value == "申请与协议"
     ids = {value for frame in frames(app) for column in frame.columns for value in frame[column].astype(str)}

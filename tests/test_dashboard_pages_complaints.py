@@ -4,17 +4,11 @@ platform (tests/pages_platform.py): the open and received complaints, an agency'
 from __future__ import annotations
 
 import pytest
-from pages_platform import hand_built_platform, run_page
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
+from pages_platform import run_page
 
 
 @pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
-def test_complaints_page(platform, role):
+def test_complaints_page(hand_built_pages, role):
     app = run_page("complaints", role, lang="en")
     assert app.title[0].value == "Complaints"
     open_metric = next(m for m in app.metric if m.label == "Open")

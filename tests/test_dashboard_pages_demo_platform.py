@@ -9,11 +9,10 @@ shows with what the report functions return for that user's filters.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from conftest import database_in_environment
+from conftest import database_in_environment, fresh_database
 from page_apps import frame_with, render
 from streamlit.testing.v1 import AppTest
 
@@ -25,19 +24,16 @@ from detectors import store
 from detectors.registry import all_detectors
 from detectors.runner import run_detectors
 from odwatch.i18n import format_number
-from odwatch.settings import Settings
 from reports import applications, complaints, evaluation, overview, quality, usage
 from reports.filters import ReportFilters
 from reports.quality import scan_catalog
-from warehouse import connect
 
 SHOWN_DATASETS = 100     # dashboard/pages/quality.py draws the worst 100 of the matching datasets
 
 
 @pytest.fixture(scope="module")
 def demo():
-    settings = Settings(clickhouse_database=f"t_pages_demo_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_pages_demo")
     build_demo(client, settings, scale="small")
     scan_catalog(client, settings)
     fast = [d for d in all_detectors(settings) if d.family == "agreement" or d.id == "scraping"]

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from conftest import database_in_environment
+from conftest import database_in_environment, fresh_database
 from page_apps import render
 
 from dashboard.auth import User
-from odwatch.settings import Settings
-from warehouse import connect
 
 ROLE_FOR = {"triage": "security"}
 
 
 @pytest.fixture(scope="module")
 def empty_platform():
-    settings = Settings(clickhouse_database=f"t_pages_empty_{uuid.uuid4().hex[:8]}")
-    connect(settings)
+    settings, _ = fresh_database("t_pages_empty")
     with database_in_environment(settings.clickhouse_database):
         yield
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from evaluation_year import build_two_agency_year
 from page_apps import frames, page_app, render
-from pages_platform import USERS, hand_built_platform, run_page
+from pages_platform import USERS, run_page
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY, today
@@ -19,16 +19,10 @@ AGENCY = User("alice", "agency", "a1")
 OFFICIAL = User("olivia", "official")
 
 
-# ---- Each role that may open it, on the hand-built platform ---------------------------------------------
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
-
+# ---- Each role that may open it, on the hand-built platform ------------------------------------------------
 
 @pytest.mark.parametrize("role", ["official", "admin"])
-def test_evaluation_page(platform, role):
+def test_evaluation_page(hand_built_pages, role):
     app = run_page("evaluation", role)
     assert app.title[0].value == "年度评估"
     metrics = {m.label: m.value for m in app.metric}
@@ -43,7 +37,7 @@ def test_evaluation_page(platform, role):
     assert weights["分值"].sum() == 100
 
 
-def test_evaluation_page_year_picker_and_refusal(platform):
+def test_evaluation_page_year_picker_and_refusal(hand_built_pages):
     app = run_page("evaluation", "official", lang="en")
     app.selectbox(key="evaluation_year").set_value(today().year - 1).run()
     assert not app.exception

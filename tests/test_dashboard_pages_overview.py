@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import hand_built_platform, run_page
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
+from pages_platform import run_page
 
 
 @pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
-def test_overview_page(platform, role):
+def test_overview_page(hand_built_pages, role):
     app = run_page("overview", role)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["开放数据集"] == ("2" if role == "agency" else "3")
@@ -34,7 +28,7 @@ def test_overview_page(platform, role):
     assert set(top["开放类型"]) <= {"无条件开放", "有条件开放", "非开放"}      # labels, not stored codes
 
 
-def test_overview_page_in_english(platform):
+def test_overview_page_in_english(hand_built_pages):
     app = run_page("overview", "official", lang="en")
     assert app.title[0].value == "Overview"
     assert "Open datasets" in {m.label for m in app.metric}

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import hand_built_platform, run_page
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
-
+from pages_platform import run_page
 
 QUALITY_TABS = {"agencies": "各开放主体", "datasets": "各数据集与失分原因", "overdue": "逾期未更新",
                 "trend": "得分趋势"}
 
 
 @pytest.mark.parametrize("role", ["official", "agency", "admin"])
-def test_quality_page(platform, role):
+def test_quality_page(hand_built_pages, role):
     app = run_page("quality", role, state={"quality_tab": QUALITY_TABS["datasets"]})
     assert app.title[0].value == "数据质量"
     scored = next(m for m in app.metric if m.label == "已评分数据集")
@@ -32,7 +25,7 @@ def test_quality_page(platform, role):
     assert len(losses) > 0 and (losses["得分"] > 0).any()
 
 
-def test_quality_page_opens_on_the_agencies_and_draws_only_that_tab(platform):
+def test_quality_page_opens_on_the_agencies_and_draws_only_that_tab(hand_built_pages):
     app = run_page("quality", "official")
     assert [tab.label for tab in app.tabs] == list(QUALITY_TABS.values())
     by_agency = next(f for f in frames(app) if "开放主体" in f.columns)
@@ -43,7 +36,7 @@ def test_quality_page_opens_on_the_agencies_and_draws_only_that_tab(platform):
     assert not any("失分项" in f.columns or "逾期天数" in f.columns for f in frames(app))
 
 
-def test_quality_search_narrows_the_datasets_and_the_choice_of_causes(platform):
+def test_quality_search_narrows_the_datasets_and_the_choice_of_causes(hand_built_pages):
     app = run_page("quality", "official", state={"quality_tab": QUALITY_TABS["datasets"],
                                                  "quality_search": "医院"})
     by_dataset = next(f for f in frames(app) if "数据集编号" in f.columns)
@@ -57,7 +50,7 @@ def test_quality_search_narrows_the_datasets_and_the_choice_of_causes(platform):
     assert "d3" in scoped.info[0].value and "quality_dataset" not in [box.key for box in scoped.selectbox]
 
 
-def test_quality_overdue_and_trend_tabs(platform):
+def test_quality_overdue_and_trend_tabs(hand_built_pages):
     overdue = run_page("quality", "official", state={"quality_tab": QUALITY_TABS["overdue"]})
     assert overdue.subheader[0].value == "逾期未更新的数据集"
     trend = run_page("quality", "official", state={"quality_tab": QUALITY_TABS["trend"]})

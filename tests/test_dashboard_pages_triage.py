@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import ALERTS, hand_built_platform, run_page
+from pages_platform import ALERTS, run_page
 
 from detectors import store
 from detectors.violations import list_violations
 
 
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
-
-
 @pytest.mark.parametrize("role", ["security", "admin"])
-def test_triage_page_shows_queue_and_evidence(platform, role):
+def test_triage_page_shows_queue_and_evidence(hand_built_pages, role):
     app = run_page("triage", role)
     queue = app.dataframe[0].value
     # Worst severity first: the critical probe leads the queue.
@@ -33,7 +27,7 @@ def test_triage_page_shows_queue_and_evidence(platform, role):
     assert "10.1.2.3" in set(ips["地址"])            # security and admin see full addresses
 
 
-def test_triage_page_filters_narrow_the_queue(platform):
+def test_triage_page_filters_narrow_the_queue(hand_built_pages):
     app = run_page("triage", "security")
     app.selectbox(key="triage_category").set_value("fields_outside_agreement").run()
     queue = app.dataframe[0].value
@@ -44,7 +38,7 @@ def test_triage_page_filters_narrow_the_queue(platform):
     assert dict(zip(fields["字段"], fields["协议允许"], strict=True)) == {"phone": False, "line": True}
 
 
-def test_triage_actions_change_the_stored_state(platform):
+def test_triage_actions_change_the_stored_state(hand_built_pages):
     probe, burst = ALERTS[2].alert_id, ALERTS[3].alert_id
     app = run_page("triage", "security")
     # Bulk acknowledge two alerts.
@@ -52,20 +46,20 @@ def test_triage_actions_change_the_stored_state(platform):
     app.button(key="triage_ack").click().run()
     assert not app.exception
     assert "已确认收到 2 条告警。" in [s.value for s in app.success]
-    assert store.get_alert(platform, probe)["status"] == "acknowledged"
-    assert store.get_alert(platform, burst)["status"] == "acknowledged"
+    assert store.get_alert(hand_built_pages, probe)["status"] == "acknowledged"
+    assert store.get_alert(hand_built_pages, burst)["status"] == "acknowledged"
     # Assign one, then dismiss it with a reason; a dismissal without a reason is refused.
     app.multiselect(key="triage_selected").set_value([burst]).run()
     app.text_input(key="triage_assign_to").input("lee").run()
     app.button(key="triage_assign").click().run()
-    assert store.get_alert(platform, burst)["assignee"] == "lee"
+    assert store.get_alert(hand_built_pages, burst)["assignee"] == "lee"
     app.multiselect(key="triage_selected").set_value([burst]).run()
     app.button(key="triage_dismiss").click().run()
     assert [w.value for w in app.warning] == ["排除告警须说明理由。"]
-    assert store.get_alert(platform, burst)["status"] == "acknowledged"
+    assert store.get_alert(hand_built_pages, burst)["status"] == "acknowledged"
     app.text_input(key="triage_reason").input("lawful load test announced in advance").run()
     app.button(key="triage_dismiss").click().run()
-    dismissed = store.get_alert(platform, burst)
+    dismissed = store.get_alert(hand_built_pages, burst)
     assert dismissed["status"] == "dismissed"
     assert dismissed["history"][-1]["reason"] == "lawful load test announced in advance"
     # The history on the page shows the actions at once.
@@ -76,17 +70,17 @@ def test_triage_actions_change_the_stored_state(platform):
     assert set(history["操作人"]) == {"sam"}
 
 
-def test_triage_confirm_records_a_violation(platform):
+def test_triage_confirm_records_a_violation(hand_built_pages):
     probe = ALERTS[2].alert_id
     app = run_page("triage", "security")
     app.multiselect(key="triage_selected").set_value([probe]).run()
     app.text_area(key="triage_description").input("SQL injection attempts").run()
     app.button(key="triage_confirm").click().run()
     assert not app.exception
-    confirmed = store.get_alert(platform, probe)
+    confirmed = store.get_alert(hand_built_pages, probe)
     assert confirmed["status"] == "confirmed" and confirmed["violation_id"]
     assert any(confirmed["violation_id"] in s.value for s in app.success)
-    recorded = {v["violation_id"]: v for v in list_violations(platform)}[confirmed["violation_id"]]
+    recorded = {v["violation_id"]: v for v in list_violations(hand_built_pages)}[confirmed["violation_id"]]
     assert recorded["category"] == 2                     # probing suggests 第三十一条(二)
     assert recorded["description"].endswith("SQL injection attempts")
     assert recorded["alert_ids"] == [probe]

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import hand_built_platform, run_page
-
-
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
+from pages_platform import run_page
 
 
 @pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
-def test_usage_page(platform, role):
+def test_usage_page(hand_built_pages, role):
     app = run_page("usage", role)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["调用次数"] == "40"                    # every event of the hand-built log is in range
@@ -34,7 +28,7 @@ def test_usage_page(platform, role):
     assert offers_draft is (role != "agency")
 
 
-def test_usage_drill_down_narrows_each_level(platform):
+def test_usage_drill_down_narrows_each_level(hand_built_pages):
     app = run_page("usage", "official")
     app.selectbox(key="usage_drill_agency").set_value("a1").run()
     app.selectbox(key="usage_drill_dataset").set_value("d2").run()
@@ -44,7 +38,7 @@ def test_usage_drill_down_narrows_each_level(platform):
     assert dict(zip(consumers["利用主体编号"], consumers["调用次数"], strict=True)) == {"c1": 13, "": 7}
 
 
-def test_usage_sections_load_their_own_tables(platform):
+def test_usage_sections_load_their_own_tables(hand_built_pages):
     app = run_page("usage", "official")
     assert not any("响应时间 P95（毫秒）" in f.columns for f in frames(app))     # not loaded until shown
     app.radio(key="usage_section").set_value("operation").run()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from page_apps import frames
-from pages_platform import VIOLATIONS, hand_built_platform, run_page
+from pages_platform import VIOLATIONS, run_page
 
 from detectors import violations
 from detectors.violations import list_violations
@@ -15,14 +15,8 @@ from detectors.violations import list_violations
 PDF = b"%PDF-1.4\n% a screenshot of the marketing message\n"
 
 
-@pytest.fixture(scope="module")
-def platform():
-    with hand_built_platform() as client:
-        yield client
-
-
 @pytest.mark.parametrize("role", ["official", "security", "agency", "admin"])
-def test_violations_page_registry_is_scoped(platform, role):
+def test_violations_page_registry_is_scoped(hand_built_pages, role):
     app = run_page("violations", role)
     registry = next(f for f in frames(app) if "记录编号" in f.columns)
     ids = set(registry["记录编号"])
@@ -33,7 +27,7 @@ def test_violations_page_registry_is_scoped(platform, role):
     assert any(t.label == "在公示页面公开" for t in app.toggle) is deciding
 
 
-def test_violations_page_publicity_and_measure(platform):
+def test_violations_page_publicity_and_measure(hand_built_pages):
     person = VIOLATIONS["person"]
     app = run_page("violations", "security")
     app.selectbox(key="violations_record").set_value(person).run()
@@ -44,7 +38,7 @@ def test_violations_page_publicity_and_measure(platform):
     app.radio(key="violations_measure_action").set_value("close")
     app.button(key="FormSubmitter:violations_measure-记录措施").click().run()
     assert not app.exception
-    record = {v["violation_id"]: v for v in list_violations(platform)}[person]
+    record = {v["violation_id"]: v for v in list_violations(hand_built_pages)}[person]
     assert record["publicized"] == 1
     assert [(m["action"], m["decided_by"]) for m in record["measures"]] == [("close", "sam")]
     ends, starts = record["measures"][0]["ends_at"], record["measures"][0]["starts_at"]
@@ -54,7 +48,7 @@ def test_violations_page_publicity_and_measure(platform):
     assert bool(row["已公示"]) and row["措施"].startswith("关闭数据获取权限")
 
 
-def test_security_records_a_report_with_evidence_and_an_official_sees_the_contact_masked(platform):
+def test_security_records_a_report_with_evidence_and_an_official_sees_the_contact_masked(hand_built_pages):
     app = run_page("violations", "security", timeout=120)
     app.radio(key="vrec_source").set_value("report")
     app.selectbox(key="vrec_consumer").set_value("c1")
@@ -68,7 +62,7 @@ def test_security_records_a_report_with_evidence_and_an_official_sees_the_contac
     app.button(key="FormSubmitter:violations_record_form-登记").click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert [s.value for s in app.success if "已登记违规记录" in s.value], [w.value for w in app.warning]
-    [recorded] = violations.list_violations(platform, source="report")
+    [recorded] = violations.list_violations(hand_built_pages, source="report")
     assert (recorded["consumer_id"], recorded["reporter_contact"]) == ("c1", "13812345678")
     assert recorded["attachments"] == 1
     registry = next(f.value for f in app.dataframe if "记录编号" in f.value.columns)
@@ -84,4 +78,4 @@ def test_security_records_a_report_with_evidence_and_an_official_sees_the_contac
     app.file_uploader(key="vrec_files").upload("伪装.pdf", b"MZ\x90\x00", "application/pdf")
     app.button(key="FormSubmitter:violations_record_form-登记").click().run()
     assert any("not of an accepted type" in w.value for w in app.warning)
-    assert violations.list_violations(platform, source="complaint") == []
+    assert violations.list_violations(hand_built_pages, source="complaint") == []

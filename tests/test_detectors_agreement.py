@@ -11,7 +11,8 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
-from agreement_platform import MARCH, WINDOW, at, build_platform, fresh_database
+from agreement_platform import MARCH, WINDOW, at, build_platform
+from conftest import fresh_database
 
 from detectors.agreement import RULES, AgreementDetector, agreement_detectors
 from detectors.base import Window

@@ -23,15 +23,14 @@ UNTIL = "2026-03-15T00:00"
 
 
 @pytest.fixture
-def cli_db(client, settings, monkeypatch):
-    """Point the CLI's own settings at this test's database; only agreement detectors run."""
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
+def cli_db(env_client, monkeypatch):
+    """The CLI's own settings on this test's database, holding the March platform; only agreement
+    detectors run."""
     monkeypatch.setenv("ODWATCH_DETECTORS", json.dumps({
         cls_id: {"enabled": False} for cls_id in _pattern_ids()}))
     get_settings.cache_clear()
-    build_platform(client)
-    yield client
-    get_settings.cache_clear()
+    build_platform(env_client)
+    return env_client
 
 
 def _pattern_ids() -> list[str]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import database_in_environment
+from conftest import database_in_environment, fresh_database
 from independent_log import DAYS, write_platform
 from page_apps import render
 from typer.testing import CliRunner
@@ -21,8 +20,6 @@ from dashboard.session import today
 from detectors.runner import run_detectors
 from odwatch.cli import app
 from odwatch.i18n import catalog
-from odwatch.settings import Settings
-from warehouse import connect
 
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(\s+[A-Za-z]{2,}){2,}")
 LEGACY_TITLE = "c7 made 900 calls an hour, 30x its usual 30"
@@ -31,8 +28,7 @@ BURSTER_NAME = "上海示例数据科技有限公司"
 
 @pytest.fixture(scope="module")
 def platform():
-    settings = Settings(clickhouse_database=f"t_messages_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_messages")
     log = write_platform(client, today() - timedelta(days=DAYS + 2))
     client.insert(
         "consumers", [["burster", BURSTER_NAME, "company"]], column_names=["consumer_id", "name", "kind"]

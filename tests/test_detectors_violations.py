@@ -24,7 +24,7 @@ from odwatch import codes
 from odwatch.cli import app
 from odwatch.clock import SHANGHAI, now
 from odwatch.errors import UserError
-from odwatch.settings import RepeatOffenceSettings, get_settings
+from odwatch.settings import RepeatOffenceSettings
 from warehouse import audit
 
 # ---- The read side: records, the gateway list, the public notice -------------------------------------------
@@ -213,20 +213,15 @@ def test_the_serve_detector_job_lifts_before_it_detects(keys, settings):
     assert set(statuses(keys).values()) == {"active"} and len(statuses(keys)) == 5
 
 
-def test_odwatch_detect_reports_the_keys_it_restored(keys, settings, monkeypatch):
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
+def test_odwatch_detect_reports_the_keys_it_restored(keys, env_client):
     store_keys(keys, ("K6", "C6", "closed", "2026-01-05"))
     store_measures(keys, ("m2", "v2", "C6", "", "close", "2026-01-05", "2026-02-01"))
-    try:
-        result = CliRunner().invoke(app, ["detect"])
-        assert result.exit_code == 0, result.output
-        assert "1 API key(s) restored" in result.output and "(K6)" in result.output
-        assert statuses(keys)["K6"] == "active"
-        again = CliRunner().invoke(app, ["detect", "--json"])
-        assert json.loads(again.output)["keys_lifted"] == []
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["detect"])
+    assert result.exit_code == 0, result.output
+    assert "1 API key(s) restored" in result.output and "(K6)" in result.output
+    assert statuses(keys)["K6"] == "active"
+    again = CliRunner().invoke(app, ["detect", "--json"])
+    assert json.loads(again.output)["keys_lifted"] == []
 
 
 # ---- Violations from any source; evidence; the offender history --------------------------------------------

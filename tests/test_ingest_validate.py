@@ -8,9 +8,9 @@ import json
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from ingest_helpers import event, line, write_lines
 
 from ingest.loader import ingest_paths
-from tests.ingest_helpers import event, line, write_lines
 
 BAD_LINES = [
     (b"", "empty line", "empty line"),

@@ -10,10 +10,8 @@ test_dashboard_navigation.py.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
+from odwatch_processes import run_python
 from page_apps import ROOT, SHELL, as_user, shell_app
 
 from dashboard import auth
@@ -48,10 +46,9 @@ print(json.dumps({"errors": [e.value for e in at.error], "exceptions": len(at.ex
 
 def test_a_session_opened_while_another_process_holds_the_engine_is_told_so_plainly(client, settings):
     """This test's process holds the data directory (the client fixture opened it)."""
-    env = {**os.environ, "ODWATCH_DATA_DIR": str(settings.data_dir),
-           "ODWATCH_CLICKHOUSE_DATABASE": settings.clickhouse_database}
-    done = subprocess.run([sys.executable, "-c", SHOWN_IN_ANOTHER_PROCESS, str(SHELL)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=True)
+    done = run_python(ROOT, SHOWN_IN_ANOTHER_PROCESS, str(SHELL), data_dir=settings.data_dir,
+                      ODWATCH_CLICKHOUSE_DATABASE=settings.clickhouse_database)
+    assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout.strip().splitlines()[-1])
     assert shown == {"errors": [catalog("zh")["shell.engine_busy"]], "exceptions": 0, "titles": []}
 

@@ -8,13 +8,12 @@ import threading
 
 import polars as pl
 import pytest
-from page_apps import page_app
+from page_apps import frames, page_app
 
 from dashboard.auth import User
 from dashboard.session import USER_KEY
 from detectors.violations import record_violation
 from odwatch import clock
-from odwatch.settings import get_settings
 from reports.evaluation import evaluate_year
 from warehouse import connect
 from warehouse.cache import DataCache, cached
@@ -153,21 +152,17 @@ def test_two_threads_asking_at_once_share_one_computation(client, settings):
     assert len(calls) == 1
 
 
-# ---- a confirmed violation shows at once --------------------------------------------------------
+# ---- a confirmed violation shows at once -------------------------------------------------------------------
 
 @pytest.fixture
-def app_database(settings, client, monkeypatch):
+def app_database(env_client):
     """The pages (which read settings from the environment) on this test's database."""
-    add_agency(client, "a1", "市交通委")
-    client.insert("datasets", [["d1", "a1", "公交线路", "traffic", "unconditional", "open"]],
-                  column_names=["dataset_id", "agency_id", "name", "domain", "open_class", "status"])
-    client.insert("consumers", [["c1", "甲数据公司", "company"]],
-                  column_names=["consumer_id", "name", "kind"])
-    with monkeypatch.context() as patch:
-        patch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-        get_settings.cache_clear()
-        yield client
-    get_settings.cache_clear()
+    add_agency(env_client, "a1", "市交通委")
+    env_client.insert("datasets", [["d1", "a1", "公交线路", "traffic", "unconditional", "open"]],
+                      column_names=["dataset_id", "agency_id", "name", "domain", "open_class", "status"])
+    env_client.insert("consumers", [["c1", "甲数据公司", "company"]],
+                      column_names=["consumer_id", "name", "kind"])
+    return env_client
 
 
 def test_a_confirmed_violation_is_on_the_evaluation_and_the_violations_page_at_once(app_database, settings):
@@ -180,7 +175,7 @@ def test_a_confirmed_violation_is_on_the_evaluation_and_the_violations_page_at_o
         app.run()
         assert not app.exception, [e.value for e in app.exception]
     before = evaluate_year(client, settings, year).agency("a1")
-    assert before.context == [] and not any("记录编号" in f.columns for f in _frames(violations_page))
+    assert before.context == [] and not any("记录编号" in f.columns for f in frames(violations_page))
 
     violation_id = record_violation(client, consumer_id="c1", category=4, actor="adam", dataset_id="d1",
                                     agency_id="a1", description="超范围使用", severity="high")
@@ -192,9 +187,5 @@ def test_a_confirmed_violation_is_on_the_evaluation_and_the_violations_page_at_o
     evaluation_page.selectbox(key="evaluation_agency").set_value("a1").run()
     assert any("违法违规记录 1 起" in c.value for c in evaluation_page.caption)
     violations_page.run()
-    registry = next(f for f in _frames(violations_page) if "记录编号" in f.columns)
+    registry = next(f for f in frames(violations_page) if "记录编号" in f.columns)
     assert registry["记录编号"].to_list() == [violation_id]
-
-
-def _frames(app) -> list:
-    return [frame.value for frame in app.dataframe]
