@@ -1,21 +1,15 @@
-"""Consumer usage report, gateway enforcement list and public notice, written and read back; the CLI."""
+"""The consumer usage report (reports/export/consumer.py; 第二十九条): its five items, the calls it
+reported reconciled with the gateway's log, a natural person masked; DOCX and PDF written and read back."""
 
-import csv
-import json
 from datetime import date
 
 import pytest
 from docx import Document
 from evaluation_year import build_two_agency_year
 from pypdf import PdfReader
-from typer.testing import CliRunner
-from violation_records import add_violation_records
 
 from odwatch.errors import UserError
-from odwatch.settings import get_settings
 from reports.export.consumer import write_consumer_report
-from reports.export.enforcement import write_enforcement_list
-from reports.export.notice import write_public_notice
 
 AGREEMENT = """
 INSERT INTO agreements (agreement_id, application_id, consumer_id, dataset_id, scenarios, allowed_fields,
@@ -69,67 +63,3 @@ def test_consumer_report_has_the_five_items_and_reconciles_reported_calls(client
     assert "张*（自然人）" in person.paragraphs[2].text and "张三" not in person.paragraphs[2].text
     with pytest.raises(UserError):
         write_consumer_report(client, "nobody", *june, "docx", tmp_path / "x.docx")
-
-
-def test_enforcement_list_json_and_csv_for_the_gateway(client, tmp_path):
-    add_violation_records(client)
-    payload = json.loads(write_enforcement_list(client, "json", tmp_path / "keys.json").read_text())
-    keys = {row["key_id"]: row for row in payload["keys"]}
-    assert set(keys) == {"k1", "k3"}
-    assert keys["k1"]["starts_at"] == "2026-03-02T00:00:00+08:00" and keys["k3"]["ends_at"] is None
-    with open(write_enforcement_list(client, "csv", tmp_path / "keys.csv"), encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [(r["key_id"], r["status"]) for r in rows] == [("k1", "restricted"), ("k3", "closed")]
-
-
-def test_public_notice_pdf_and_csv_carry_no_personal_data(client, tmp_path):
-    add_violation_records(client)
-    reader = PdfReader(write_public_notice(client, "pdf", tmp_path / "n.pdf"))
-    # Table cells wrap, so compare without the line breaks.
-    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
-    assert "上海某某科技有限公司" in text and "91310000MA1FL0BQ3X" in text and "欧***" in text
-    assert "欧阳小明" not in text and "10.1.2.3" not in text and "未公示" not in text
-    data = write_public_notice(client, "csv", tmp_path / "n.csv").read_text(encoding="utf-8-sig")
-    assert data.splitlines()[0].startswith("主体名称,统一社会信用代码") and data.count("\n") == 3
-    docx = Document(write_public_notice(client, "docx", tmp_path / "n.docx"))
-    assert len(docx.tables[0].rows) == 3
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def test_cli_evaluate_and_report_commands(client, cli_env, tmp_path):
-    from odwatch.cli import app
-
-    build_two_agency_year(client)
-    add_violation_records(client)
-    runner = CliRunner()
-    result = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
-    assert result.exit_code == 0, result.output
-    draft = json.loads(result.output)
-    assert draft["state"] == "draft" and [a["agency_id"] for a in draft["agencies"]] == ["a1", "a2"]
-    published = runner.invoke(app, ["evaluate", "--year", "2025", "--publish", "--json"])
-    assert published.exit_code == 0, published.output
-    assert json.loads(published.output)["state"] == "published"
-    again = runner.invoke(app, ["evaluate", "--year", "2025", "--json"])
-    assert again.output == published.output                        # read back, not computed again
-    refused = runner.invoke(app, ["evaluate", "--year", "2025", "--finalize"])
-    assert isinstance(refused.exception, UserError) and "复核期" in str(refused.exception)
-    out = tmp_path / "annual.docx"
-    result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "docx", "--out", str(out)])
-    assert result.exit_code == 0 and out.is_file()
-    keys = str(tmp_path / "k.csv")
-    result = runner.invoke(app, ["report", "enforcement", "--format", "csv", "--out", keys])
-    assert result.exit_code == 0 and "2 restricted/closed key(s)" in result.output
-    audited = client.query(
-        "SELECT object_type FROM audit_log WHERE action = 'export' ORDER BY seq").result_rows
-    assert [r[0] for r in audited] == ["annual_report", "enforcement_list"]
-    published_entries = "SELECT count() FROM audit_log WHERE action = 'evaluation.publish'"
-    assert client.query(published_entries).result_rows == [(1,)]
-    result = runner.invoke(app, ["report", "annual", "--year", "2025", "--format", "odt", "--out", str(out)])
-    assert isinstance(result.exception, UserError)
