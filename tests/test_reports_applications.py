@@ -1,8 +1,19 @@
-"""Agreements about to expire and usage reports overdue (第二十条, 第二十九条); estimated review clocks."""
+"""Applications and agreements (reports/applications.py): agreements about to expire and usage reports
+overdue (第二十条, 第二十九条), review clocks on the statutory calendar (estimated beyond it), overdue
+applications."""
 
 from datetime import date
 
-from reports.applications import expiring_agreements, overdue_usage_reports, review_sla
+import pytest
+from evaluation_year import TODAY, shared_year
+
+from reports.applications import (
+    expiring_agreements,
+    overdue_applications,
+    overdue_usage_reports,
+    review_sla,
+    year_filters,
+)
 from reports.filters import ReportFilters
 
 AS_OF = date(2026, 11, 27)
@@ -63,3 +74,22 @@ def test_review_clock_beyond_the_calendar_is_estimated(client):
     row = review_sla(client, filters, as_of=date(2027, 2, 1)).row(0, named=True)
     # Dec 31 from the calendar, Jan 1 (a holiday the fallback cannot know) and Jan 4-8 guessed: 7 > 5.
     assert row["estimated"] is True and row["overdue"] == 1 and row["median_working_days"] == 7
+
+
+# ---- On the hand-built year of the evaluation tests --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built_year():
+    return shared_year()
+
+
+def test_review_sla_per_agency_on_the_statutory_calendar(built_year):
+    client, _ = built_year
+    sla = {row["agency_id"]: row for row in review_sla(client, year_filters(2025), as_of=TODAY).to_dicts()}
+    a1, a2 = sla["a1"], sla["a2"]
+    assert (a1["reviewed"], a1["within_sla"], a1["overdue"], a1["missing_reason"]) == (4, 3, 1, 1)
+    # p1: 2 (Oct 9, 10), p2: 4 (Sep 28 make-up, 29, 30, Oct 9), p3: 6, p4: 1 -> median 3.
+    assert a1["median_working_days"] == pytest.approx(3.0)
+    assert (a2["reviewed"], a2["within_sla"], a2["pending_overdue"]) == (2, 2, 1)
+    overdue = overdue_applications(client, year_filters(2025), as_of=TODAY)
+    assert set(overdue["application_id"]) == {"p3", "p5"}
