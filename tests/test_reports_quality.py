@@ -1,54 +1,48 @@
-"""Quality scoring rules, each on a small real file or a catalog row."""
+"""Data quality (reports/quality.py): each scoring rule on a small real file or a catalog row, every
+lost point naming its cause; then the scan on the engine: stored runs, the last profile carried forward,
+trends, agency scores, overdue updates. Profiling the files: test_reports_profiling.py; `odwatch quality
+scan`: test_reports_cli_quality.py."""
 
-import random
+import json
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import polars as pl
 import pytest
+from quality_files import (
+    BAD_CODE,
+    FIELDS,
+    GOOD_CODE,
+    SCAN_AT,
+    clean_rows,
+    load_catalog,
+    write_csv,
+    write_file,
+)
 
-from odwatch import codes
+from odwatch.clock import SHANGHAI
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports.profiling import (
-    credit_code_status,
-    profile_file,
-)
+from reports.filters import ReportFilters
+from reports.profiling import profile_file
 from reports.quality import (
     DEFAULT_WEIGHTS,
     abbreviation_tokens,
+    agency_scores,
+    dataset_scores,
+    lost_points,
+    overdue_updates,
     quality_weights,
+    scan_catalog,
     score_content,
     score_dataset,
     score_metadata,
     score_openness,
     score_timeliness,
+    score_trend,
 )
 
-TZ = ZoneInfo("Asia/Shanghai")
-AT = datetime(2026, 11, 27, 12, 0, tzinfo=TZ)
-GOOD_CODE = "91440300708461136T"
-BAD_CODE = GOOD_CODE[:-1] + "U"
-FIELDS = [
-    {"name": "id", "type": "integer", "description": "记录编号", "key": True},
-    {"name": "company", "type": "string", "description": "企业名称"},
-    {"name": "credit_code", "type": "credit_code", "description": "统一社会信用代码"},
-    {"name": "reg_date", "type": "date", "description": "登记日期"},
-    {"name": "amount", "type": "number", "description": "金额（元）"},
-]
+# ---- Scoring rules, each on a small real file or a catalog row ---------------------------------------------
 
-
-def write_csv(path, rows, header="id,company,credit_code,reg_date,amount", encoding="utf-8"):
-    path.write_bytes(("\n".join([header, *rows]) + "\n").encode(encoding))
-    return path
-
-
-def clean_rows(n=10):
-    return [f"{i},企业{i},{GOOD_CODE},2024-01-{i + 1:02d},{i * 10}.5" for i in range(1, n + 1)]
-
-
-def losses_of(parts, dimension):
-    return parts[dimension][1]
+AT = datetime(2026, 11, 27, 12, 0, tzinfo=SHANGHAI)
 
 
 def test_a_clean_file_keeps_every_content_point(tmp_path):
@@ -132,51 +126,6 @@ def test_start_after_end_is_a_consistency_loss(tmp_path):
     losses = score_content(DEFAULT_WEIGHTS, profile)["consistency"][1]
     [loss] = [x for x in losses if x.rule == "start_after_end"]
     assert (loss.count, loss.example) == (1, "2024-06-01 > 2024-01-01")
-
-
-def test_gbk_csv_is_read_and_checked_like_utf8(tmp_path):
-    rows = clean_rows(5)
-    rows[0] = f"1,上海市某某科技有限公司,{BAD_CODE},2024-01-02,10.5"
-    gbk = profile_file(write_csv(tmp_path / "gbk.csv", rows, encoding="gbk"), FIELDS)
-    utf8 = profile_file(write_csv(tmp_path / "utf8.csv", rows), FIELDS)
-    assert gbk.encoding == "gb18030" and utf8.encoding == "utf-8"
-    assert gbk.rows == utf8.rows == 5
-    [finding] = next(f for f in gbk.fields if f.name == "credit_code").findings
-    assert finding.rule == "checksum"
-    assert score_content(DEFAULT_WEIGHTS, gbk)["validity"][0] == pytest.approx(
-        score_content(DEFAULT_WEIGHTS, utf8)["validity"][0])
-
-
-def test_xlsx_json_and_parquet_are_profiled(tmp_path):
-    frame = pl.DataFrame({
-        "id": [1, 2, 2], "company": ["甲", None, None],
-        "credit_code": [GOOD_CODE, BAD_CODE, BAD_CODE],
-        "reg_date": ["2024-01-01", "2024-13-01", "2024-13-01"],
-        "amount": [1.5, 2.0, 2.0],
-    })
-    frame.write_excel(tmp_path / "d.xlsx")
-    frame.write_ndjson(tmp_path / "d.jsonl")
-    frame.write_json(tmp_path / "d.json")
-    frame.write_parquet(tmp_path / "d.parquet")
-    for name in ("d.xlsx", "d.jsonl", "d.json", "d.parquet"):
-        profile = profile_file(tmp_path / name, FIELDS)
-        fields = {f.name: f for f in profile.fields}
-        assert profile.rows == 3, name
-        assert fields["company"].nulls == 2, name
-        assert [(f.rule, f.count) for f in fields["credit_code"].findings] == [("checksum", 2)], name
-        assert [(f.rule, f.count) for f in fields["reg_date"].findings] == [("impossible_date", 2)], name
-        assert (profile.duplicate_rows, profile.duplicate_keys) == (1, 1), name
-
-
-def test_unreadable_and_unsupported_files_give_a_plain_message(tmp_path):
-    with pytest.raises(UserError, match="No such file"):
-        profile_file(tmp_path / "absent.csv")
-    (tmp_path / "x.sav").write_bytes(b"\x00\x01")
-    with pytest.raises(UserError, match="unsupported file type"):
-        profile_file(tmp_path / "x.sav")
-    (tmp_path / "bin.csv").write_bytes(bytes(range(128, 256)) * 10)
-    with pytest.raises(UserError, match="neither UTF-8 nor GBK"):
-        profile_file(tmp_path / "bin.csv")
 
 
 @pytest.mark.parametrize(("frequency", "lag_days", "expected"), [
@@ -306,35 +255,6 @@ def test_without_a_file_content_is_scored_from_the_catalog_and_says_so():
     assert score.dimensions["uniqueness"] == 10
 
 
-def test_vectorised_credit_check_agrees_with_the_scalar_one():
-    rng = random.Random(3)
-    alphabet = codes.ALPHABET
-    samples = ["甲乙丙丁戊己", "", "ZZ", "91A10000MA1FL4XQ39"]
-    for _ in range(300):
-        body = ("".join(rng.choice(alphabet) for _ in range(2))
-                + "".join(rng.choice("0123456789") for _ in range(6))
-                + "".join(rng.choice(alphabet) for _ in range(9)))
-        good = body + codes.check_char(body)
-        samples += [good, good[:-1] + rng.choice(alphabet), good[:5], good + "X", good.lower(),
-                    "９" + good[1:], good[:3] + "A" + good[4:]]
-    status = credit_code_status(pl.Series(samples)).to_list()
-    expected = [0 if codes.is_valid(c) else 2 if codes.SHAPE.fullmatch(c) else 1 for c in samples]
-    assert status == expected
-    assert status.count(2) > 200 and status.count(0) > 250
-
-
-def test_datetime_fields_accept_layouts_and_catch_impossible_clocks(tmp_path):
-    path = tmp_path / "times.csv"
-    path.write_text("id,at\n1,2024-01-01 10:00:00\n2,2024/01/02 08:30\n3,2024-01-03T09:00:00+08:00\n"
-                    "4,2024-02-30 10:00:00\n5,2024-01-01 25:00\n6,明天上午\n7,2024-01-05\n"
-                    "8, 2024-01-06 10:00:00\n9,\t2024-01-07\n")
-    profile = profile_file(path, [{"name": "id", "type": "integer"}, {"name": "at", "type": "datetime"}])
-    at = next(f for f in profile.fields if f.name == "at")
-    found = {(f.rule, f.count) for f in at.findings}
-    assert found == {("impossible_date", 2), ("format", 3)}          # padded cells are format errors
-    assert at.date_layouts == {"yyyy-mm-dd": 3, "yyyy/mm/dd": 1}     # real dates only
-
-
 def test_a_header_only_file_has_no_content_points(tmp_path):
     path = write_csv(tmp_path / "empty.csv", [])
     profile = profile_file(path, FIELDS)
@@ -342,3 +262,92 @@ def test_a_header_only_file_has_no_content_points(tmp_path):
     parts = score_content(DEFAULT_WEIGHTS, profile)
     assert parts["completeness"][0] == 0 and parts["completeness"][1][0].rule == "no_rows"
     assert parts["uniqueness"][0] == 0
+
+
+# ---- The scan on the engine --------------------------------------------------------------------------------
+
+def test_scan_stores_one_row_per_dataset_with_dimensions_and_causes(client, settings, tmp_path):
+    load_catalog(client)
+    run_id = scan_catalog(client, settings, {"D1": write_file(tmp_path / "D1.csv", bad=True)}, at=SCAN_AT)
+    stored = client.query(
+        "SELECT dataset_id, agency_id, total, dimensions, losses, profiled FROM quality_checks "
+        "WHERE run_id = {r:String} ORDER BY dataset_id", parameters={"r": run_id}).result_rows
+    assert [(r[0], r[1], r[5]) for r in stored] == [("D1", "A1", 1), ("D2", "A1", 0), ("D3", "A2", 0)]
+    d1 = stored[0]
+    assert set(d1[3]) == {"completeness", "uniqueness", "validity", "consistency", "timeliness", "metadata",
+                          "openness"}
+    losses = json.loads(d1[4])
+    [checksum] = [x for x in losses if x["rule"] == "checksum"]
+    assert (checksum["field"], checksum["count"], checksum["example"]) == ("credit_code", 1, BAD_CODE)
+    assert d1[2] == pytest.approx(100 - sum(x["points"] for x in losses), abs=0.01)
+
+
+def test_dataset_scores_are_worst_first_and_filtered(client, settings, tmp_path):
+    load_catalog(client)
+    scan_catalog(client, settings, {"D1": write_file(tmp_path / "D1.csv")}, at=SCAN_AT)
+    today = ReportFilters(SCAN_AT.date(), SCAN_AT.date())
+    scores = dataset_scores(client, today)
+    assert [s["dataset_id"] for s in scores][0] == "D2"        # PDF, 200 days stale
+    assert scores == sorted(scores, key=lambda s: s["total"])
+    d2 = next(s for s in scores if s["dataset_id"] == "D2")
+    assert d2["dimensions"]["timeliness"] == 0 and d2["dimensions"]["openness"] == 4
+    assert d2["agency_name"] == "市市场监管局" and d2["causes"] >= 2
+    assert [s["dataset_id"] for s in dataset_scores(client, today.scoped_to("A2"))] == ["D3"]
+    before = ReportFilters(SCAN_AT.date() - timedelta(days=30), SCAN_AT.date() - timedelta(days=1))
+    assert dataset_scores(client, before) == []                # no check existed yet
+
+
+def test_lost_points_name_every_cause_largest_first(client, settings, tmp_path):
+    load_catalog(client)
+    scan_catalog(client, settings, at=SCAN_AT)
+    losses = lost_points(client, "D2")
+    assert losses == sorted(losses, key=lambda x: -x["points"])
+    rules = {x["rule"] for x in losses}
+    assert {"update_overdue", "format_pdf", "not_profiled"} <= rules
+    assert all(x["dataset_id"] == "D2" and x["cause"] for x in losses)
+    assert lost_points(client, "nope") == []
+
+
+def test_a_run_without_files_carries_the_last_profile_forward_and_trends_exist(client, settings, tmp_path):
+    load_catalog(client)
+    first = scan_catalog(client, settings, {"D1": write_file(tmp_path / "D1.csv", bad=True)}, at=SCAN_AT)
+    second = scan_catalog(client, settings, at=SCAN_AT + timedelta(days=1))
+    rows = client.query("SELECT run_id, dimensions['validity'], profiled FROM quality_checks "
+                        "WHERE dataset_id = 'D1' ORDER BY checked_at").result_rows
+    assert [(r[0], r[2]) for r in rows] == [(first, 1), (second, 0)]
+    assert rows[0][1] == pytest.approx(rows[1][1]) and rows[0][1] < 15
+    notes = [x for x in lost_points(client, "D1") if x["rule"] == "carried_forward"]
+    assert len(notes) == 4 and notes[0]["example"] == first
+    trend = score_trend(client, agency_id="A1")
+    assert [t["run_id"] for t in trend] == [first, second]
+    assert all(t["datasets"] == 2 for t in trend)
+
+
+def test_agency_scores_average_the_latest_check_of_each_dataset_in_the_year(client, settings, tmp_path):
+    load_catalog(client)
+    scan_catalog(client, settings, at=SCAN_AT - timedelta(days=2))
+    scan_catalog(client, settings, {"D1": write_file(tmp_path / "D1.csv")}, at=SCAN_AT)
+    scan_day = ReportFilters(SCAN_AT.date(), SCAN_AT.date())
+    latest = {s["dataset_id"]: s for s in dataset_scores(client, scan_day)}
+    by_agency = {a["agency_id"]: a for a in agency_scores(client, 2026)}
+    a1 = by_agency["A1"]
+    assert (a1["datasets"], a1["profiled"], a1["worst_dataset_id"]) == (2, 1, "D2")
+    assert a1["score"] == pytest.approx((latest["D1"]["total"] + latest["D2"]["total"]) / 2, abs=0.01)
+    assert a1["dimensions"]["openness"] == pytest.approx((20 + 4) / 2)
+    assert [a["agency_id"] for a in agency_scores(client, 2026, agency_id="A2")] == ["A2"]
+    assert agency_scores(client, 2025) == []
+
+
+def test_overdue_updates_lists_stale_datasets_only(client):
+    load_catalog(client)
+    overdue = overdue_updates(client, ReportFilters(SCAN_AT.date(), SCAN_AT.date()), at=SCAN_AT)
+    assert [(o["dataset_id"], o["days_overdue"]) for o in overdue] == [("D2", 200 - 36)]
+    scoped = ReportFilters(SCAN_AT.date(), SCAN_AT.date(), agency_id="A2")
+    assert overdue_updates(client, scoped, at=SCAN_AT) == []
+
+
+def test_a_file_for_an_unknown_dataset_is_refused_before_anything_is_stored(client, settings, tmp_path):
+    load_catalog(client)
+    with pytest.raises(UserError, match="No dataset NOPE"):
+        scan_catalog(client, settings, {"NOPE": write_file(tmp_path / "x.csv")}, at=SCAN_AT)
+    assert client.query("SELECT count() FROM quality_checks").result_rows == [(0,)]
