@@ -1,5 +1,6 @@
-"""The audit trail's keyed chain and checkpoints: what verify notices, where the key and the
-checkpoints live, and the entries written before the key existed.
+"""The audit trail (warehouse/audit.py): its keyed chain and checkpoints, what verify notices (an edited,
+a deleted, a cut or a rewritten entry), where the key and the checkpoints live, the entries written
+before the key existed, and the CLI's entries in the operating-system user's name.
 
 The installed command's exit codes on the same kinds of tampering: test_odwatch_cli.py.
 """
@@ -11,9 +12,12 @@ import json
 import stat
 
 import pytest
+from ingest_helpers import event, line, write_lines
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from odwatch import clock
+from odwatch.cli import app
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from warehouse import audit
@@ -49,6 +53,27 @@ def keyless_chain(entries: list[tuple[str, str, str, str]]) -> list[list]:
 
 def problems(client, settings, external=()) -> list[str]:
     return [p.problem for p in audit.verify(client, settings, external)[1]]
+
+
+def test_audit_chain_verifies_and_detects_an_edited_row(client):
+    for n in range(5):
+        audit.record(client, "alice", "alert.ack", "alert", f"a{n}", {"n": n, "note": "已确认"})
+    count, problems = audit.verify(client)
+    assert (count, problems) == (5, [])
+    client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 3 "
+                   "SETTINGS mutations_sync = 1")
+    _, problems = audit.verify(client)
+    assert [(p.seq, p.problem) for p in problems] == [(3, "was changed after it was written")]
+
+
+def test_audit_chain_detects_a_deleted_row(client):
+    for n in range(4):
+        audit.record(client, "bob", "export", "report", f"r{n}")
+    client.command("ALTER TABLE audit_log DELETE WHERE seq = 2 SETTINGS mutations_sync = 1")
+    count, problems = audit.verify(client)
+    assert count == 3
+    assert [p.seq for p in problems] == [2]
+    assert "missing" in problems[0].problem
 
 
 def test_an_untouched_chain_verifies_with_its_checkpoints(client, settings):
@@ -182,28 +207,17 @@ def test_defaults_put_key_and_checkpoints_beside_the_data_directory():
     assert settings.audit_checkpoint_path.parent == settings.audit_key_path.parent
 
 
-def test_cli_commands_that_change_or_export_data_are_audited_as_the_os_user(client, settings, tmp_path,
-                                                                            monkeypatch):
-    from ingest_helpers import event, line, write_lines
-    from typer.testing import CliRunner
-
-    from odwatch.cli import app
-    from odwatch.settings import get_settings
-
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", settings.clickhouse_database)
-    get_settings.cache_clear()
+def test_cli_commands_that_change_or_export_data_are_audited_as_the_os_user(env_client, tmp_path):
+    client = env_client
     reference = tmp_path / "reference"
     reference.mkdir()
     (reference / "agencies.csv").write_text("agency_id,name\nA01,市交通委\n", encoding="utf-8")
     log = write_lines(tmp_path / "access.jsonl", [line(event(n)) for n in range(3)])
     runner = CliRunner()
-    try:
-        for args in (["load-reference", str(reference)], ["ingest", str(log)], ["detect", "--json"],
-                     ["alerts", "export", "--format", "csv", "--out", str(tmp_path / "alerts.csv")]):
-            result = runner.invoke(app, args)
-            assert result.exit_code == 0, (args, result.output)
-    finally:
-        get_settings.cache_clear()
+    for args in (["load-reference", str(reference)], ["ingest", str(log)], ["detect", "--json"],
+                 ["alerts", "export", "--format", "csv", "--out", str(tmp_path / "alerts.csv")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
     entries = client.query("SELECT action, actor, object_type FROM audit_log WHERE actor LIKE 'cli:%' "
                            "ORDER BY seq").result_rows
     assert [(action, object_type) for action, _, object_type in entries] == [

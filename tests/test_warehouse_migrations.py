@@ -1,12 +1,11 @@
-"""The warehouse: migrations, cluster DDL, the audit chain, the engine lock."""
+"""The warehouse's versioned migrations (warehouse/migrations/): every table of the design, applied once
+and safely again, the materialized views' Shanghai hours and days, and the DDL for a cluster
+(replicated, distributed) or a single node."""
 
-import os
 import re
-import subprocess
-import sys
 
 from odwatch.settings import Settings
-from warehouse import audit, ensure_schema
+from warehouse import ensure_schema
 from warehouse.migrations import apply_migrations, available_migrations, render
 
 EXPECTED_TABLES = {
@@ -91,33 +90,3 @@ def test_cluster_ddl_is_replicated_and_distributed():
 def test_single_node_ddl_has_no_cluster_clauses():
     statements = [s for m in available_migrations() for s in render(m, Settings())]
     assert not any("ON CLUSTER" in s or "Replicated" in s or "Distributed" in s for s in statements)
-
-
-def test_audit_chain_verifies_and_detects_an_edited_row(client):
-    for n in range(5):
-        audit.record(client, "alice", "alert.ack", "alert", f"a{n}", {"n": n, "note": "已确认"})
-    count, problems = audit.verify(client)
-    assert (count, problems) == (5, [])
-    client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 3 "
-                   "SETTINGS mutations_sync = 1")
-    _, problems = audit.verify(client)
-    assert [(p.seq, p.problem) for p in problems] == [(3, "was changed after it was written")]
-
-
-def test_audit_chain_detects_a_deleted_row(client):
-    for n in range(4):
-        audit.record(client, "bob", "export", "report", f"r{n}")
-    client.command("ALTER TABLE audit_log DELETE WHERE seq = 2 SETTINGS mutations_sync = 1")
-    count, problems = audit.verify(client)
-    assert count == 3
-    assert [p.seq for p in problems] == [2]
-    assert "missing" in problems[0].problem
-
-
-def test_a_second_process_is_told_the_engine_is_busy_in_one_sentence(client, settings):
-    env = {**os.environ, "ODWATCH_DATA_DIR": str(settings.data_dir)}
-    result = subprocess.run([sys.executable, "-m", "odwatch", "audit", "verify"],
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    assert "in use by another odwatch process" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
