@@ -1,6 +1,6 @@
-"""The demo platform generator: determinism, the input contract, lawful traffic and the episodes.
-
-Everything is checked from the files the generator writes, as a user of them would see them.
+"""The demo platform (demo/platform.py): the generator's determinism, the input contract, lawful traffic
+and the episodes, checked from the files it writes, as a user of them would see them; and build_demo,
+which loads them through the user's own ingest path without a rejected line.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import chinese_calendar
 import polars as pl
 import pytest
 
-from demo.platform import REFERENCE_TABLES, generate_platform
+from demo.platform import EPISODE_TYPES, REFERENCE_TABLES, build_demo, generate_platform
 from odwatch import codes
 from odwatch.calendar import is_statutory_holiday
+from odwatch.errors import UserError
 from odwatch.vocabulary import ALERT_CATEGORIES
 
 UNTIL = date(2026, 11, 27)
@@ -523,3 +524,63 @@ def test_the_catalog_export_loads_through_the_aliases_as_the_same_catalog(platfo
     other = connect(contract)
     load_reference_file(other, "datasets", platform.reference_dir / "datasets.jsonl")
     assert from_export == other.query(CATALOG_ROWS).result_rows and len(from_export) > 200
+
+
+# ---- build_demo: the platform loaded through the user's own ingest path ------------------------------------
+
+EPISODES_BY_TYPE = """
+SELECT episode_type, count() FROM demo_episodes FINAL GROUP BY episode_type
+"""
+WALL_CLOCK = """
+SELECT formatDateTime(ts, '%Y-%m-%dT%H:%i:%S', 'Asia/Shanghai'), consumer_id, rows
+FROM access_log WHERE event_id = {event_id:String}
+"""
+REFERENCE_COUNTS = """
+SELECT (SELECT count() FROM agencies FINAL), (SELECT count() FROM datasets FINAL),
+       (SELECT count() FROM consumers FINAL), (SELECT count() FROM agreements FINAL),
+       (SELECT count() FROM usage_reports FINAL WHERE filed_at IS NULL AND due_date < {until:Date})
+"""
+
+
+def test_build_demo_ingests_every_line_and_stores_the_ground_truth(client, settings):
+    summary = build_demo(client, settings, scale="small", seed=7, until=UNTIL)
+
+    assert summary.ingest["read"] == summary.events > 30_000
+    assert summary.ingest["rejected"] == 0, summary.ingest["rejected_by_reason"]
+    assert summary.ingest["inserted"] == summary.events
+    rejected = {table: result["reasons"] for table, result in summary.reference.items() if result["rejected"]}
+    assert rejected == {}
+    assert client.command("SELECT count() FROM access_log") == summary.events
+
+    stored = dict(client.query(EPISODES_BY_TYPE).result_rows)
+    assert stored == summary.episodes_by_type and set(stored) == set(EPISODE_TYPES)
+    # Misuse of every alert category, and every benign look-alike kind, is labelled.
+    assert set(ALERT_CATEGORIES) <= set(stored) and {"benign.crawler", "benign.health_check"} <= set(stored)
+    assert min(n for kind, n in stored.items() if not kind.startswith("benign.")) >= 8
+
+    # A line read back from the warehouse keeps its Shanghai wall-clock time.
+    first = json.loads((summary.out_dir / "logs" / "access_log_001.jsonl").open(encoding="utf-8").readline())
+    ts, consumer, rows = client.query(WALL_CLOCK, parameters={"event_id": first["event_id"]}).result_rows[0]
+    assert ts == first["ts"][:19] and consumer == first["consumer_id"] and rows == first["rows"]
+
+    agencies, datasets, consumers, agreements, unfiled = client.query(
+        REFERENCE_COUNTS, parameters={"until": UNTIL}
+    ).result_rows[0]
+    assert agencies == 50 and datasets > 200 and consumers > 250 and agreements > 100
+    # The catalog also came in as a platform's Chinese-header export, through the built-in aliases.
+    export = summary.reference["datasets ← 开放数据目录.csv"]
+    assert (export["loaded"], export["rejected"]) == (datasets, 0)
+    assert export["files"][0]["found_by"] == "columns"
+    assert 0 < unfiled <= stored["report_overdue"]
+
+
+def test_build_demo_refuses_a_warehouse_holding_other_traffic(client, settings):
+    client.insert(
+        "access_log",
+        [["real-gateway-1", "c1", "ds1"]],
+        column_names=["event_id", "consumer_id", "dataset_id"],
+    )
+    with pytest.raises(UserError, match="not part of this demo"):
+        build_demo(client, settings, scale="small", seed=7, until=UNTIL)
+    assert client.command("SELECT count() FROM access_log") == 1
+    assert client.command("SELECT count() FROM demo_episodes") == 0

@@ -1,4 +1,5 @@
-"""`odwatch detectors score` matching rules on hand-made alerts and episodes, and on the warehouse tables."""
+"""The detector scoring harness (demo/scoring.py, `odwatch detectors score`): its matching rules on
+hand-made alerts and episodes, and on the warehouse tables."""
 
 from __future__ import annotations
 

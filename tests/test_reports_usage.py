@@ -9,7 +9,6 @@ from odwatch.errors import UserError
 from reports import usage
 from reports.filters import ReportFilters
 
-UTC = UTC
 # Shanghai wall-clock times, inserted as UTC instants (Shanghai = UTC+8) so day buckets are tested for real.
 EVENTS = [
     # id,   Shanghai time,       consumer, dataset, channel, status, latency, rows, fields, scenario, ip
