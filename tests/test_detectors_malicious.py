@@ -39,7 +39,7 @@ def test_every_detector_is_quiet_on_an_empty_log(client):
         assert cls().run(client, window) == [], cls.id
 
 
-# ---- All together on the independent log ------------------------------------------------------------------
+# ---- All together on the independent log -------------------------------------------------------------------
 
 @pytest.fixture
 def judged(client, settings):
