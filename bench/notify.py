@@ -118,7 +118,7 @@ def bench(data_dir: Path, groups: int, repeat: int) -> None:
             outcome: dict = {}
 
             def notify(outcome: dict = outcome) -> None:
-                lower_this_thread_priority()        # as serve's notification job does in its thread
+                lower_this_thread_priority()        # as serve's scheduler does for the notifier's thread
                 tick = time.perf_counter()
                 outcome["summary"] = run_notifications(connect(settings), settings)
                 outcome["seconds"] = time.perf_counter() - tick

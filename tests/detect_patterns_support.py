@@ -59,3 +59,21 @@ def daytime_habit(consumer_id: str, first: date, days: int, per_hour: int, datas
 def whole_days(first: date, last: date, lookback: timedelta = timedelta(0)) -> Window:
     """The days first..last as the runner hands them to a detector: widened by its look-back."""
     return Window(at(first, 0), at(last + timedelta(days=1), 0)).widened(lookback)
+
+
+RECORDS = "/api/v1/datasets/d1/records"
+
+
+def lawful_searches(last_day: date, days: int = 8) -> list[list]:
+    """A week (or `days`) of anonymous searches on one endpoint up to `last_day`: Chinese place names,
+    dates, page numbers, and free text with apostrophes and angle brackets that are not attacks."""
+    texts = ["浦东新区", "O'Brien", "Xi'an 公交", "price < 500", "children's hospital", "Tom & Jerry",
+             "徐汇区 学校"]
+    events = []
+    for d in range(days):
+        day = last_day - timedelta(days=days - 1 - d)
+        for n in range(60):
+            events.append(event(at(day, 9 + n % 9, n), "", "d1", client_ip=f"198.51.100.{n % 30 + 1}",
+                                endpoint=RECORDS, params={"q": texts[n % len(texts)], "page": n % 5 + 1,
+                                                          "date": f"2026-03-{n % 28 + 1:02d}"}))
+    return events

@@ -10,13 +10,9 @@ verified, and a high-severity violation by a consumer (a natural person) on its 
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
-from conftest import SESSION_DATA_DIR
-
-from odwatch.settings import Settings
-from warehouse import connect
+from conftest import fresh_database
 
 TODAY = date(2026, 11, 27)
 
@@ -84,6 +80,15 @@ REFERENCE = [
         'high', 1)""",
 ]
 
+# The catalog reloaded later: d1 renamed, closed, suspended and long stale, d2 updated in November 2026.
+RELOADED_CATALOG = """
+INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields, update_frequency,
+                      published_at, last_updated, status) VALUES
+   ('d1', 'a1', '公交线路（新）', '交通', 'closed', 'api', '[]', 'daily', '2024-05-01', '2020-01-01 09:00:00',
+    'suspended'),
+   ('d2', 'a1', '企业运力', '经济', 'conditional', 'csv', '[]', 'weekly', '2025-03-01', '2026-11-20 09:00:00',
+    'open')
+"""
 
 def build_two_agency_year(client) -> None:
     for statement in REFERENCE:
@@ -102,9 +107,6 @@ def insert_violation(client, violation_id: str, recorded_at: str, severity: str)
 
 def shared_year() -> tuple:
     """A database holding the hand-built year, for a module's read-only tests (built once)."""
-    settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=f"t_{uuid.uuid4().hex[:12]}")
-    client = connect(settings)
+    settings, client = fresh_database()
     build_two_agency_year(client)
     return client, settings
-
-

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import ssl
 import subprocess
 import threading
@@ -20,9 +19,38 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from odwatch_processes import free_port
 
 DINGTALK_SECRET = "SEC-test-secret-0123456789"
 SILENT_HOLD_S = 30          # the silent endpoint holds a request at most this long, then lets go
+
+# A [notify] configuration: a webhook channel (its target to fill in with .format(url=...)), a 钉钉
+# channel whose address and secret come from the environment, an escalation and a daily digest.
+CHANNELS = """
+[notify]
+dashboard_url = "https://odwatch.example.gov.cn"
+
+[[notify.channels]]
+name = "duty"
+kind = "webhook"
+target = "{url}"
+min_severity = "critical"
+
+[[notify.channels]]
+name = "dd"
+kind = "dingtalk"
+target_env = "ODW_TEST_DD_URL"
+secret_env = "ODW_TEST_DD_SECRET"
+
+[notify.escalation]
+channels = ["dd"]
+minutes = 20
+
+[[notify.schedules]]
+kind = "daily_digest"
+channels = ["duty"]
+at = "08:00"
+"""
 
 
 @dataclass
@@ -122,12 +150,6 @@ class HttpReceiver:
     def route_silent(self, body: dict, query: dict) -> tuple[int, dict]:
         self.release.wait(SILENT_HOLD_S)
         return 0, {}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mailbox:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from detectors.malicious import MALICIOUS_DETECTORS
 from detectors.registry import all_detectors, describe, detector_ids, get_detector
 from odwatch.errors import UserError
 
@@ -49,3 +50,17 @@ def test_an_unknown_detector_table_is_an_error_naming_the_known_ids(settings):
     assert "'brust'" in message and "burst" in message and "agreement.report_overdue" in message
     with pytest.raises(UserError, match="no detector 'nope'"):
         get_detector(settings, "nope")
+
+
+def test_registry_lists_every_detector_with_settings_applied(settings):
+    ids = [d.id for d in all_detectors(settings)]
+    assert len(ids) == len(MALICIOUS_DETECTORS) + 8 and len(set(ids)) == len(ids)
+    tuned = settings.model_copy(update={"detectors": {
+        "agreement.report_overdue": {"grace_days": 5},
+        "agreement.no_agreement": {"enabled": False}}})
+    by_id = {d.id: d for d in all_detectors(tuned)}
+    assert by_id["agreement.report_overdue"].grace_days == 5
+    assert "agreement.no_agreement" not in by_id
+    rows = {r["id"]: r for r in describe(tuned)}
+    assert rows["agreement.no_agreement"]["enabled"] is False
+    assert rows["agreement.report_overdue"]["params"] == {"grace_days": 5}

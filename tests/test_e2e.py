@@ -13,16 +13,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from odwatch_processes import free_port, odwatch_env, wait_healthy
 
 from dashboard import navigation
 from odwatch import vocabulary
@@ -56,20 +54,14 @@ print(json.dumps([list(r) for r in rows]))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     """`odwatch serve` as a subprocess, its output kept for the accounts and for the artifact log."""
 
     def __init__(self, data_dir: Path, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_CLICKHOUSE_DATABASE": "odwatch",
-                    "ODWATCH_SPOOL_EVERY_S": "3600", "ODWATCH_DETECT_EVERY_S": "3600"}
+        self.env = odwatch_env(data_dir, ODWATCH_CLICKHOUSE_DATABASE="odwatch", ODWATCH_SPOOL_EVERY_S="3600",
+                               ODWATCH_DETECT_EVERY_S="3600")
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "odwatch", "serve", "--port", str(port), "--demo-if-empty"],
@@ -86,18 +78,7 @@ class Server:
         return dict(pair for line in self.lines for pair in ACCOUNT.findall(line))
 
     def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("odwatch serve exited:\n" + "\n".join(self.lines[-40:]))
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(1)      # polling a starting server; nothing is timed
-        raise AssertionError("odwatch serve did not become healthy:\n" + "\n".join(self.lines[-40:]))
+        wait_healthy(self.process, self.port, STARTUP_TIMEOUT_S, output=lambda: "\n".join(self.lines[-40:]))
 
     def stop(self) -> None:
         if self.process.poll() is None:

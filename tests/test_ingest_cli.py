@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-from tests.ingest_helpers import event, line, write_lines
+from ingest_helpers import event, line, write_lines
+from odwatch_processes import run_odwatch
 
-ODWATCH = Path(sys.executable).parent / "odwatch"
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
-
-
-def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("ODWATCH_CONFIG", "ODWATCH_CLICKHOUSE_URL")}
-    env["ODWATCH_DATA_DIR"] = str(data_dir)
-    return subprocess.run([str(ODWATCH), *args], env=env, cwd=data_dir, capture_output=True, text=True,
-                          timeout=300)
 
 
 def test_ingest_exit_codes_strict_and_stopped_files(tmp_path):
@@ -32,16 +21,18 @@ def test_ingest_exit_codes_strict_and_stopped_files(tmp_path):
     cut = tmp_path / "cut.jsonl.gz"
     whole = gzip.compress(b"".join(line(event(n, event_id=f"c-{n}")) + b"\n" for n in range(500)))
     cut.write_bytes(whole[: len(whole) // 2])
-    data = tmp_path / "data"
 
-    done = run(["ingest", str(clean), str(mixed), "--strict", "--dry-run"], data)
+    def ingest(*args: str):
+        return run_odwatch(tmp_path, "ingest", *args)
+
+    done = ingest(str(clean), str(mixed), "--strict", "--dry-run")
     assert done.returncode == 1 and "--strict: 1 line(s) rejected." in done.stderr
     assert "would be rejected" in done.stdout and "Traceback" not in done.stderr
-    assert run(["ingest", str(clean), "--strict"], data).returncode == 0
-    assert run(["ingest", str(mixed)], data).returncode == 0          # a rejected line is not a failure...
-    again = run(["ingest", str(mixed), "--strict", "--json"], data)   # ...unless asked; re-read: duplicates
+    assert ingest(str(clean), "--strict").returncode == 0
+    assert ingest(str(mixed)).returncode == 0          # a rejected line is not a failure...
+    again = ingest(str(mixed), "--strict", "--json")   # ...unless asked; re-read: duplicates
     assert again.returncode == 0 and json.loads(again.stdout)["duplicates"] == 6
-    stopped = run(["ingest", str(cut), "--json"], data)               # a file stopped part-way fails the run
+    stopped = ingest(str(cut), "--json")               # a file stopped part-way fails the run
     assert stopped.returncode == 1
     summary = json.loads(stopped.stdout)
     assert summary["stopped"][0]["reason"].startswith("stopped: the compressed data ends early")
@@ -49,22 +40,22 @@ def test_ingest_exit_codes_strict_and_stopped_files(tmp_path):
 
 
 def test_mapping_init_then_a_dry_run_then_a_load(tmp_path):
-    data = tmp_path / "data"
-    init = run(["mapping", "init", str(EXPORTS / "english")], data)
+    init = run_odwatch(tmp_path, "mapping", "init", str(EXPORTS / "english"))
     assert init.returncode == 0, init.stderr
     assert tomllib.loads(init.stdout)["datasets"]["columns"]["Publisher"] == "agency_id"
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(init.stdout.replace('"Heading" = ""', '"Heading" = "nme"'), encoding="utf-8")
-    wrong = run(["load-reference", str(EXPORTS / "english"), "--mapping", str(mapping)], data)
+    wrong = run_odwatch(tmp_path, "load-reference", str(EXPORTS / "english"), "--mapping", str(mapping))
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
     assert '(line 12): datasets.columns: "Heading" = "nme": nme is not a datasets column; closest: ' \
            'name' in " ".join(wrong.stderr.split())
 
-    dry = run(["load-reference", str(EXPORTS / "portal"), "--dry-run"], data)
+    dry = run_odwatch(tmp_path, "load-reference", str(EXPORTS / "portal"), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "datasets ← " in dry.stdout and "开放属性 → open_class (alias)" in dry.stdout
     assert 'open_class: values with no match: "部分开放" ×1' in dry.stdout
-    as_json = json.loads(run(["load-reference", str(EXPORTS / "portal"), "--dry-run", "--json"], data).stdout)
+    dry_json = run_odwatch(tmp_path, "load-reference", str(EXPORTS / "portal"), "--dry-run", "--json")
+    as_json = json.loads(dry_json.stdout)
     assert (as_json["datasets"]["loaded"], as_json["datasets"]["rejected"]) == (298, 2)
-    loaded = run(["load-reference", str(EXPORTS / "portal")], data)
+    loaded = run_odwatch(tmp_path, "load-reference", str(EXPORTS / "portal"))
     assert loaded.returncode == 0 and "datasets" in loaded.stdout

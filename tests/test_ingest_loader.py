@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+from ingest_helpers import event, line, write_lines
+from odwatch_processes import odwatch_env
+
 from ingest.loader import ingest_paths
 from ingest.spool import ingest_spool, pending_files
-from tests.ingest_helpers import event, line, write_lines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,9 +67,7 @@ DUMP = textwrap.dedent("""
 
 
 def _env(data_dir: Path, chunk_lines: int) -> dict:
-    env = {**os.environ, "ODWATCH_DATA_DIR": str(data_dir), "ODWATCH_INGEST_CHUNK_LINES": str(chunk_lines)}
-    env.pop("ODWATCH_CLICKHOUSE_URL", None)
-    return env
+    return odwatch_env(data_dir, ODWATCH_INGEST_CHUNK_LINES=str(chunk_lines))
 
 
 def _ingest_and_dump(path: Path, data_dir: Path, chunk_lines: int) -> dict:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from ingest_helpers import event, line, write_lines
 
 from ingest import readers
 from ingest.loader import ingest_paths
 from ingest.readers import Limits, ReadOptions, detect_format, read_chunks
 from odwatch.errors import UserError
-from tests.ingest_helpers import event, line, write_lines
 
 NGINX = [
     '203.0.113.7 - - [27/Nov/2026:09:15:02 +0800] '

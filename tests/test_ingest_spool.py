@@ -7,9 +7,9 @@ import shutil
 import zlib
 
 import pytest
+from ingest_helpers import event, line, write_lines
 
 from ingest.spool import drop_into_spool, ingest_spool, pending_files, set_aside_files
-from tests.ingest_helpers import event, line, write_lines
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ODWATCH = Path(sys.executable).parent / "odwatch"
+from odwatch_processes import run_odwatch, run_python
 
 # Eight entries and a checkpoint at the head, as `odwatch serve` would have published it.
 TRAIL = """
@@ -56,23 +52,15 @@ TAMPERING = {
 }
 
 
-def run(args: list[str], folder: Path) -> subprocess.CompletedProcess:
-    """Run in `folder` (no config file there) on the data directory `folder/data`; the audit key and
-    checkpoints go beside it, in `folder/data-audit`."""
-    env = {k: v for k, v in os.environ.items() if k != "ODWATCH_CONFIG"}
-    env["ODWATCH_DATA_DIR"] = str(folder / "data")
-    return subprocess.run(args, env=env, cwd=folder, capture_output=True, text=True, timeout=120)
-
-
 def python(script: str, folder: Path) -> None:
-    done = run([sys.executable, "-c", script], folder)
+    done = run_python(folder, script)
     assert done.returncode == 0, done.stderr
 
 
 def test_audit_verify_exits_0_on_an_untouched_trail(tmp_path):
-    assert run([str(ODWATCH), "audit", "verify"], tmp_path).returncode == 0     # an empty trail is intact
+    assert run_odwatch(tmp_path, "audit", "verify").returncode == 0     # an empty trail is intact
     python(TRAIL, tmp_path)
-    verified = run([str(ODWATCH), "audit", "verify"], tmp_path)
+    verified = run_odwatch(tmp_path, "audit", "verify")
     assert verified.returncode == 0, verified.stdout
     assert "intact: 8 entries" in verified.stdout
 
@@ -80,32 +68,32 @@ def test_audit_verify_exits_0_on_an_untouched_trail(tmp_path):
 @pytest.mark.parametrize("tampering", TAMPERING)
 def test_audit_verify_exits_1_on_any_tampering(tmp_path, tampering):
     python(TRAIL + TAMPERING[tampering], tmp_path)
-    verified = run([str(ODWATCH), "audit", "verify"], tmp_path)
+    verified = run_odwatch(tmp_path, "audit", "verify")
     assert verified.returncode == 1, verified.stdout
     assert "broken" in verified.stdout and "Traceback" not in verified.stderr
 
 
 def test_a_checkpoint_printed_for_an_external_log_catches_a_cut_when_the_file_is_gone(tmp_path):
     python(TRAIL, tmp_path)
-    printed = run([str(ODWATCH), "audit", "checkpoint"], tmp_path)
+    printed = run_odwatch(tmp_path, "audit", "checkpoint")
     assert printed.returncode == 0, printed.stderr
     line = printed.stdout.strip()
     assert json.loads(line)["seq"] == 8
     (tmp_path / "data-audit" / "checkpoints.jsonl").unlink()
     python(TRAIL.split("for n")[0] + TAMPERING["last entries cut off"], tmp_path)
-    verified = run([str(ODWATCH), "audit", "verify", "--checkpoint", line], tmp_path)
+    verified = run_odwatch(tmp_path, "audit", "verify", "--checkpoint", line)
     assert verified.returncode == 1
     assert "entry 6: is missing, and so are the entries after it up to 8" in verified.stdout
 
 
 def test_a_user_error_exits_2_with_one_sentence(tmp_path):
-    result = run([str(ODWATCH), "ingest", str(tmp_path / "missing.jsonl")], tmp_path)
+    result = run_odwatch(tmp_path, "ingest", str(tmp_path / "missing.jsonl"))
     assert result.returncode == 2
     assert "No such file" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_bad_option_exits_2_with_the_usage_message(tmp_path):
-    result = run([str(ODWATCH), "ingest", "--bogus"], tmp_path)
+    result = run_odwatch(tmp_path, "ingest", "--bogus")
     assert result.returncode == 2
     assert "No such option" in result.stderr and "odwatch failed" not in result.stderr
 
@@ -117,6 +105,6 @@ def test_a_bad_option_exits_2_with_the_usage_message(tmp_path):
     ["detect", "--since", "yesterday-ish"],
 ])
 def test_a_refused_command_exits_2(tmp_path, args):
-    result = run([str(ODWATCH), *args], tmp_path)
+    result = run_odwatch(tmp_path, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip() and "Traceback" not in result.stderr

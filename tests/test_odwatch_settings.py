@@ -1,14 +1,15 @@
-"""Settings: every knob from the environment (ODWATCH_*) or odwatch.toml, and a mistake in either is
-one sentence naming the key, never a setting silently dropped."""
+"""Settings (odwatch/settings.py): every knob from the environment (ODWATCH_*) or odwatch.toml, and a
+mistake in either is one sentence naming the key, never a setting silently dropped; the [notify] tables
+typed and validated, an unknown nested key named with the closest one, a reference to a channel that
+does not exist named, secrets only from the environment."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from notify_receivers import CHANNELS
+from odwatch_processes import run_odwatch, run_python
 
 from dashboard import jobs
 from odwatch.errors import UserError
@@ -104,13 +105,6 @@ def test_the_jobs_run_at_the_intervals_of_the_settings(environment):
         "spool_ingest": 11, "detectors": 22, "evaluation": 33, "audit_checkpoint": 44}
 
 
-def run_odwatch(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """The installed `odwatch` command in a process of its own, on a data directory of its own."""
-    command = Path(sys.executable).parent / "odwatch"
-    return subprocess.run([str(command), *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ODWATCH_DATA_DIR": str(tmp_path / "data"), **env})
-
-
 def test_the_cli_says_which_key_is_unknown_and_exits_2(tmp_path):
     path = tmp_path / "odwatch.toml"
     path.write_text("detect_evry_s = 60\n", encoding="utf-8")
@@ -123,6 +117,40 @@ def test_the_cli_says_which_key_is_unknown_and_exits_2(tmp_path):
 
 def test_the_process_cache_takes_its_size_from_the_settings(tmp_path):
     probe = "from warehouse.cache import shared_cache; print(shared_cache().size)"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "ODWATCH_CACHE_ENTRIES": "7"})
+    result = run_python(tmp_path, probe, ODWATCH_CACHE_ENTRIES="7")
     assert result.stdout.strip() == "7", result.stderr
+
+
+# ---- The [notify] tables -----------------------------------------------------------------------------------
+
+def test_channels_escalation_and_schedules_are_read_typed(tmp_path, environment):
+    config(tmp_path, CHANNELS.format(url="https://hooks.example/x"), environment)
+    notify = get_settings().notify
+    assert [c.name for c in notify.channels] == ["duty", "dd"]
+    assert notify.channels[0].min_severity == "critical" and notify.channels[1].min_severity == "high"
+    assert notify.escalation.minutes == 20 and notify.escalation.severities == ["critical"]
+    assert notify.schedules[0].kind == "daily_digest" and notify.schedules[0].at == "08:00"
+    assert notify.dashboard_url == "https://odwatch.example.gov.cn"
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (("min_severity = \"critical\"", "min_severity = \"critical\"\ntargt = \"x\""),
+     "notify.channels[0].targt (ODWATCH_NOTIFY or notify in"),
+    (("min_severity = \"critical\"", "min_severity = \"critical\"\ntargt = \"x\""), "did you mean 'target'?"),
+    (("minutes = 20", "minutes = 20\nminuets = 5"), "notify.escalation.minuets"),
+    (("minutes = 20", "minutes = 20\nminuets = 5"), "did you mean 'minutes'?"),
+    (("channels = [\"dd\"]", "channels = [\"pager\"]"),
+     "escalation.channels names 'pager', which is not a channel"),
+    (("kind = \"webhook\"", "kind = \"sms\""), "notify.channels[0].kind"),
+    (("min_severity = \"critical\"", "min_severity = \"urgent\""), "notify.channels[0].min_severity"),
+    (("at = \"08:00\"", "at = \"8 am\""), "at must be a time of day like 09:30"),
+    (("target = \"{url}\"", "target = \"ftp://x\""), "target must be an http(s) URL"),
+    (("secret_env = \"ODW_TEST_DD_SECRET\"", "secret_env = \"not a name\""),
+     "is not an environment variable name"),
+])
+def test_a_mistake_in_the_notify_tables_names_the_key(tmp_path, environment, change, named):
+    old, new = change
+    config(tmp_path, CHANNELS.replace(old, new).format(url="https://hooks.example/x"), environment)
+    with pytest.raises(UserError) as raised:
+        get_settings()
+    assert named in str(raised.value)

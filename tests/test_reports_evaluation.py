@@ -1,29 +1,19 @@
-"""The annual evaluation on the hand-built two-agency year (tests/evaluation_year.py), points worked
-out by hand, one test per fairness rule, and the life cycle: a published or final year is read
-back, never computed again; a draft past year reads the catalog as it was."""
+"""The annual evaluation (reports/evaluation.py) on the hand-built two-agency year
+(tests/evaluation_year.py): points worked out by hand, one test per fairness rule, weights from the
+settings, grades; a draft past year reads the catalog as it was. A published or final year, read back
+and never computed again: test_reports_evaluation_store.py."""
 
 import json
 from datetime import date
 
 import pytest
-from evaluation_year import TODAY, build_two_agency_year, insert_violation, shared_year
+from evaluation_year import RELOADED_CATALOG, TODAY, build_two_agency_year, insert_violation, shared_year
 
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports import evaluation_store
-from reports.applications import overdue_applications, review_sla, year_filters
 from reports.evaluation import evaluate_year, grade_for
-from reports.evaluation_store import canonical_json, content_hash
-
-RELOADED_CATALOG = """
-INSERT INTO datasets (dataset_id, agency_id, name, domain, open_class, format, fields, update_frequency,
-                      published_at, last_updated, status) VALUES
-   ('d1', 'a1', '公交线路（新）', '交通', 'closed', 'api', '[]', 'daily', '2024-05-01', '2020-01-01 09:00:00',
-    'suspended'),
-   ('d2', 'a1', '企业运力', '经济', 'conditional', 'csv', '[]', 'weekly', '2025-03-01', '2026-11-20 09:00:00',
-    'open')
-"""
+from reports.evaluation_store import canonical_json
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +25,6 @@ def built_year():
 def evaluation(built_year):
     client, settings = built_year
     return evaluate_year(client, settings, 2025, today=TODAY)
-
-
-def test_review_sla_per_agency_on_the_statutory_calendar(built_year):
-    client, _ = built_year
-    sla = {row["agency_id"]: row for row in review_sla(client, year_filters(2025), as_of=TODAY).to_dicts()}
-    a1, a2 = sla["a1"], sla["a2"]
-    assert (a1["reviewed"], a1["within_sla"], a1["overdue"], a1["missing_reason"]) == (4, 3, 1, 1)
-    # p1: 2 (Oct 9, 10), p2: 4 (Sep 28 make-up, 29, 30, Oct 9), p3: 6, p4: 1 -> median 3.
-    assert a1["median_working_days"] == pytest.approx(3.0)
-    assert (a2["reviewed"], a2["within_sla"], a2["pending_overdue"]) == (2, 2, 1)
-    overdue = overdue_applications(client, year_filters(2025), as_of=TODAY)
-    assert set(overdue["application_id"]) == {"p3", "p5"}
 
 
 def test_points_per_dimension(evaluation):
@@ -167,78 +145,6 @@ def test_a_draft_past_year_reads_the_catalog_as_it_was(client, settings):
         == 0.5
         != current_before.agency("a1").dimensions["quantity"].ratio
     )
-
-
-def test_a_final_year_is_never_computed_again(client, settings):
-    build_two_agency_year(client)
-    published = evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
-    assert published.state == "published" and published.review_until == date(2026, 12, 11)
-    assert published.content_hash == content_hash(published)
-    with pytest.raises(UserError, match="复核期"):
-        evaluation_store.finalize(client, 2025, "olivia", today=TODAY)
-    final = evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 12))
-    figures = canonical_json(evaluate_year(client, settings, 2025, today=TODAY).to_dict())
-
-    client.command(RELOADED_CATALOG)
-    insert_violation(client, "v7", "2025-12-01 10:00:00", "critical")
-    client.command(
-        "INSERT INTO quality_checks (run_id, dataset_id, agency_id, checked_at, total, dimensions, "
-        "losses, profiled) VALUES ('r9', 'd2', 'a1', '2025-12-30 10:00:00', 10, {}, '[]', 0)"
-    )
-    again = evaluate_year(client, settings, 2025, today=TODAY)
-    assert canonical_json(again.to_dict()) == figures
-    assert again.state == "final" and again.content_hash == final.content_hash == content_hash(again)
-    with pytest.raises(UserError, match="已定稿"):
-        evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
-    states = client.query("SELECT state FROM evaluation_states ORDER BY recorded_at").result_rows
-    assert [s for (s,) in states] == ["published", "final"]
-
-
-def test_objections_and_rectification_items_are_recorded_and_audited(client, settings):
-    build_two_agency_year(client)
-    with pytest.raises(UserError, match="不在复核期"):
-        evaluation_store.file_objection(client, 2025, "a1", "数据有误", "alice", today=TODAY)
-    evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
-    with pytest.raises(UserError):
-        evaluation_store.file_objection(client, 2025, "a1", "  ", "alice", today=TODAY)
-    objection = evaluation_store.file_objection(
-        client, 2025, "a1", "d2 已于12月更新，目录未同步", "alice", dimension="timeliness", today=TODAY
-    )
-    with pytest.raises(UserError, match="复核期已于"):
-        evaluation_store.file_objection(client, 2025, "a1", "再议", "alice", today=date(2026, 12, 14))
-    with pytest.raises(UserError, match="未答复"):
-        evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
-    evaluation_store.answer_objection(client, 2025, objection, False, "目录记录以平台同步为准", "olivia")
-    [row] = evaluation_store.list_objections(client, 2025, "a1")
-    assert (row["status"], row["answer"], row["answered_by"]) == (
-        "rejected",
-        "目录记录以平台同步为准",
-        "olivia",
-    )
-    item = evaluation_store.add_rectification(
-        client, 2025, "a1", "按周更新企业运力数据", date(2027, 3, 31), "alice", dimension="timeliness"
-    )
-    evaluation_store.update_rectification(
-        client, 2025, item, "in_progress", "已建立更新提醒", "alice", agency_id="a1"
-    )
-    with pytest.raises(UserError):  # another agency's item is not found for a2
-        evaluation_store.update_rectification(client, 2025, item, "done", "", "bob", agency_id="a2")
-    [rect] = evaluation_store.list_rectifications(client, 2025, "a1")
-    assert (rect["status"], rect["note"], rect["due_date"]) == (
-        "in_progress",
-        "已建立更新提醒",
-        date(2027, 3, 31),
-    )
-    evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 14))
-    actions = client.query("SELECT action, actor FROM audit_log ORDER BY seq").result_rows
-    assert actions == [
-        ("evaluation.publish", "olivia"),
-        ("evaluation.objection", "alice"),
-        ("evaluation.objection_answer", "olivia"),
-        ("evaluation.rectification", "alice"),
-        ("evaluation.rectification_update", "alice"),
-        ("evaluation.finalize", "olivia"),
-    ]
 
 
 def test_weights_from_config(built_year):

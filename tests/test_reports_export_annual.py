@@ -5,80 +5,34 @@ English enum word and no unmasked natural person in its text; the workbook's cel
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import subprocess
-import uuid
 from datetime import date
 
 import openpyxl
 import pytest
+from conftest import SESSION_DATA_DIR, fresh_database
 from docx import Document
 from docx.oxml.ns import qn
 from evaluation_year import TODAY, shared_year
+from exported_text import code_words, pdf_text, text_of
 from pypdf import PdfReader
 
 from demo.cli import run_steps
 from demo.platform import build_demo
 from detectors.violations import mask_person_name
-from odwatch import vocabulary
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports import evaluation_store
 from reports.evaluation import evaluate_year
 from reports.export.annual import render_annual, write_annual_report
-from reports.export.workbook import Column, Sheet, write_workbook
-from reports.quality import FORMAT_OPENNESS, FREQUENCY_DAYS
-from warehouse import connect
 
-IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)+")
-ENUM_WORDS = sorted(
-    {
-        *vocabulary.ROLES,
-        *vocabulary.SEVERITIES,
-        *vocabulary.CONSUMER_KINDS,
-        *vocabulary.MEASURES,
-        *vocabulary.ALERT_CATEGORIES,
-        *FREQUENCY_DAYS,
-        "static",
-        "unconditional",
-        "conditional",
-        "closed",
-        "open",
-        "suspended",
-        "withdrawn",
-        "restored",
-        "reopened",
-        "pending",
-        "approved",
-        "rejected",
-        "not_accepted",
-        "trade_secret",
-        "privacy",
-        "other",
-        "published",
-        "final",
-        "draft",
-        "scored",
-        "unmeasured",
-        "not_applicable",
-        "True",
-        "False",
-        "None",
-        "null",
-        *[f for f in FORMAT_OPENNESS if f.isalpha()],
-    },
-    key=len,
-    reverse=True,
-)
-ENUM = re.compile(r"(?<![A-Za-z])(" + "|".join(ENUM_WORDS) + r")(?![A-Za-z])")
 PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    settings = Settings(clickhouse_database=f"t_annual_demo_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_annual_demo")
     build_demo(client, settings, scale="small")
     run_steps(client, settings, progress=False)
     year = date.today().year
@@ -91,33 +45,12 @@ def demo(tmp_path_factory):
     return client, evaluate_year(client, settings, year), files
 
 
-def pdf_text(path) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
-
-
-def docx_text(path) -> str:
-    document = Document(path)
-    parts = [p.text for p in document.paragraphs]
-    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    parts += [p.text for section in document.sections for p in section.footer.paragraphs]
-    return "\n".join(parts)
-
-
-def xlsx_text(path) -> str:
-    workbook = openpyxl.load_workbook(path)
-    parts = list(workbook.sheetnames)
-    for sheet in workbook.worksheets:
-        parts += [str(v) for row in sheet.iter_rows(values_only=True) for v in row if isinstance(v, str)]
-    return "\n".join(parts)
-
-
 @pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
 def test_no_code_name_enum_word_or_unmasked_person_in_the_text(demo, fmt):
     client, _, files = demo
-    text = {"pdf": pdf_text, "docx": docx_text, "xlsx": xlsx_text}[fmt](files[fmt])
+    text = text_of(files[fmt], fmt)
     assert len(text) > 5000
-    assert IDENTIFIER.findall(text) == []
-    assert ENUM.findall(text) == []
+    assert code_words(text) == []
     persons = [name for (name,) in client.query(PERSONS).result_rows]
     assert persons, "the demo has natural persons among its consumers"
     flat = text.replace("\n", "")
@@ -195,20 +128,6 @@ def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
     assert violations[1][-1] in ("是", "否") and violations[1][0].year == date.today().year
 
 
-def test_text_is_written_as_text_never_as_a_formula(tmp_path):
-    sheet = Sheet(
-        "表",
-        [Column("名称"), Column("编号"), Column("数量", "int"), Column("日期", "date")],
-        [['=HYPERLINK("http://x")', "0012", 3, date(2026, 1, 2)], ["+1", "1e5", None, None]],
-    )
-    write_workbook(tmp_path / "t.xlsx", [sheet])
-    rows = list(openpyxl.load_workbook(tmp_path / "t.xlsx").active.iter_rows(values_only=True))
-    assert rows[1][:3] == ('=HYPERLINK("http://x")', "0012", 3) and rows[1][3].date() == date(2026, 1, 2)
-    assert rows[2][:2] == ("+1", "1e5")
-    cell = openpyxl.load_workbook(tmp_path / "t.xlsx").active["A2"]
-    assert cell.data_type == "s"
-
-
 def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_path):
     from evaluation_year import build_two_agency_year
 
@@ -258,7 +177,7 @@ def test_the_other_chinese_documents_carry_no_code_name_or_enum_word(demo, docum
 
     client = demo[0]
     today = date.today()
-    settings = Settings(clickhouse_database=client.database)
+    settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=client.database)
     path = {
         "consumer": lambda: write_consumer_report(client, consumer_with_most_scenarios(client),
                                                   date(today.year, 1, 1), today, "docx", tmp_path / "c.docx"),
@@ -266,7 +185,6 @@ def test_the_other_chinese_documents_carry_no_code_name_or_enum_word(demo, docum
         "operation": lambda: write_operation_report(client, settings, f"{today:%Y-%m}", "docx",
                                                     tmp_path / "o.docx"),
     }[document]()
-    text = docx_text(path)
+    text = text_of(path, "docx")
     assert len(text) > 200
-    assert IDENTIFIER.findall(text) == []
-    assert ENUM.findall(text) == []
+    assert code_words(text) == []

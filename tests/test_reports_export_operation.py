@@ -4,25 +4,21 @@ before, figures that agree with the access log, and no code name or English enum
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
-import uuid
 from datetime import date, timedelta
 
 import openpyxl
 import pytest
+from conftest import fresh_database
 from docx import Document
+from exported_text import code_words, pdf_text, text_of
 from pypdf import PdfReader
-from test_reports_export_annual import ENUM, IDENTIFIER, docx_text, pdf_text, xlsx_text
-from typer.testing import CliRunner
 
 from demo.platform import build_demo
 from detectors.runner import run_detectors
 from odwatch.errors import UserError
-from odwatch.settings import Settings
 from reports.export.operation import change_text, operation_report, parse_month, write_operation_report
-from warehouse import connect
 
 MONTH_TRAFFIC = """
 SELECT count(), countIf(status >= 500) FROM access_log
@@ -37,8 +33,7 @@ def last_month() -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    settings = Settings(clickhouse_database=f"t_operation_{uuid.uuid4().hex[:8]}")
-    client = connect(settings)
+    settings, client = fresh_database("t_operation")
     build_demo(client, settings, scale="small")
     run_detectors(client, settings)
     out = tmp_path_factory.mktemp("operation")
@@ -50,10 +45,9 @@ def demo(tmp_path_factory):
 @pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
 def test_no_code_name_or_enum_word_in_the_text(demo, fmt):
     _, _, files = demo
-    text = {"pdf": pdf_text, "docx": docx_text, "xlsx": xlsx_text}[fmt](files[fmt])
+    text = text_of(files[fmt], fmt)
     assert len(text) > 800
-    assert IDENTIFIER.findall(text) == []
-    assert ENUM.findall(text) == []
+    assert code_words(text) == []
 
 
 def test_the_pdf_is_an_official_document_comparing_two_months(demo):
@@ -113,22 +107,6 @@ def test_bad_months_and_formats_are_sentences(client, settings, tmp_path):
         parse_month("2026-13")
     with pytest.raises(UserError, match="Unknown format"):
         write_operation_report(client, settings, "2026-11", "odt", tmp_path / "r.odt")
-
-
-def test_the_command_writes_the_report(tmp_path, monkeypatch):
-    from odwatch.cli import app
-    from odwatch.settings import get_settings
-
-    monkeypatch.setenv("ODWATCH_CLICKHOUSE_DATABASE", f"t_opcli_{uuid.uuid4().hex[:8]}")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["report", "operation", "--month", "2026-11", "--format", "xlsx",
-                                          "--out", str(tmp_path / "op.xlsx")])
-        assert result.exit_code == 0, result.output
-        assert re.search(r"Wrote the 2026-11 platform operation report", result.output)
-        assert openpyxl.load_workbook(tmp_path / "op.xlsx").sheetnames[0] == "说明"
-    finally:
-        get_settings.cache_clear()
 
 
 def test_measures_in_force_at_a_months_end_are_read_as_they_were(client):

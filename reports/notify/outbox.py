@@ -465,9 +465,13 @@ BACKGROUND_NICENESS = 10
 def lower_this_thread_priority() -> None:
     """Notification is background work: when the cores are busy, let the operating system favour
     detection and the dashboard over this thread (Linux sets a thread's own niceness; elsewhere
-    nothing happens). A thread started from here inherits it."""
+    nothing happens). Never raises it: a process started with a lower priority keeps it. A thread
+    started from here inherits it."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        if current < BACKGROUND_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, thread, BACKGROUND_NICENESS)
     except (AttributeError, OSError):
         pass
 
