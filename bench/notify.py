@@ -92,7 +92,7 @@ def received(port: int) -> int:
 
 def bench(data_dir: Path, groups: int, repeat: int) -> None:
     from detectors.runner import run_detectors
-    from reports.notify.outbox import lower_this_thread_priority, run_notifications
+    from reports.notify.outbox import run_notifications
     from warehouse import connect
 
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
@@ -118,7 +118,6 @@ def bench(data_dir: Path, groups: int, repeat: int) -> None:
             outcome: dict = {}
 
             def notify(outcome: dict = outcome) -> None:
-                lower_this_thread_priority()        # as serve's scheduler does for the notifier's thread
                 tick = time.perf_counter()
                 outcome["summary"] = run_notifications(connect(settings), settings)
                 outcome["seconds"] = time.perf_counter() - tick

@@ -3,7 +3,6 @@ alert counts per severity."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from odwatch.clock import TIMEZONE
 from odwatch.i18n import format_number, t
 from odwatch.settings import Settings
 from odwatch.vocabulary import SEVERITIES
+from reports.export.tables import dataframe_to_csv_bytes, dataframe_to_xlsx_bytes
 from warehouse import audit, connect
 
 CSV_MIME = "text/csv"
@@ -50,14 +50,12 @@ def _flatten(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:
-    # The byte-order mark makes Excel read the UTF-8 Chinese text correctly.
-    return b"\xef\xbb\xbf" + _flatten(_plain_times(df)).write_csv().encode("utf-8")
+    """A table's rows as the CSV download: the reports' one writer (formulas neutralised)."""
+    return dataframe_to_csv_bytes(_flatten(_plain_times(df)))
 
 
 def xlsx_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
-    buffer = io.BytesIO()
-    _flatten(_plain_times(df)).write_excel(buffer, worksheet=sheet[:31], autofit=True)
-    return buffer.getvalue()
+    return dataframe_to_xlsx_bytes(_flatten(_plain_times(df)), sheet)
 
 
 def audited(make: Callable[[], bytes], settings: Settings, actor: str, name: str, fmt: str,

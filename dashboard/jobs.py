@@ -114,8 +114,7 @@ class Scheduler:
     def add(self, name: str, every_s: int, work: Callable[[Settings, dict], str],
             first_in_s: int = 0, own_thread: bool = False) -> None:
         """A job run every `every_s` seconds; with `own_thread` it runs beside the others instead of
-        in turn with them, at background priority (the notifier: its waits are network timeouts,
-        not the engine's work, and it must not slow detection)."""
+        in turn with them (the notifier: its waits are network timeouts, not the engine's work)."""
         first = datetime.fromtimestamp(now().timestamp() + first_in_s, SHANGHAI)
         self.jobs[name] = JobStatus(name, every_s, next_due=first)
         self._work[name] = work
@@ -142,12 +141,6 @@ class Scheduler:
                                                          SHANGHAI)
         return status
 
-    def _run_in_background(self, name: str) -> None:
-        from reports.notify.outbox import lower_this_thread_priority
-
-        lower_this_thread_priority()
-        self.run_now(name)
-
     def trigger(self, name: str) -> None:
         """Ask the schedule to run a job at its next tick, without blocking the caller."""
         self.jobs[name].next_due = now()
@@ -158,8 +151,8 @@ class Scheduler:
                 if status.next_due and now() >= status.next_due and not status.running:
                     if name in self._own_thread:
                         status.running = True           # until its thread is done (run_now resets it)
-                        threading.Thread(target=self._run_in_background, args=(name,),
-                                         name=f"odwatch-{name}", daemon=True).start()
+                        threading.Thread(target=self.run_now, args=(name,), name=f"odwatch-{name}",
+                                         daemon=True).start()
                     else:
                         self.run_now(name)
 

@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from detectors.messages import parameters
 from detectors.store import AlertFilters, list_alerts
+from odwatch.cells import neutralise_formula
 from odwatch.errors import UserError
 
 EXPORT_FIELDS = [
@@ -47,8 +48,9 @@ def write_alerts(records: list[dict[str, Any]], fmt: str, stream: IO[str]) -> No
     writer = csv.DictWriter(stream, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
     for record in records:
-        writer.writerow({**record, "evidence": json.dumps(record["evidence"], ensure_ascii=False),
-                         "message_params": json.dumps(record["message_params"], ensure_ascii=False)})
+        row = {**record, "evidence": json.dumps(record["evidence"], ensure_ascii=False),
+               "message_params": json.dumps(record["message_params"], ensure_ascii=False)}
+        writer.writerow({name: neutralise_formula(value) for name, value in row.items()})
 
 
 def export_alerts(client: Client, fmt: str, out: Path | None = None,

@@ -337,6 +337,7 @@ class _RowConverter:
         self.columns = REFERENCE_COLUMNS[table]
         self.parsers = _parsers(table, vocab, renamed)
         self.enumerated = [name for name, _ in self.columns if name in vocab.values]
+        self.plans_seen: set[tuple[str, int]] = set()
 
     def convert(self, record: dict) -> dict:
         """The row, or BadValue; the defaults and corrections of a row are counted once it is good."""
@@ -408,6 +409,14 @@ class _RowConverter:
             if by_name:
                 row["agency_id"] = by_name
                 self._count("corrected", NAMED_AGENCY)
+        if self.table == "opening_plans":
+            # A plan for an agency the catalog does not know could never be scored: say so now.
+            if row["agency_id"] not in catalog.agency_ids:
+                raise BadValue(f'agency_id "{row["agency_id"]}" is no agency of the catalog (by id or name)')
+            plan = (row["agency_id"], row["year"])
+            if plan in self.plans_seen:
+                raise BadValue(f'a second plan of "{row["agency_id"]}" for the same year in one file')
+            self.plans_seen.add(plan)
         if self.table in ("applications", "complaints"):
             owner = catalog.owners.get(row["dataset_id"])
             if owner and row["agency_id"] and row["agency_id"] != owner:

@@ -163,7 +163,8 @@ def notify_run(
     else:
         console.print(f"{summary.new_groups} new alert group(s), {summary.queued} message(s) queued, "
                       f"{summary.escalated} escalated, {summary.scheduled} scheduled; sent {summary.sent}, "
-                      f"{summary.retrying} to retry, {summary.failed} given up.")
+                      f"{summary.retrying} to retry, {summary.failed} given up, {summary.waiting} waiting "
+                      f"(a channel's per-minute limit, or after its failure).")
         for problem in summary.problems:
             console.print(f"[red]{problem}[/red]", markup=True)
     if summary.problems or summary.failed:
@@ -176,7 +177,7 @@ def notify_test(
 ) -> None:
     """Send a test message to one channel now and say whether it arrived."""
     from reports.notify.health import check_channels
-    from reports.notify.outbox import deliver, queue_test_message
+    from reports.notify.outbox import send_test_message
 
     settings = _settings()
     check_channels(settings)
@@ -185,14 +186,12 @@ def notify_test(
         names = ", ".join(c.name for c in settings.notify.channels) or "none configured"
         raise UserError(f"No notification channel named {channel!r} (channels: {names}).")
     client = _client()
-    message_id = queue_test_message(client, settings, chosen)
-    delivered = deliver(client, settings, only_channel=chosen.name)
-    if delivered.sent:
+    outcome = send_test_message(client, settings, chosen)
+    if outcome.status == "sent":
         console.print(f"Sent a test message to {chosen.name} ({chosen.kind}).")
         return
-    reason = client.query("SELECT argMax(reason, at) FROM notify_attempts WHERE message_id = {id:String}",
-                          parameters={"id": message_id}).result_rows[0][0]
-    Console(stderr=True).print(f"The test message to {chosen.name} failed: {reason}", style="red",
+    verb = "is waiting" if outcome.status == "waiting" else "failed"
+    Console(stderr=True).print(f"The test message to {chosen.name} {verb}: {outcome.reason}", style="red",
                                markup=False)
     raise typer.Exit(1)
 

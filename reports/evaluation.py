@@ -156,16 +156,17 @@ ORDER BY agency_id,
 LIMIT 1 BY agency_id
 """
 
-# Each agency's opening plan for the year as it stood at the end of `as_of` (the newest version
-# loaded by then, or the first ever loaded), like the catalog (migration 1200).
+# Each agency's opening plan for the year: the newest version loaded by the end of `as_of`, or, when
+# none was loaded by then, the newest loaded since (a plan is often loaded after its year, and a
+# correction must count until the year is final, when the evaluation's inputs are frozen).
 PLANS_AS_OF = """
 SELECT agency_id, planned_datasets
 FROM opening_plans
 WHERE year = {year:UInt16}
 ORDER BY agency_id,
          toDate(updated_at) <= {as_of:Date} DESC,
-         if(toDate(updated_at) <= {as_of:Date}, -toUnixTimestamp64Milli(updated_at),
-            toUnixTimestamp64Milli(updated_at))
+         updated_at DESC,
+         planned_datasets DESC
 LIMIT 1 BY agency_id
 """
 

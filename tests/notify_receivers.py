@@ -64,7 +64,8 @@ class Received:
 @dataclass
 class HttpReceiver:
     """Endpoints: /webhook, /wecom, /dingtalk, /flaky (503 twice, then 200), /broken (always 500),
-    /silent (never answers)."""
+    /silent (never answers), /moved (302, as a gateway sending to its sign-in page). Requests sent
+    through it as a proxy are routed by their path too (their Host header names the real target)."""
 
     received: list[Received] = field(default_factory=list)
     flaky_calls: int = 0
@@ -121,6 +122,9 @@ class HttpReceiver:
     def route_webhook(self, body: dict, query: dict) -> tuple[int, dict]:
         ok = {"kind", "title", "text", "link", "data"} <= set(body)
         return (200, {"ok": True}) if ok else (400, {"error": "not an odwatch message"})
+
+    def route_moved(self, body: dict, query: dict) -> tuple[int, dict]:
+        return 302, {"location": "/sign-in"}
 
     def route_wecom(self, body: dict, query: dict) -> tuple[int, dict]:
         content = body.get("markdown", {}).get("content") if body.get("msgtype") == "markdown" else None

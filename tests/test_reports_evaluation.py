@@ -208,18 +208,21 @@ def test_the_json_of_a_year_round_trips(evaluation):
 PLAN_CSV = "数据开放主体,年度,计划开放数据集数,备注\n{agency},2025,{planned},重点开放交通领域\n"
 
 
-def test_an_opening_plan_weighs_in_where_one_is_loaded_as_it_stood_at_the_years_end(
-        client, settings, tmp_path):
-    """Rule: quantity is against the agency's own obligations; a loaded plan is half of it, and a plan
-    reloaded after the year does not move that year's figures."""
+def test_an_opening_plan_weighs_in_where_one_is_loaded(client, settings, tmp_path):
+    """Rule: quantity is against the agency's own obligations; a loaded plan is half of it. A plan
+    loaded after its year can still be corrected; a version loaded by the year's end stays."""
     from ingest.reference import load_reference_dir
 
     build_two_agency_year(client)
     without = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
     name = client.query("SELECT name FROM agencies FINAL WHERE agency_id = 'a1'").result_rows[0][0]
-    (tmp_path / "opening_plans.csv").write_text(PLAN_CSV.format(agency=name, planned=4), encoding="utf-8")
-    results = load_reference_dir(client, tmp_path)
-    assert results["opening_plans"].loaded == 1     # agency by name, Chinese headers, no mapping file
+    plans = tmp_path / "opening_plans.csv"
+    plans.write_text(PLAN_CSV.format(agency=name, planned=4) + "不存在的委办局,2025,5,\n"
+                     + f"{name},2025,6,\n", encoding="utf-8")
+    report = load_reference_dir(client, tmp_path)["opening_plans"]
+    assert (report.loaded, report.rejected) == (1, 2)   # agency by name, Chinese headers, no mapping file
+    assert set(report.reasons) == {"agency_id is no agency of the catalog (by id or name)",
+                                   "a second plan of for the same year in one file"}
     with_plan = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
     opened = with_plan.inputs["opened_this_year"]
     assert with_plan.inputs["planned"] == 4 and 0 < opened < 4
@@ -227,7 +230,11 @@ def test_an_opening_plan_weighs_in_where_one_is_loaded_as_it_stood_at_the_years_
     assert f"年度开放计划 4 个数据集，本年度实际新开放 {opened} 个" in with_plan.lost
     other = evaluate_year(client, settings, 2025, today=TODAY).agency("a2").dimensions["quantity"]
     assert "planned" not in other.inputs                    # no plan loaded: the share alone
-    (tmp_path / "opening_plans.csv").write_text(PLAN_CSV.format(agency=name, planned=1), encoding="utf-8")
-    load_reference_dir(client, tmp_path)
-    again = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
-    assert again.ratio == with_plan.ratio and again.inputs["planned"] == 4
+    plans.write_text(PLAN_CSV.format(agency=name, planned=2), encoding="utf-8")
+    load_reference_dir(client, tmp_path)                    # a correction, loaded after the year
+    corrected = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
+    assert corrected.inputs["planned"] == 2
+    client.command("INSERT INTO opening_plans (agency_id, year, planned_datasets, updated_at) "
+                   "VALUES ('a1', 2025, 3, '2025-06-30 10:00:00')")
+    as_it_stood = evaluate_year(client, settings, 2025, today=TODAY).agency("a1").dimensions["quantity"]
+    assert as_it_stood.inputs["planned"] == 3               # loaded during the year: that one counts

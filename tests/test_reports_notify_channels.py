@@ -98,6 +98,18 @@ def test_http_errors_refusals_and_silence_are_reasons(http):
     assert not refused.ok and refused.reason == "连接被拒绝"
     silent = channels.send(channel("webhook", http.url("silent"), timeout_s=1), body())
     assert not silent.ok and silent.reason == "1 秒内无应答" and silent.elapsed_ms >= 900
+    moved = channels.send(channel("webhook", http.url("moved")), body())
+    assert (moved.ok, moved.code) == (False, 302)                   # a redirect is not delivery
+
+
+def test_messages_go_through_the_proxy_the_environment_names(http, monkeypatch):
+    """Government networks often reach the robots only through a proxy: https_proxy / http_proxy."""
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{http.server.server_address[1]}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    sent = channels.send(channel("webhook", "http://robot.example.invalid/webhook"), body())
+    assert sent.ok, sent.reason                  # the name does not resolve: only the proxy reached it
+    assert http.received[-1].headers["Host"] == "robot.example.invalid"
 
 
 def test_a_target_from_a_missing_environment_variable_is_a_reason():

@@ -368,6 +368,28 @@ def test_a_flood_waits_for_the_next_minute_with_the_critical_group_first(client,
     assert (later.sent, later.waiting) == (5, 0) and len(http.bodies("wecom")) == 25
 
 
+def test_a_test_message_goes_before_the_backlog_and_says_when_the_limit_holds_it(client, settings, http):
+    store.save_alerts(client, [alert("burst", "critical", f"c{n:02d}", 24) for n in range(30)])
+    robot = ChannelSettings(name="duty", kind="wecom", target=http.url("wecom"), min_severity="critical")
+    settings = with_channels(settings, robot)
+    outbox.announce_new_groups(client, settings, NOW)                   # 30 due, none sent yet
+    assert outbox.send_test_message(client, settings, robot, NOW).status == "sent"
+    assert "测试" in http.bodies("wecom")[0]["markdown"]["content"]      # first, before the backlog
+    assert len(http.bodies("wecom")) == ROBOT_MESSAGES_PER_MINUTE        # then the backlog, to the limit
+    held = outbox.send_test_message(client, settings, robot, NOW + timedelta(seconds=20))
+    assert held.status == "waiting" and "20" in held.reason
+    assert len(http.bodies("wecom")) == ROBOT_MESSAGES_PER_MINUTE        # nothing past the limit
+
+
+def test_messages_after_a_channels_failure_are_counted_as_waiting(client, settings, http):
+    store.save_alerts(client, [alert("burst", "critical", f"c{n}", 24) for n in range(3)])
+    broken = ChannelSettings(name="broken", kind="webhook", target=http.url("broken"),
+                             min_severity="critical")
+    settings = with_channels(settings, broken)
+    run = outbox.run_notifications(client, settings, NOW)
+    assert (run.queued, run.sent, run.retrying, run.failed, run.waiting) == (3, 0, 1, 0, 2)
+
+
 def test_the_notifier_lowers_the_priority_of_its_own_thread_only():
     seen = {}
 

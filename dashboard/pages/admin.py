@@ -154,16 +154,14 @@ def _channel_state(row: dict) -> str:
 
 
 def _send_test(name: str) -> None:
-    channel = settings.notify.channel(name)
-    outbox.queue_test_message(client, settings, channel)
-    delivered = outbox.deliver(client, settings, only_channel=name)
-    audit.record(client, user.username, "notify.test", "channel", name, {"sent": delivered.sent})
-    if delivered.sent:
+    outcome = outbox.send_test_message(client, settings, settings.notify.channel(name))
+    audit.record(client, user.username, "notify.test", "channel", name, {"outcome": outcome.status})
+    if outcome.status == "sent":
         st.success(t("admin.notify.test_sent", name=name))
+    elif outcome.status == "waiting":
+        st.warning(outcome.reason)
     else:
-        attempts = notify_health.recent_attempts(client, 20)
-        reason = next((a["reason"] for a in attempts if a["channel"] == name), "")
-        st.error(t("admin.notify.test_failed", reason=reason))
+        st.error(t("admin.notify.test_failed", reason=outcome.reason))
 
 
 def _notifications() -> None:
@@ -248,8 +246,11 @@ with users_tab:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         target = left.selectbox(t("admin.users.enable_which"), disabled, key="admin_enable_name")
         if right.button(t("admin.users.enable"), key="admin_enable_go"):
-            auth.enable_user(client, target, actor=user.username)
-            st.success(t("admin.users.enabled", username=target))
+            try:                        # another administrator, or the CLI, may have been first
+                auth.enable_user(client, target, actor=user.username)
+                st.success(t("admin.users.enabled", username=target))
+            except UserError as exc:
+                components.user_error(exc)
             accounts = auth.list_users(client)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     throttled = left.text_input(t("admin.users.unthrottle_which"), key="admin_unthrottle_name",

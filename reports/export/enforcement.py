@@ -17,6 +17,7 @@ from detectors.violations import enforcement_list
 from odwatch import clock
 from odwatch.clock import SHANGHAI
 from reports.export.files import check_format, write_atomically
+from reports.export.tables import dataframe_to_csv_bytes
 
 ENFORCEMENT_FORMATS = ("json", "csv")
 COLUMNS = ["key_id", "consumer_id", "consumer_name", "status", "starts_at", "ends_at", "violation_id",
@@ -40,7 +41,7 @@ def _write_json(records: list[dict], path: Path) -> None:
 
 def _write_csv(records: list[dict], path: Path) -> None:
     frame = pl.DataFrame(records, schema={c: pl.String for c in COLUMNS})
-    frame.write_csv(path)
+    path.write_bytes(dataframe_to_csv_bytes(frame, byte_order_mark=False))      # a gateway reads it
 
 
 def write_enforcement_list(client: Client, fmt: str, out: Path) -> Path:

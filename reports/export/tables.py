@@ -1,9 +1,13 @@
-"""Table exports for the dashboard and the XLSX report: CSV and XLSX bytes from polars frames.
+"""Table exports for the dashboard, the CLI and the reports: CSV and XLSX from polars frames, the one
+writer every table download and CSV file goes through.
 
 XLSX cells keep their types (numbers, dates, booleans) because polars writes the
 workbook through xlsxwriter from the frame's dtypes. Nested values (lists, dicts)
 become JSON text first, as neither a CSV nor a sheet cell can hold them. CSV is
-UTF-8 with a byte-order mark so Excel opens Chinese text correctly.
+UTF-8 with a byte-order mark so Excel opens Chinese text correctly. A CSV text cell that a
+spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage return: a name
+like `=HYPERLINK(...)` can reach a public notice) gets a leading apostrophe, as OWASP advises; numbers
+stay numbers. XLSX cells need no such care: text is written as text, never as a formula.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import re
 
 import polars as pl
 import xlsxwriter
+
+from odwatch.cells import FORMULA_START_PATTERN
+from reports.export.workbook import OPTIONS
 
 SHEET_NAME_MAX = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -57,7 +64,8 @@ def sheet_name(name: str, taken: set[str] | None = None) -> str:
 
 def write_sheets(target, sheets: dict[str, pl.DataFrame]) -> None:
     """Write each frame to its own typed worksheet of one workbook (a path or a binary buffer)."""
-    workbook = xlsxwriter.Workbook(target, {"in_memory": True, "remove_timezone": True})
+    # The report workbook's options: text stays text (never a formula, a number or a link).
+    workbook = xlsxwriter.Workbook(target, OPTIONS)
     taken: set[str] = set()
     with workbook:
         for name, df in sheets.items():
@@ -78,9 +86,20 @@ def dataframe_to_xlsx_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
     return buffer.getvalue()
 
 
-def dataframe_to_csv_bytes(df: pl.DataFrame) -> bytes:
-    """One frame as CSV: UTF-8 with BOM (Excel reads Chinese), nested values as JSON."""
-    return b"\xef\xbb\xbf" + flatten_for_export(df).write_csv().encode("utf-8")
+def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of a frame as `odwatch.cells.neutralise_formula` leaves it."""
+    texts = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    return df.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START_PATTERN)).then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name)).alias(name)
+        for name in texts)
+
+
+def dataframe_to_csv_bytes(df: pl.DataFrame, byte_order_mark: bool = True) -> bytes:
+    """One frame as CSV: UTF-8 (with a BOM for Excel, unless a machine reads it), nested values as
+    JSON, formulas neutralised."""
+    text = neutralise_formulas(flatten_for_export(df)).write_csv().encode("utf-8")
+    return (b"\xef\xbb\xbf" if byte_order_mark else b"") + text
 
 
 def rows_to_frame(rows: list[dict]) -> pl.DataFrame:

@@ -21,6 +21,7 @@ import smtplib
 import ssl
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -103,11 +104,22 @@ def _with_query(url: str, **params: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _pool(ca_file: str) -> urllib3.PoolManager:
-    """Connections kept open between messages, per CA bundle: a flood of alerts costs one TCP and
-    TLS handshake per robot, not one per message. Thread-safe, shared by the delivery threads."""
+def _pool(ca_file: str, proxy: str) -> urllib3.PoolManager:
+    """Connections kept open between messages, per CA bundle and proxy: a flood of alerts costs one
+    TCP and TLS handshake per robot, not one per message. Thread-safe, shared by the delivery
+    threads."""
     context = ssl.create_default_context(cafile=ca_file or None)
+    if proxy:
+        return urllib3.ProxyManager(proxy, num_pools=16, maxsize=4, ssl_context=context, retries=False)
     return urllib3.PoolManager(num_pools=16, maxsize=4, ssl_context=context, retries=False)
+
+
+def _proxy_for(url: str) -> str:
+    """The proxy the environment names for this URL (https_proxy, http_proxy, no_proxy), as
+    urllib.request would use it: government networks often reach the robots only through one."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme, "")
+    return "" if not proxy or urllib.request.proxy_bypass(parts.hostname or "") else proxy
 
 
 def _post_json(channel: ChannelSettings, url: str, payload: dict[str, Any],
@@ -116,23 +128,26 @@ def _post_json(channel: ChannelSettings, url: str, payload: dict[str, Any],
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "odwatch-notify",
                **(headers or {})}
     try:
-        response = _pool(channel.ca_file).request(
+        response = _pool(channel.ca_file, _proxy_for(url)).request(
             "POST", url, body=body, headers=headers, timeout=urllib3.Timeout(channel.timeout_s),
             redirect=False, preload_content=False)
         try:
             raw = response.read(64 * 1024)
         finally:
+            response.drain_conn()
             response.release_conn()
     except urllib3.exceptions.NewConnectionError as exc:       # a subclass of the timeout error
         raise ChannelProblem(_network_reason(exc.__cause__ or exc, channel)) from None
     except urllib3.exceptions.TimeoutError:
         raise ChannelProblem(t("notify.reason.timeout", seconds=f"{channel.timeout_s:g}")) from None
+    except urllib3.exceptions.ProtocolError as exc:           # ("Connection aborted.", the cause)
+        raise ChannelProblem(_network_reason(exc.args[-1] if exc.args else exc, channel)) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise ChannelProblem(_network_reason(exc.__cause__ or exc, channel)) from None
-    if response.status >= 400:
+    if response.status >= 300:                 # a redirect is not delivery (often to a sign-in page)
         snippet = raw[:REPLY_SNIPPET].decode("utf-8", errors="replace").strip()
-        raise ChannelProblem(t("notify.reason.http", code=response.status, detail=snippet or response.reason),
-                             response.status)
+        detail = snippet or response.headers.get("Location", "") or response.reason
+        raise ChannelProblem(t("notify.reason.http", code=response.status, detail=detail), response.status)
     return response.status, raw
 
 

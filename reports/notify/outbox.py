@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -55,7 +56,7 @@ ACTOR = "system:notify"
 # each write is an engine round trip, which detection running beside the notifier pays for too.
 DELIVERY_BATCH = 200
 DELIVERY_FLUSH_S = 2.0
-MAX_DUE_PER_RUN = 5000
+MAX_DUE_PER_CHANNEL = 5000
 
 GROUP_COLUMNS = ["group_key", "day", "category", "severity", "agency_id", "consumer_id", "first_seen_at",
                  "escalated_at", "updated_at"]
@@ -128,8 +129,17 @@ DUE = """
 SELECT message_id, channel, kind, subject_key, severity, subject, body, attachment, attempts, created_at
 FROM notify_outbox FINAL
 WHERE status = 'pending' AND next_attempt_at <= fromUnixTimestamp64Milli({now_ms:Int64}, 'Asia/Shanghai')
-ORDER BY indexOf({weakest_first:Array(String)}, severity) DESC, created_at, message_id
-LIMIT {limit:UInt32}
+ORDER BY channel, kind = 'test' DESC, indexOf({weakest_first:Array(String)}, severity) DESC,
+         created_at, message_id
+LIMIT {per_channel:UInt32} BY channel
+"""
+
+# How many messages are due per channel: what a run did not attempt waits for the next one.
+DUE_COUNTS = """
+SELECT channel, count()
+FROM notify_outbox FINAL
+WHERE status = 'pending' AND next_attempt_at <= fromUnixTimestamp64Milli({now_ms:Int64}, 'Asia/Shanghai')
+GROUP BY channel
 """
 
 # Attempts per channel over the last minute, for the channels' per-minute limits.
@@ -434,39 +444,40 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.notify.retry_max_s))
 
 
-def due_messages(client: Client, now: datetime, limit: int = MAX_DUE_PER_RUN) -> list[dict[str, Any]]:
-    """Pending messages whose time has come, worst severity first, then oldest first."""
-    result = client.query(DUE, parameters={"now_ms": int(_ms(now).timestamp() * 1000), "limit": limit,
+def due_messages(client: Client, now: datetime,
+                 per_channel: int = MAX_DUE_PER_CHANNEL) -> list[dict[str, Any]]:
+    """Pending messages whose time has come, per channel: a test message first, then the worst
+    severity, then the oldest. One channel's backlog never takes another channel's turn."""
+    result = client.query(DUE, parameters={"now_ms": _epoch_ms(now), "per_channel": per_channel,
                                            "weakest_first": list(SEVERITIES)})
     return _rows(result)
 
 
+def _epoch_ms(moment: datetime) -> int:
+    return int(_ms(moment).timestamp() * 1000)
+
+
 def within_rate_limits(client: Client, settings: Settings, by_channel: dict[str, list[dict[str, Any]]],
-                       now: datetime) -> int:
+                       now: datetime) -> None:
     """Keep of each channel's messages what its per-minute limit still allows; the rest wait for the
-    next run, in the outbox. Returns how many wait."""
+    next run, in the outbox."""
     limited = {name: channel.per_minute_limit for name in by_channel
                if (channel := settings.notify.channel(name)) is not None and channel.per_minute_limit}
     if not limited:
-        return 0
-    used = dict(client.query(SENT_LAST_MINUTE, parameters={
-        "now_ms": int(_ms(now).timestamp() * 1000)}).result_rows)
-    waiting = 0
+        return
+    used = dict(client.query(SENT_LAST_MINUTE, parameters={"now_ms": _epoch_ms(now)}).result_rows)
     for name, limit in limited.items():
-        allowed = max(0, limit - used.get(name, 0))
-        waiting += max(0, len(by_channel[name]) - allowed)
-        by_channel[name] = by_channel[name][:allowed]
-    return waiting
+        by_channel[name] = by_channel[name][:max(0, limit - used.get(name, 0))]
 
 
 BACKGROUND_NICENESS = 10
 
 
 def lower_this_thread_priority() -> None:
-    """Notification is background work: when the cores are busy, let the operating system favour
+    """Sending is background work: when the cores are busy, let the operating system favour
     detection and the dashboard over this thread (Linux sets a thread's own niceness; elsewhere
-    nothing happens). Never raises it: a process started with a lower priority keeps it. A thread
-    started from here inherits it."""
+    nothing happens). Never raises it: a process started with a lower priority keeps it. Only for
+    threads that never query the engine: a thread the engine starts from a query inherits it."""
     try:
         thread = threading.get_native_id()
         current = os.getpriority(os.PRIO_PROCESS, thread)
@@ -491,26 +502,50 @@ def _send_channel(channel: ChannelSettings, pending: list[dict[str, Any]], data_
             return
 
 
+# One delivery at a time in this process: two at once (the schedule and a test button) would each
+# count a channel's last minute before sending and together pass its limit.
+_delivering = threading.Lock()
+
+
 def deliver(client: Client, settings: Settings, now: datetime | None = None,
             only_channel: str | None = None) -> RunSummary:
-    """Send every due message; store and audit each attempt. `now` fixes the clock (tests)."""
+    """Send every due message a channel's limit allows; store and audit each attempt. A due message
+    not attempted (over the limit, or after its channel's first failure of the run) is counted as
+    waiting. `now` fixes the clock (tests)."""
     stamp: Callable[[], datetime] = (lambda: now) if now else clock.now
     summary = RunSummary()
-    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for message in due_messages(client, stamp()):
-        channel = settings.notify.channel(message["channel"])
-        if only_channel is not None and message["channel"] != only_channel:
-            continue
-        if channel is not None and not channel.enabled and only_channel is None:
-            continue                # a disabled channel keeps its messages until it is enabled again
-        by_channel[message["channel"]].append(message)
-    for name in [n for n in by_channel if settings.notify.channel(n) is None]:
-        # A channel removed from the file: its messages fail at once, saying why.
-        for message in by_channel.pop(name):
-            _record(client, settings, [(message, transport.Outcome(
-                False, 0, t("notify.reason.no_channel", name=name)))], stamp, summary, final=True)
-    summary.waiting = within_rate_limits(client, settings, by_channel, stamp())
-    by_channel = {name: pending for name, pending in by_channel.items() if pending}
+    with _delivering:
+        moment = stamp()
+        wanted = partial(_wanted, settings, only_channel)
+        due_count = sum(n for channel, n in client.query(DUE_COUNTS, parameters={
+            "now_ms": _epoch_ms(moment)}).result_rows if wanted(channel))
+        by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for message in due_messages(client, moment):
+            if wanted(message["channel"]):
+                by_channel[message["channel"]].append(message)
+        for name in [n for n in by_channel if settings.notify.channel(n) is None]:
+            # A channel removed from the file: its messages fail at once, saying why.
+            for message in by_channel.pop(name):
+                _record(client, settings, [(message, transport.Outcome(
+                    False, 0, t("notify.reason.no_channel", name=name)))], stamp, summary, final=True)
+        within_rate_limits(client, settings, by_channel, moment)
+        _send_all(client, settings, {name: pending for name, pending in by_channel.items() if pending},
+                  stamp, summary)
+    summary.waiting = max(0, due_count - summary.sent - summary.failed - summary.retrying)
+    return summary
+
+
+def _wanted(settings: Settings, only_channel: str | None, name: str) -> bool:
+    if only_channel is not None:
+        return name == only_channel
+    channel = settings.notify.channel(name)
+    return channel is None or channel.enabled      # a disabled channel keeps its messages until enabled
+
+
+def _send_all(client: Client, settings: Settings, by_channel: dict[str, list[dict[str, Any]]],
+              stamp: Callable[[], datetime], summary: RunSummary) -> None:
+    """Each channel in a thread of its own (a slow one never holds up another); the outcomes are
+    stored here, in batches, since only this thread uses the engine."""
     results: queue.Queue = queue.Queue()
     workers = [threading.Thread(target=_send_channel, name=f"notify-{name}", daemon=True,
                                 args=(settings.notify.channel(name), pending, settings.data_dir, results))
@@ -529,7 +564,6 @@ def deliver(client: Client, settings: Settings, now: datetime | None = None,
             batch, flushed = [], monotonic()
     if batch:
         _record(client, settings, batch, stamp, summary)
-    return summary
 
 
 def _record(client: Client, settings: Settings, batch: list[tuple[dict[str, Any], transport.Outcome]],
@@ -611,3 +645,26 @@ def queue_test_message(client: Client, settings: Settings, channel: ChannelSetti
                        lambda: messages.test_message(channel.name, moment, url), moment)
     queue_messages(client, [row])
     return row[0]
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    status: str                 # sent | failed | waiting (the channel's per-minute limit is used up)
+    reason: str = ""
+
+
+TEST_OUTCOME = """
+SELECT status, attempts, last_error FROM notify_outbox FINAL WHERE message_id = {id:String}
+"""
+
+
+def send_test_message(client: Client, settings: Settings, channel: ChannelSettings,
+                      now: datetime | None = None) -> TestOutcome:
+    """Queue a test message for one channel, deliver it now (before anything else the channel has
+    due) and say what became of that message itself. `now` fixes the clock (tests)."""
+    message_id = queue_test_message(client, settings, channel, now)
+    deliver(client, settings, now, only_channel=channel.name)
+    status, attempts, reason = client.query(TEST_OUTCOME, parameters={"id": message_id}).result_rows[0]
+    if status == "pending" and not attempts:
+        return TestOutcome("waiting", t("notify.reason.rate_limited", limit=channel.per_minute_limit))
+    return TestOutcome("sent" if status == "sent" else "failed", reason)
