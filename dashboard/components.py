@@ -3,6 +3,7 @@ alert counts per severity."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -124,9 +125,21 @@ def table(df: Any, name: str, labels: dict[str, str] | None = None, key: str | N
                         name, key=f"xlsx_{key}", detail=rows)
 
 
+# CommonMark's escapable punctuation, plus what Streamlit reads in markdown: `:red[...]` colours,
+# `:material/...:` icons and `$...$` formulas.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~:$])")
+
+
+def plain(text: object) -> str:
+    """Text from outside (a consumer's name, a field or scenario a caller sent, a reporter's contact)
+    for a markdown element (st.markdown, st.caption, st.warning...): every character that could
+    format, link or load an image is escaped, so it shows as typed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
 def user_error(exc: Exception) -> None:
     """Show a problem the user can act on as one sentence, never a traceback."""
-    st.warning(str(exc))
+    st.warning(plain(exc))
 
 
 def severity_metrics(counts: dict[str, int], label_key: str) -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from clickhouse_connect.driver.client import Client
 
 from dashboard import charts
+from dashboard.components import plain
 from dashboard.session import get_settings, mask_name
 from detectors import violations
 from odwatch.i18n import format_date, format_number, t
@@ -60,9 +61,9 @@ def offender_panel(client: Client, consumer_id: str = "", credit_code: str = "",
     with st.container(border=True, key=f"{key}_panel"):
         st.markdown(f"**{t('offender.title')}**")
         if history is None:
-            st.caption(t("offender.unknown", consumer=consumer_id or credit_code))
+            st.caption(t("offender.unknown", consumer=plain(consumer_id or credit_code)))
             return
-        name = mask_name(history.name or consumer_id, history.kind or None)
+        name = plain(mask_name(history.name or consumer_id, history.kind or None))
         if history.recent and deciding:
             st.warning(t("offender.repeat", name=name, months=months, n=history.recent,
                          next=history.next_ordinal))
@@ -77,8 +78,8 @@ def offender_panel(client: Client, consumer_id: str = "", credit_code: str = "",
         columns[3].metric(t("offender.dismissed"), format_number(history.dismissed_alerts))
         columns[4].metric(t("offender.agencies"), format_number(len(history.agencies)))
         if len(history.consumer_ids) > 1:
-            st.caption(t("offender.accounts", code=history.credit_code,
-                         accounts="、".join(history.consumer_ids)))
+            st.caption(t("offender.accounts", code=plain(history.credit_code),
+                         accounts=plain("、".join(history.consumer_ids))))
         if history.proposal and deciding:
             st.info(t("offender.proposal", n=history.proposal["ordinal"], months=months,
                       measure=_measure(history.proposal)))

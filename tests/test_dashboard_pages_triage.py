@@ -4,12 +4,18 @@ state (acknowledge, assign, dismiss with a reason, confirm as a violation)."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
-from page_apps import frames
+from page_apps import frames, render
 from pages_platform import ALERTS, run_page
 
+from dashboard.auth import User
 from detectors import store
+from detectors.base import Alert
 from detectors.violations import list_violations
+from odwatch.clock import SHANGHAI
 
 
 @pytest.mark.parametrize("role", ["security", "admin"])
@@ -84,3 +90,26 @@ def test_triage_confirm_records_a_violation(hand_built_pages):
     assert recorded["category"] == 2                     # probing suggests 第三十一条(二)
     assert recorded["description"].endswith("SQL injection attempts")
     assert recorded["alert_ids"] == [probe]
+
+
+LINK, IMAGE = "[Re-auth](http://attacker.example/phish)", "![pix](http://attacker.example/x.png)"
+LIVE_MARKDOWN = re.compile(r"(?<!\\)\]\(")          # "](" not escaped: a link or an image would be drawn
+
+
+def test_what_a_caller_sent_shows_as_text_never_as_a_link_or_an_image(app_client):
+    """A consumer named like a markdown link, asking for a field named like an image: the alert's
+    title on the triage page is escaped markdown, so both show as typed."""
+    app_client.insert("consumers", [["c-evil", LINK, "company"]],
+                      column_names=["consumer_id", "name", "kind"])
+    start = datetime(2026, 11, 24, tzinfo=SHANGHAI)
+    store.save_alerts(app_client, [Alert(
+        detector_id="agreement.fields_outside_agreement", category="fields_outside_agreement",
+        article="第三十一条", severity="high", score=3.0, message="alerts.fields_outside_agreement",
+        params={"fields": [IMAGE]}, window_start=start, window_end=start + timedelta(days=1),
+        consumer_id="c-evil", dataset_id="D1")])
+    [alert] = store.list_alerts(app_client, store.AlertFilters(limit=None))
+    page = render("triage", User("sam", "security"), state={"triage_detail": alert["alert_id"]})
+    title = next(m.value for m in page.markdown if "attacker" in m.value)
+    assert LIVE_MARKDOWN.search(title) is None and "\\!\\[pix\\]" in title
+    shown = re.sub(r"\\(.)", r"\1", title)              # what the reader sees
+    assert LINK in shown and IMAGE in shown

@@ -23,6 +23,7 @@ from dashboard.components import (
     XLSX_MIME,
     csv_bytes,
     download_button,
+    plain,
     severity_metrics,
     user_error,
     xlsx_bytes,
@@ -313,7 +314,7 @@ def _detail(client, rows: list[dict]) -> None:
     columns[1].metric(t("pages.triage.status"), t(f"pages.triage.state.{alert['status']}"))
     columns[2].metric(t("pages.triage.assignee"), alert["assignee"] or "—")
     columns[3].metric(t("pages.triage.score"), format_number(float(alert["score"]), 2))
-    st.markdown(f"**{alert['title']}**")
+    st.markdown(f"**{plain(alert['title'])}**")     # the title carries what a caller sent
     st.caption(t("pages.triage.alert_caption", article=alert["article"], detector=alert["detector_id"],
                  start=format_datetime(alert["window_start"]), end=format_datetime(alert["window_end"]),
                  group=alert["group_size"]))

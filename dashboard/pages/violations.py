@@ -18,7 +18,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import download_button, table, user_error
+from dashboard.components import download_button, plain, table, user_error
 from dashboard.offenders import offender_panel
 from dashboard.session import (
     current_filters,
@@ -190,13 +190,13 @@ def _details(client, row: dict, role: str) -> None:
     with st.expander(t("vsrc.details"), expanded=row["source"] != "alert"):
         source = t(f"vsrc.source.{row['source']}")
         st.caption(f"{t('pages.col.source')}：{source}"
-                   + (f"（{row['source_ref']}）" if row["source_ref"] else ""))
+                   + (f"（{plain(row['source_ref'])}）" if row["source_ref"] else ""))
         if row["reporter_name"] or row["reporter_contact"]:
             contact = (row["reporter_contact"] if role in CONTACT_ROLES
                        else violations.mask_contact(row["reporter_contact"]))
             name = (row["reporter_name"] if role in CONTACT_ROLES
                     else mask_name(row["reporter_name"], "person", role="agency"))
-            st.markdown(t("vsrc.reporter", name=name or "—", contact=contact or "—"))
+            st.markdown(t("vsrc.reporter", name=plain(name or "—"), contact=plain(contact or "—")))
         else:
             st.caption(t("vsrc.no_reporter"))
         files = violations.attachments(client, row["violation_id"])
