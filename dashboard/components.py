@@ -3,6 +3,7 @@ alert counts per severity."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,7 +13,14 @@ import polars as pl
 import streamlit as st
 
 from dashboard.auth import address_key
-from dashboard.session import client_address, current_user, get_settings
+from dashboard.session import (
+    CONTACT_ROLES,
+    FULL_IP_ROLES,
+    MASKED_NAME_ROLES,
+    client_address,
+    current_user,
+    get_settings,
+)
 from odwatch.clock import TIMEZONE
 from odwatch.i18n import format_number, t
 from odwatch.settings import Settings
@@ -57,6 +65,31 @@ def csv_bytes(df: pl.DataFrame) -> bytes:
 
 def xlsx_bytes(df: pl.DataFrame, sheet: str = "data") -> bytes:
     return dataframe_to_xlsx_bytes(_flatten(_plain_times(df)), sheet)
+
+
+VIEWS_AUDITED_KEY = "odwatch_views_audited"
+
+
+def audit_personal_view(screen: str, filters: Any, shows: tuple[str, ...]) -> None:
+    """Audit that this user sees personal data unmasked on a screen (`shows`: "ip" full addresses,
+    "names" natural persons' names, "contacts" reporters' contacts), with the role and the filters:
+    once per session, screen and filters, not on every rerun. Nothing when the role sees it masked."""
+    user = current_user()
+    if user is None:
+        return
+    unmasked = [kind for kind in shows
+                if (kind == "ip" and user.role in FULL_IP_ROLES)
+                or (kind == "names" and user.role not in MASKED_NAME_ROLES)
+                or (kind == "contacts" and user.role in CONTACT_ROLES)]
+    if not unmasked:
+        return
+    detail = {"role": user.role, "shows": unmasked,
+              "filters": {k: str(v) for k, v in vars(filters).items() if v is not None}}
+    seen = st.session_state.setdefault(VIEWS_AUDITED_KEY, set())
+    key = (screen, json.dumps(detail, sort_keys=True))
+    if key not in seen:
+        audit.record(connect(get_settings()), user.username, "view", "screen", screen, detail)
+        seen.add(key)
 
 
 def audited(make: Callable[[], bytes], settings: Settings, actor: str, name: str, fmt: str,

@@ -44,6 +44,7 @@ ALL_FILTERS = ("dates", "agency", "domain", "dataset", "consumer_kind", "channel
 RADIO_FILTERS = ("consumer_kind", "channel")
 FULL_IP_ROLES = ("security", "admin")
 MASKED_NAME_ROLES = ("agency",)
+CONTACT_ROLES = ("security", "admin")          # see a reporter's contact in full
 
 
 def get_client() -> Client:

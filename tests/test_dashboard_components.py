@@ -93,3 +93,20 @@ def test_table_draws_the_first_rows_and_says_how_many_there_are(env_client):
     assert list(at.dataframe[0].value["dataset"]) == ["d0", "d1"]
     assert at.caption[0].value == "显示前 2 行，共 5 行；下载文件包含全部行。"
     assert len(at.get("download_button")) == 2
+
+
+def views(client) -> list[tuple]:
+    return [(actor, screen, json.loads(detail)["shows"], json.loads(detail)["role"]) for actor, screen, detail
+            in client.query("SELECT actor, object_id, detail FROM audit_log WHERE action = 'view' "
+                            "ORDER BY seq").result_rows]
+
+
+def test_screens_with_unmasked_personal_data_are_audited_once_per_session_and_filters(app_client):
+    from page_apps import render
+
+    triage = render("triage", User("sam", "security"))
+    triage.run()                                          # a rerun with the same filters: no new entry
+    assert views(app_client) == [("sam", "triage", ["ip", "names"], "security")]
+    render("usage", User("ann", "agency", "A01"))         # an agency sees persons masked: nothing
+    render("usage", User("olivia", "official"))
+    assert views(app_client)[1:] == [("olivia", "usage", ["names"], "official")]

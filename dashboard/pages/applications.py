@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import table
+from dashboard.components import audit_personal_view, table
 from dashboard.session import current_filters, filter_sidebar, get_client, mask_name
 from odwatch.i18n import format_number, format_percent, t
 from reports import applications
@@ -70,6 +70,7 @@ def render() -> None:
     st.title(t("pages.applications.title"))
     filter_sidebar(show=PAGE_FILTERS)
     filters = current_filters()
+    audit_personal_view("applications", filters, ("names",))
     client = get_client()
     # One pass over the applications feeds both the per-agency SLA and the overdue list.
     reviews = applications.application_reviews(client, filters)

@@ -21,6 +21,7 @@ from dashboard import charts
 from dashboard.components import (
     CSV_MIME,
     XLSX_MIME,
+    audit_personal_view,
     csv_bytes,
     download_button,
     plain,
@@ -356,6 +357,7 @@ def render() -> None:
         st.success(st.session_state.pop(FLASH_KEY))
     filter_sidebar(show=PAGE_FILTERS)
     filters = current_filters()
+    audit_personal_view("triage", filters, ("ip", "names"))
     client = get_client()
     # Open alerts within the sidebar's filters, as the open queue lists them before its own filters.
     counts = store.alert_counts_by_severity(

@@ -17,7 +17,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import download_button, table
+from dashboard.components import audit_personal_view, download_button, table
 from dashboard.session import (
     current_filters,
     current_user,
@@ -245,6 +245,7 @@ def render() -> None:
     st.title(t("pages.usage.title"))
     filter_sidebar()
     filters = current_filters()
+    audit_personal_view("usage", filters, ("names",))
     daily = usage.traffic_by_day(get_client(), filters)
     _metrics(daily, usage.range_totals(get_client(), filters))
     _trend(daily)

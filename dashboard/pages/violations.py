@@ -18,9 +18,10 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import download_button, plain, table, user_error
+from dashboard.components import audit_personal_view, download_button, plain, table, user_error
 from dashboard.offenders import offender_panel
 from dashboard.session import (
+    CONTACT_ROLES,
     current_filters,
     current_user,
     filter_sidebar,
@@ -39,7 +40,6 @@ from warehouse import connect
 PAGE_FILTERS = ("dates", "agency")
 DECIDING_ROLES = ("security", "admin")
 RECORDING_ROLES = ("official", "security", "admin")
-CONTACT_ROLES = ("security", "admin")          # see a reporter's contact in full
 CATEGORIES = tuple(violations.VIOLATION_CATEGORIES)
 FLASH_KEY = "violations_flash"
 
@@ -258,6 +258,7 @@ def render() -> None:
     user = current_user()
     filter_sidebar(show=PAGE_FILTERS)
     filters = current_filters()
+    audit_personal_view("violations", filters, ("names", "contacts"))
     client = get_client()
     left, right = st.columns(2)
     years = list(range(filters.date_to.year, filters.date_to.year - 5, -1))
