@@ -15,10 +15,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from odwatch.clock import SHANGHAI, now
 from odwatch.settings import Settings
-from warehouse import connect
+from warehouse import audit, connect
 
 SERVE_ENV = "ODWATCH_SERVE_JOBS"          # set by `odwatch serve`; AppTest and scripts leave it unset
 
@@ -94,8 +95,6 @@ def evaluation_job(settings: Settings, state: dict) -> str:
 
 def checkpoint_job(settings: Settings, state: dict) -> str:
     """Publish the audit trail's head outside the database when it has moved (warehouse.audit)."""
-    from warehouse import audit
-
     point = audit.checkpoint(connect(settings), settings, only_if_moved=True)
     return f"checkpoint seq={point.seq}" if point else "unchanged"
 
@@ -180,7 +179,16 @@ def build_scheduler(settings: Settings) -> Scheduler:
     if settings.notify.channels:
         scheduler.add("notify", settings.notify_every_s, notify_job,
                       first_in_s=min(settings.notify_every_s, 60), own_thread=True)
+        if any(channel.checkpoints for channel in settings.notify.channels):
+            audit.on_checkpoint(partial(_send_checkpoint, settings))
     return scheduler
+
+
+def _send_checkpoint(settings: Settings, point: audit.Checkpoint) -> None:
+    from reports.notify.outbox import queue_checkpoint
+
+    if queue_checkpoint(connect(settings), settings, point):
+        notify_soon()
 
 
 def serving() -> bool:

@@ -95,6 +95,9 @@ class ChannelSettings(Strict):
     # limit (企业微信 and 钉钉 robots take 20 a minute, and 钉钉 silences a robot that sends more);
     # 0: no limit.
     max_per_minute: int | None = Field(None, ge=0)
+    # Each audit checkpoint `odwatch serve` writes is also sent here: a copy of the trail's head
+    # outside the machine (docs/security.md).
+    checkpoints: bool = False
     # e-mail only
     smtp_host: str = ""
     smtp_port: int = Field(0, ge=0, le=65535)  # 0: 587 for starttls, 465 for ssl, 25 for none

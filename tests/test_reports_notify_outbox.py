@@ -403,3 +403,21 @@ def test_the_notifier_lowers_the_priority_of_its_own_thread_only():
     worker.join()
     assert seen["worker"] == max(before, outbox.BACKGROUND_NICENESS)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before     # never the caller's
+
+
+def test_each_audit_checkpoint_goes_to_the_channels_that_ask_for_them(client, settings, http):
+    from dashboard import jobs
+    from warehouse import audit
+
+    keeper = ChannelSettings(name="keeper", kind="webhook", target=http.url("webhook"), checkpoints=True)
+    duty = ChannelSettings(name="duty", kind="webhook", target=http.url("webhook"))
+    settings = with_channels(settings, keeper, duty)
+    jobs.build_scheduler(settings)                          # serve's schedule listens for checkpoints
+    try:
+        audit.record(client, "alice", "export", "report", "r1")
+        point = audit.checkpoint(client, settings)
+        outbox.deliver(client, settings)
+    finally:
+        audit._listeners.clear()
+    sent = [b for b in http.bodies("webhook") if b["kind"] == "audit_checkpoint"]
+    assert len(sent) == 1 and sent[0]["data"]["line"] == point.line()     # to keeper only, verbatim

@@ -186,6 +186,15 @@ def agency_digest_message(month: str, agency_name: str, agency_id: str, figures:
                    f"{dashboard_url.rstrip('/')}/applications", "", {"month": month, "agency_id": agency_id})
 
 
+def checkpoint_message(chain: str, seq: int, head: str, at: str, line: str, dashboard_url: str) -> Message:
+    """An audit checkpoint, to be kept where the machine's administrators cannot reach it."""
+    return Message("audit_checkpoint", t("notify.checkpoint.subject", seq=seq),
+                   [(t("notify.checkpoint.seq"), str(seq)), (t("notify.checkpoint.head"), head),
+                    (t("notify.checkpoint.at"), at), (t("notify.checkpoint.line"), line)],
+                   t("notify.checkpoint.intro"), dashboard_url, "",
+                   {"chain": chain, "seq": seq, "line": line})
+
+
 def test_message(channel_name: str, at: datetime, dashboard_url: str) -> Message:
     return Message("test", t("notify.test.subject"),
                    [(t("notify.field.channel"), channel_name),

@@ -647,6 +647,17 @@ def queue_test_message(client: Client, settings: Settings, channel: ChannelSetti
     return row[0]
 
 
+def queue_checkpoint(client: Client, settings: Settings, point: audit.Checkpoint) -> int:
+    """Queue an audit checkpoint for every channel that asks for them (`checkpoints = true`); the
+    next delivery sends it. Returns how many were queued."""
+    url = settings.notify.dashboard_url
+    rows = [_new_message(channel, "audit_checkpoint", f"{point.chain}|{point.seq}",
+                         lambda: messages.checkpoint_message(point.chain, point.seq, point.head, point.at,
+                                                             point.line(), url), clock.now())
+            for channel in settings.notify.channels if channel.checkpoints and channel.enabled]
+    return queue_messages(client, rows) if rows else 0
+
+
 @dataclass(frozen=True)
 class TestOutcome:
     status: str                 # sent | failed | waiting (the channel's per-minute limit is used up)
