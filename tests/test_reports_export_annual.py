@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from demo.cli import run_steps
 from demo.platform import build_demo
 from detectors.violations import mask_person_name
+from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports import evaluation_store
@@ -35,7 +36,7 @@ def demo(tmp_path_factory):
     settings, client = fresh_database("t_annual_demo")
     build_demo(client, settings, scale="small")
     run_steps(client, settings, progress=False)
-    year = date.today().year
+    year = clock.today().year
     evaluation_store.publish(client, settings, year, "olivia")
     out = tmp_path_factory.mktemp("annual")
     files = {
@@ -75,7 +76,7 @@ def test_the_pdf_is_an_a4_official_document_with_every_font_embedded(demo):
     ):
         assert heading in text
     assert "《上海市公共数据开放实施细则（征求意见稿）》" in text and "尚未正式施行" in text
-    assert "上海市经济和信息化委员会" in text and f"{date.today().year}年{date.today().month}月" in text
+    assert "上海市经济和信息化委员会" in text and f"{clock.today().year}年{clock.today().month}月" in text
     assert evaluation.content_hash in text and "— 1 —" in text and "— 2 —" in text
     if shutil.which("pdffonts"):
         listing = subprocess.run(
@@ -125,7 +126,7 @@ def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
     shares = workbook["排名"].cell(row=2, column=5)
     assert shares.number_format == "0.0%"
     violations = list(workbook["违法违规记录"].iter_rows(values_only=True))
-    assert violations[1][-1] in ("是", "否") and violations[1][0].year == date.today().year
+    assert violations[1][-1] in ("是", "否") and violations[1][0].year == clock.today().year
 
 
 def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_path):
@@ -176,7 +177,7 @@ def test_the_other_chinese_documents_carry_no_code_name_or_enum_word(demo, docum
     from reports.export.operation import write_operation_report
 
     client = demo[0]
-    today = date.today()
+    today = clock.today()
     settings = Settings(data_dir=SESSION_DATA_DIR, clickhouse_database=client.database)
     path = {
         "consumer": lambda: write_consumer_report(client, consumer_with_most_scenarios(client),

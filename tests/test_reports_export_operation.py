@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from demo.platform import build_demo
 from detectors.runner import run_detectors
+from odwatch import clock
 from odwatch.errors import UserError
 from reports.export.operation import change_text, operation_report, parse_month, write_operation_report
 
@@ -27,7 +28,7 @@ WHERE toDate(ts, 'Asia/Shanghai') BETWEEN {first:Date} AND {last:Date}
 
 
 def last_month() -> str:
-    first = date.today().replace(day=1) - timedelta(days=1)
+    first = clock.today().replace(day=1) - timedelta(days=1)
     return f"{first:%Y-%m}"
 
 
