@@ -7,7 +7,7 @@ carry their own agency_id, so scoping is enforced in the query, not the widget.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,6 @@ class ReportFilters:
     dataset_id: str | None = None
     consumer_kind: str | None = None   # person | company | organisation | anonymous
     channel: str | None = None         # api | download
-
-    @classmethod
-    def last_days(cls, days: int, today: date | None = None) -> ReportFilters:
-        today = today or date.today()
-        return cls(date_from=today - timedelta(days=days - 1), date_to=today)
 
     def scoped_to(self, agency_id: str) -> ReportFilters:
         return replace(self, agency_id=agency_id)
