@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from detectors import store, violations  # noqa: E402
 from detectors.store import AlertFilters  # noqa: E402
 from odwatch.settings import Settings  # noqa: E402
-from reports import applications, complaints, evaluation, overview, quality, usage  # noqa: E402
+from reports import applications, complaints, evaluation_store, overview, quality, usage  # noqa: E402
 from reports.filters import ReportFilters  # noqa: E402
 from warehouse import cache  # noqa: E402
 
@@ -152,13 +152,13 @@ def quality_page(client, settings, f: ReportFilters, timer: Timer) -> None:
 
 
 def evaluation_page(client, settings, f: ReportFilters, timer: Timer) -> None:
-    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+    timer("evaluate_year", lambda: evaluation_store.evaluate_year(client, settings, f.date_to.year))
 
 
 def evaluation_cold(client, settings, f: ReportFilters, timer: Timer) -> None:
     """The evaluation page after any write to the warehouse: nothing kept."""
     cache.clear()
-    timer("evaluate_year", lambda: evaluation.evaluate_year(client, settings, f.date_to.year))
+    timer("evaluate_year", lambda: evaluation_store.evaluate_year(client, settings, f.date_to.year))
 
 
 def triage_page(client, settings, f: ReportFilters, timer: Timer) -> None:

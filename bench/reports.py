@@ -73,7 +73,7 @@ def _platform_figures(client) -> dict:
 
 
 def bench_annual(scale: str, year: int, out_dir: Path) -> dict:
-    from reports.evaluation import evaluate_year
+    from reports.evaluation_store import evaluate_year
     from reports.export.annual import annual_document, render_annual, write_annual_report
 
     client, settings = _platform(scale)

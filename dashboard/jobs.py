@@ -87,7 +87,7 @@ def evaluation_job(settings: Settings, state: dict) -> str:
     """Evaluate this year (and the last, which it is compared with) whenever the warehouse changed,
     so the evaluation page finds it ready in the cache they share (warehouse.cache): computing it
     reads every table of both years. An unchanged warehouse costs one look at the tables' parts."""
-    from reports.evaluation import evaluate_year
+    from reports.evaluation_store import evaluate_year
 
     evaluation = evaluate_year(connect(settings), settings, now().year)
     return f"year={evaluation.year} agencies={len(evaluation.agencies)}"

@@ -77,7 +77,7 @@ def evaluate(
 ) -> None:
     """Evaluate every data-providing agency for a year; publish it for review or finalize it."""
     from reports import evaluation_store
-    from reports.evaluation import evaluate_year
+    from reports.evaluation_store import evaluate_year
 
     if publish and finalize:
         raise UserError("Choose one of --publish and --finalize.")

@@ -21,7 +21,8 @@ becomes a ratio in [0, 1], and points = weight × ratio. The rules that keep it 
   context, never charged to the agency whose data was misused. Quantity is the share of the
   agency's own listed datasets that are actually open, not a comparison with the largest agency.
 - Past years read the catalog as it was (migration 0800's history); a published or final year
-  is read back from its stored snapshot (reports.evaluation_store), never computed again.
+  is read back from its stored snapshot, never computed again: `evaluation_store.evaluate_year`
+  is the entry point, this module computes a year.
 - Year over year only on the dimensions both years measured for the agency, the basis stated;
   otherwise "不可比" with the reason.
 
@@ -49,7 +50,7 @@ from odwatch.settings import Settings
 from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS, complaint_timings
 from reports.filters import ReportFilters
-from reports.quality import CONTENT_DIMENSIONS, quality_weights, score_timeliness
+from reports.quality import CONTENT_DIMENSIONS, score_timeliness
 from warehouse.cache import cached
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -947,7 +948,7 @@ def attach_comparison(evaluation: Evaluation, previous: Evaluation | None) -> No
             )
 
 
-# ---------------------------------------------------------------- entry point
+# ---------------------------------------------------------------- a year computed
 
 
 @cached
@@ -962,32 +963,6 @@ def draft_year(
     warehouse is unchanged (warehouse.cache)."""
     as_of = as_of_day(year, today)
     return compute_year(year, as_of, read_year(client, year, as_of), dict(weights), dict(q_weights))
-
-
-def _check_year(year: int, today: date) -> None:
-    if not 2000 <= year <= today.year:
-        raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
-
-
-def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
-    """The evaluation of `year`: the stored one when published or final, else a draft computed
-    now; with each agency's change on the year before on the same basis."""
-    from reports.evaluation_store import stored_evaluation
-
-    today = today or clock.today()
-    _check_year(year, today)
-    stored = stored_evaluation(client, year)
-    if stored is not None:
-        return stored
-    weights, q_weights = evaluation_weights(settings), quality_weights(settings)
-    evaluation = draft_year(client, year, today, tuple(weights.items()), tuple(q_weights.items()))
-    previous = None
-    if year - 1 >= 2000:
-        previous = stored_evaluation(client, year - 1) or draft_year(
-            client, year - 1, today, tuple(weights.items()), tuple(q_weights.items())
-        )
-    attach_comparison(evaluation, previous)
-    return evaluation
 
 
 def review_deadline(start: date, working_days: int) -> date:

@@ -176,6 +176,27 @@ def _store(client: Client, evaluation: Evaluation, actor: str) -> Evaluation:
     return evaluation
 
 
+def evaluate_year(client: Client, settings: Settings, year: int, today: date | None = None) -> Evaluation:
+    """The evaluation of `year`: the stored one when published or final, else a draft computed
+    now; with each agency's change on the year before on the same basis."""
+    today = today or clock.today()
+    if not 2000 <= year <= today.year:
+        raise UserError(f"Cannot evaluate {year}: choose a year between 2000 and {today.year}.")
+    return stored_evaluation(client, year) or _draft_with_comparison(client, settings, year, today)
+
+
+def _draft_with_comparison(client: Client, settings: Settings, year: int, today: date) -> Evaluation:
+    weights = tuple(evaluation_weights(settings).items())
+    q_weights = tuple(quality_weights(settings).items())
+    evaluation = draft_year(client, year, today, weights, q_weights)
+    previous = None
+    if year - 1 >= 2000:
+        previous = stored_evaluation(client, year - 1)
+        previous = previous or draft_year(client, year - 1, today, weights, q_weights)
+    attach_comparison(evaluation, previous)
+    return evaluation
+
+
 def publish(
     client: Client, settings: Settings, year: int, actor: str, today: date | None = None
 ) -> Evaluation:
@@ -186,12 +207,7 @@ def publish(
         raise UserError(f"{year}年度评估已定稿，不能再次发布。")
     if not 2000 <= year <= today.year:
         raise UserError(f"Cannot publish {year}: choose a year between 2000 and {today.year}.")
-    weights, q_weights = evaluation_weights(settings), quality_weights(settings)
-    evaluation = draft_year(client, year, today, tuple(weights.items()), tuple(q_weights.items()))
-    previous = stored_evaluation(client, year - 1) or draft_year(
-        client, year - 1, today, tuple(weights.items()), tuple(q_weights.items())
-    )
-    attach_comparison(evaluation, previous)
+    evaluation = _draft_with_comparison(client, settings, year, today)
     evaluation.state = "published"
     evaluation.review_until = review_deadline(today, settings.evaluation_review_working_days)
     _store(client, evaluation, actor)

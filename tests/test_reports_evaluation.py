@@ -12,8 +12,8 @@ from evaluation_year import RELOADED_CATALOG, TODAY, build_two_agency_year, inse
 from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
-from reports.evaluation import evaluate_year, grade_for
-from reports.evaluation_store import canonical_json
+from reports.evaluation import grade_for
+from reports.evaluation_store import canonical_json, evaluate_year
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from evaluation_year import RELOADED_CATALOG, TODAY, build_two_agency_year, inse
 
 from odwatch.errors import UserError
 from reports import evaluation_store
-from reports.evaluation import evaluate_year
-from reports.evaluation_store import canonical_json, content_hash
+from reports.evaluation_store import canonical_json, content_hash, evaluate_year
 
 
 def test_a_final_year_is_never_computed_again(client, settings):

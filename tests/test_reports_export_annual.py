@@ -25,7 +25,7 @@ from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports import evaluation_store
-from reports.evaluation import evaluate_year
+from reports.evaluation_store import evaluate_year
 from reports.export.annual import render_annual, write_annual_report
 
 PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"

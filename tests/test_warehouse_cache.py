@@ -14,7 +14,7 @@ from dashboard.auth import User
 from dashboard.session import USER_KEY
 from detectors.violations import record_violation
 from odwatch import clock
-from reports.evaluation import evaluate_year
+from reports.evaluation_store import evaluate_year
 from warehouse import connect
 from warehouse.cache import DataCache, cached
 

@@ -418,7 +418,7 @@ def render() -> None:
     )
     # Kept while the warehouse is unchanged (reports.evaluation, warehouse.cache); a published or
     # final year is read back from its stored version.
-    result = evaluation.evaluate_year(get_client(), get_settings(), year)
+    result = evaluation_store.evaluate_year(get_client(), get_settings(), year)
     state = _state(year)
     if not result.agencies:
         st.info(t("pages.evaluation.nothing", year=year))

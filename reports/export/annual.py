@@ -24,10 +24,9 @@ from reports.evaluation import (
     RULES,
     AgencyEvaluation,
     Evaluation,
-    evaluate_year,
     inputs_text,
 )
-from reports.evaluation_store import STATE_LABELS
+from reports.evaluation_store import STATE_LABELS, evaluate_year
 from reports.export import document as doc
 from reports.export.charts import report_charts
 from reports.export.docx_writer import write_docx
