@@ -123,9 +123,9 @@ LINE_CHECKS: list[tuple[str, str]] = [
     ("j.status IS NULL", "status missing"),
     ("fractional(j.status)", "status not a whole number"),
     ("v_status < 100 OR v_status > 599", "status out of range"),
-    ("(j.latency_ms IS NULL AND mentions('latency_ms')) OR fractional(j.latency_ms) "
-     "OR (j.rows IS NULL AND mentions('rows')) OR fractional(j.rows) "
-     "OR (j.bytes IS NULL AND mentions('bytes')) OR fractional(j.bytes)", "not a whole number"),
+    ("(j.latency_ms IS NULL AND present('latency_ms')) OR fractional(j.latency_ms) "
+     "OR (j.rows IS NULL AND present('rows')) OR fractional(j.rows) "
+     "OR (j.bytes IS NULL AND present('bytes')) OR fractional(j.bytes)", "not a whole number"),
     ("v_latency < 0 OR v_rows < 0 OR v_bytes < 0", "negative number"),
     ("v_latency > 4294967295 OR v_rows >= 1e19 OR v_bytes >= 1e19", "number too large"),
     ("(empty(j.fields) AND mentions('fields') AND JSONType(line, 'fields') NOT IN ('Array', 'Null')) "
@@ -170,6 +170,11 @@ WITH
           AND substring(x, 11, 1) IN ('T', 't', ' ') AND substring(x, 14, 1) = ':'
           AND substring(x, 17, 1) = ':' AND isNotNull(toUInt16OrNull(substring(x, 1, 4)))) AS looks_rfc3339,
     (name -> position(line, concat('"', name, '"')) > 0) AS mentions,
+    -- An optional number written as null, "" or "-" (a gateway's or nginx's "no value") is absent:
+    -- it takes the contract's default, 0, instead of costing the line.
+    (name -> mentions(name) AND JSONType(line, name) != 'Null'
+             AND NOT (JSONType(line, name) = 'String'
+                      AND trimBoth(JSONExtractString(line, name)) IN ('', '-'))) AS present,
     [{_CHECKS_SQL}] AS checks,
     if(problem != '', multiIf({_READER_RULES_SQL}, problem),
        arrayElement({_RULES_SQL}, indexOf(checks, 1))) AS verdict
@@ -236,8 +241,8 @@ multiIf(
                                          ' is not an HTTP status (100–599)'),
     rule IN ('not a whole number', 'negative number', 'number too large'), arrayStringConcat(arrayMap(
         name -> concat(name, ' ', cut(JSONExtractRaw(line, name))),
-        arrayFilter(name -> JSONExtractRaw(line, name) != ''
-                            AND NOT match(JSONExtractRaw(line, name), '^"?[0-9]{{1,10}}"?$'),
+        arrayFilter(name -> JSONExtractRaw(line, name) NOT IN ('', 'null')
+                            AND NOT match(JSONExtractRaw(line, name), '^"?[0-9]{{1,10}}"?$|^" *-? *"$'),
                     ['latency_ms', 'rows', 'bytes'])), ', ')
         || multiIf(rule = 'negative number', ' must not be negative',
                    rule = 'number too large', ' is too large', ' is not a whole number'),

@@ -31,6 +31,7 @@ BAD_LINES = [
     (line(event(11, status="ok")), "status not a whole number", 'status "ok" is not a whole number'),
     (line(event(12, status=...)), "status missing", "status is missing"),
     (line(event(13, latency_ms=12.5)), "not a whole number", "latency_ms 12.5 is not a whole number"),
+    (line(event(21, rows="", bytes="many")), "not a whole number", 'bytes "many" is not a whole number'),
     (line(event(14, bytes=-5)), "negative number", "bytes -5 must not be negative"),
     (line(event(15, fields="name")), "bad fields", "fields must be an array of text values"),
     (line(event(16, fields=[{"name": "x"}])), "bad fields", "fields must be an array of text values"),
@@ -53,6 +54,17 @@ def test_each_bad_line_is_rejected_with_its_reason(client, settings, tmp_path):
         assert reason in stored_reason, (bad, stored_reason)
         assert summary.rejected_by_reason.get(rule, 0) >= 1, rule
     assert stored[2][2] == '{"event_id": "x", "ts": '  # the raw text is kept as it came
+
+
+def test_an_optional_number_written_null_empty_or_dash_takes_its_default(client, settings, tmp_path):
+    lines = [
+        line(event(1, latency_ms=None, rows="", bytes="-")),
+        line(event(2, latency_ms=" ", rows=None, bytes="")),
+    ]
+    summary = ingest_paths(client, [write_lines(tmp_path / "blanks.jsonl", lines)], settings=settings)
+    assert (summary.inserted, summary.rejected) == (2, 0), summary.rejected_by_reason
+    stored = client.query("SELECT latency_ms, rows, bytes FROM access_log ORDER BY event_id").result_rows
+    assert stored == [(0, 0, 0), (0, 0, 0)]
 
 
 def test_valid_variants_are_accepted_and_stored_in_shanghai_time(client, settings, tmp_path):
