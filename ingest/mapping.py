@@ -498,6 +498,12 @@ class LogMapper:
             out.setdefault("endpoint", path)
             if "params" not in out:
                 out["params"] = _query(query)
+        endpoint = out.get("endpoint")
+        if isinstance(endpoint, str) and "?" in endpoint:
+            # A column of full URLs (接口地址) placed as the endpoint: its query holds the paging.
+            out["endpoint"], _, query = endpoint.partition("?")
+            if not out.get("params"):
+                out["params"] = _query(query)
         if "latency_s" in out:
             seconds = out.pop("latency_s")
             out.setdefault("latency_ms", _seconds_to_ms(seconds))

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from ingest.contract import REFERENCE_TABLES, TABLES, columns_of
 from ingest.mapping import (
+    FileReport,
+    LogMapper,
     builtin_aliases,
     enumerated,
     guess_table,
@@ -135,6 +137,16 @@ def test_a_header_is_planned_column_by_column_and_the_better_found_wins():
     assert plan.rename({"Title": "公交线路", "数据集名称": "x", "Notes": "y"}) == {"name": "公交线路"}
     required, defaulted = plan.missing()
     assert required == ["agency_id", "open_class"] and "format" in defaulted
+
+
+def test_a_full_url_placed_as_the_endpoint_gives_its_query_to_the_params():
+    header = ["请求时间", "数据集编号", "接口地址", "状态码", "客户端IP"]
+    plan = plan_columns("access_log", header, vocabulary("access_log"))
+    mapper = LogMapper(plan, FileReport("gateway.csv", "access_log"))
+    record = dict(zip(header, ["2026-11-02 09:30:00", "DS001", "/gateway/DS001/query?page=8&size=50",
+                               "200", "10.0.0.1"], strict=True))
+    out = mapper(record, b"raw line")
+    assert (out["endpoint"], out["params"]) == ("/gateway/DS001/query", {"page": "8", "size": "50"})
 
 
 @pytest.mark.parametrize("header, table", [
