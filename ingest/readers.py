@@ -444,8 +444,10 @@ class EventIds:
 # --- format detection -----------------------------------------------------------------------------
 
 
+# Apache's vhost_combined puts `host:port` before the client address (`%v:%p %h %l %u %t ...`).
 _COMBINED = re.compile(
-    r'^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
+    r'^(?:(?P<vhost>[^\s:]+:\d+) )?(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+    r'"(?P<request>(?:[^"\\]|\\.)*)" '
     r"(?P<status>\d{3}|-) (?P<bytes>\d+|-)"
     r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?(?: .*)?\s*$'
 )
@@ -885,7 +887,7 @@ def _unescape(text: str | None) -> str:
 
 def _truncated_web_line(text: str) -> bool:
     """A web-log line cut off mid-field: an address, then `[time` or `"request` left open."""
-    match = re.match(r'^\S+ \S+ \S+ \[', text)
+    match = re.match(r'^(?:[^\s:]+:\d+ )?\S+ \S+ \S+ \[', text)
     if not match:
         return False
     if "]" not in text[match.end():]:

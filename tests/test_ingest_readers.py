@@ -147,6 +147,25 @@ def test_combined_web_log_lines(client, settings, tmp_path):
     assert reason == [(5, "this is not a web log line", "not a combined or common log format line")]
 
 
+def test_apache_vhost_combined_lines_read_as_combined(client, settings, tmp_path):
+    path = tmp_path / "vhost.log"
+    path.write_text(
+        'data.example.gov.cn:443 203.0.113.9 - - [27/Nov/2026:10:00:01 +0800] '
+        '"GET /open/DS001?page=3 HTTP/1.1" 200 5321 "-" "python-requests/2.32"\n'
+        'data.example.gov.cn:80 2408:8207::1 - - [27/Nov/2026:10:00:02 +0800] '
+        '"GET /robots.txt HTTP/1.1" 404 - "-" "Googlebot/2.1"\n'
+        'data.example.gov.cn:443 203.0.113.9 - - [27/Nov/2026:10:00:03 +0800] "GET /open/DS001?page=4\n',
+        encoding="utf-8",
+    )
+    assert detect_format(path) == "combined"
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.inserted, summary.rejected) == (2, 1)
+    assert summary.rejected_by_reason == {"truncated line": 1}
+    stored = rows(client, "SELECT client_ip, endpoint, params, status FROM access_log ORDER BY ts")
+    assert stored == [("203.0.113.9", "/open/DS001", '{"page":"3"}', 200),
+                      ("2408:8207::1", "/robots.txt", "{}", 404)]
+
+
 @pytest.mark.parametrize("name, content, expected", [
     ("x.ndjson", b"{}", "jsonl"),
     ("export.CSV", b"event_id,ts\n", "csv"),
