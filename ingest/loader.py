@@ -238,6 +238,7 @@ class _Source:
     fmt: str
     options: ReadOptions
     report: FileReport
+    reading: str = ""      # the encoding and mapping its lines are read with, unless plain UTF-8
 
 
 def plan_file(path: Path, fmt: str | None, mapping: Mapping | None, encoding: str | None,
@@ -248,13 +249,15 @@ def plan_file(path: Path, fmt: str | None, mapping: Mapping | None, encoding: st
     encoding = encoding or detect_encoding(path)
     report = FileReport(str(path), ACCESS_LOG, "", fmt, encoding)
     options = ReadOptions(limits=limits, encoding=encoding)
+    reading = "" if encoding == "utf-8" else encoding
     if fmt != "combined":
         vocab = vocabulary(ACCESS_LOG, mapping.table(ACCESS_LOG) if mapping else None)
         plan = plan_columns(ACCESS_LOG, file_columns(path, fmt, encoding), vocab)
         report.use_plan(plan)
         if not plan.identity:
             options.convert = LogMapper(plan, report)
-    return _Source(str(path.resolve()), path, fmt, options, report)
+            reading = f"{encoding} {plan.fingerprint}"
+    return _Source(str(path.resolve()), path, fmt, options, report, reading)
 
 
 def ingest_paths(
@@ -342,10 +345,13 @@ def _remove_orphans(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def batch_id_for(source: str, chunk: Chunk) -> str:
-    """A batch is this content at this place in this source: the same file again is skipped, a copy
-    elsewhere is checked line by line (its events are duplicates, its bad lines are rejected for it too)."""
-    return hashlib.sha256(f"{source}\n{chunk.index}\n{chunk.digest}".encode()).hexdigest()[:40]
+def batch_id_for(source: str, chunk: Chunk, reading: str = "") -> str:
+    """A batch is this content at this place in this source, read this way: the same file again is
+    skipped, a copy elsewhere is checked line by line (its events are duplicates, its bad lines are
+    rejected for it too), and so is the same file under another mapping or encoding (lines the
+    old one rejected may load now)."""
+    key = f"{source}\n{chunk.index}\n{chunk.digest}" + (f"\n{reading}" if reading else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 @dataclass
@@ -525,16 +531,17 @@ class _Parser:
             for item in sources:
                 chunks = read_chunks(item.path, item.fmt, max(1, settings.ingest_chunk_lines), item.options)
                 for chunk in chunks:
-                    parsed = self._parse(worker, item.source, item.fmt, chunk, spill_dir, parse)
+                    parsed = self._parse(worker, item, chunk, spill_dir, parse)
                     if parsed is None or not self._hand_over(parsed):
                         return
             self._hand_over(self._END)
         except BaseException as exc:  # noqa: BLE001 - handed to the storing thread
             self._hand_over(exc)
 
-    def _parse(self, worker: Client, source: str, fmt: str, chunk: Chunk,
+    def _parse(self, worker: Client, item: _Source, chunk: Chunk,
                spill_dir: Path | None, parse: str) -> _Parsed | None:
-        batch_id = batch_id_for(source, chunk)
+        source, fmt = item.source, item.fmt
+        batch_id = batch_id_for(source, chunk, item.reading)
         state = worker.query(BATCH_STATE, parameters={"batch_id": batch_id}).result_rows
         status = state[0][0] if state else None
         if status == "done":

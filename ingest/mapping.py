@@ -25,6 +25,7 @@ Mapping file (TOML), per table:
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 import tomllib
@@ -216,6 +217,14 @@ class ColumnPlan:
     @cached_property
     def renames(self) -> dict[str, str]:
         return {p.source: p.column for p in self.placements if p.how in _PRECEDENCE}
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What reading a file by this plan depends on: lines read by another plan are read anew."""
+        described = {"renames": self.renames, "values": self.vocabulary.values,
+                     "defaults": self.vocabulary.defaults}
+        text = json.dumps(described, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     @cached_property
     def placed(self) -> set[str]:

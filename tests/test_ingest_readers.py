@@ -253,6 +253,21 @@ def test_a_gateway_csv_with_chinese_headers_in_gbk_loads_through_the_aliases(cli
     assert reason == [('channel "推送" is not one of api, download, web',)]
 
 
+def test_a_file_read_again_under_a_new_mapping_loads_the_lines_the_old_reading_rejected(client, settings,
+                                                                                         tmp_path):
+    from ingest.mapping import parse_mapping
+
+    path = tmp_path / "网关日志.csv"
+    path.write_bytes(GATEWAY_CSV.encode("gbk"))
+    assert ingest_paths(client, [path], settings=settings).rejected == 1      # channel "推送"
+    mapping = parse_mapping('[access_log.values.channel]\n"推送" = "api"\n', "mapping.toml")
+    fixed = ingest_paths(client, [path], settings=settings, mapping=mapping)
+    assert (fixed.read, fixed.inserted, fixed.duplicates, fixed.rejected) == (3, 1, 2, 0)
+    again = ingest_paths(client, [path], settings=settings, mapping=mapping)
+    assert (again.inserted, again.duplicates) == (0, 3)                        # the same reading: skipped
+    assert rows(client, "SELECT count() FROM access_log") == [(3,)]
+
+
 def test_a_log_without_request_ids_gets_ids_from_its_lines(client, settings, tmp_path):
     line_a = {"timestamp": "2026-11-27T10:00:00+08:00", "ip": "10.0.0.1", "url": "/a?x=1", "status": 200}
     line_b = {**line_a, "url": "/b"}
