@@ -112,7 +112,8 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("datasets", "format"): ("api", "csv", "json", "xml", "xlsx", "pdf", "doc", "other"),
     # `static`: data that is not updated (第九条, 第十条); a withdrawn dataset becomes static.
     ("datasets", "update_frequency"): (
-        "realtime", "daily", "weekly", "monthly", "quarterly", "yearly", "irregular", "static",
+        "realtime", "daily", "weekly", "monthly", "quarterly", "semiannual", "yearly", "irregular",
+        "static",
     ),
     ("datasets", "status"): ("open", "suspended", "withdrawn"),
     ("consumers", "kind"): ("person", "company", "organisation"),

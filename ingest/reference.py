@@ -82,6 +82,12 @@ NOT_OWNER = "agency_id was not the dataset's owner: the owner used"
 NOT_AGREEMENTS = "{column} was not the agreement's: the agreement's used"
 
 
+# A dataset offered in several formats ("xls,csv,json", "CSV/XLSX") is as open as the best of them
+# (the contract lists formats from the most open, api, down); one in a format the contract does not
+# know is `other`, reported as an unmapped value: it loses openness points, not its catalog row.
+BEST_OF_LIST = {("datasets", "format"): "other"}
+_LIST_SEPARATORS = re.compile(r"[,;，；、|/\s]+")
+
 @dataclass
 class ReferenceResult:
     """What loading one table's file(s) did (or, in a dry run, would do)."""
@@ -347,6 +353,13 @@ class _RowConverter:
             self.report.count(kind, key)
         return row
 
+    def _best_of_list(self, name: str, value: object) -> tuple[object, bool]:
+        """The first in the contract's order of the known values listed in `value` ("xls,csv,json")."""
+        choices = enumerated(self.table, name)
+        found = {self.vocab.map_value(name, item) for item in _LIST_SEPARATORS.split(str(value)) if item}
+        known = [mapped for mapped, ok in found if ok and mapped in choices]
+        return (min(known, key=choices.index), True) if known else (BEST_OF_LIST[self.table, name], False)
+
     def _count(self, kind: str, key: str) -> None:
         self.pending.append((kind, key))
 
@@ -354,6 +367,8 @@ class _RowConverter:
         for name in self.enumerated:
             if name in record:
                 mapped, known = self.vocab.map_value(name, record[name])
+                if not known and (self.table, name) in BEST_OF_LIST:
+                    mapped, known = self._best_of_list(name, record[name])
                 if not known:
                     self.report.unmapped(name, record[name])
                 record[name] = mapped

@@ -95,6 +95,7 @@ FREQUENCY_LABELS = {
     "weekly": "每周",
     "monthly": "每月",
     "quarterly": "每季度",
+    "semiannual": "每半年",
     "yearly": "每年",
     "irregular": "不定期",
     "static": "静态",

@@ -51,7 +51,7 @@ ZERO_AT = {"completeness": 0.5, "uniqueness": 0.1, "validity": 0.2, "consistency
 # zero at twice that, linear between. "irregular" still owes one update a year.
 FREQUENCY_DAYS = {
     "realtime": (1, 1), "daily": (1, 1), "weekly": (7, 2), "monthly": (31, 5),
-    "quarterly": (92, 10), "yearly": (366, 30), "irregular": (366, 30),
+    "quarterly": (92, 10), "semiannual": (183, 15), "yearly": (366, 30), "irregular": (366, 30),
 }
 
 # Format "stars" as a share of the openness weight (ckanext-qa, data.europa.eu MQA).

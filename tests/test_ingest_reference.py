@@ -243,6 +243,20 @@ def test_only_what_the_product_needs_is_required_and_every_default_is_counted(cl
     assert signed == [("2025-01-01 00:00:00", 0)]
 
 
+def test_a_format_cell_listing_several_takes_the_most_open_and_half_yearly_is_a_frequency(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id", ["sh-jtw"])
+    write_csv(tmp_path / "datasets.csv", "数据集编号,数据提供单位,开放属性,数据格式,更新频率", [
+        'DS1,sh-jtw,无条件开放,"xls,csv,json",每半年', "DS2,sh-jtw,无条件开放,PDF、XLSX,半年",
+        "DS3,sh-jtw,无条件开放,接口/xls,每季度", "DS4,sh-jtw,无条件开放,rdf;shp,每年"])
+    datasets = load_reference_dir(client, tmp_path)["datasets"]
+    assert (datasets.loaded, datasets.rejected) == (4, 0), datasets.reasons
+    assert datasets.files[0].unmapped_values == {"format": {"rdf;shp": 1}}   # nothing known: reported
+    catalog = client.query("SELECT dataset_id, format, update_frequency FROM datasets FINAL "
+                           "ORDER BY dataset_id").result_rows
+    assert catalog == [("DS1", "csv", "semiannual"), ("DS2", "xlsx", "semiannual"),
+                       ("DS3", "api", "quarterly"), ("DS4", "other", "yearly")]
+
+
 # --- held to the catalog -------------------------------------------------------------------------------
 
 

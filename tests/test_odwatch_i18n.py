@@ -117,7 +117,7 @@ def computed_keys() -> list[str]:
         + [f"pages.evaluation.dim.{d}" for d in DEFAULT_WEIGHTS]
         + [f"pages.evaluation.grade.{g}" for g in ("excellent", "good", "pass", "fail")]
         + [f"pages.quality.dim.{d}" for d in DIMENSIONS]
-        + [f"pages.quality.frequency.{f}" for f in FREQUENCY_DAYS]
+        + [f"pages.quality.frequency.{f}" for f in (*FREQUENCY_DAYS, "static")]
         + [f"pages.col.{m}" for m in MEASURE_COLUMNS]
         + [f"pages.open_class.{c}" for c in ("unconditional", "conditional", "closed")]
         + [f"pages.channel.{c}" for c in ("api", "download")]
