@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -378,9 +379,25 @@ def csv_rows(handle, encoding: str, max_bytes: int) -> Iterator[CsvRow]:
             row = _parse_csv(line_no, raw, text, dialect)
         else:
             row = _quoted_record(line_no, raw, text, take, pushed, decode, max_bytes, width, dialect)
-        if width is None and row.cells is not None:
-            width = len(row.cells)
+        if width is None and row.cells is not None and len(row.cells) > 1:
+            width = len(row.cells)      # the header's (a title line above it has one cell)
         yield row
+
+
+TITLE_LINE = "a title line above the header, not a row"
+
+
+def split_header(rows: Iterator[CsvRow]) -> tuple[CsvRow | None, CsvRow | None, Iterator[CsvRow]]:
+    """(title, header, the rows after it) of a CSV. A spreadsheet's export may carry a title line
+    ("XX市公共数据开放目录（2024年11月）": one cell with text) above the header (several)."""
+    first, second = next(rows, None), next(rows, None)
+    if first is not None and second is not None and _filled(first.cells) <= 1 and _filled(second.cells) >= 2:
+        return first, second, rows
+    return None, first, itertools.chain([] if second is None else [second], rows)
+
+
+def _filled(cells: list[str] | None) -> int:
+    return sum(1 for cell in cells or [] if cell.strip())
 
 
 def _parse_csv(line_no: int, raw: bytes, text: str, dialect: dict) -> CsvRow:
@@ -494,9 +511,8 @@ def file_columns(path: Path, fmt: str, encoding: str) -> list[str]:
             return []
     with open_source(path, DEFAULT_LIMITS) as handle:
         if fmt == "csv":
-            for row in csv_rows(handle, encoding, DEFAULT_LIMITS.max_line_bytes):
-                return row.cells or []
-            return []
+            _, header, _ = split_header(csv_rows(handle, encoding, DEFAULT_LIMITS.max_line_bytes))
+            return (header.cells or []) if header is not None else []
         keys: dict[str, None] = {}
         for number, (line, cut) in enumerate(bounded_lines(handle, DEFAULT_LIMITS.max_line_bytes)):
             if number >= 100:
@@ -792,17 +808,14 @@ def read_csv(path: Path, chunk_lines: int, options: ReadOptions) -> Iterator[Chu
     encoding = options.encoding or detect_encoding(path)
     convert = options.convert
     with open_source(path, options.limits) as handle:
-        rows = csv_rows(handle, encoding, options.limits.max_line_bytes)
+        title, header_row, rows = split_header(csv_rows(handle, encoding, options.limits.max_line_bytes))
         try:
-            header = None
-            for row in rows:
-                if header is None:
-                    if row.cells is None:
-                        raise SourceStopped(f"stopped: the first line is not a CSV header ({row.problem})")
-                    header = row.cells      # as written: the column plan matches them loosely
-                    if not header:
-                        return
-                    continue
+            if title is not None:
+                batch.add(title.line_no, b"", title.raw, TITLE_LINE)
+            if header_row is not None and header_row.cells is None:
+                raise SourceStopped(f"stopped: the first line is not a CSV header ({header_row.problem})")
+            header = header_row.cells if header_row is not None else []   # as written: matched loosely
+            for row in rows if header else ():
                 _add_csv_row(batch, row, header, convert)
                 if len(batch) >= chunk_lines:
                     yield batch.take()

@@ -42,6 +42,7 @@ from ingest.mapping import (
 )
 from ingest.readers import (
     DEFAULT_LIMITS,
+    TITLE_LINE,
     Limits,
     SourceStopped,
     bounded_lines,
@@ -49,6 +50,7 @@ from ingest.readers import (
     detect_encoding,
     file_columns,
     open_source,
+    split_header,
     too_long,
     undecodable,
 )
@@ -550,14 +552,16 @@ def _text(raw: bytes, encoding: str) -> str:
 
 
 def _csv_records(handle, encoding: str, limits: Limits) -> Iterator[tuple[int, str, dict, str]]:
-    header = None
-    for row in csv_rows(handle, encoding, limits.max_line_bytes):
+    title, header_row, rows = split_header(csv_rows(handle, encoding, limits.max_line_bytes))
+    if title is not None:
+        yield title.line_no, _text(title.raw, encoding), {}, TITLE_LINE
+    if header_row is None:
+        return
+    if header_row.cells is None:
+        raise SourceStopped(f"stopped: the first line is not a CSV header ({header_row.problem})")
+    header = header_row.cells      # as written: the column plan matches them loosely
+    for row in rows:
         raw = _text(row.raw, encoding)
-        if header is None:
-            if row.cells is None:
-                raise SourceStopped(f"stopped: the first line is not a CSV header ({row.problem})")
-            header = row.cells      # as written: the column plan matches them loosely
-            continue
         if row.cells is None:
             yield row.line_no, raw, {}, row.problem
         elif not row.cells or all(not c.strip() for c in row.cells):

@@ -93,6 +93,7 @@ READER_RULES = {
     "the line is not valid GB18030": "not GB18030",
     "not a readable CSV row": "unreadable CSV row",
     "the line could not be mapped": "unmappable line",
+    "a title line above the header": "title line",
 }
 _READER_RULES_SQL = ", ".join(
     f"startsWith(problem, '{start}'), '{rule}'" for start, rule in READER_RULES.items()

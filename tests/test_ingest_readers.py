@@ -268,6 +268,14 @@ def test_a_file_read_again_under_a_new_mapping_loads_the_lines_the_old_reading_r
     assert rows(client, "SELECT count() FROM access_log") == [(3,)]
 
 
+def test_a_gateway_csv_with_a_title_line_above_its_header_loads(client, settings, tmp_path):
+    path = tmp_path / "网关日志.csv"
+    path.write_bytes(("网关调用日志导出（2026年11月27日）\n" + GATEWAY_CSV).encode("gbk"))
+    summary = ingest_paths(client, [path], settings=settings)
+    assert (summary.read, summary.inserted, summary.rejected) == (4, 2, 2)
+    assert summary.rejected_by_reason == {"title line": 1, "bad channel": 1}
+
+
 def test_a_log_without_request_ids_gets_ids_from_its_lines(client, settings, tmp_path):
     line_a = {"timestamp": "2026-11-27T10:00:00+08:00", "ip": "10.0.0.1", "url": "/a?x=1", "status": 200}
     line_b = {**line_a, "url": "/b"}

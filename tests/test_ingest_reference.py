@@ -257,6 +257,18 @@ def test_a_format_cell_listing_several_takes_the_most_open_and_half_yearly_is_a_
                        ("DS3", "api", "quarterly"), ("DS4", "other", "yearly")]
 
 
+def test_a_title_line_above_the_header_is_reported_and_the_rows_below_load(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id", ["sh-jtw"])
+    (tmp_path / "目录.csv").write_text(
+        "上海市公共数据开放目录（2026年11月）,,,\n数据集编号,数据提供单位,开放属性,数据集名称\n"
+        'DS1,sh-jtw,无条件开放,公交线路\nDS2,sh-jtw,有条件开放,"企业名录\n（含地址）"\n', encoding="utf-8")
+    datasets = load_reference_dir(client, tmp_path)["datasets"]
+    assert (datasets.loaded, datasets.rejected) == (2, 1)
+    assert datasets.reasons == {"a title line above the header, not a row": 1}
+    names = client.query("SELECT name FROM datasets FINAL ORDER BY dataset_id").result_rows
+    assert names == [("公交线路",), ("企业名录\n（含地址）",)]     # a quoted cell over two lines: one row
+
+
 # --- held to the catalog -------------------------------------------------------------------------------
 
 
