@@ -321,12 +321,11 @@ def _file_digest(path: Path) -> str:
 
 
 def _reason_kind(reason: str) -> str:
-    """A reason without its values, for counting: 'kind "alien" is not one of…' → 'kind is not one of…'."""
+    """A reason without its values, for counting: 'kind "alien" is not one of…' → 'kind is not one of…'.
+    Every value a reason quotes is in double quotes; numbers outside them are the rule's own."""
     if reason.startswith("stopped:"):
         return reason
-    reason = re.sub(r' ?"[^"]*"', "", reason)
-    reason = re.sub(r"(?<!GB) -?\d[\d:.+\-]*", "", reason)
-    return reason
+    return re.sub(r':? ?"[^"]*"', "", reason)
 
 
 # --------------------------------------------------------------------------- one row
@@ -454,18 +453,23 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+PLURALS = {"company": "companies", "organisation": "organisations", "person": "persons"}
+
+
 def _check_row(table: str, values: dict) -> None:
     """Rules across columns of one row."""
     if table == "consumers":
         code = values["credit_code"]
         if values["kind"] in ("company", "organisation") and not code:
-            raise BadValue(f"credit_code is missing (required for {values['kind']}s)")
+            raise BadValue(f"credit_code is missing (required for {PLURALS[values['kind']]})")
         if code and not codes.is_valid(code):
             raise BadValue(f'credit_code "{code}" fails the GB 32100 check character')
     if table == "agreements" and values["valid_to"] < values["valid_from"]:
-        raise BadValue(f"valid_to {values['valid_to']} is before valid_from {values['valid_from']}")
+        valid_to, valid_from = values["valid_to"], values["valid_from"]
+        raise BadValue(f'valid_to "{valid_to}" is before valid_from "{valid_from}"')
     if table == "usage_reports" and values["period_end"] < values["period_start"]:
-        raise BadValue(f"period_end {values['period_end']} is before period_start {values['period_start']}")
+        period_end, period_start = values["period_end"], values["period_start"]
+        raise BadValue(f'period_end "{period_end}" is before period_start "{period_start}"')
     if table == "applications" and values["decided_at"] and values["decided_at"] < values["submitted_at"]:
         raise BadValue("decided_at is before submitted_at")
 
@@ -519,10 +523,10 @@ def _dataset_fields(value: object, lenient: bool = False) -> str:
     items = [{"name": item} if lenient and isinstance(item, str) and item else item for item in items]
     for position, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise BadValue(f"fields item {position} must be an object with a name")
+            raise BadValue(f'fields item "{position}" must be an object with a name')
         for key in ("type", "description"):
             if key in item and not isinstance(item[key], str):
-                raise BadValue(f"fields item {position}: {key} must be text")
+                raise BadValue(f'fields item "{position}": {key} must be text')
     return json.dumps(items, ensure_ascii=False)
 
 
@@ -567,7 +571,8 @@ def _csv_records(handle, encoding: str, limits: Limits) -> Iterator[tuple[int, s
         elif not row.cells or all(not c.strip() for c in row.cells):
             yield row.line_no, raw, {}, "empty line"
         elif len(row.cells) != len(header):
-            yield row.line_no, raw, {}, f"row has {len(row.cells)} cells, the header has {len(header)}"
+            width = f'than the header ({len(header)}): "{len(row.cells)}"'
+            yield row.line_no, raw, {}, f"row has a different number of cells {width}"
         elif "\x00" in raw:
             yield row.line_no, raw.replace("\x00", ""), {}, "the line contains a NUL byte"
         else:

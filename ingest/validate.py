@@ -307,10 +307,10 @@ def parse_datetime(column: str, value: object, *, required: bool = True) -> date
             raise BadValue(f"{column} is missing")
         return None
     if isinstance(value, bool):
-        raise BadValue(f"{column} {value!r} is not a date and time")
+        raise BadValue(f'{column} "{value}" is not a date and time')
     if isinstance(value, int | float):
         if not math.isfinite(value) or value < 946684800000 or value >= 4291747200000:
-            raise BadValue(f"{column} {value} is not epoch milliseconds between 2000 and 2105")
+            raise BadValue(f'{column} "{value}" is not epoch milliseconds between 2000 and 2105')
         return datetime.fromtimestamp(value / 1000, tz=SHANGHAI)
     text = normalise_time_text(str(value)).strip()
     try:
@@ -350,7 +350,7 @@ def parse_uint(column: str, value: object, *, required: bool = True, default: in
             raise BadValue(f"{column} is missing")
         return default
     if isinstance(value, bool):
-        raise BadValue(f"{column} {value!r} is not a whole number")
+        raise BadValue(f'{column} "{value}" is not a whole number')
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,30}\s*", value):
@@ -358,9 +358,9 @@ def parse_uint(column: str, value: object, *, required: bool = True, default: in
     if not isinstance(value, int):
         raise BadValue(f'{column} "{str(value)[:40]}" is not a whole number')
     if value < 0:
-        raise BadValue(f"{column} {value} is negative")
+        raise BadValue(f'{column} "{value}" is negative')
     if value > maximum:
-        raise BadValue(f"{column} {value} is larger than {maximum}")
+        raise BadValue(f'{column} "{value}" is larger than {maximum}')
     return value
 
 

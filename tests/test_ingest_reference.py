@@ -65,8 +65,8 @@ def test_agreements_json_arrays_dates_and_upsert_by_id(client, tmp_path):
     assert reasons == [
         "scenarios is not a JSON array",
         'ip_allowlist entry "10.0.0.0/33" is not an IP address or CIDR network',
-        "daily_call_quota -5 is negative",
-        "valid_to 2024-06-30 is before valid_from 2025-01-01",
+        'daily_call_quota "-5" is negative',
+        'valid_to "2024-06-30" is before valid_from "2025-01-01"',
         "truncated or malformed JSON",
     ]
     stored = client.query("SELECT scenarios, ip_allowlist, report_every_days FROM agreements FINAL")
@@ -97,7 +97,7 @@ def test_datasets_field_lists_and_value_sets(client, tmp_path):
     assert stored == [("DS1", fields, "open", 1)]
     reasons = [r[0] for r in client.query(REASONS).result_rows]
     assert reasons == ['open_class "secret" is not one of unconditional, conditional, closed',
-                       "fields item 1 must be an object with a name"]
+                       'fields item "1" must be an object with a name']
 
 
 def test_a_folder_without_reference_files_is_a_plain_sentence(client, tmp_path):
@@ -197,7 +197,7 @@ def test_a_mapping_file_with_a_bad_default_loads_nothing(client, tmp_path):
 
     text = '[agencies.defaults]\nname_en = "x"\n[datasets.defaults]\nrow_count = -4\n'
     mapping = parse_mapping(text, "m.toml")
-    with pytest.raises(UserError, match=r"m.toml: datasets.defaults: row_count: row_count -4 is negative"):
+    with pytest.raises(UserError, match='m.toml: datasets.defaults: row_count: row_count "-4" is negative'):
         load_reference_dir(client, EXPORTS / "portal", mapping=mapping)
     loaded = client.query("SELECT (SELECT count() FROM agencies), (SELECT count() FROM datasets)")
     assert loaded.result_rows == [(0, 0)]
@@ -269,6 +269,18 @@ def test_a_title_line_above_the_header_is_reported_and_the_rows_below_load(clien
     assert names == [("公交线路",), ("企业名录\n（含地址）",)]     # a quoted cell over two lines: one row
 
 
+def test_the_summary_counts_reasons_without_their_values_but_keeps_the_rules_numbers(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id", ["sh-jtw"])
+    write_csv(tmp_path / "datasets.csv", "dataset_id,agency_id,open_class,published_at", [
+        "DS1,sh-jtw,unconditional,1900-01-01", "DS2,sh-jtw,unconditional,1969-12-31", "DS3,sh-jtw",
+        "DS4,sh-jtw,unconditional,2026-01-01"])
+    datasets = load_reference_dir(client, tmp_path)["datasets"]
+    assert datasets.reasons == {"published_at is outside the years 1970–2148": 2,
+                                "row has a different number of cells than the header (4)": 1}
+    stored = [r[0] for r in client.query(REASONS).result_rows]
+    assert stored[2] == 'row has a different number of cells than the header (4): "2"'
+
+
 # --- held to the catalog -------------------------------------------------------------------------------
 
 
@@ -316,12 +328,12 @@ def test_hostile_values_reject_their_row_and_the_rest_of_the_file_loads(client, 
     assert (result.loaded, result.rejected) == (2, 7)
     reasons = [r[0] for r in client.query(REASONS).result_rows]
     assert reasons == ['daily_call_quota "nan" is not a whole number',
-                       "daily_row_quota 100000000000000000000 is larger than 18446744073709551615",
+                       'daily_row_quota "100000000000000000000" is larger than 18446744073709551615',
                        'valid_from "0001-01-01" is outside the years 1970–2148',
-                       "signed_at nan is not epoch milliseconds between 2000 and 2105",
+                       'signed_at "nan" is not epoch milliseconds between 2000 and 2105',
                        "the line is nested too deeply",
                        "scenarios is nested too deeply",
-                       "report_every_days 70000 is larger than 65535"]
+                       'report_every_days "70000" is larger than 65535']
 
 
 def test_a_csv_with_a_huge_cell_and_an_unclosed_quote_loses_only_those_rows(client, tmp_path):
