@@ -201,7 +201,7 @@ def load_reference(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
 ) -> None:
     """Load reference data (agencies, datasets, consumers, keys, agreements, applications, reports,
-    complaints), upserting by id."""
+    complaints), upserting by id. Exits with 1 when a file was not loaded or was stopped by a limit."""
     mapping = load_mapping(mapping_file)
     encoding = check_encoding(encoding)
     settings = get_settings()
@@ -219,12 +219,19 @@ def load_reference(
                          {name: {"loaded": r.loaded, "rejected": r.rejected} for name, r in results.items()})
     if as_json:
         print(json.dumps({name: asdict(r) for name, r in results.items()}, ensure_ascii=False, default=str))
-        return
+    else:
+        _print_reference(results, dry_run, engine_checked=client is not None)
+    failed = UNPLACED in results or any(f.stopped for r in results.values() for f in r.files)
+    if failed and not dry_run:
+        raise typer.Exit(1)
+
+
+def _print_reference(results: dict[str, ReferenceResult], dry_run: bool, engine_checked: bool) -> None:
     if dry_run:
         for result in results.values():
             for report in result.files:
                 print_file_report(report)
-        if client is None:
+        if not engine_checked:
             console.print("The engine is held by another odwatch process: rows were not checked against the "
                           "catalog (owners, agency names).", markup=False)
     _print_results(results, dry_run)

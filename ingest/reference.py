@@ -70,6 +70,7 @@ from warehouse.rollups import rebuild_consumer_kinds
 
 INSERT_REJECTED = "rejected_rows"
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+SPREADSHEETS = (".xlsx", ".xls", ".et", ".ods")      # exported as often as CSV; named, not skipped
 UNPLACED = "(not loaded)"   # the result holding the files whose table could not be told
 UINT_MAX = {"UInt8": 2**8 - 1, "UInt16": 2**16 - 1, "UInt32": 2**32 - 1, "UInt64": 2**64 - 1}
 DEFAULT_STORED_PER_REASON = 1000
@@ -201,6 +202,9 @@ def find_reference_files(directory: Path, mapping: Mapping | None,
         table, found_by = _table_of(path, mapping, encoding)
         if table:
             found.append(_Found(table, path, found_by))
+        elif _suffix(path) in SPREADSHEETS:
+            unplaced.append(FileReport(str(path), problem="a spreadsheet is not read: save it as CSV "
+                                                          "(UTF-8) in this folder and load again"))
         elif _suffix(path) in SUFFIXES:
             problem = ("its columns look like an access log: load it with `odwatch ingest`"
                        if found_by == "log" else

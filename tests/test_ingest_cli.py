@@ -59,3 +59,21 @@ def test_mapping_init_then_a_dry_run_then_a_load(tmp_path):
     assert (as_json["datasets"]["loaded"], as_json["datasets"]["rejected"]) == (298, 2)
     loaded = run_odwatch(tmp_path, "load-reference", str(EXPORTS / "portal"))
     assert loaded.returncode == 0 and "datasets" in loaded.stdout
+
+
+def test_load_reference_exits_1_when_a_file_is_not_loaded_and_names_a_spreadsheet(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "agencies.csv").write_text("agency_id,name\nsh-jtw,上海市交通委员会\n", encoding="utf-8")
+    (exports / "备注.csv").write_text("备注,联系人\n见附件,王某\n", encoding="utf-8")
+    (exports / "开放数据目录.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    dry = run_odwatch(tmp_path, "load-reference", str(exports), "--dry-run")
+    assert dry.returncode == 0 and "Traceback" not in dry.stderr       # a dry run reports, it does not fail
+    loaded = run_odwatch(tmp_path, "load-reference", str(exports))
+    assert loaded.returncode == 1
+    assert "备注.csv: its name and columns match no reference table" in loaded.stdout
+    assert "开放数据目录.xlsx: a spreadsheet is not read: save it as CSV" in loaded.stdout
+    (exports / "备注.csv").unlink()
+    (exports / "开放数据目录.xlsx").unlink()
+    fixed = run_odwatch(tmp_path, "load-reference", str(exports), "--json")
+    assert fixed.returncode == 0 and json.loads(fixed.stdout)["agencies"]["loaded"] == 1
