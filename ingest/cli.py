@@ -188,6 +188,8 @@ def print_file_report(report: FileReport) -> None:
         say(f"    defaulted: {column} ({count:,})")
     for kind, count in sorted(report.corrected.items()):
         say(f"    corrected: {kind} ({count:,})")
+    for kind, count in sorted(report.unmatched.items()):
+        say(f"    unmatched: {kind} ({count:,})")
     if report.stopped:
         say(f"  {report.stopped}")
 
@@ -240,7 +242,7 @@ def _print_reference(results: dict[str, ReferenceResult], dry_run: bool, engine_
 def _print_results(results: dict[str, ReferenceResult], dry_run: bool) -> None:
     table = Table(title="Reference data (dry run: nothing loaded)" if dry_run else "Reference data")
     loaded = "would load" if dry_run else "loaded"
-    for column in ("table", loaded, "rejected", "reasons", "defaulted", "corrected"):
+    for column in ("table", loaded, "rejected", "reasons", "defaulted", "corrected", "unmatched"):
         table.add_column(column)
     for name, result in results.items():
         if name == UNPLACED:
@@ -248,7 +250,7 @@ def _print_results(results: dict[str, ReferenceResult], dry_run: bool) -> None:
         def listed(counts: dict) -> str:
             return _plain("; ".join(f"{key} ({count:,})" for key, count in counts.items()))
         table.add_row(name, f"{result.loaded:,}", f"{result.rejected:,}", listed(result.reasons),
-                      listed(result.defaulted), listed(result.corrected))
+                      listed(result.defaulted), listed(result.corrected), listed(result.unmatched))
     console.print(table)
     for report in results.get(UNPLACED, ReferenceResult(UNPLACED, "")).files:
         console.print(f"Not loaded: {report.path}: {report.problem}", markup=False, soft_wrap=True)

@@ -565,6 +565,7 @@ class FileReport:
     reasons: dict[str, int] = field(default_factory=dict)
     defaulted: dict[str, int] = field(default_factory=dict)
     corrected: dict[str, int] = field(default_factory=dict)
+    unmatched: dict[str, int] = field(default_factory=dict)   # references the catalog lacks (rows kept)
     stopped: str = ""              # a limit or damage stopped reading the file
     problem: str = ""              # the file was not read at all (and why)
 

@@ -78,6 +78,16 @@ DEFAULT_STORED_PER_REASON = 1000
 CATALOG_OWNERS = "SELECT dataset_id, agency_id FROM datasets FINAL"
 CATALOG_AGENCIES = "SELECT agency_id, name, name_en FROM agencies FINAL"
 CATALOG_AGREEMENTS = "SELECT agreement_id, consumer_id, dataset_id FROM agreements FINAL"
+CATALOG_CONSUMERS = "SELECT consumer_id FROM consumers FINAL"
+
+# The references a table's rows make that the catalog should hold (flagged, not rejected).
+UNKNOWN_REFERENCES = {
+    "datasets": ("agency_id",),
+    "agreements": ("consumer_id", "dataset_id"),
+    "api_keys": ("consumer_id",),
+    "applications": ("consumer_id", "dataset_id"),
+    "complaints": ("dataset_id",),
+}
 
 # Kinds of correction, as the summary counts them.
 NAMED_AGENCY = "agency_id was an agency's name: its id used"
@@ -102,13 +112,14 @@ class ReferenceResult:
     reasons: dict[str, int] = field(default_factory=dict)
     defaulted: dict[str, int] = field(default_factory=dict)
     corrected: dict[str, int] = field(default_factory=dict)
+    unmatched: dict[str, int] = field(default_factory=dict)
     files: list[FileReport] = field(default_factory=list)
 
     def add(self, report: FileReport) -> None:
         self.files.append(report)
         self.loaded += report.loaded
         self.rejected += report.rejected
-        for kind in ("reasons", "defaulted", "corrected"):
+        for kind in ("reasons", "defaulted", "corrected", "unmatched"):
             counts = getattr(self, kind)
             for key, count in getattr(report, kind).items():
                 counts[key] = counts.get(key, 0) + count
@@ -122,6 +133,7 @@ class Catalog:
     agency_ids: set[str] = field(default_factory=set)
     agency_names: dict[str, str] = field(default_factory=dict)      # normalised name -> agency_id
     agreements: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> (consumer_id, dataset_id)
+    consumer_ids: set[str] = field(default_factory=set)
     checked: bool = True          # False: no engine to ask (a dry run while `odwatch serve` holds it)
 
     @classmethod
@@ -133,6 +145,7 @@ class Catalog:
         for agency_id, name, name_en in client.query(CATALOG_AGENCIES).result_rows:
             catalog.learn_agency(agency_id, name, name_en)
         catalog.agreements = {a: (c, d) for a, c, d in client.query(CATALOG_AGREEMENTS).result_rows}
+        catalog.consumer_ids = {c for (c,) in client.query(CATALOG_CONSUMERS).result_rows}
         return catalog
 
     def learn_agency(self, agency_id: str, *names: str) -> None:
@@ -148,6 +161,8 @@ class Catalog:
             self.owners[row["dataset_id"]] = row["agency_id"]
         elif table == "agreements":
             self.agreements[row["agreement_id"]] = (row["consumer_id"], row["dataset_id"])
+        elif table == "consumers":
+            self.consumer_ids.add(row["consumer_id"])
 
 
 @dataclass
@@ -451,6 +466,19 @@ class _RowConverter:
                 if row[name] and row[name] != value:
                     row[name] = value
                     self._count("corrected", NOT_AGREEMENTS.format(column=name))
+        self._flag_unknown_references(row)
+
+    def _flag_unknown_references(self, row: dict) -> None:
+        """Count (and keep) references to agencies, datasets and consumers the catalog does not hold:
+        an export cut at a different moment is common, and the row is still worth having, but the
+        official reading the summary must see that the figures built on it are incomplete."""
+        catalog = self.catalog
+        known = {"agency_id": catalog.agency_ids, "dataset_id": catalog.owners.keys(),
+                 "consumer_id": catalog.consumer_ids}
+        for column in UNKNOWN_REFERENCES.get(self.table, ()):
+            ids = known[column]
+            if row[column] and ids and row[column] not in ids:
+                self._count("unmatched", f"{column} not in the catalog (row kept)")
 
 
 def _is_missing(value: object) -> bool:

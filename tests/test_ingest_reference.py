@@ -283,6 +283,22 @@ def test_the_summary_counts_reasons_without_their_values_but_keeps_the_rules_num
 
 # --- held to the catalog -------------------------------------------------------------------------------
 
+def test_references_the_catalog_does_not_hold_are_kept_and_counted(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id,name", ["sh-jtw,上海市交通委员会"])
+    write_csv(tmp_path / "datasets.csv", "dataset_id,agency_id,open_class",
+              ["DS1,上海市交通委员会,conditional", "DS2,杭州市卫生健康委员会,conditional"])
+    write_csv(tmp_path / "consumers.csv", "consumer_id", ["C1"])
+    write_csv(tmp_path / "agreements.csv", "agreement_id,consumer_id,dataset_id,valid_from,valid_to",
+              ["A1,C1,DS1,2026-01-01,2026-12-31", "A2,C9,DS9,2026-01-01,2026-12-31"])
+    results = load_reference_dir(client, tmp_path)
+    assert results["datasets"].loaded == 2 and results["datasets"].corrected == {
+        "agency_id was an agency's name: its id used": 1}
+    assert results["datasets"].unmatched == {"agency_id not in the catalog (row kept)": 1}
+    assert results["agreements"].loaded == 2
+    assert results["agreements"].unmatched == {"consumer_id not in the catalog (row kept)": 1,
+                                               "dataset_id not in the catalog (row kept)": 1}
+
+
 
 def test_an_agency_id_that_is_not_the_datasets_owner_is_corrected_to_the_owner(client, tmp_path):
     write_csv(tmp_path / "agencies.csv", "agency_id,name", ["sh-a,上海市甲局", "sh-b,上海市乙局"])
