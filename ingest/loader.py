@@ -281,6 +281,8 @@ def ingest_paths(
     settings = settings or get_settings()
     paths = [Path(p) for p in paths]
     for path in paths:
+        if path.is_dir():
+            raise UserError(f"{path} is a folder: name the files in it (for example {path}/*.log).")
         if not path.is_file():
             raise UserError(f"No such file: {path}")
     encoding = check_encoding(encoding)

@@ -461,12 +461,17 @@ def _seconds_to_ms(value: object) -> object:
 
 
 def _epoch(value: object) -> object:
-    """Epoch seconds (10 digits, maybe with a fraction, as nginx's $msec) as epoch milliseconds."""
+    """Epoch seconds (10 digits, maybe with a fraction, as nginx's $msec) as epoch milliseconds; a
+    compact local time (`20261105130008`, as some gateways write it) as its ISO text."""
     text = str(value).strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = repr(value)
     if re.fullmatch(r"\d{10}(\.\d+)?", text):
         return round(float(text) * 1000)
+    compact = re.fullmatch(r"(20\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)", text)
+    if compact:
+        year, month, day, hour, minute, second = compact.groups()
+        return f"{year}-{month}-{day} {hour}:{minute}:{second}"
     return value
 
 

@@ -149,6 +149,19 @@ def test_a_full_url_placed_as_the_endpoint_gives_its_query_to_the_params():
     assert (out["endpoint"], out["params"]) == ("/gateway/DS001/query", {"page": "8", "size": "50"})
 
 
+@pytest.mark.parametrize("written, meant", [
+    ("20261105130008", "2026-11-05 13:00:08"),       # a compact local time, as some gateways write it
+    (20261105130008, "2026-11-05 13:00:08"),
+    ("1793583000", 1_793_583_000_000),               # epoch seconds (nginx $msec without the fraction)
+    ("1793583000.250", 1_793_583_000_250),
+])
+def test_gateway_times_written_other_ways_become_contract_times(written, meant):
+    header = ["time", "status", "remote_addr"]
+    mapper = LogMapper(plan_columns("access_log", header, vocabulary("access_log")),
+                       FileReport("gateway.jsonl", "access_log"))
+    assert mapper({"time": written, "status": 200, "remote_addr": "10.0.0.1"}, b"raw")["ts"] == meant
+
+
 @pytest.mark.parametrize("header, table", [
     (["数据集编号", "数据集名称", "开放属性", "更新频率"], "datasets"),
     (["投诉编号", "数据集编号", "投诉事由", "收到时间", "处理结果"], "complaints"),

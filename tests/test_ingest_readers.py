@@ -276,6 +276,11 @@ def test_a_gateway_csv_with_a_title_line_above_its_header_loads(client, settings
     assert summary.rejected_by_reason == {"title line": 1, "bad channel": 1}
 
 
+def test_a_folder_given_as_a_log_is_a_sentence_that_says_so(client, settings, tmp_path):
+    with pytest.raises(UserError, match=r"is a folder: name the files in it"):
+        ingest_paths(client, [tmp_path], settings=settings)
+
+
 def test_a_log_without_request_ids_gets_ids_from_its_lines(client, settings, tmp_path):
     line_a = {"timestamp": "2026-11-27T10:00:00+08:00", "ip": "10.0.0.1", "url": "/a?x=1", "status": 200}
     line_b = {**line_a, "url": "/b"}
