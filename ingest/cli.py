@@ -171,7 +171,7 @@ def print_file_report(report: FileReport) -> None:
             hint = f"; closest contract column: {p.closest}" if p.closest else ""
             say(f"  {p.source} → not placed{hint}")
     if report.missing_required:
-        say(f"  missing, required: {', '.join(report.missing_required)} (every row is rejected without it)")
+        say(f"  missing, required: {', '.join(report.missing_required)} (rows without it are rejected)")
     if report.missing_defaulted:
         say(f"  not in the file (defaults apply): {', '.join(report.missing_defaulted)}")
     for column, values in report.unmapped_values.items():

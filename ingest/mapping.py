@@ -475,6 +475,16 @@ def _epoch(value: object) -> object:
     return value
 
 
+_WITH_PORT = re.compile(r"\[([0-9A-Fa-f:.]+)\]:\d+|(\d{1,3}(?:\.\d{1,3}){3}):\d+")
+
+
+def _address_only(text: str) -> str:
+    """A client address as a proxy may write it, with its port (`10.0.0.2:54321`, `[2408::1]:443`)."""
+    text = text.strip()
+    with_port = _WITH_PORT.fullmatch(text)
+    return (with_port.group(1) or with_port.group(2)) if with_port else text
+
+
 def _query(text: str) -> dict:
     return dict(parse_qsl(text, keep_blank_values=True))
 
@@ -529,6 +539,8 @@ class LogMapper:
         params = out.get("params")
         if isinstance(params, str) and params.strip() and not params.lstrip().startswith("{"):
             out["params"] = _query(params.lstrip("?"))
+        if isinstance(out.get("client_ip"), str):
+            out["client_ip"] = _address_only(out["client_ip"])
         if "channel" in out:
             out["channel"] = self._value("channel", out["channel"])
         for column, value in self.defaults.items():

@@ -90,6 +90,7 @@ UNKNOWN_REFERENCES = {
 }
 
 # Kinds of correction, as the summary counts them.
+OPEN_CLASS_IN_CONDITIONS = "open_class read from the conditions column (an open-class word)"
 NAMED_AGENCY = "agency_id was an agency's name: its id used"
 NOT_OWNER = "agency_id was not the dataset's owner: the owner used"
 NOT_AGREEMENTS = "{column} was not the agreement's: the agreement's used"
@@ -373,6 +374,16 @@ class _RowConverter:
             self.report.count(kind, key)
         return row
 
+    def _open_class_from_conditions(self, record: dict) -> None:
+        """Some catalogs write the open class under 开放条件, a name our aliases give the conditions:
+        a conditions cell that is an open-class word (无条件开放, 不予开放) is the open class."""
+        conditions = record.get("conditions")
+        if isinstance(conditions, str):
+            open_class, known = self.vocab.map_value("open_class", conditions)
+            if known and open_class in enumerated("datasets", "open_class"):
+                record["open_class"], record["conditions"] = open_class, ""
+                self._count("corrected", OPEN_CLASS_IN_CONDITIONS)
+
     def _best_of_list(self, name: str, value: object) -> tuple[object, bool]:
         """The first in the contract's order of the known values listed in `value` ("xls,csv,json")."""
         choices = enumerated(self.table, name)
@@ -384,6 +395,8 @@ class _RowConverter:
         self.pending.append((kind, key))
 
     def _convert(self, record: dict) -> dict:
+        if self.table == "datasets" and _is_missing(record.get("open_class")):
+            self._open_class_from_conditions(record)
         for name in self.enumerated:
             if name in record:
                 mapped, known = self.vocab.map_value(name, record[name])

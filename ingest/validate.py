@@ -21,7 +21,9 @@ from odwatch.clock import SHANGHAI
 # --- access-log lines: the parse-and-validate query ---------------------------------------------
 
 CHANNELS = ("api", "download", "web")
-HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT")
+# RFC 9110's methods, PATCH, WebDAV's (scanners probe with PROPFIND and friends) and HTTP/2's preface.
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT",
+                "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT", "PRI")
 TEXT_FIELDS = ("consumer_id", "key_id", "dataset_id", "endpoint", "scenario", "user_agent")
 
 # The contract's fields with the types they are read as. Reading is lenient where a

@@ -150,6 +150,18 @@ def test_a_full_url_placed_as_the_endpoint_gives_its_query_to_the_params():
 
 
 @pytest.mark.parametrize("written, meant", [
+    ("10.0.0.2:54321", "10.0.0.2"), ("[2408:8207::1]:443", "2408:8207::1"), (" 10.0.0.3 ", "10.0.0.3"),
+    ("2408:8207::1", "2408:8207::1"), ("::ffff:10.0.0.4", "::ffff:10.0.0.4"),
+])
+def test_a_client_address_written_with_its_port_is_the_address(written, meant):
+    header = ["time", "status", "remote_addr"]
+    mapper = LogMapper(plan_columns("access_log", header, vocabulary("access_log")),
+                       FileReport("gateway.jsonl", "access_log"))
+    record = {"time": "2026-11-05 13:00:08", "status": 200, "remote_addr": written}
+    assert mapper(record, b"raw")["client_ip"] == meant
+
+
+@pytest.mark.parametrize("written, meant", [
     ("20261105130008", "2026-11-05 13:00:08"),       # a compact local time, as some gateways write it
     (20261105130008, "2026-11-05 13:00:08"),
     ("1793583000", 1_793_583_000_000),               # epoch seconds (nginx $msec without the fraction)

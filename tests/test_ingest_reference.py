@@ -281,6 +281,17 @@ def test_the_summary_counts_reasons_without_their_values_but_keeps_the_rules_num
     assert stored[2] == 'row has a different number of cells than the header (4): "2"'
 
 
+def test_open_class_words_under_a_conditions_header_are_the_open_class(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id", ["bj-jxj"])
+    write_csv(tmp_path / "datasets.csv", "数据集编号,数据提供单位,开放条件", [
+        "DS1,bj-jxj,无条件开放", "DS2,bj-jxj,不予开放", "DS3,bj-jxj,需签署数据使用协议"])
+    datasets = load_reference_dir(client, tmp_path)["datasets"]
+    assert (datasets.loaded, datasets.rejected) == (2, 1) and datasets.reasons == {"open_class is missing": 1}
+    assert datasets.corrected == {"open_class read from the conditions column (an open-class word)": 2}
+    rows = client.query("SELECT dataset_id, open_class, conditions FROM datasets FINAL ORDER BY dataset_id")
+    assert rows.result_rows == [("DS1", "unconditional", ""), ("DS2", "closed", "")]
+
+
 # --- held to the catalog -------------------------------------------------------------------------------
 
 def test_references_the_catalog_does_not_hold_are_kept_and_counted(client, tmp_path):
