@@ -7,14 +7,14 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from datetime import date
+from datetime import date, datetime
 
 import openpyxl
 import pytest
 from conftest import SESSION_DATA_DIR, fresh_database
 from docx import Document
 from docx.oxml.ns import qn
-from evaluation_year import TODAY, shared_year
+from evaluation_year import TODAY, build_two_agency_year, shared_year
 from exported_text import code_words, pdf_text, text_of
 from pypdf import PdfReader
 
@@ -26,7 +26,7 @@ from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports import evaluation_store
 from reports.evaluation_store import evaluate_year
-from reports.export.annual import render_annual, write_annual_report
+from reports.export.annual import annual_document, render_annual, write_annual_report
 
 PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"
 
@@ -130,8 +130,6 @@ def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
 
 
 def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_path):
-    from evaluation_year import build_two_agency_year
-
     build_two_agency_year(client)
     out = write_annual_report(client, settings, 2025, "pdf", tmp_path / "sub" / "r.pdf")
     text = pdf_text(out).replace("\n", "")
@@ -189,3 +187,28 @@ def test_the_other_chinese_documents_carry_no_code_name_or_enum_word(demo, docum
     text = text_of(path, "docx")
     assert len(text) > 200
     assert code_words(text) == []
+
+
+def signature_dates(client, settings) -> list[str]:
+    """The dates in the 落款 of the year's report as exported now."""
+    document = annual_document(evaluate_year(client, settings, 2025), settings)
+    texts = [b.text for b in document.blocks if getattr(b, "style", "") == "signature"]
+    return [text for text in texts if text.endswith("日")]
+
+
+def test_the_signature_dates_a_stored_year_by_its_publication_or_finalization(client, settings, monkeypatch):
+    build_two_agency_year(client)
+
+    def at(moment: datetime) -> None:
+        monkeypatch.setattr(clock, "now_ms", lambda: moment.replace(tzinfo=clock.SHANGHAI))
+        monkeypatch.setattr(clock, "today", lambda: moment.date())
+
+    at(datetime(2026, 11, 27, 9, 0))
+    assert signature_dates(client, settings) == ["2026年11月27日"]  # a draft: the day written
+    evaluation_store.publish(client, settings, 2025, "olivia")
+    at(datetime(2026, 12, 1, 9, 0))
+    assert signature_dates(client, settings) == ["2026年11月27日"]  # published on
+    at(datetime(2026, 12, 21, 10, 0))
+    evaluation_store.finalize(client, 2025, "olivia")
+    at(datetime(2027, 2, 1, 9, 0))
+    assert signature_dates(client, settings) == ["2026年12月21日"]  # finalized on, not exported on

@@ -11,6 +11,7 @@ No code names or English enum words are printed; natural persons are masked.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
@@ -342,12 +343,20 @@ def _agencies(evaluation: Evaluation) -> list:
     return blocks
 
 
+def signature_day(evaluation: Evaluation, settings: Settings) -> date:
+    """The 落款 date: a published or final year is dated the day it was published or finalized (its
+    stored time), so every later export of the same text carries the same date; only a draft, which
+    changes with the platform, is dated the day it is written (or `report_date`)."""
+    if evaluation.state != "draft" and evaluation.recorded_at:
+        return date.fromisoformat(evaluation.recorded_at[:10])
+    return settings.report_date or clock.today()
+
+
 def _signature(evaluation: Evaluation, settings: Settings) -> list:
-    day = settings.report_date or clock.today()
     blocks = [
         doc.Paragraph(""),
         doc.Paragraph(settings.report_issuer, "signature"),
-        doc.Paragraph(chinese_date(day), "signature"),
+        doc.Paragraph(chinese_date(signature_day(evaluation, settings)), "signature"),
     ]
     if evaluation.content_hash:
         blocks.append(
