@@ -293,6 +293,10 @@ class Evaluation:
     content_hash: str = ""
     recorded_at: str = ""
 
+    def recorded_day(self) -> date | None:
+        """The Shanghai day this version was stored (published or finalized); None for a draft."""
+        return date.fromisoformat(self.recorded_at[:10]) if self.recorded_at else None
+
     def agency(self, agency_id: str) -> AgencyEvaluation:
         return next(a for a in self.agencies if a.agency_id == agency_id)
 

@@ -347,9 +347,8 @@ def signature_day(evaluation: Evaluation, settings: Settings) -> date:
     """The 落款 date: a published or final year is dated the day it was published or finalized (its
     stored time), so every later export of the same text carries the same date; only a draft, which
     changes with the platform, is dated the day it is written (or `report_date`)."""
-    if evaluation.state != "draft" and evaluation.recorded_at:
-        return date.fromisoformat(evaluation.recorded_at[:10])
-    return settings.report_date or clock.today()
+    stored = evaluation.recorded_day() if evaluation.state != "draft" else None
+    return stored or settings.report_date or clock.today()
 
 
 def _signature(evaluation: Evaluation, settings: Settings) -> list:
