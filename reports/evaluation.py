@@ -743,13 +743,16 @@ def _agency_usage(datasets: list[dict], inputs: dict) -> dict[str, int]:
 
 
 def _total(dimensions: dict[str, DimensionScore]) -> tuple[float, float]:
-    """(total out of 100 over the scored dimensions, share of the weights that were scored)."""
+    """(total out of 100 over the scored dimensions, share of the weights that were scored).
+
+    The total is made from the points as printed (each rounded to 2 decimals), so a reader adding up
+    an agency's row gets its total."""
     scored = [d for d in dimensions.values() if d.ratio is not None and d.weight > 0]
     possible = sum(d.weight for d in dimensions.values())
     out_of = sum(d.weight for d in scored)
     if not out_of:
         return 0.0, 0.0
-    return round(100 * sum(d.weight * d.ratio for d in scored) / out_of, 2), round(out_of / possible, 4)
+    return round(100 * sum(d.points for d in scored) / out_of, 2), round(out_of / possible, 4)
 
 
 def _rank(agencies: list[AgencyEvaluation]) -> None:

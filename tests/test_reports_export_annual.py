@@ -60,6 +60,14 @@ def test_no_code_name_enum_word_or_unmasked_person_in_the_text(demo, fmt):
         assert any(mask_person_name(p) in flat for p in persons)  # the masked form is there
 
 
+def test_every_demo_total_adds_up_from_its_printed_points(demo):
+    _, evaluation, _ = demo
+    for agency in evaluation.agencies:
+        scored = [d for d in agency.dimensions.values() if d.points is not None and d.weight > 0]
+        out_of = sum(d.weight for d in scored)
+        assert agency.total == round(100 * sum(d.points for d in scored) / out_of, 2), agency.name
+
+
 def test_the_pdf_is_an_a4_official_document_with_every_font_embedded(demo):
     _, evaluation, files = demo
     reader = PdfReader(files["pdf"])
