@@ -49,6 +49,7 @@ from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
+from odwatch.vocabulary import MAJOR_SEVERITIES, SEVERITY_LABELS
 from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS, complaint_timings
 from reports.filters import ReportFilters
@@ -725,10 +726,11 @@ def _context(violations: list[dict]) -> list[str]:
     """Consumers' violations on the agency's data: shown, not scored."""
     if not violations:
         return []
-    major = sum(1 for v in violations if v["major"])
+    counts = {s: sum(1 for v in violations if v["severity"] == s) for s in MAJOR_SEVERITIES}
+    major = "、".join(f"{SEVERITY_LABELS[s]} {n} 起" for s, n in counts.items() if n)
     text = f"本年度利用主体在本单位数据上的违法违规记录 {len(violations)} 起"
-    if major:
-        text += f"（其中严重 {major} 起）"
+    if major:  # in 附件2's words for each severity
+        text += f"（其中严重程度为{major}）"
     return [text + "，系利用主体行为，作为情况说明，不计入本单位得分"]
 
 

@@ -99,7 +99,7 @@ def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings
     insert_violation(client, "v9", "2025-12-01 10:00:00", "critical")
     after = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
     assert after.total == before.total and after.grade == before.grade
-    assert before.context == [] and "违法违规记录 1 起（其中严重 1 起）" in after.context[0]
+    assert before.context == [] and "违法违规记录 1 起（其中严重程度为严重 1 起）" in after.context[0]
     assert "不计入本单位得分" in after.context[0]
 
 
@@ -143,6 +143,13 @@ def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
     assert a1.change == pytest.approx(-15.62, abs=0.01)
     a2 = evaluation.agency("a2")  # d3 was published in 2025
     assert not a2.comparison.comparable and a2.change is None and a2.comparison.reason == "2024年度未参评"
+
+
+def test_the_context_names_each_severity_as_annex_2_does(evaluation):
+    """a2's one violation is graded high: 高 in 附件2, so 高 in a2's note, not 严重."""
+    [note] = evaluation.agency("a2").context
+    [record] = evaluation.violations
+    assert record["severity"] == "high" and "（其中严重程度为高 1 起）" in note and "严重 1" not in note
 
 
 def test_a_draft_past_year_reads_the_catalog_as_it_was(client, settings):

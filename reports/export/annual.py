@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 from odwatch import clock
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
+from odwatch.vocabulary import SEVERITY_LABELS
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS
 from reports.evaluation import (
     LABELS,
@@ -43,7 +44,6 @@ DRAFT_NOTE = (
     "该细则为2022年9月13日公开征求意见的文本，尚未正式施行；本报告引用其条款作为评估依据，"
     "具体以正式发布的文本为准。"
 )
-SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
 WEAK = 0.8  # a dimension whose city mean is below this is a main problem
 
 

@@ -22,7 +22,7 @@ from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
-from odwatch.vocabulary import SEVERITIES
+from odwatch.vocabulary import SEVERITIES, SEVERITY_LABELS
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
@@ -33,7 +33,6 @@ OPERATION_FORMATS = ("pdf", "docx", "xlsx")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 TOP_DATASETS = 10
 AVAILABILITY_TARGET = 0.999
-SEVERITY_LABELS = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
 CHANNEL_LABELS = {"api": "接口调用", "download": "文件下载"}
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "其他组织", "": "未登记类型"}
 SOURCE_LABELS = {"alert": "监测告警确认", "report": "举报", "complaint": "投诉", "inspection": "检查"}
