@@ -26,7 +26,7 @@ from odwatch.errors import UserError
 from odwatch.settings import Settings
 from reports import evaluation_store
 from reports.evaluation_store import evaluate_year
-from reports.export.annual import annual_document, render_annual, write_annual_report
+from reports.export.annual import annual_document, annual_sheets, render_annual, write_annual_report
 
 PERSONS = "SELECT name FROM consumers FINAL WHERE kind = 'person' AND length(name) > 1"
 
@@ -86,6 +86,7 @@ def test_the_pdf_is_an_a4_official_document_with_every_font_embedded(demo):
     assert "《上海市公共数据开放实施细则（征求意见稿）》" in text and "尚未正式施行" in text
     assert "上海市经济和信息化委员会" in text and f"{clock.today().year}年{clock.today().month}月" in text
     assert evaluation.content_hash in text and "— 1 —" in text and "— 2 —" in text
+    assert f"内容校验码（SHA-256）：{evaluation.content_hash}" in text and "复核中内容校验码" not in text
     if shutil.which("pdffonts"):
         listing = subprocess.run(
             ["pdffonts", str(files["pdf"])], capture_output=True, text=True, check=True
@@ -135,6 +136,13 @@ def test_the_workbook_has_chinese_headers_typed_cells_and_an_explanation(demo):
     assert shares.number_format == "0.0%"
     violations = list(workbook["违法违规记录"].iter_rows(values_only=True))
     assert violations[1][-1] in ("是", "否") and violations[1][0].year == clock.today().year
+    figures = {row[0].value: row[1] for row in workbook["关键指标"].iter_rows(min_row=2)}
+    assert figures["开放数据集"].value == evaluation.key_figures["open_datasets"]
+    assert figures["开放数据集"].number_format == "#,##0"  # a count: 48 个, not 48.00 个
+    assert figures["平均总分"].number_format == "#,##0.00"
+    assert explanation["状态"] == f"复核稿，复核期至{evaluation.review_until.year}年" + (
+        f"{evaluation.review_until.month}月{evaluation.review_until.day}日"
+    )
 
 
 def test_a_draft_says_so_and_bad_formats_are_user_errors(client, settings, tmp_path):
@@ -249,3 +257,19 @@ def test_every_citation_says_what_its_article_says(client, settings):
     assert "1 件投诉未在收到后24小时内中止开放，1 件投诉未在10个工作日内完成核实。" in text
     assert "上述时限为本评估的衡量标准" in text
     assert "小时内中止开放（第二十六条）" not in text and "完成核实（第二十六条）" not in text
+
+
+def test_the_annex_dates_records_in_chinese_and_a_zero_is_no_problem(client, settings):
+    build_two_agency_year(client)
+    evaluation = evaluate_year(client, settings, 2025, today=TODAY)
+    tables = [b for b in annual_document(evaluation, settings).blocks if hasattr(b, "headers")]
+    [annex] = [table for table in tables if table.headers[0] == "记录日期"]
+    assert [row[0] for row in annex.rows] == ["2025年11月20日"]  # v1, recorded 2025-11-20
+    # a2's one complaint verified in time after all: only the late suspension is a problem
+    a2 = evaluation.agency("a2").dimensions["complaints"]
+    a2.inputs["verified_in_time"] = a2.inputs["complaints"]
+    blocks = annual_document(evaluation, settings).blocks
+    [problem] = [b.text for b in blocks if "权益投诉处置不够及时" in getattr(b, "text", "")]
+    assert "1 件投诉未在收到后24小时内中止开放。" in problem and "0 件" not in problem
+    explanation = dict(row for row in annual_sheets(evaluation, settings)[0].rows)
+    assert explanation["状态"] == "草稿，数据随平台更新而变化"

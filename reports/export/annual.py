@@ -29,7 +29,7 @@ from reports.evaluation import (
     Evaluation,
     inputs_text,
 )
-from reports.evaluation_store import STATE_LABELS, evaluate_year
+from reports.evaluation_store import evaluate_year
 from reports.export import document as doc
 from reports.export.charts import report_charts
 from reports.export.docx_writer import write_docx
@@ -72,12 +72,16 @@ def _dimension_cell(agency: AgencyEvaluation, key: str) -> str:
     return d.status_text or _points(d.points)
 
 
-def _state_line(evaluation: Evaluation) -> str:
+def _state_text(evaluation: Evaluation) -> str:
     if evaluation.state == "final":
-        return "（定稿）"
+        return "定稿"
     if evaluation.state == "published":
-        return f"（复核稿，复核期至{chinese_date(evaluation.review_until)}）"
-    return "（草稿，数据随平台更新而变化）"
+        return f"复核稿，复核期至{chinese_date(evaluation.review_until)}"
+    return "草稿，数据随平台更新而变化"
+
+
+def _state_line(evaluation: Evaluation) -> str:
+    return f"（{_state_text(evaluation)}）"
 
 
 # ---------------------------------------------------------------- the text
@@ -374,7 +378,7 @@ def _signature(evaluation: Evaluation, settings: Settings) -> list:
     if evaluation.content_hash:
         blocks.append(
             doc.Paragraph(
-                f"{STATE_LABELS[evaluation.state]}内容校验码（SHA-256）：{evaluation.content_hash}", "small"
+                f"内容校验码（SHA-256）：{evaluation.content_hash}", "small"
             )
         )
     return blocks
@@ -412,9 +416,10 @@ def _annex_quality(evaluation: Evaluation) -> list:
 
 
 def violation_rows(evaluation: Evaluation) -> list[list]:
+    """附件2's rows, the day typed (the workbook's date cells; the document writes it in Chinese)."""
     return [
         [
-            v["recorded_on"],
+            date.fromisoformat(v["recorded_on"]) if v["recorded_on"] else None,
             v["agency"],
             v["dataset"],
             v["consumer"],
@@ -428,7 +433,8 @@ def violation_rows(evaluation: Evaluation) -> list[list]:
 
 
 def _annex_violations(evaluation: Evaluation) -> list:
-    rows = violation_rows(evaluation)[:PRINTED_VIOLATIONS]
+    printed = violation_rows(evaluation)[:PRINTED_VIOLATIONS]
+    rows = [[chinese_date(day) if day else "—", *rest] for day, *rest in printed]
     note = "系利用主体的行为，作为情况说明，不计入数据开放主体得分；自然人姓名已脱敏。"
     if len(evaluation.violations) > PRINTED_VIOLATIONS:
         note += (f"共 {len(evaluation.violations)} 条，此处列出最近 {PRINTED_VIOLATIONS} 条，"
@@ -467,7 +473,7 @@ def annual_document(evaluation: Evaluation, settings: Settings) -> doc.Document:
 def _explanation(evaluation: Evaluation, settings: Settings) -> Sheet:
     rows = [
         ["报告", f"{evaluation.year}年度公共数据开放工作评估报告"],
-        ["状态", STATE_LABELS[evaluation.state] + _state_line(evaluation)],
+        ["状态", _state_text(evaluation)],
         ["数据截至", chinese_date(evaluation.as_of)],
         ["发文机关", settings.report_issuer],
         ["内容校验码（SHA-256）", evaluation.content_hash or "草稿无校验码"],
