@@ -677,9 +677,11 @@ ORDER BY starts_at, measure_id
 
 RESTRICTED_KEYS = """
 SELECT k.key_id AS key_id, k.consumer_id AS consumer_id, c.name AS consumer_name,
+       c.kind AS consumer_kind,
        k.created_at AS created_at, toString(k.status) AS status, k.updated_at AS updated_at
 FROM api_keys AS k FINAL
-LEFT JOIN (SELECT consumer_id, name FROM consumers FINAL) AS c ON c.consumer_id = k.consumer_id
+LEFT JOIN (SELECT consumer_id, name, toString(kind) AS kind FROM consumers FINAL) AS c
+    ON c.consumer_id = k.consumer_id
 WHERE k.status IN ('restricted', 'closed')
 ORDER BY k.consumer_id, k.key_id
 """
@@ -777,7 +779,7 @@ def enforcement_list(client: Client, at: datetime | None = None) -> list[dict]:
         listing.append({
             "key_id": key["key_id"],
             "consumer_id": key["consumer_id"],
-            "consumer_name": key["consumer_name"] or "",
+            "consumer_name": listed_name(key["consumer_name"], key["consumer_kind"]),
             "status": status,
             "starts_at": measure["starts_at"] if measure else None,
             "ends_at": measure["ends_at"] if measure else None,
@@ -791,6 +793,14 @@ def mask_person_name(name: str) -> str:
     """Keep the family name, mask the rest: 张三 -> 张*, 欧阳小明 -> 欧***."""
     name = (name or "").strip()
     return name[:1] + "*" * max(len(name) - 1, 1) if name else "个人"
+
+
+def listed_name(name: str | None, kind: str | None) -> str:
+    """A consumer's name as a list leaving the console carries it (the gateway's enforcement list):
+    organisations in full, natural persons (or a consumer of unknown kind) masked."""
+    if not name:
+        return ""
+    return name if kind in ("company", "organisation") else mask_person_name(name)
 
 
 def _public_subject(row: dict) -> tuple[str, str]:

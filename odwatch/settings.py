@@ -306,6 +306,7 @@ class Settings(BaseSettings):
     # The annual evaluation's review (复核) window after publication, in statutory working days.
     evaluation_review_working_days: int = Field(10, ge=0)
     # The issuing body (发文机关) and date printed at the end of the annual report; no date: the day written.
+    # The date only dates a draft: a published or final year carries the day it was published or finalized.
     report_issuer: str = "上海市经济和信息化委员会"
     report_date: date | None = None
     # Notification channels, escalation and scheduled digests and reports (docs/notifications.md).

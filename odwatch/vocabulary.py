@@ -11,6 +11,9 @@ CHANNELS = ("api", "download")
 
 SEVERITIES = ("low", "medium", "high", "critical")          # weakest first
 MAJOR_SEVERITIES = ("critical", "high")
+# The one set of words Chinese documents print for a severity (the catalog's pages.severity.* in Chinese):
+# a report that says 严重 means critical, never "critical or high".
+SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
 
 MALICIOUS_CATEGORIES = (
     "scraping", "burst", "key_sharing", "probing", "off_hours_bulk", "sybil_harvest", "ml_outlier",

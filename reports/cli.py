@@ -131,9 +131,10 @@ def report_operation(
 ) -> None:
     """Write the monthly platform-operation report (第三十七条): availability, latency, errors by
     channel, top datasets, new consumers, alerts, violations, measures, against the month before."""
-    from reports.export.operation import parse_month, write_operation_report
+    from odwatch import clock
+    from reports.export.operation import report_month, write_operation_report
 
-    parse_month(month)
+    report_month(month, clock.today())  # a bad or future month is refused before connecting
     client = _client()
     with console.status(f"Writing the {month} operation report as {fmt}..."):
         written = write_operation_report(client, _settings(), month, fmt, out)

@@ -1,4 +1,4 @@
-"""The annual evaluation of each data-providing agency (第六条, 第七条, 第三十七条).
+"""The annual evaluation of each data-providing agency (第三十七条: the evaluation mechanism).
 
 Seven dimensions with default points (DESIGN.md): quantity & scope 15, quality 25, update
 timeliness 15, application review within 5 working days 15, utilisation 15, feedback &
@@ -16,9 +16,11 @@ becomes a ratio in [0, 1], and points = weight × ratio. The rules that keep it 
 - One timeliness rule, counted once: the quality score's (reports.quality.score_timeliness), in
   the timeliness dimension only; the quality dimension leaves it out. Static data, data declared
   irregular (第九条(五)) and withdrawn datasets (第十条(二)) are never late.
-- Score what the agency controls. Security: suspending data at once on a complaint (第二十六条),
-  and not having opened data it had to withdraw. Consumers' violations (第三十一条) are shown as
-  context, never charged to the agency whose data was misused. Quantity is the share of the
+- Score what the agency controls. Security: suspending data at once on a complaint where it finds
+  it necessary (第二十六条: "立即中止开放", no number given; this console measures it as within
+  SUSPEND_WITHIN_HOURS, and verification as within VERIFY_WITHIN_WORKING_DAYS, both said so in the
+  method table), and not having opened data it had to withdraw. Consumers' violations (第三十一条)
+  are shown as context, never charged to the agency whose data was misused. Quantity is the share of the
   agency's own listed datasets that are actually open, not a comparison with the largest agency.
 - Past years read the catalog as it was (migration 0800's history); a published or final year
   is read back from its stored snapshot, never computed again: `evaluation_store.evaluate_year`
@@ -47,6 +49,7 @@ from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
+from odwatch.vocabulary import MAJOR_SEVERITIES, SEVERITY_LABELS
 from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS, complaint_timings
 from reports.filters import ReportFilters
@@ -124,11 +127,14 @@ RULES = {
     "占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
     "utilisation": "有效调用次数、利用主体数与各单位中的最高值比较（对数尺度，分别占 50%、20%），"
     "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”。",
-    "complaints": f"每件投诉：{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，"
-    "已办结（撤回、恢复或处理后"
-    "再开放）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。",
-    "security": f"每件权益投诉：收到后 {SUSPEND_WITHIN_HOURS} 小时内中止开放占 50%，未因核实属实而撤回数据"
-    "（即未开放不应开放的数据）占 50%，取平均（第二十六条）；本年度无投诉时为“无此事项”。"
+    "complaints": "第二十六条要求数据开放主体进行核实，根据核实结果撤回数据、恢复开放或者处理后再开放，"
+    f"并及时反馈；细则未规定核实期限，本评估以 {VERIFY_WITHIN_WORKING_DAYS} 个工作日为准。每件投诉："
+    f"{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，已办结（撤回、恢复或处理后再开放）占 50%，"
+    "取平均；本年度无投诉时为“无此事项”。",
+    "security": "第二十六条规定数据开放主体收到相关证据材料后，认为必要的，应当立即中止开放；细则未规定"
+    f"时限，本评估以收到后 {SUSPEND_WITHIN_HOURS} 小时内中止开放为“立即”的衡量标准。每件权益投诉："
+    f"{SUSPEND_WITHIN_HOURS} 小时内中止开放占 50%，未因核实属实而撤回数据（即未开放不应开放的数据）占 50%，"
+    "取平均；本年度无投诉时为“无此事项”。"
     "利用主体的违法违规行为（第三十一条）作为情况说明列示，不计入本单位得分。",
 }
 
@@ -293,6 +299,10 @@ class Evaluation:
     review_until: date | None = None
     content_hash: str = ""
     recorded_at: str = ""
+
+    def recorded_day(self) -> date | None:
+        """The Shanghai day this version was stored (published or finalized); None for a draft."""
+        return date.fromisoformat(self.recorded_at[:10]) if self.recorded_at else None
 
     def agency(self, agency_id: str) -> AgencyEvaluation:
         return next(a for a in self.agencies if a.agency_id == agency_id)
@@ -717,10 +727,11 @@ def _context(violations: list[dict]) -> list[str]:
     """Consumers' violations on the agency's data: shown, not scored."""
     if not violations:
         return []
-    major = sum(1 for v in violations if v["major"])
+    counts = {s: sum(1 for v in violations if v["severity"] == s) for s in MAJOR_SEVERITIES}
+    major = "、".join(f"{SEVERITY_LABELS[s]} {n} 起" for s, n in counts.items() if n)
     text = f"本年度利用主体在本单位数据上的违法违规记录 {len(violations)} 起"
-    if major:
-        text += f"（其中严重 {major} 起）"
+    if major:  # in 附件2's words for each severity
+        text += f"（其中严重程度为{major}）"
     return [text + "，系利用主体行为，作为情况说明，不计入本单位得分"]
 
 
@@ -740,13 +751,16 @@ def _agency_usage(datasets: list[dict], inputs: dict) -> dict[str, int]:
 
 
 def _total(dimensions: dict[str, DimensionScore]) -> tuple[float, float]:
-    """(total out of 100 over the scored dimensions, share of the weights that were scored)."""
+    """(total out of 100 over the scored dimensions, share of the weights that were scored).
+
+    The total is made from the points as printed (each rounded to 2 decimals), so a reader adding up
+    an agency's row gets its total."""
     scored = [d for d in dimensions.values() if d.ratio is not None and d.weight > 0]
     possible = sum(d.weight for d in dimensions.values())
     out_of = sum(d.weight for d in scored)
     if not out_of:
         return 0.0, 0.0
-    return round(100 * sum(d.weight * d.ratio for d in scored) / out_of, 2), round(out_of / possible, 4)
+    return round(100 * sum(d.points for d in scored) / out_of, 2), round(out_of / possible, 4)
 
 
 def _rank(agencies: list[AgencyEvaluation]) -> None:
@@ -1020,7 +1034,7 @@ def inputs_text(d: DimensionScore) -> str:
             f"{i.get('closed', 0)} 件"
         ),
         "security": lambda: (
-            f"权益投诉 {i.get('complaints', 0)} 件，24 小时内中止开放 "
+            f"权益投诉 {i.get('complaints', 0)} 件，{SUSPEND_WITHIN_HOURS} 小时内中止开放 "
             f"{i.get('suspended_in_time', 0)} "
             f"件，经核实撤回 {i.get('withdrawn', 0)} 件"
         ),

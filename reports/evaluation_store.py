@@ -107,9 +107,15 @@ def canonical_json(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+# Where the year is in its life cycle, not what it says: left out of the hash so that the final text of
+# unchanged figures carries the hash of the published one the agencies reviewed.
+LIFE_CYCLE_FIELDS = ("state", "review_until", "recorded_at", "content_hash")
+
+
 def content_hash(evaluation: Evaluation) -> str:
-    """SHA-256 of the evaluation's figures and inputs (without the hash and the time it was stored)."""
-    data = evaluation.to_dict() | {"content_hash": "", "recorded_at": ""}
+    """SHA-256 of the evaluation's figures and inputs only (not its state, review deadline, stored time
+    or hash): published and final versions of the same figures share one hash."""
+    data = {k: v for k, v in evaluation.to_dict().items() if k not in LIFE_CYCLE_FIELDS}
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
@@ -229,7 +235,7 @@ def finalize(client: Client, year: int, actor: str, today: date | None = None) -
     if published is None:
         raise UserError(f"{year}年度评估尚未发布复核，请先发布（odwatch evaluate --year {year} --publish）。")
     if published.state == "final":
-        raise UserError(f"{year}年度评估已于 {published.recorded_at} 定稿。")
+        raise UserError(f"{year}年度评估已于{chinese_date(published.recorded_day())}定稿。")
     if today <= published.review_until:
         raise UserError(f"{year}年度评估复核期至{chinese_date(published.review_until)}，期满后方可定稿。")
     waiting = [o for o in list_objections(client, year) if o["status"] == "open"]

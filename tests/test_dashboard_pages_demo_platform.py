@@ -24,7 +24,7 @@ from detectors import store
 from detectors.registry import all_detectors
 from detectors.runner import run_detectors
 from odwatch.i18n import format_number
-from reports import applications, complaints, evaluation, overview, quality, usage
+from reports import applications, complaints, evaluation_store, overview, quality, usage
 from reports.filters import ReportFilters
 from reports.quality import scan_catalog
 
@@ -109,7 +109,7 @@ def test_quality_reaches_every_scored_dataset(demo):
 def test_evaluation_ranks_every_agency(demo):
     client, settings = demo
     app = show("evaluation", User("olivia", "official"))
-    result = evaluation.evaluate_year(client, settings, today().year)
+    result = evaluation_store.evaluate_year(client, settings, today().year)
     assert metrics(app)["参评开放主体"] == format_number(len(result.agencies))
     ranking = frame_with(app, "名次")
     assert list(ranking["总分"]) == [a.total for a in result.agencies]

@@ -62,6 +62,10 @@ def test_every_computed_key_exists(lang):
     assert [key for key in computed if key not in catalog(lang)] == []
 
 
+def test_documents_print_the_dashboards_chinese_severity_words():
+    assert {s: catalog("zh")[f"pages.severity.{s}"] for s in SEVERITIES} == vocabulary.SEVERITY_LABELS
+
+
 def locale_files(area: str) -> tuple[dict, dict]:
     """The Chinese and the English catalog file of one area (odwatch/locales/<area>.<lang>.json)."""
     return tuple(json.loads((i18n.LOCALES_DIR / f"{area}.{lang}.json").read_text(encoding="utf-8"))

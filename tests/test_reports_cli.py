@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import openpyxl
 from conftest import database_in_environment
@@ -59,6 +60,19 @@ def test_report_operation_writes_the_months_report(tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"Wrote the 2026-11 platform operation report", result.output)
     assert openpyxl.load_workbook(tmp_path / "op.xlsx").sheetnames[0] == "说明"
+
+
+def test_report_operation_refuses_a_month_to_come_in_one_sentence(tmp_path):
+    from odwatch import clock
+
+    today = clock.today()
+    next_month = f"{(today.replace(day=1) + timedelta(days=32)):%Y-%m}"
+    out = tmp_path / "o.pdf"
+    done = run_odwatch(tmp_path, "report", "operation", "--month", next_month, "--out", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert f"{next_month} has not begun yet" in message and "Traceback" not in message
+    assert not out.exists()
 
 
 def test_notify_test_and_serve_name_a_missing_secret_at_start(tmp_path):

@@ -53,6 +53,19 @@ def test_points_per_dimension(evaluation):
     assert a2.total == pytest.approx(78.3) and a2.rank == 2
 
 
+def printed_total(agency) -> float:
+    """An agency's total as a reader works it out from its printed row: the points of the scored
+    dimensions added up, over their weights, out of 100."""
+    scored = [d for d in agency.dimensions.values() if d.points is not None and d.weight > 0]
+    return round(100 * sum(d.points for d in scored) / sum(d.weight for d in scored), 2)
+
+
+def test_every_total_is_the_sum_of_its_printed_points(evaluation):
+    assert [printed_total(a) for a in evaluation.agencies] == [a.total for a in evaluation.agencies]
+    a1 = evaluation.agency("a1")  # fully measured, weights adding to 100: the plain sum of the row
+    assert a1.measured_share == 1.0 and a1.total == round(sum(d.points for d in a1.dimensions.values()), 2)
+
+
 def test_unprofiled_content_is_not_evaluated_and_shares_are_shown(evaluation):
     """Rule: content dimensions without a profiled file are 未评估, out of the denominator."""
     quality = evaluation.agency("a1").dimensions["quality"]
@@ -86,7 +99,7 @@ def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings
     insert_violation(client, "v9", "2025-12-01 10:00:00", "critical")
     after = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
     assert after.total == before.total and after.grade == before.grade
-    assert before.context == [] and "违法违规记录 1 起（其中严重 1 起）" in after.context[0]
+    assert before.context == [] and "违法违规记录 1 起（其中严重程度为严重 1 起）" in after.context[0]
     assert "不计入本单位得分" in after.context[0]
 
 
@@ -132,6 +145,13 @@ def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
     assert not a2.comparison.comparable and a2.change is None and a2.comparison.reason == "2024年度未参评"
 
 
+def test_the_context_names_each_severity_as_annex_2_does(evaluation):
+    """a2's one violation is graded high: 高 in 附件2, so 高 in a2's note, not 严重."""
+    [note] = evaluation.agency("a2").context
+    [record] = evaluation.violations
+    assert record["severity"] == "high" and "（其中严重程度为高 1 起）" in note and "严重 1" not in note
+
+
 def test_a_draft_past_year_reads_the_catalog_as_it_was(client, settings):
     build_two_agency_year(client)
     before = evaluate_year(client, settings, 2025, today=TODAY)
@@ -160,7 +180,8 @@ def test_weights_from_config(built_year):
     }
     tuned = Settings(**{**settings.model_dump(), "evaluation_weights": weights})
     evaluation = evaluate_year(client, tuned, 2025, today=TODAY)
-    assert evaluation.agency("a2").total == 100.0 and evaluation.agency("a1").total == pytest.approx(68.75)
+    # a1's timeliness 0.6875 of 10 points prints as 6.88; the total is made from the printed points.
+    assert evaluation.agency("a2").total == 100.0 and evaluation.agency("a1").total == pytest.approx(68.8)
     assert [a.agency_id for a in evaluation.agencies] == ["a2", "a1"]
 
 

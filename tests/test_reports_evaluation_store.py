@@ -10,7 +10,9 @@ from datetime import date
 import pytest
 from evaluation_year import RELOADED_CATALOG, TODAY, build_two_agency_year, insert_violation
 
+from odwatch import clock
 from odwatch.errors import UserError
+from odwatch.i18n import chinese_date
 from reports import evaluation_store
 from reports.evaluation_store import canonical_json, content_hash, evaluate_year
 
@@ -23,6 +25,7 @@ def test_a_final_year_is_never_computed_again(client, settings):
     with pytest.raises(UserError, match="复核期"):
         evaluation_store.finalize(client, 2025, "olivia", today=TODAY)
     final = evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 12))
+    assert final.content_hash == published.content_hash  # what the agencies reviewed is what is final
     figures = canonical_json(evaluate_year(client, settings, 2025, today=TODAY).to_dict())
 
     client.command(RELOADED_CATALOG)
@@ -36,6 +39,9 @@ def test_a_final_year_is_never_computed_again(client, settings):
     assert again.state == "final" and again.content_hash == final.content_hash == content_hash(again)
     with pytest.raises(UserError, match="已定稿"):
         evaluation_store.publish(client, settings, 2025, "olivia", today=TODAY)
+    finalized_on = chinese_date(clock.today())
+    with pytest.raises(UserError, match=f"已于{finalized_on}定稿。$"):
+        evaluation_store.finalize(client, 2025, "olivia", today=date(2026, 12, 12))
     states = client.query("SELECT state FROM evaluation_states ORDER BY recorded_at").result_rows
     assert [s for (s,) in states] == ["published", "final"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -19,7 +19,16 @@ from demo.platform import build_demo
 from detectors.runner import run_detectors
 from odwatch import clock
 from odwatch.errors import UserError
-from reports.export.operation import change_text, operation_report, parse_month, write_operation_report
+from reports.export.operation import (
+    MonthFigures,
+    OperationReport,
+    change_text,
+    key_rows,
+    operation_document,
+    operation_report,
+    parse_month,
+    write_operation_report,
+)
 
 MONTH_TRAFFIC = """
 SELECT count(), countIf(status >= 500) FROM access_log
@@ -108,6 +117,33 @@ def test_bad_months_and_formats_are_sentences(client, settings, tmp_path):
         parse_month("2026-13")
     with pytest.raises(UserError, match="Unknown format"):
         write_operation_report(client, settings, "2026-11", "odt", tmp_path / "r.odt")
+
+
+def test_a_month_to_come_or_before_2000_is_refused(client, settings, tmp_path):
+    today = date(2026, 12, 5)
+    for month in ("2027-01", "1990-01"):
+        with pytest.raises(UserError, match=month):
+            operation_report(client, month, today)
+        with pytest.raises(UserError, match=month):
+            write_operation_report(client, settings, month, "pdf", tmp_path / "r.pdf", today)
+
+
+def test_the_current_month_is_read_up_to_today_and_says_so(client, settings):
+    report = operation_report(client, "2026-12", date(2026, 12, 5))
+    assert report.current.last == date(2026, 12, 5) and not report.current.whole_month
+    assert report.previous.whole_month and report.previous.last == date(2026, 11, 30)
+    texts = [block.text for block in operation_document(report, settings).blocks if hasattr(block, "text")]
+    assert "（本月数据截至2026年12月5日，与2026年11月全月比较）" in texts
+    assert any(text.startswith("2026年12月（截至2026年12月5日），开放平台共受理调用") for text in texts)
+    whole = operation_report(client, "2026-11", date(2026, 12, 5))
+    assert whole.current.whole_month and whole.current.period == "2026年11月"
+
+
+def test_measures_are_counted_in_items():
+    november = MonthFigures(date(2026, 11, 1), date(2026, 11, 30), in_force={"restricted": 1, "closed": 0})
+    october = MonthFigures(date(2026, 10, 1), date(2026, 10, 31), in_force={"restricted": 2, "closed": 1})
+    row = key_rows(OperationReport("2026-11", november, october))[-1]
+    assert row == ["月末在执行的限制、关闭措施（项）", 1, 3, "减少 2项（66.7%）"]
 
 
 def test_measures_in_force_at_a_months_end_are_read_as_they_were(client):

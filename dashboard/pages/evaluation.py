@@ -1,4 +1,4 @@
-"""年度评估 Annual evaluation of the data-providing agencies (第六条, 第七条, 第三十七条).
+"""年度评估 Annual evaluation of the data-providing agencies (第三十七条).
 
 Officials and administrators: the year's state (草稿 / 复核中 / 已定稿) with publish and finalize,
 the ranking with grades and the share of points evaluated, the same-basis change on the year

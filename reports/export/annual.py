@@ -11,6 +11,7 @@ No code names or English enum words are printed; natural persons are masked.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
@@ -18,6 +19,8 @@ from clickhouse_connect.driver.client import Client
 from odwatch import clock
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
+from odwatch.vocabulary import SEVERITY_LABELS
+from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS
 from reports.evaluation import (
     LABELS,
     QUALITY_LABELS,
@@ -26,7 +29,7 @@ from reports.evaluation import (
     Evaluation,
     inputs_text,
 )
-from reports.evaluation_store import STATE_LABELS, evaluate_year
+from reports.evaluation_store import evaluate_year
 from reports.export import document as doc
 from reports.export.charts import report_charts
 from reports.export.docx_writer import write_docx
@@ -41,7 +44,6 @@ DRAFT_NOTE = (
     "该细则为2022年9月13日公开征求意见的文本，尚未正式施行；本报告引用其条款作为评估依据，"
     "具体以正式发布的文本为准。"
 )
-SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
 WEAK = 0.8  # a dimension whose city mean is below this is a main problem
 
 
@@ -70,12 +72,16 @@ def _dimension_cell(agency: AgencyEvaluation, key: str) -> str:
     return d.status_text or _points(d.points)
 
 
-def _state_line(evaluation: Evaluation) -> str:
+def _state_text(evaluation: Evaluation) -> str:
     if evaluation.state == "final":
-        return "（定稿）"
+        return "定稿"
     if evaluation.state == "published":
-        return f"（复核稿，复核期至{chinese_date(evaluation.review_until)}）"
-    return "（草稿，数据随平台更新而变化）"
+        return f"复核稿，复核期至{chinese_date(evaluation.review_until)}"
+    return "草稿，数据随平台更新而变化"
+
+
+def _state_line(evaluation: Evaluation) -> str:
+    return f"（{_state_text(evaluation)}）"
 
 
 # ---------------------------------------------------------------- the text
@@ -86,7 +92,7 @@ def _opening(evaluation: Evaluation) -> list:
         doc.Paragraph(f"{evaluation.year}年度公共数据开放工作评估报告", "title"),
         doc.Paragraph(_state_line(evaluation), "subtitle"),
         doc.Paragraph(
-            f"根据{RULES_CITED}第六条、第七条、第三十七条关于建立公共数据开放工作评估评价机制的规定，"
+            f"根据{RULES_CITED}第三十七条关于建立公共数据开放工作评估评价机制的规定，"
             f"现将{evaluation.year}年度各数据开放主体的公共数据开放工作评估情况报告如下。"
             f"数据截至{chinese_date(evaluation.as_of)}。{DRAFT_NOTE}"
         ),
@@ -175,6 +181,11 @@ def _charts(evaluation: Evaluation) -> list:
     ]
 
 
+def _nonzero(*clauses: tuple[int, str]) -> str:
+    """The clauses (count, text with {n}) whose count is not zero, joined: a zero is no problem."""
+    return "，".join(text.format(n=n) for n, text in clauses if n)
+
+
 def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
     """(problem heading, problem text, suggestion) for each weakness the figures show."""
     agencies = evaluation.agencies
@@ -194,9 +205,11 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
         found.append(
             (
                 "数据更新不及时",
-                f"{weak('timeliness')} 个单位更新及时性得分率低于60%，共 {late} 个定"
-                "期更新的数据集"
-                f"未按声明的频率更新，全市平均得分率 {100 * (city['timeliness'] or 0):.1f}%。",
+                _nonzero(
+                    (weak("timeliness"), "{n} 个单位更新及时性得分率低于60%"),
+                    (late, "共 {n} 个定期更新的数据集未按声明的频率更新"),
+                )
+                + f"，全市平均得分率 {100 * (city['timeliness'] or 0):.1f}%。",
                 "按开放清单声明的频率更新数据；不定期产生或不再更新的数据，依第九条（五）列为静态数据，"
                 "并在清单中如实标注。",
             )
@@ -206,9 +219,10 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
         found.append(
             (
                 "数据质量有待提升",
-                f"已测维度的全市平均得分率为 {100 * city['quality']:.1f}%；"
-                f"{unprofiled} 个"
-                "已检测的数据集未提供数据文件，内容质量（完整性、唯一性、有效性、一致性）未能评估。",
+                f"已测维度的全市平均得分率为 {100 * city['quality']:.1f}%"
+                + (f"；{unprofiled} 个已检测的数据集未提供数据文件，内容质量（完整性、唯一性、有效性、"
+                   "一致性）未能评估" if unprofiled else "")
+                + "。",
                 "补充字段说明、规范数据格式（第九条、第十六条），向市大数据中心提供数据文件或样本数据，"
                 "使内容质量可以测得。",
             )
@@ -219,9 +233,11 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
         found.append(
             (
                 "申请审核不够及时规范",
-                f"共 {overdue} 件开放申请超过5个工作日办结或逾期未办结，"
-                f"{unreasoned} 件"
-                "不予受理或驳回未一次性告知理由（第十九条）。",
+                _nonzero(
+                    (overdue, "共 {n} 件开放申请超过5个工作日办结或逾期未办结"),
+                    (unreasoned, "{n} 件不予受理或驳回未一次性告知理由"),
+                )
+                + "（第十九条）。",
                 "收到工单后5个工作日内完成审核，审核不通过的一次性告知理由。",
             )
         )
@@ -231,11 +247,14 @@ def _problems(evaluation: Evaluation) -> list[tuple[str, str, str]]:
         found.append(
             (
                 "权益投诉处置不够及时",
-                f"{late_suspend} 件投诉未在收到后24小时内中止开放，"
-                f"{late_verify} 件未在"
-                "10个工作日内完成核实（第二十六条）。",
-                "收到涉及商业秘密、个人隐私的投诉后立即中止开放并核实，按核实结果撤回、恢复或处理后再开放，"
-                "并及时反馈。",
+                _nonzero(
+                    (late_suspend, f"{{n}} 件投诉未在收到后{SUSPEND_WITHIN_HOURS}小时内中止开放"),
+                    (late_verify, f"{{n}} 件投诉未在{VERIFY_WITHIN_WORKING_DAYS}个工作日内完成核实"),
+                )
+                + "。第二十六条规定，收到相关证据材料后认为必要的，应当立即中止开放，同时进行核实；"
+                "细则未规定具体时限，上述时限为本评估的衡量标准。",
+                "收到涉及商业秘密、个人隐私等合法权益的投诉后，认为必要的立即中止开放，同时进行核实，"
+                "根据核实结果撤回数据、恢复开放或者处理后再开放，并及时反馈（第二十六条）。",
             )
         )
     closed = total("quantity", "closed") + total("quantity", "suspended")
@@ -342,17 +361,24 @@ def _agencies(evaluation: Evaluation) -> list:
     return blocks
 
 
+def signature_day(evaluation: Evaluation, settings: Settings) -> date:
+    """The 落款 date: a published or final year is dated the day it was published or finalized (its
+    stored time), so every later export of the same text carries the same date; only a draft, which
+    changes with the platform, is dated the day it is written (or `report_date`)."""
+    stored = evaluation.recorded_day() if evaluation.state != "draft" else None
+    return stored or settings.report_date or clock.today()
+
+
 def _signature(evaluation: Evaluation, settings: Settings) -> list:
-    day = settings.report_date or clock.today()
     blocks = [
         doc.Paragraph(""),
         doc.Paragraph(settings.report_issuer, "signature"),
-        doc.Paragraph(chinese_date(day), "signature"),
+        doc.Paragraph(chinese_date(signature_day(evaluation, settings)), "signature"),
     ]
     if evaluation.content_hash:
         blocks.append(
             doc.Paragraph(
-                f"{STATE_LABELS[evaluation.state]}内容校验码（SHA-256）：{evaluation.content_hash}", "small"
+                f"内容校验码（SHA-256）：{evaluation.content_hash}", "small"
             )
         )
     return blocks
@@ -390,9 +416,10 @@ def _annex_quality(evaluation: Evaluation) -> list:
 
 
 def violation_rows(evaluation: Evaluation) -> list[list]:
+    """附件2's rows, the day typed (the workbook's date cells; the document writes it in Chinese)."""
     return [
         [
-            v["recorded_on"],
+            date.fromisoformat(v["recorded_on"]) if v["recorded_on"] else None,
             v["agency"],
             v["dataset"],
             v["consumer"],
@@ -406,7 +433,8 @@ def violation_rows(evaluation: Evaluation) -> list[list]:
 
 
 def _annex_violations(evaluation: Evaluation) -> list:
-    rows = violation_rows(evaluation)[:PRINTED_VIOLATIONS]
+    printed = violation_rows(evaluation)[:PRINTED_VIOLATIONS]
+    rows = [[chinese_date(day) if day else "—", *rest] for day, *rest in printed]
     note = "系利用主体的行为，作为情况说明，不计入数据开放主体得分；自然人姓名已脱敏。"
     if len(evaluation.violations) > PRINTED_VIOLATIONS:
         note += (f"共 {len(evaluation.violations)} 条，此处列出最近 {PRINTED_VIOLATIONS} 条，"
@@ -445,11 +473,11 @@ def annual_document(evaluation: Evaluation, settings: Settings) -> doc.Document:
 def _explanation(evaluation: Evaluation, settings: Settings) -> Sheet:
     rows = [
         ["报告", f"{evaluation.year}年度公共数据开放工作评估报告"],
-        ["状态", STATE_LABELS[evaluation.state] + _state_line(evaluation)],
+        ["状态", _state_text(evaluation)],
         ["数据截至", chinese_date(evaluation.as_of)],
         ["发文机关", settings.report_issuer],
         ["内容校验码（SHA-256）", evaluation.content_hash or "草稿无校验码"],
-        ["评估依据", f"{RULES_CITED}第六条、第七条、第三十七条。{DRAFT_NOTE}"],
+        ["评估依据", f"{RULES_CITED}第三十七条。{DRAFT_NOTE}"],
         ["总分", "各已评估维度得分之和除以这些维度的分值之和，折算为百分制；“未评估”“无此事项”不计入分母。"],
         ["较上年", "只按两个年度均评估的维度同口径计算，否则为“不可比”并说明原因。"],
         *[[f"维度：{LABELS[k]}（{w:g}分）", RULES[k]] for k, w in evaluation.weights.items()],

@@ -22,7 +22,7 @@ from odwatch import clock
 from odwatch.errors import UserError
 from odwatch.i18n import chinese_date
 from odwatch.settings import Settings
-from odwatch.vocabulary import SEVERITIES
+from odwatch.vocabulary import SEVERITIES, SEVERITY_LABELS
 from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
@@ -31,9 +31,9 @@ from reports.export.workbook import Column, Sheet, write_workbook
 
 OPERATION_FORMATS = ("pdf", "docx", "xlsx")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_YEAR = 2000  # as the annual evaluation: no platform month before it
 TOP_DATASETS = 10
 AVAILABILITY_TARGET = 0.999
-SEVERITY_LABELS = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
 CHANNEL_LABELS = {"api": "接口调用", "download": "文件下载"}
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "其他组织", "": "未登记类型"}
 SOURCE_LABELS = {"alert": "监测告警确认", "report": "举报", "complaint": "投诉", "inspection": "检查"}
@@ -130,6 +130,17 @@ def parse_month(text: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, month_calendar.monthrange(year, month)[1])
 
 
+def report_month(text: str, today: date) -> tuple[date, date]:
+    """The month's first day and the last day its report covers: the month's last day, or today for
+    the current month (its report says so); a UserError for a month to come or one before 2000."""
+    first, last = parse_month(text)
+    if first > today:
+        raise UserError(f"{first:%Y-%m} has not begun yet: choose {today:%Y-%m} or an earlier month.")
+    if first.year < FIRST_YEAR:
+        raise UserError(f"Choose a month from {FIRST_YEAR}-01 to {today:%Y-%m}, not {first:%Y-%m}.")
+    return first, min(last, today)
+
+
 def month_before(first: date) -> tuple[date, date]:
     last = first - timedelta(days=1)
     return last.replace(day=1), last
@@ -160,6 +171,17 @@ class MonthFigures:
     violations: list[dict[str, Any]] = field(default_factory=list)     # source, category, violations
     new_measures: dict[str, int] = field(default_factory=dict)
     in_force: dict[str, int] = field(default_factory=dict)             # measures at the month's end
+
+    @property
+    def whole_month(self) -> bool:
+        """False for the current month, read up to today."""
+        return self.last.day == month_calendar.monthrange(self.last.year, self.last.month)[1]
+
+    @property
+    def period(self) -> str:
+        """The month as the report names it: 2026年12月, or 2026年12月（截至2026年12月5日） while it runs."""
+        label = month_label(self.first)
+        return label if self.whole_month else f"{label}（截至{chinese_date(self.last)}）"
 
     @property
     def availability(self) -> float | None:
@@ -225,8 +247,9 @@ class OperationReport:
     previous: MonthFigures
 
 
-def operation_report(client: Client, month: str) -> OperationReport:
-    first, last = parse_month(month)
+def operation_report(client: Client, month: str, today: date | None = None) -> OperationReport:
+    """The month (up to today, for the current one) beside the whole month before."""
+    first, last = report_month(month, today or clock.today())
     return OperationReport(f"{first:%Y-%m}", month_figures(client, first, last),
                            month_figures(client, *month_before(first)))
 
@@ -281,7 +304,7 @@ def key_rows(report: OperationReport) -> list[list[Any]]:
         ["违法违规记录（起）", c.violation_count, p.violation_count,
          change_text(c.violation_count, p.violation_count, unit="起")],
         ["月末在执行的限制、关闭措施（项）", in_force_c, in_force_p,
-         change_text(in_force_c, in_force_p, unit="个")],
+         change_text(in_force_c, in_force_p, unit="项")],
     ]
 
 
@@ -292,9 +315,8 @@ def summary_lines(report: OperationReport) -> list[tuple[str, str]]:
 
 def _overview(report: OperationReport) -> list:
     c = report.current
-    label = month_label(c.first)
     availability = percent(c.availability)
-    text = (f"{label}，开放平台共受理调用 {c.calls:,} 次，可用率 {availability}，"
+    text = (f"{c.period}，开放平台共受理调用 {c.calls:,} 次，可用率 {availability}，"
             f"错误率 {percent(c.error_rate)}，"
             f"响应时间中位数 {c.latency[0]:.1f} 毫秒、第95百分位 {c.latency[1]:.1f} 毫秒。"
             f"可用率低于 {percent(AVAILABILITY_TARGET, 1)} 的有 {c.days_below_target} 天。"
@@ -370,6 +392,13 @@ def _security(report: OperationReport) -> list:
     ]
 
 
+def _compared(report: OperationReport) -> str:
+    before = month_label(report.previous.first)
+    if report.current.whole_month:
+        return f"（与{before}比较）"
+    return f"（本月数据截至{chinese_date(report.current.last)}，与{before}全月比较）"
+
+
 def operation_document(report: OperationReport, settings: Settings) -> doc.Document:
     """The report as blocks, shared by the PDF and DOCX writers."""
     label = month_label(report.current.first)
@@ -377,9 +406,9 @@ def operation_document(report: OperationReport, settings: Settings) -> doc.Docum
     document = doc.Document(f"{label}公共数据开放平台运行情况报告")
     document.add(
         doc.Paragraph(f"{label}公共数据开放平台运行情况报告", "title"),
-        doc.Paragraph(f"（与{month_label(report.previous.first)}比较）", "subtitle"),
+        doc.Paragraph(_compared(report), "subtitle"),
         doc.Paragraph("根据《上海市公共数据开放实施细则（征求意见稿）》第三十七条关于市大数据中心对开放平台运行情况"
-                      f"进行监测统计并提交运行报告的规定，现将{label}开放平台运行情况报告如下。"),
+                      f"进行监测统计并提交运行报告的规定，现将{report.current.period}开放平台运行情况报告如下。"),
         *_overview(report), *_channels(report), *_usage(report), *_security(report),
         doc.Paragraph(""),
         doc.Paragraph("上海市大数据中心", "signature"),
@@ -393,6 +422,7 @@ def operation_sheets(report: OperationReport) -> list[Sheet]:
     label = month_label(c.first)
     explanation = [
         ["报告", f"{label}公共数据开放平台运行情况报告"],
+        ["数据截至", chinese_date(c.last)],
         ["比较月份", month_label(report.previous.first)],
         ["可用率", "未发生服务端错误的调用占全部调用的比例。"],
         ["错误率", "返回客户端错误或服务端错误的调用占全部调用的比例。"],
@@ -418,10 +448,12 @@ def operation_sheets(report: OperationReport) -> list[Sheet]:
     ]
 
 
-def write_operation_report(client: Client, settings: Settings, month: str, fmt: str, out: Path) -> Path:
-    """Write the month's platform-operation report as pdf, docx or xlsx."""
+def write_operation_report(
+    client: Client, settings: Settings, month: str, fmt: str, out: Path, today: date | None = None
+) -> Path:
+    """Write the month's platform-operation report as pdf, docx or xlsx (`today`: the day it is written)."""
     fmt = check_format(fmt, OPERATION_FORMATS)
-    report = operation_report(client, month)
+    report = operation_report(client, month, today)
     if fmt == "xlsx":
         return write_atomically(Path(out), lambda tmp: write_workbook(tmp, operation_sheets(report)))
     document = operation_document(report, settings)

@@ -84,8 +84,10 @@ def _write_cell(worksheet, row: int, col: int, value: Any, kind: str, formats: d
             moment = datetime.combine(moment, time(0))
         worksheet.write_datetime(row, col, moment, formats[kind])
         return moment.strftime("%Y-%m-%d %H:%M" if kind == "datetime" else "%Y-%m-%d")
+    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+        kind = "int"  # a count among measures (关键指标) shows 48, not 48.00
     worksheet.write_number(row, col, float(value), formats[kind])
-    return f"{float(value):,.2f}"
+    return f"{value:,}" if kind == "int" else f"{float(value):,.2f}"
 
 
 def write_workbook(target: str | Path | Any, sheets: list[Sheet]) -> None:

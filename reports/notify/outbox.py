@@ -396,13 +396,13 @@ def _schedule_messages(client: Client, settings: Settings, schedule: ScheduleSet
         waiting = [c for c in chosen if not _queued(client, c.name, "operation_report", month)]
         if not waiting:
             return []
-        report = periodic.operation_report_file(client, settings, month, schedule.format)
+        report = periodic.operation_report_file(client, settings, month, schedule.format, today)
         for channel in waiting:
             attached = channel.kind == "email"
 
             def make(attached=attached) -> messages.Message:
                 return messages.operation_report_message(
-                    month, periodic.operation_summary_lines(client, settings, month), url, attached)
+                    month, periodic.operation_summary_lines(client, settings, month, today), url, attached)
 
             rows.append(_new_message(channel, "operation_report", month, make, now,
                                      str(report.relative_to(settings.data_dir)) if attached else ""))

@@ -3,7 +3,7 @@ for robots and webhooks) and each agency's digest of its month (calls, review SL
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
@@ -31,14 +31,19 @@ WHERE agency_id = {agency_id:String}
 """
 
 
-def operation_report_file(client: Client, settings: Settings, month: str, fmt: str) -> Path:
-    """The month's report written under <data dir>/notify/reports/ (kept: e-mails attach it)."""
+def operation_report_file(
+    client: Client, settings: Settings, month: str, fmt: str, today: date | None = None
+) -> Path:
+    """The month's report written under <data dir>/notify/reports/ (kept: e-mails attach it); `today`
+    is the schedule's day, so a run on a month's first reads the month before whole."""
     out = settings.data_dir / REPORTS_DIR / f"平台运行情况报告-{month}.{fmt}"
-    return write_operation_report(client, settings, month, fmt, out)
+    return write_operation_report(client, settings, month, fmt, out, today)
 
 
-def operation_summary_lines(client: Client, settings: Settings, month: str) -> list[tuple[str, str]]:
-    return summary_lines(operation_report(client, month))
+def operation_summary_lines(
+    client: Client, settings: Settings, month: str, today: date | None = None
+) -> list[tuple[str, str]]:
+    return summary_lines(operation_report(client, month, today))
 
 
 def agency_month_lines(client: Client, agency_id: str, month: str) -> list[tuple[str, str]]:
