@@ -126,7 +126,7 @@ RULES = {
     "review_sla": "受理后 5 个工作日内办结的申请占比（含逾期未办结）占 80%，不予受理或驳回时一次性告知理由"
     "占 20%（第十九条，工作日按法定节假日安排计算）；本年度无受理申请时为“无此事项”。",
     "utilisation": "有效调用次数、利用主体数与各单位中的最高值比较（对数尺度，分别占 50%、20%），"
-    "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”。",
+    "有调用的开放数据集占比占 30%；本年度平台无访问日志时为“未评估”，本单位无开放数据集时为“无此事项”。",
     "complaints": "第二十六条要求数据开放主体进行核实，根据核实结果撤回数据、恢复开放或者处理后再开放，"
     f"并及时反馈；细则未规定核实期限，本评估以 {VERIFY_WITHIN_WORKING_DAYS} 个工作日为准。每件投诉："
     f"{VERIFY_WITHIN_WORKING_DAYS} 个工作日内完成核实占 50%，已办结（撤回、恢复或处理后再开放）占 50%，"
@@ -669,6 +669,8 @@ def _review_sla(sla: dict | None) -> DimensionScore:
 def _utilisation(usage: dict, open_count: int, best: dict, traffic: bool) -> DimensionScore:
     if not traffic:
         return _not_scored("utilisation", UNMEASURED, "本年度平台无访问日志", dict(usage))
+    if not open_count:     # nothing open to be used: not a failure of use
+        return _not_scored("utilisation", NOT_APPLICABLE, "本单位无开放数据集", {**usage, "open": 0})
     calls = _log_share(usage["calls"], best["calls"])
     consumers = _log_share(usage["consumers"], best["consumers"])
     used = min(_share(usage["used"], open_count), 1.0)

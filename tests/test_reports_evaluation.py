@@ -7,7 +7,14 @@ import json
 from datetime import date
 
 import pytest
-from evaluation_year import RELOADED_CATALOG, TODAY, build_two_agency_year, insert_violation, shared_year
+from evaluation_year import (
+    REFERENCE,
+    RELOADED_CATALOG,
+    TODAY,
+    build_two_agency_year,
+    insert_violation,
+    shared_year,
+)
 
 from odwatch import clock
 from odwatch.errors import UserError
@@ -90,6 +97,17 @@ def test_no_applications_and_no_complaints_are_nothing_to_assess(client, setting
     scored = {"quantity": 15, "quality": 25, "timeliness": 15, "utilisation": 15}
     expected = 100 * sum(w * a1.dimensions[k].ratio for k, w in scored.items()) / 70
     assert a1.total == pytest.approx(expected, abs=0.01) and a1.measured_share == pytest.approx(0.7)
+
+
+def test_an_agency_with_nothing_open_has_no_use_to_assess(client, settings):
+    """Rule: an agency whose listed datasets are all 非开放 is not docked for their not being used; its
+    quantity says what it opened (nothing)."""
+    for statement in REFERENCE:      # the year as built, with a1's two datasets listed as 非开放
+        client.command(statement.replace("'unconditional', 'api'", "'closed', 'api'")
+                                .replace("'conditional', 'csv'", "'closed', 'csv'"))
+    a1 = evaluate_year(client, settings, 2025, today=TODAY).agency("a1")
+    assert a1.dimensions["utilisation"].status_text == "无此事项"
+    assert a1.dimensions["quantity"].ratio == 0 and a1.dimensions["quantity"].points == 0
 
 
 def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings):
