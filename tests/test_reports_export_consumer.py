@@ -63,3 +63,19 @@ def test_consumer_report_has_the_five_items_and_reconciles_reported_calls(client
     assert "张*（自然人）" in person.paragraphs[2].text and "张三" not in person.paragraphs[2].text
     with pytest.raises(UserError):
         write_consumer_report(client, "nobody", *june, "docx", tmp_path / "x.docx")
+
+
+def test_a_report_period_before_the_log_began_is_not_read_as_over_reporting(client, tmp_path):
+    build_two_agency_year(client)       # its gateway log begins on 2 June 2025
+    for statement in (AGREEMENT, FIELDS_LOG, FILED_REPORT, FILED_REPORT.replace(
+            "('u1', 'g1', 'c1', 'd1', '2025-06-01', '2025-06-15', '2025-06-30'",
+            "('u0', 'g1', 'c1', 'd1', '2025-01-01', '2025-03-31', '2025-04-30'")):
+        client.command(statement)
+    first_half = (date(2025, 1, 1), date(2025, 6, 30))
+    out = write_consumer_report(client, "c1", *first_half, "docx", tmp_path / "c.docx")
+    reconciled = next(t for t in Document(out).tables if t.rows[0].cells[-2].text == "同期网关记录")
+    rows = [[c.text for c in row.cells] for row in reconciled.rows[1:]]
+    assert rows[0][1] == "2025年1月1日至2025年3月31日" and rows[0][4:] == ["日志未覆盖", "—"]
+    assert rows[1][4:] == ["140 次", "-20 次"]
+    text = "\n".join(p.text for p in Document(out).paragraphs)
+    assert "网关日志记录期为2025年6月2日至" in text

@@ -49,6 +49,9 @@ WHERE u.day BETWEEN r.period_start AND r.period_end
 GROUP BY r.report_id
 """
 
+# The days the gateway log covers: a report period outside them cannot be checked against it.
+LOG_COVERAGE = "SELECT min(day), max(day), count() FROM usage_daily"
+
 FIELD_DESCRIPTIONS = """
 SELECT dataset_id, fields FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
 """
@@ -184,17 +187,19 @@ def _reconciliation(client: Client, report: dict) -> list:
     consumer_id = report["consumer"]["consumer_id"]
     filed = [(d, r) for d in report["datasets"] for r in d["filed_reports"]]
     logged = _logged_in_periods(client, consumer_id, [r["report_id"] for _, r in filed])
+    first, last, days = client.query(LOG_COVERAGE).result_rows[0]
     rows = []
     for d, r in filed:
         in_log = logged.get(r["report_id"], 0)
+        covered = bool(days) and r["period_end"] >= first and r["period_start"] <= last
         rows.append(
             [
                 d["dataset_name"] or "未登记名称",
-                f"{r['period_start']} 至 {r['period_end']}",
+                f"{chinese_date(r['period_start'])}至{chinese_date(r['period_end'])}",
                 "未报送" if r["filed_at"] is None else doc.cell_text(r["filed_at"]),
                 f"{r['calls_reported']:,} 次",
-                f"{in_log:,} 次",
-                f"{r['calls_reported'] - in_log:+,} 次",
+                f"{in_log:,} 次" if covered else "日志未覆盖",
+                f"{r['calls_reported'] - in_log:+,} 次" if covered else "—",
             ]
         )
     blocks = [doc.Heading("附：已报送报告与网关记录核对", 2)]
@@ -205,7 +210,9 @@ def _reconciliation(client: Client, report: dict) -> list:
             ["数据集", "报告期", "报送时间", "报送调用次数", "同期网关记录", "差额"],
             rows,
             widths=[2, 2.2, 1.5, 1.2, 1.2, 1],
-            note="同期网关记录为该报告自身报告期内网关记录的有效调用次数（不含失败调用）。",
+            note="同期网关记录为该报告自身报告期内网关记录的有效调用次数（不含失败调用）。"
+            + (f"网关日志记录期为{chinese_date(first)}至{chinese_date(last)}，报告期在此之外的无法核对。"
+               if days else "平台尚无网关日志，无法核对。"),
         )
     ]
 
