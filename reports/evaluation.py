@@ -218,9 +218,9 @@ FROM (
 GROUP BY dataset_id
 """
 
-HAS_TRAFFIC = """
-SELECT count() > 0 FROM (
-    SELECT 1 FROM usage_daily_dataset WHERE toYear(day) = {year:UInt16} LIMIT 1)
+# The first and last day of the year the gateway log covers (none: the year has no traffic).
+LOG_DAYS = """
+SELECT min(day), max(day), count() FROM usage_daily_dataset WHERE toYear(day) = {year:UInt16}
 """
 
 # The engine picks a projection by the marks it reads; named, the yearly one is taken.
@@ -428,7 +428,7 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
     visitors = {
         row["dataset_id"]: set(row["visitors"]) for row in _query(client, VISITORS_PER_DATASET, year=year)
     }
-    traffic = bool(client.query(HAS_TRAFFIC, parameters={"year": year}).result_rows[0][0])
+    first_day, last_day, day_rows = client.query(LOG_DAYS, parameters={"year": year}).result_rows[0]
     reviews = application_reviews(client, _span(year), as_of=as_of)
     period = pl.coalesce("accepted_day", "decided_day", "submitted_day").dt.year()
     sla = {row["agency_id"]: row for row in summarize_reviews(reviews.filter(period == year)).to_dicts()}
@@ -442,7 +442,8 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
         "checks": checks,
         "usage": usage,
         "visitors": visitors,
-        "traffic": traffic,
+        "traffic": bool(day_rows),
+        "log_days": (first_day.isoformat(), last_day.isoformat()) if day_rows else None,
         "sla": sla,
         "complaints": complaints,
         "violations": violations,
@@ -913,6 +914,7 @@ def _key_figures(evaluation: Evaluation, inputs: dict[str, Any], all_open: list[
         "checked_datasets": checked,
         "profiled_datasets": profiled,
         "calls": sum(int(u["calls"]) for u in inputs["usage"].values()),
+        "log_days": inputs.get("log_days"),     # the calls are counted over these days only
         "downloads": sum(int(u["downloads"]) for u in inputs["usage"].values()),
         "applications_due": int(due),
         "share_within_5_working_days": round(within / due, 4) if due else None,

@@ -163,6 +163,15 @@ def test_year_over_year_only_on_the_dimensions_both_years_have(evaluation):
     assert not a2.comparison.comparable and a2.change is None and a2.comparison.reason == "2024年度未参评"
 
 
+def test_the_calls_of_a_year_say_which_days_the_log_covers(built_year, evaluation):
+    """The hand-built year's log holds one day: the report's overview says so beside the year's calls."""
+    from reports.export.annual import annual_document
+
+    assert list(evaluation.key_figures["log_days"]) == ["2025-06-02", "2025-06-02"]
+    text = "\n".join(str(block) for block in annual_document(evaluation, built_year[1]).blocks)
+    assert "全年有效调用 120 次（网关日志覆盖2025年6月2日至2025年6月2日，其余日期无记录）" in text
+
+
 def test_the_context_names_each_severity_as_annex_2_does(evaluation):
     """a2's one violation is graded high: 高 in 附件2, so 高 in a2's note, not 严重."""
     [note] = evaluation.agency("a2").context

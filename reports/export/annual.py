@@ -99,6 +99,18 @@ def _opening(evaluation: Evaluation) -> list:
     ]
 
 
+def _log_days_note(evaluation: Evaluation) -> str:
+    """Where the gateway log does not cover the whole year, the calls counted are its days' only."""
+    days = evaluation.key_figures.get("log_days")
+    if not days:
+        return ""
+    first, last = (date.fromisoformat(day) for day in days)
+    year_end = min(date(evaluation.year, 12, 31), evaluation.as_of)
+    if first <= date(evaluation.year, 1, 1) and last >= year_end:
+        return ""
+    return f"（网关日志覆盖{chinese_date(first)}至{chinese_date(last)}，其余日期无记录）"
+
+
 def _overview(evaluation: Evaluation) -> list:
     f = evaluation.key_figures
     grades = "、".join(f"{g}{n}个" for g, n in f["grades"].items())
@@ -110,7 +122,8 @@ def _overview(evaluation: Evaluation) -> list:
     text = (
         f"本年度共有 {f['agencies']} 个数据开放主体参加评估，开放数据集 {f['open_datasets']:,} 个，其中本"
         "年度新增 "
-        f"{f['new_datasets']:,} 个；全年有效调用 {f['calls']:,} 次，其中下载 {f['downloads']:,} 次；应办"
+        f"{f['new_datasets']:,} 个；全年有效调用 {f['calls']:,} 次{_log_days_note(evaluation)}，其中下载 "
+        f"{f['downloads']:,} 次；应办"
         "结开放申请 "
         f"{f['applications_due']:,} 件，{sla}；收到投诉 {f['complaints']} 件。平均总分 "
         f"{_points(f['mean_total'])} 分，等级分布为{grades}。"
