@@ -139,6 +139,24 @@ def test_the_current_month_is_read_up_to_today_and_says_so(client, settings):
     assert whole.current.whole_month and whole.current.period == "2026年11月"
 
 
+def test_a_month_without_calls_has_no_response_time_rather_than_zero(client, settings, tmp_path):
+    today = date(2026, 12, 5)
+    report = operation_report(client, "2026-10", today)       # an empty platform
+    assert report.current.calls == 0 and report.current.latency == [None, None, None]
+    rows = {row[0]: row[1:] for row in key_rows(report)}
+    assert rows["响应时间中位数（毫秒）"] == [None, None, "不可比"]
+    texts = [block.text for block in operation_document(report, settings).blocks if hasattr(block, "text")]
+    assert any("本月无调用记录，响应时间无从计算。" in text for text in texts)
+    assert not any("0.0 毫秒" in text for text in texts)
+    for fmt in ("pdf", "docx"):
+        written = write_operation_report(client, settings, "2026-10", fmt, tmp_path / f"r.{fmt}", today)
+        assert written.stat().st_size > 0
+    workbook = openpyxl.load_workbook(write_operation_report(client, settings, "2026-10", "xlsx",
+                                                             tmp_path / "r.xlsx", today))
+    figures = {row[0]: row[1:] for row in workbook["关键指标"].iter_rows(min_row=2, values_only=True)}
+    assert figures["响应时间中位数（毫秒）"] == ("—", "—", "不可比")
+
+
 def test_measures_are_counted_in_items():
     november = MonthFigures(date(2026, 11, 1), date(2026, 11, 30), in_force={"restricted": 1, "closed": 0})
     october = MonthFigures(date(2026, 10, 1), date(2026, 10, 31), in_force={"restricted": 2, "closed": 1})

@@ -157,7 +157,7 @@ class MonthFigures:
     calls: int = 0
     errors: int = 0
     server_errors: int = 0
-    latency: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])   # p50, p95, p99 in ms
+    latency: list[float | None] = field(default_factory=lambda: [None, None, None])  # p50, p95, p99 ms
     channels: list[dict[str, Any]] = field(default_factory=list)
     worst_days: list[dict[str, Any]] = field(default_factory=list)
     days_below_target: int = 0
@@ -201,8 +201,13 @@ def _rows(client: Client, sql: str, params: dict[str, Any]) -> list[dict[str, An
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
-def _latency(values: list[float] | None, calls: int) -> list[float]:
-    return [float(v) for v in values] if calls and values else [0.0, 0.0, 0.0]
+def _latency(values: list[float] | None, calls: int) -> list[float | None]:
+    """p50, p95, p99 in milliseconds; none for a month without calls (not 0 ms)."""
+    return [float(v) for v in values] if calls and values else [None, None, None]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def month_figures(client: Client, first: date, last: date) -> MonthFigures:
@@ -293,12 +298,12 @@ def key_rows(report: OperationReport) -> list[list[Any]]:
         ["调用总量（次）", c.calls, p.calls, change_text(c.calls, p.calls, unit="次")],
         ["错误率", percent(c.error_rate), percent(p.error_rate),
          change_text(c.error_rate, p.error_rate, share=True)],
-        ["响应时间中位数（毫秒）", round(c.latency[0], 1), round(p.latency[0], 1),
-         change_text(round(c.latency[0], 1), round(p.latency[0], 1), unit="毫秒")],
-        ["响应时间第95百分位（毫秒）", round(c.latency[1], 1), round(p.latency[1], 1),
-         change_text(round(c.latency[1], 1), round(p.latency[1], 1), unit="毫秒")],
-        ["响应时间第99百分位（毫秒）", round(c.latency[2], 1), round(p.latency[2], 1),
-         change_text(round(c.latency[2], 1), round(p.latency[2], 1), unit="毫秒")],
+        ["响应时间中位数（毫秒）", _ms(c.latency[0]), _ms(p.latency[0]),
+         change_text(_ms(c.latency[0]), _ms(p.latency[0]), unit="毫秒")],
+        ["响应时间第95百分位（毫秒）", _ms(c.latency[1]), _ms(p.latency[1]),
+         change_text(_ms(c.latency[1]), _ms(p.latency[1]), unit="毫秒")],
+        ["响应时间第99百分位（毫秒）", _ms(c.latency[2]), _ms(p.latency[2]),
+         change_text(_ms(c.latency[2]), _ms(p.latency[2]), unit="毫秒")],
         ["新增利用主体（个）", consumers_c, consumers_p, change_text(consumers_c, consumers_p, unit="个")],
         ["监测告警（条）", alerts_c, alerts_p, change_text(alerts_c, alerts_p, unit="条")],
         ["违法违规记录（起）", c.violation_count, p.violation_count,
@@ -316,9 +321,10 @@ def summary_lines(report: OperationReport) -> list[tuple[str, str]]:
 def _overview(report: OperationReport) -> list:
     c = report.current
     availability = percent(c.availability)
+    latency = (f"响应时间中位数 {c.latency[0]:.1f} 毫秒、第95百分位 {c.latency[1]:.1f} 毫秒。"
+               if c.calls else "本月无调用记录，响应时间无从计算。")
     text = (f"{c.period}，开放平台共受理调用 {c.calls:,} 次，可用率 {availability}，"
-            f"错误率 {percent(c.error_rate)}，"
-            f"响应时间中位数 {c.latency[0]:.1f} 毫秒、第95百分位 {c.latency[1]:.1f} 毫秒。"
+            f"错误率 {percent(c.error_rate)}，{latency}"
             f"可用率低于 {percent(AVAILABILITY_TARGET, 1)} 的有 {c.days_below_target} 天。"
             f"本月新增利用主体 {sum(c.new_consumers.values())} 个；监测发现告警 {sum(c.alerts.values())} 条"
             f"（{c.alert_groups} 组），其中严重 {c.alerts.get('critical', 0)} 条；认定违规 {c.confirmed} 条、"
