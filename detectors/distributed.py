@@ -36,19 +36,19 @@ NETWORK = """if(isIPv4String(client_ip),
 
 # First the networks from which several anonymous addresses read deep pages of one dataset in a day;
 # then, for those only, each address's walk and the walk they make together.
-SHARED_DEEP_READS = """
+SHARED_DEEP_READS = features.with_paging("""
 SELECT {network} AS network, dataset_id, toDate(ts) AS day
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
   AND consumer_id = ''
-  AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+  AND {paged}
   AND status < 400
   AND {page_index} > {deep_page:UInt64}
 GROUP BY network, dataset_id, day
 HAVING uniqExact(client_ip) >= {min_addresses:UInt64}
-""".replace("{network}", NETWORK).replace("{page_index}", features.PAGE_INDEX)
+""".replace("{network}", NETWORK))
 
-JOINT_WALKS = """
+JOINT_WALKS = features.with_paging("""
 WITH per_address AS (
     SELECT network, dataset_id, day, client_ip,
            count() AS calls, uniqExact(page) AS pages, min(page) AS first_page, max(page) AS last_page,
@@ -85,7 +85,7 @@ SELECT network, dataset_id, day,
 FROM per_address
 GROUP BY network, dataset_id, day
 HAVING addresses >= {min_addresses:UInt64}
-""".replace("{network}", NETWORK).replace("{page_index}", features.PAGE_INDEX)
+""".replace("{network}", NETWORK))
 
 SERIES_KEY = "(client_ip, dataset_id, toDate(ts))"
 SERIES_TYPES = "String, String, Date"

@@ -25,18 +25,39 @@ from odwatch import clock
 
 ARTICLE = "第三十条"
 
-# Page index of a paged call, from {"page": n} or {"offset": k, "limit": s} (k // s + 1); 0 when the call
-# is not paged. The fast field scan wants compact JSON, so the one space some writers put after a colon
-# is taken out first. Spliced into the scraping and sybil queries where they say {page_index}.
-PAGE_INDEX = """multiIf(
-    simpleJSONHas(replaceAll(params, '": ', '":'), 'page'),
-    simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'page'),
-    simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'limit') > 0,
-    intDiv(simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'offset'),
-           simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'limit')) + 1,
-    0)"""
-PAGE_SIZE = """greatest(simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'page_size'),
-         simpleJSONExtractUInt(replaceAll(params, '": ', '":'), 'limit'))"""
+# The names paging goes by: a page number, or an offset with a page size (CKAN and Solr call them
+# start and rows, some gateways pageNum and pageSize).
+PAGE_NAMES = ("page", "pageNum", "pageNo", "page_no", "pageIndex")
+OFFSET_NAMES = ("offset", "start", "skip")
+SIZE_NAMES = ("limit", "rows", "page_size", "pageSize", "size", "per_page")
+
+# The fast field scan wants compact JSON, so the one space some writers put after a colon goes first.
+_COMPACT = "replaceAll(params, '\": ', '\":')"
+
+
+def _number(name: str) -> str:
+    return f"simpleJSONExtractUInt({_COMPACT}, '{name}')"
+
+
+def _greatest(names: tuple[str, ...]) -> str:
+    return f"greatest({', '.join(_number(name) for name in names)})"
+
+
+# SQL, true for a call whose parameters name a page or an offset: the cheap filter before PAGE_INDEX.
+PAGED = "multiSearchAny(params, [{}])".format(
+    ", ".join(f"'\"{name}\"'" for name in (*PAGE_NAMES, *OFFSET_NAMES)))
+
+# Page index of a paged call, from a page number or from offset // size + 1; 0 when the call is not
+# paged. Spliced into the scraping, sybil and distributed queries where they say {page_index}.
+PAGE_INDEX = "multiIf({pages}, {by_offset}, 0)".format(
+    pages=", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in PAGE_NAMES),
+    by_offset=f"{_greatest(SIZE_NAMES)} > 0, intDiv({_greatest(OFFSET_NAMES)}, {_greatest(SIZE_NAMES)}) + 1")
+PAGE_SIZE = _greatest(SIZE_NAMES)
+
+
+def with_paging(sql: str) -> str:
+    """`sql` with its {paged}, {page_index} and {page_size} spliced in."""
+    return sql.replace("{paged}", PAGED).replace("{page_index}", PAGE_INDEX).replace("{page_size}", PAGE_SIZE)
 
 MINUTE_SERIES = """
 SELECT {key_expr} AS key, toStartOfMinute(ts) AS minute, count() AS calls

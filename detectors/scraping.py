@@ -22,18 +22,18 @@ from odwatch import clock
 # never goes) are counted, which leaves a handful of (entity, dataset, day) candidates out of millions
 # of calls; then the candidates' whole walks are read, by dataset (the table's first sort key), and those
 # long and contiguous enough to pass the rule are the walks under suspicion.
-DEEP_WALKS = """
+DEEP_WALKS = features.with_paging("""
 SELECT consumer_id, if(consumer_id = '', client_ip, '') AS anon_ip, dataset_id, toDate(ts) AS day
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
-  AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+  AND {paged}
   AND status < 400
   AND {page_index} > {deep_page:UInt64}
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING count() >= {min_deep_calls:UInt64}
-""".replace("{page_index}", features.PAGE_INDEX)
+""")
 
-PAGE_WALKS = """
+PAGE_WALKS = features.with_paging("""
 SELECT
     consumer_id, anon_ip, dataset_id, day,
     count() AS calls,
@@ -59,7 +59,7 @@ WHERE page > 0
 GROUP BY consumer_id, anon_ip, dataset_id, day
 HAVING pages >= {min_pages:UInt32}
    AND pages / (page_list[-1] - page_list[1] + 1) >= {min_contiguity:Float64}
-""".replace("{page_index}", features.PAGE_INDEX).replace("{page_size}", features.PAGE_SIZE)
+""")
 
 # What the other entities take from each dataset through the API in a day: the yardstick for "far beyond
 # the norm" (a whole-file download is lawful and not a walk, so downloads do not set the norm). The walks

@@ -163,3 +163,16 @@ def inspect_call(params: str, endpoint: str = "") -> tuple[str, ...]:
     for value in [*param_values(params), *([endpoint] if endpoint else [])]:
         found.update(attack_classes(value))
     return tuple(c for c in ATTACK_CLASSES if c in found)
+
+
+# What a request header (a user agent) can deliver to the code that logs or renders it: Log4Shell's JNDI
+# lookups and shell expressions, Shellshock, template expressions. Callers pre-select headers holding
+# `${`, `#{`, `{{`, `<%` or `() {`: a user agent is otherwise full of the semicolons and parentheses
+# the SQL patterns would misread.
+HEADER_CLASSES = ("command_injection", "java_injection", "ssti")
+HEADER_MARKERS = ("${", "#{", "{{", "<%", "() {", "%24%7b", "%24%7B")
+
+
+def inspect_header(value: str) -> tuple[str, ...]:
+    """The attack classes of a header's value, among those a header can deliver (HEADER_CLASSES)."""
+    return tuple(c for c in attack_classes(value) if c in HEADER_CLASSES)

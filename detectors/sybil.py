@@ -20,19 +20,19 @@ from odwatch import clock
 # First the addresses from which several consumers read deep pages (past `deep_page`, where lawful
 # reading never goes) of one dataset in a day; then, for those only, the members (consumers who walked at
 # least `min_pages_each` pages) with the pages each read, and how many distinct pages they took together.
-SHARED_DEEP_READS = """
+SHARED_DEEP_READS = features.with_paging("""
 SELECT client_ip, dataset_id, toDate(ts) AS day
 FROM access_log
 WHERE ts >= {start:DateTime64(3, 'Asia/Shanghai')} AND ts < {end:DateTime64(3, 'Asia/Shanghai')}
   AND consumer_id != ''
-  AND (position(params, '"page"') > 0 OR position(params, '"offset"') > 0)
+  AND {paged}
   AND status < 400
   AND {page_index} > {deep_page:UInt64}
 GROUP BY client_ip, dataset_id, day
 HAVING uniqExact(consumer_id) >= {min_consumers:UInt64}
-""".replace("{page_index}", features.PAGE_INDEX)
+""")
 
-JOINT_WALKS = """
+JOINT_WALKS = features.with_paging("""
 WITH per_consumer AS (
     SELECT client_ip, dataset_id, day, consumer_id,
            count() AS calls, uniqExact(page) AS pages, min(page) AS first_page, max(page) AS last_page,
@@ -59,7 +59,7 @@ SELECT client_ip, dataset_id, day,
        sum(rows_taken) AS rows_total
 FROM per_consumer
 GROUP BY client_ip, dataset_id, day
-""".replace("{page_index}", features.PAGE_INDEX)
+""")
 
 QUOTAS = """
 SELECT consumer_id, dataset_id, max(daily_call_quota) AS call_quota, max(daily_row_quota) AS row_quota

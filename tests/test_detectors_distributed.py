@@ -5,6 +5,7 @@ dataset; the score on hand-built frames, then the detector on the engine.
 from datetime import date, datetime
 
 import polars as pl
+import pytest
 from detect_patterns_support import add_datasets, at, event, insert, whole_days
 
 from detectors.distributed import DistributedScrapingDetector
@@ -87,6 +88,20 @@ def test_sixteen_addresses_of_one_24_each_paging_a_disjoint_slice_are_one_alert(
     assert alert.evidence["distinct_pages"] == 400 and alert.evidence["overlap_pages"] == 0
     assert sum(c for _, c in alert.evidence["per_minute"]) == 400
     assert DistributedScrapingDetector().run(client, whole_days(DAY, DAY))[0].alert_id == alert.alert_id
+
+
+@pytest.mark.parametrize("paging", [
+    lambda n: {"start": str(100 * n), "rows": "100"},              # CKAN and Solr, as a web log's query text
+    lambda n: {"pageNum": n + 1, "pageSize": 100},                 # a gateway's own names
+    lambda n: {"offset": 100 * n, "limit": 100},
+])
+def test_the_names_paging_goes_by_on_real_platforms_are_read_as_pages(client, paging):
+    add_datasets(client, [("d1", "a1", "unconditional", 80_000)])
+    insert(client, [event(at(DAY, 1 + n // 60, n % 60), "", "d1", client_ip=f"203.0.113.{10 + n // 25}",
+                          rows=100, params=paging(n), user_agent="Mozilla/5.0 harvester")
+                    for n in range(16 * 25)])
+    [alert] = DistributedScrapingDetector().run(client, whole_days(DAY, DAY))
+    assert alert.evidence["distinct_pages"] == 400 and len(alert.evidence["addresses"]) == 16
 
 
 def test_an_ipv6_48_walks_together_too(client):

