@@ -30,6 +30,8 @@ ADMIN_CONSOLES = (
     "/console/login", "/solr/admin", "/actuator", "/server-status", "/server-info", "/xmlrpc.php",
     "/cgi-bin/", "/boaform/", "/hnap1", "/.well-known/acme-challenge/../", "/vendor/phpunit",
     "/owa/auth", "/remote/login", "/jenkins/login", "/druid/login.html", "/nacos/",
+    # WordPress's fingerprint and plugin folders, which scanners ask for before its login page.
+    "/wlwmanifest.xml", "/wp-content/plugins/", "/wp-includes/",
 )
 # Backups and editor leftovers (WSTG-CONF-04): a suffix, or an archive of the whole site.
 BACKUP_FILES = (r"(\.(bak|old|orig|save|swp|swo|tmp|backup|sql|inc|dist)|~)$"

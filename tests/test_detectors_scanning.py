@@ -54,7 +54,9 @@ def test_one_sensitive_path_is_enough_and_a_wide_sweep_too():
 def test_scanners_asking_for_admin_consoles_and_dotfiles_are_flagged_one_request_each(client):
     insert(client, lawful_searches(DAY, 1))
     scans = {"203.0.113.1": ["/wp-login.php"], "203.0.113.2": ["/administrator/", "/admin.php"],
-             "203.0.113.3": ["/.env", "/.git/config", "/index.php.bak", "/config.php~", "/backup.zip"]}
+             "203.0.113.3": ["/.env", "/.git/config", "/index.php.bak", "/config.php~", "/backup.zip"],
+             "203.0.113.4": ["/blog/wp-includes/wlwmanifest.xml"],
+             "203.0.113.5": ["/wp-content/plugins/revslider/temp/update_extract/"]}
     insert(client, [event(at(DAY, 4, n), "", "", client_ip=ip, status=404, endpoint=path)
                     for ip, paths in scans.items() for n, path in enumerate(paths)])
     # A broken client asking 300 times for one withdrawn id: one refused path, not a sweep.
