@@ -42,7 +42,7 @@ ASPECTS = [[FEATURES.index("endpoints"), FEATURES.index("datasets")]] + [
 # A user agent is rare when few entities use it. A successful call is slow above the p99 latency of its
 # channel's successful calls (a download is allowed to take longer than an API page; a server error's
 # delay is not the caller's doing). Bytes per row, not per call, so whole-file downloads are not odd in
-# themselves.
+# themselves; over the calls that report rows only (a web server's log has none: 0, not its total bytes).
 # Entity-hours are keyed by a hash of (entity, hour); most of them hold a call or two (anonymous
 # visitors), so the thin ones are dropped by a cheap count before any feature is computed. Besides the
 # features: whether the hour is one the run reports on (`in_run`; the others are the population of the
@@ -75,7 +75,7 @@ SELECT
     any(if(consumer_id = '', client_ip, '')) AS anon_ip,
     any(toStartOfHour(ts)) AS hour,
     count() AS calls,
-    sum(bytes) / greatest(sum(rows), 1) AS bytes_per_row,
+    sumIf(bytes, rows > 0) / greatest(sum(rows), 1) AS bytes_per_row,
     uniqExact(endpoint) AS endpoints,
     uniqExact(dataset_id) AS datasets,
     countIf(user_agent IN (SELECT user_agent FROM agents WHERE users <= {rare_agent_users:UInt64}))

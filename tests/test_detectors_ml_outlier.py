@@ -139,3 +139,15 @@ def test_the_odd_hour_is_flagged_with_the_features_that_drove_it(client):
 def test_heavy_lawful_consumer_alone_stays_quiet(client):
     insert(client, logged_population())
     assert MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback)) == []
+
+
+def test_a_web_server_log_without_row_counts_has_no_bytes_per_row_to_stand_out_on(client):
+    """A nightly mirror in a web server's log: big files, rows not recorded. Its bytes are not rows."""
+    insert(client, logged_population())
+    mirror = [event(at(DAY, 2, n), "", "", client_ip="159.226.251.20", rows=0, bytes_=40_000_000,
+                    user_agent="Wget/1.21.4", endpoint=f"/dataset/d{n}/download/full.csv") for n in range(30)]
+    insert(client, mirror)
+    frame = MlOutlierDetector().features(client, whole_days(DAY, DAY, MlOutlierDetector.lookback))
+    mirror_hour = frame.filter(pl.col("anon_ip") == "159.226.251.20")
+    assert mirror_hour["bytes_per_row"].to_list() == [0.0]
+    assert MlOutlierDetector().run(client, whole_days(DAY, DAY, MlOutlierDetector.lookback)) == []
