@@ -95,7 +95,8 @@ def alert_title(alert: Mapping[str, Any], lang: str | None = None) -> str:
     dataset_id = alert.get("dataset_id") or params.pop("dataset_id", "")
     context = {
         "who": who(alert, lang),
-        "dataset": alert.get("dataset_name") or dataset_id,
+        # A web server's log names no dataset: say so rather than leave a hole in the sentence.
+        "dataset": alert.get("dataset_name") or dataset_id or text("alerts.unidentified_dataset", lang),
         "consumer": alert.get("consumer_name") or alert.get("consumer_id") or "",
         **params,
     }

@@ -52,6 +52,10 @@ def test_sixteen_addresses_paging_disjoint_slices_are_one_alert_listing_them():
     assert alert.severity == "critical" and alert.score == round(2 * 320 / 60, 3)
     assert alert_title(alert.as_row(), "en") == (
         "16 addresses of 203.0.113.0/24 shared out 320 pages of d1 (32,000 rows)")
+    web_log = {**alert.as_row(), "dataset_id": ""}         # a web server's log names no dataset
+    assert alert_title(web_log, "zh") == (
+        "网段 203.0.113.0/24 内 16 个地址分工翻取数据集「未标识」共 320 页（32,000 行）")
+    assert "shared out 320 pages of an unidentified dataset" in alert_title(web_log, "en")
 
 
 def test_overlapping_reads_a_few_addresses_short_walks_or_gaps_stay_quiet():
