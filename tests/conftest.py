@@ -26,6 +26,15 @@ from odwatch.settings import Settings, get_settings  # noqa: E402
 from warehouse import connect  # noqa: E402
 
 
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The session's engine directory (and the audit key and checkpoints beside it) go with the session:
+    a few hundred MB a run that would otherwise pile up in the temporary folder."""
+    import shutil
+
+    for path in (SESSION_DATA_DIR, Path(f"{SESSION_DATA_DIR}-audit")):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def fresh_database(prefix: str = "t") -> tuple[Settings, Client]:
     """A migrated database of its own on the session's engine, for a module's fixtures (the `client`
     fixture gives each test one); its name starts with `prefix`."""
