@@ -39,20 +39,24 @@ def _number(name: str) -> str:
     return f"simpleJSONExtractUInt({_COMPACT}, '{name}')"
 
 
-def _greatest(names: tuple[str, ...]) -> str:
-    return f"greatest({', '.join(_number(name) for name in names)})"
+def _first_present(names: tuple[str, ...]) -> str:
+    """SQL: the number under the first of `names` the parameters hold, 0 when none. multiIf evaluates
+    lazily, so a call under the first name costs one look, not one per name."""
+    branches = ", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in names)
+    return f"multiIf({branches}, 0)"
 
 
 # SQL, true for a call whose parameters name a page or an offset: the cheap filter before PAGE_INDEX.
 PAGED = "multiSearchAny(params, [{}])".format(
     ", ".join(f"'\"{name}\"'" for name in (*PAGE_NAMES, *OFFSET_NAMES)))
 
+PAGE_SIZE = _first_present(SIZE_NAMES)
+
 # Page index of a paged call, from a page number or from offset // size + 1; 0 when the call is not
 # paged. Spliced into the scraping, sybil and distributed queries where they say {page_index}.
-PAGE_INDEX = "multiIf({pages}, {by_offset}, 0)".format(
+PAGE_INDEX = "multiIf({pages}, {size} > 0, intDiv({offset}, {size}) + 1, 0)".format(
     pages=", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in PAGE_NAMES),
-    by_offset=f"{_greatest(SIZE_NAMES)} > 0, intDiv({_greatest(OFFSET_NAMES)}, {_greatest(SIZE_NAMES)}) + 1")
-PAGE_SIZE = _greatest(SIZE_NAMES)
+    size=PAGE_SIZE, offset=_first_present(OFFSET_NAMES))
 
 
 def with_paging(sql: str) -> str:
