@@ -80,6 +80,10 @@ CATALOG_AGENCIES = "SELECT agency_id, name, name_en FROM agencies FINAL"
 CATALOG_AGREEMENTS = "SELECT agreement_id, consumer_id, dataset_id FROM agreements FINAL"
 CATALOG_CONSUMERS = "SELECT consumer_id FROM consumers FINAL"
 
+# Tables whose rows are one per id (the first column): a file giving an id twice loads the later row.
+# (An agency's opening plans are one per year: their own check, in _hold_to_catalog.)
+ONE_ROW_PER_ID = tuple(t for t in REFERENCE_TABLES if t != "opening_plans")
+
 # The references a table's rows make that the catalog should hold (flagged, not rejected).
 UNKNOWN_REFERENCES = {
     "datasets": ("agency_id",),
@@ -301,6 +305,19 @@ def load_reference_file(
     good: list[list] = []
     bad: list[list] = []
     stored: dict[str, int] = {}
+    id_column = REFERENCE_COLUMNS[table][0][0]
+    seen: dict[object, tuple[int, int, str]] = {}     # id -> (its place in good, line, text)
+
+    def reject(line_no: int, raw: str, reason: str) -> None:
+        kind = _reason_kind(reason)
+        report.count("reasons", kind)
+        report.rejected += 1
+        if reason.startswith("stopped:"):
+            report.stopped = reason
+        if stored.get(kind, 0) < stored_per_reason:   # the rest are counted, not stored
+            stored[kind] = stored.get(kind, 0) + 1
+            bad.append([batch_id, str(path), line_no, raw, reason])
+
     for line_no, raw, record, problem in _records(path, fmt, encoding, limits):
         report.read += 1
         try:
@@ -308,17 +325,20 @@ def load_reference_file(
                 raise BadValue(problem)
             row = converter.convert(plan.rename(record))
         except BadValue as exc:
-            reason = str(exc)
-            kind = _reason_kind(reason)
-            report.count("reasons", kind)
-            report.rejected += 1
-            if reason.startswith("stopped:"):
-                report.stopped = reason
-            if stored.get(kind, 0) < stored_per_reason:   # the rest are counted, not stored
-                stored[kind] = stored.get(kind, 0) + 1
-                bad.append([batch_id, str(path), line_no, raw, reason])
+            reject(line_no, raw, str(exc))
             continue
         catalog.learn(table, row)
+        key = row[id_column] if table in ONE_ROW_PER_ID else None
+        if key in seen:
+            # As a second load of the file would: the later row stands, and the earlier is accounted for.
+            place, earlier_line, earlier_raw = seen[key]
+            reject(earlier_line, earlier_raw,
+                   f'{id_column} "{key}" is given again later in this file: the later row is loaded')
+            good[place] = list(row.values())
+            seen[key] = (place, line_no, raw)
+            continue
+        if key is not None:
+            seen[key] = (len(good), line_no, raw)
         good.append(list(row.values()))
     report.loaded = len(good)
     if not dry_run and client is not None:

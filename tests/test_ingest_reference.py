@@ -292,6 +292,20 @@ def test_open_class_words_under_a_conditions_header_are_the_open_class(client, t
     assert rows.result_rows == [("DS1", "unconditional", ""), ("DS2", "closed", "")]
 
 
+def test_an_id_given_twice_in_one_file_loads_the_later_row_and_accounts_for_the_earlier(client, tmp_path):
+    write_csv(tmp_path / "agencies.csv", "agency_id", ["sh-jtw"])
+    write_csv(tmp_path / "datasets.csv", "dataset_id,agency_id,open_class,name", [
+        "DS1,sh-jtw,unconditional,公交线路", "DS2,sh-jtw,unconditional,地铁站点",
+        "DS1,sh-jtw,conditional,公交线路（新）"])
+    datasets = load_reference_dir(client, tmp_path)["datasets"]
+    assert (datasets.loaded, datasets.rejected) == (2, 1)
+    assert datasets.reasons == {"dataset_id is given again later in this file: the later row is loaded": 1}
+    stored = client.query("SELECT dataset_id, name, open_class FROM datasets FINAL ORDER BY dataset_id")
+    assert stored.result_rows == [("DS1", "公交线路（新）", "conditional"),
+                                  ("DS2", "地铁站点", "unconditional")]
+    assert client.query("SELECT line_no FROM rejected_rows FINAL").result_rows == [(2,)]
+
+
 # --- held to the catalog -------------------------------------------------------------------------------
 
 def test_references_the_catalog_does_not_hold_are_kept_and_counted(client, tmp_path):
