@@ -885,6 +885,11 @@ def compute_year(
         notes.append("本年度无数据质量检测记录，“数据质量”为未评估，不计入各单位总分")
     if any(s["estimated"] for s in inputs["sla"].values()):
         notes.append("部分审核时效按周一至周五估算：法定节假日安排尚未发布")
+    # An agency that lists nothing must not pass unseen: having no list is not a better result.
+    unlisted = [a for a in sorted(inputs["agencies"]) if a not in by_agency]
+    if unlisted:
+        names = "、".join(inputs["agencies"].get(a) or a for a in unlisted)
+        notes.append(f"{len(unlisted)} 个数据开放主体本年度开放清单中没有数据集，未参加评估：{names}")
     all_open = [ds for rows in open_by_agency.values() for ds in rows]
     evaluation = Evaluation(
         year,

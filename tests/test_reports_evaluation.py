@@ -110,6 +110,16 @@ def test_an_agency_with_nothing_open_has_no_use_to_assess(client, settings):
     assert a1.dimensions["quantity"].ratio == 0 and a1.dimensions["quantity"].points == 0
 
 
+def test_an_agency_with_nothing_listed_is_named_not_left_out_silently(client, settings):
+    """Rule: listing nothing is not a better result than listing and opening little."""
+    build_two_agency_year(client)
+    client.command("INSERT INTO agencies (agency_id, name, kind) "
+                   "VALUES ('a3', '市绿化市容局', 'city_bureau')")
+    evaluation = evaluate_year(client, settings, 2025, today=TODAY)
+    assert [a.agency_id for a in evaluation.agencies] == ["a1", "a2"]
+    assert "1 个数据开放主体本年度开放清单中没有数据集，未参加评估：市绿化市容局" in evaluation.notes
+
+
 def test_a_consumers_violation_is_context_not_the_agencys_score(client, settings):
     """Rule: a consumer's Art. 31 violation on the agency's data does not move its score."""
     build_two_agency_year(client)
