@@ -39,11 +39,15 @@ def _number(name: str) -> str:
     return f"simpleJSONExtractUInt({_COMPACT}, '{name}')"
 
 
+def _branches(names: tuple[str, ...]) -> str:
+    """multiIf branches: the number under each of `names`, when the parameters hold it."""
+    return ", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in names)
+
+
 def _first_present(names: tuple[str, ...]) -> str:
     """SQL: the number under the first of `names` the parameters hold, 0 when none. multiIf evaluates
     lazily, so a call under the first name costs one look, not one per name."""
-    branches = ", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in names)
-    return f"multiIf({branches}, 0)"
+    return f"multiIf({_branches(names)}, 0)"
 
 
 # SQL, true for a call whose parameters name a page or an offset: the cheap filter before PAGE_INDEX.
@@ -54,9 +58,8 @@ PAGE_SIZE = _first_present(SIZE_NAMES)
 
 # Page index of a paged call, from a page number or from offset // size + 1; 0 when the call is not
 # paged. Spliced into the scraping, sybil and distributed queries where they say {page_index}.
-PAGE_INDEX = "multiIf({pages}, {size} > 0, intDiv({offset}, {size}) + 1, 0)".format(
-    pages=", ".join(f"simpleJSONHas({_COMPACT}, '{name}'), {_number(name)}" for name in PAGE_NAMES),
-    size=PAGE_SIZE, offset=_first_present(OFFSET_NAMES))
+_OFFSET = _first_present(OFFSET_NAMES)
+PAGE_INDEX = f"multiIf({_branches(PAGE_NAMES)}, {PAGE_SIZE} > 0, intDiv({_OFFSET}, {PAGE_SIZE}) + 1, 0)"
 
 
 def with_paging(sql: str) -> str:

@@ -62,6 +62,7 @@ from ingest.validate import (
     parse_json_array,
     parse_text,
     parse_uint,
+    split_list,
 )
 from odwatch import codes
 from odwatch.clock import SHANGHAI
@@ -104,7 +105,6 @@ NOT_AGREEMENTS = "{column} was not the agreement's: the agreement's used"
 # (the contract lists formats from the most open, api, down); one in a format the contract does not
 # know is `other`, reported as an unmapped value: it loses openness points, not its catalog row.
 BEST_OF_LIST = {("datasets", "format"): "other"}
-_LIST_SEPARATORS = re.compile(r"[,;，；、|/\s]+")
 
 @dataclass
 class ReferenceResult:
@@ -407,7 +407,8 @@ class _RowConverter:
     def _best_of_list(self, name: str, value: object) -> tuple[object, bool]:
         """The first in the contract's order of the known values listed in `value` ("xls,csv,json")."""
         choices = enumerated(self.table, name)
-        found = {self.vocab.map_value(name, item) for item in _LIST_SEPARATORS.split(str(value)) if item}
+        # split_list's separators, and the slash of "CSV/XLSX"
+        found = {self.vocab.map_value(name, item) for item in split_list(str(value).replace("/", ","))}
         known = [mapped for mapped, ok in found if ok and mapped in choices]
         return (min(known, key=choices.index), True) if known else (BEST_OF_LIST[self.table, name], False)
 

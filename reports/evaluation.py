@@ -54,6 +54,7 @@ from reports.applications import application_reviews, summarize_reviews
 from reports.complaints import SUSPEND_WITHIN_HOURS, VERIFY_WITHIN_WORKING_DAYS, complaint_timings
 from reports.filters import ReportFilters
 from reports.quality import CONTENT_DIMENSIONS, score_timeliness
+from reports.usage import log_days
 from warehouse.cache import cached
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -218,10 +219,6 @@ FROM (
 GROUP BY dataset_id
 """
 
-# The first and last day of the year the gateway log covers (none: the year has no traffic).
-LOG_DAYS = """
-SELECT min(day), max(day), count() FROM usage_daily_dataset WHERE toYear(day) = {year:UInt16}
-"""
 
 # The engine picks a projection by the marks it reads; named, the yearly one is taken.
 YEAR_SUMS = {"preferred_optimize_projection_name": "per_year_dataset_channel"}
@@ -428,7 +425,7 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
     visitors = {
         row["dataset_id"]: set(row["visitors"]) for row in _query(client, VISITORS_PER_DATASET, year=year)
     }
-    first_day, last_day, day_rows = client.query(LOG_DAYS, parameters={"year": year}).result_rows[0]
+    logged = log_days(client, year)
     reviews = application_reviews(client, _span(year), as_of=as_of)
     period = pl.coalesce("accepted_day", "decided_day", "submitted_day").dt.year()
     sla = {row["agency_id"]: row for row in summarize_reviews(reviews.filter(period == year)).to_dicts()}
@@ -442,8 +439,8 @@ def read_year(client: Client, year: int, as_of: date) -> dict[str, Any]:
         "checks": checks,
         "usage": usage,
         "visitors": visitors,
-        "traffic": bool(day_rows),
-        "log_days": (first_day.isoformat(), last_day.isoformat()) if day_rows else None,
+        "traffic": logged is not None,
+        "log_days": tuple(day.isoformat() for day in logged) if logged else None,
         "sla": sla,
         "complaints": complaints,
         "violations": violations,

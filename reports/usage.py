@@ -274,6 +274,20 @@ traffic AS (
 )""")
 
 
+# The first and last day the gateway log covers, in one year or in all; count() 0: no log at all.
+LOG_DAYS = """
+SELECT min(day), max(day), count()
+FROM usage_daily_dataset
+WHERE {year:UInt16} = 0 OR toYear(day) = {year:UInt16}
+"""
+
+
+def log_days(client: Client, year: int = 0) -> tuple[date, date] | None:
+    """(first, last) day the gateway log covers (in `year`, when given); None when it covers none."""
+    first, last, rows = client.query(LOG_DAYS, parameters={"year": year}).result_rows[0]
+    return (first, last) if rows else None
+
+
 def _sql(template: str, filters: ReportFilters) -> str:
     """The query for these filters: the conditions they need put in place."""
     by_dataset = filters.conditions("dataset")

@@ -22,7 +22,7 @@ from reports.export import document as doc
 from reports.export.docx_writer import write_docx
 from reports.export.files import check_format, write_atomically
 from reports.export.pdf_writer import write_pdf
-from reports.usage import consumer_usage_report
+from reports.usage import consumer_usage_report, log_days
 
 CONSUMER_FORMATS = ("docx", "pdf")
 KIND_LABELS = {"person": "自然人", "company": "企业", "organisation": "非法人组织"}
@@ -48,9 +48,6 @@ INNER JOIN (
 WHERE u.day BETWEEN r.period_start AND r.period_end
 GROUP BY r.report_id
 """
-
-# The days the gateway log covers: a report period outside them cannot be checked against it.
-LOG_COVERAGE = "SELECT min(day), max(day), count() FROM usage_daily"
 
 FIELD_DESCRIPTIONS = """
 SELECT dataset_id, fields FROM datasets FINAL WHERE dataset_id IN {dataset_ids:Array(String)}
@@ -187,11 +184,11 @@ def _reconciliation(client: Client, report: dict) -> list:
     consumer_id = report["consumer"]["consumer_id"]
     filed = [(d, r) for d in report["datasets"] for r in d["filed_reports"]]
     logged = _logged_in_periods(client, consumer_id, [r["report_id"] for _, r in filed])
-    first, last, days = client.query(LOG_COVERAGE).result_rows[0]
+    covers = log_days(client)      # a report period outside these days cannot be checked against it
     rows = []
     for d, r in filed:
         in_log = logged.get(r["report_id"], 0)
-        covered = bool(days) and r["period_end"] >= first and r["period_start"] <= last
+        covered = covers is not None and r["period_end"] >= covers[0] and r["period_start"] <= covers[1]
         rows.append(
             [
                 d["dataset_name"] or "未登记名称",
@@ -211,8 +208,8 @@ def _reconciliation(client: Client, report: dict) -> list:
             rows,
             widths=[2, 2.2, 1.5, 1.2, 1.2, 1],
             note="同期网关记录为该报告自身报告期内网关记录的有效调用次数（不含失败调用）。"
-            + (f"网关日志记录期为{chinese_date(first)}至{chinese_date(last)}，报告期在此之外的无法核对。"
-               if days else "平台尚无网关日志，无法核对。"),
+            + (f"网关日志记录期为{chinese_date(covers[0])}至{chinese_date(covers[1])}，"
+               "报告期在此之外的无法核对。" if covers else "平台尚无网关日志，无法核对。"),
         )
     ]
 
